@@ -1,0 +1,49 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "xprof",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "xprof", targets: ["xprof"]),
+        .executable(name: "xprof-workload", targets: ["xprof-workload"]),
+        .library(name: "SampleIO", targets: ["SampleIO"]),
+        .library(name: "SymbolMap", targets: ["SymbolMap"]),
+        .library(name: "Profile", targets: ["Profile"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries from Debian's libelf-dev and libdw-dev; only SymbolMap imports this.
+        .systemLibrary(name: "CElfUtils", path: "Sources/CElfUtils"),
+        // What Swift cannot call directly: perf_event_open, ordered loads/stores of the perf ring
+        // head/tail, zlib's crc32 and libzstd's streaming decoder.
+        .target(
+            name: "CPerfShim",
+            path: "Sources/CPerfShim",
+            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("zstd")]
+        ),
+        .target(name: "SampleIO", dependencies: ["CPerfShim"]),
+        .target(name: "SymbolMap", dependencies: ["CElfUtils"]),
+        .target(name: "Profile", dependencies: ["SampleIO", "SymbolMap"]),
+        .executableTarget(
+            name: "xprof",
+            dependencies: [
+                "SampleIO", "SymbolMap", "Profile",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Bundled workloads (C) for demos, tests and benchmarks.
+        .executableTarget(
+            name: "xprof-workload",
+            path: "Sources/xprof-workload",
+            cSettings: [.unsafeFlags(["-O2", "-g", "-fno-omit-frame-pointer"])],
+            linkerSettings: [.linkedLibrary("pthread")]
+        ),
+        .testTarget(name: "SampleIOTests", dependencies: ["SampleIO"]),
+        .testTarget(name: "SymbolMapTests", dependencies: ["SymbolMap"]),
+        .testTarget(name: "ProfileTests", dependencies: ["Profile", "SampleIO", "SymbolMap"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["SampleIO"]),
+    ]
+)

@@ -1,0 +1,29 @@
+#ifndef XPROF_CPERFSHIM_H
+#define XPROF_CPERFSHIM_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/perf_event.h>
+
+/// perf_event_open(2) through syscall(2), which Swift cannot call (variadic). Returns the fd or -1 (errno set).
+int xprof_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int group_fd, unsigned long flags);
+
+/// ioctl(2) on a perf fd with an integer argument (Swift cannot call the variadic ioctl).
+int xprof_perf_ioctl(int fd, unsigned long request, unsigned long arg);
+
+/// Acquire load of `data_head` from a mapped perf ring's control page.
+uint64_t xprof_ring_load_head(const struct perf_event_mmap_page *page);
+
+/// Release store of `data_tail` to a mapped perf ring's control page.
+void xprof_ring_store_tail(struct perf_event_mmap_page *page, uint64_t tail);
+
+/// zlib's CRC-32 (IEEE 802.3 polynomial), continuing from `crc` (start with 0).
+uint32_t xprof_crc32(uint32_t crc, const void *bytes, size_t count);
+
+/// Decompresses one complete zstd frame sequence from `src` into `dst`. Returns the number of bytes
+/// written, or a negative value on error (`*error_name` then points at zstd's static message).
+long long xprof_zstd_decompress_stream(const void *src, size_t src_size, void *dst, size_t dst_capacity,
+                                       const char **error_name);
+
+#endif

@@ -1,0 +1,151 @@
+/// The role a domain plays in a profile (DESIGN.md's vocabulary).
+public enum DomainRole: String, Sendable, Codable, CaseIterable {
+    /// Domain 0 / the host: runs the profiler and resolves its own user space.
+    case coordinator
+    /// Runs its own profiler agent: user samples carry pids and resolve to binaries.
+    case active
+    /// Profiled from outside: only kernel and hypervisor addresses resolve.
+    case passive
+    /// The hypervisor itself.
+    case hypervisor
+}
+
+/// One row of the run's domain table.
+public struct DomainInfo: Sendable, Equatable, Codable {
+    public var id: DomainID
+    public var name: String
+    public var role: DomainRole
+    public var vcpus: Int
+    public init(id: DomainID, name: String, role: DomainRole, vcpus: Int = 0) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.vcpus = vcpus
+    }
+}
+
+extension DomainID: Codable {
+    public init(from decoder: any Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode(UInt32.self))
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(rawValue)
+    }
+}
+
+/// A sampling event of the run.
+public struct EventInfo: Sendable, Equatable, Codable {
+    /// Name as the user knows it (`cpu-clock`, `cycles`, `CPU_CLK_UNHALTED`).
+    public var name: String
+    /// Samples per second when the event was frequency-driven, else nil.
+    public var frequency: UInt64?
+    /// Fixed sample period (event count per sample) when period-driven, else nil.
+    public var period: UInt64?
+    public init(name: String, frequency: UInt64? = nil, period: UInt64? = nil) {
+        self.name = name
+        self.frequency = frequency
+        self.period = period
+    }
+}
+
+/// What kind of symbol source a hint names.
+public enum SymbolSourceKind: String, Sendable, Codable {
+    case hypervisor, kernel, module, user
+}
+
+/// Where symbols for part of a domain can be found again: a path, and the build-id it must have.
+public struct SymbolHint: Sendable, Equatable, Codable {
+    public var domain: DomainID
+    public var kind: SymbolSourceKind
+    public var path: String
+    /// Lower-case hex GNU build-id, or empty when unknown.
+    public var buildID: String
+    public init(domain: DomainID, kind: SymbolSourceKind, path: String, buildID: String = "") {
+        self.domain = domain
+        self.kind = kind
+        self.path = path
+        self.buildID = buildID
+    }
+}
+
+/// A kernel symbol table captured at record time (the text of `/proc/kallsyms`, function
+/// symbols only), so a report can resolve kernel addresses on another machine or after a reboot.
+public struct KernelSymbolSnapshot: Sendable, Equatable {
+    public var domain: DomainID
+    /// kallsyms-format text: `ADDRESS TYPE NAME [MODULE]` per line.
+    public var text: String
+    public init(domain: DomainID, text: String) {
+        self.domain = domain
+        self.text = text
+    }
+}
+
+/// Everything known about a run apart from its samples.
+public struct RunMetadata: Sendable, Equatable {
+    /// The input format the samples came from (`xprof`, `perf.data`, `xenoprof-capture`, `oprofile-stream`).
+    public var sourceFormat: String = ""
+    public var hostname: String = ""
+    public var kernelRelease: String = ""
+    public var architecture: String = ""
+    /// CPUs online on the machine.
+    public var cpusOnline: Int = 0
+    /// CPUs the run sampled (empty: unknown / all).
+    public var cpusUsed: [Int] = []
+    public var events: [EventInfo] = []
+    /// The command that was profiled (or the recorder's command line).
+    public var command: [String] = []
+    /// Start of the run, nanoseconds since the Unix epoch (0 if unknown).
+    public var startTime: UInt64 = 0
+    /// Wall-clock length of the run in nanoseconds (0 if unknown).
+    public var duration: UInt64 = 0
+    public var domains: [DomainInfo] = []
+    public var symbolHints: [SymbolHint] = []
+    public var kernelSymbols: [KernelSymbolSnapshot] = []
+    /// Free-form facts a source carries that have no field here (e.g. Xen version, perf version).
+    public var extra: [String: String] = [:]
+
+    public init() {}
+
+    /// The domain table entry for `id`, if any.
+    public func domain(_ id: DomainID) -> DomainInfo? { domains.first { $0.id == id } }
+}
+
+/// What a decoder could not deliver: never silently dropped, always shown.
+public struct DecodeStats: Sendable, Equatable {
+    /// Samples the source says were lost (Xen's `lost_samples`, perf LOST/LOST_SAMPLES), per domain.
+    public var lostSamples: [DomainID: UInt64] = [:]
+    /// Records that were corrupt or inconsistent and were dropped, per kind ("sample", "mmap", …).
+    public var droppedRecords: [String: Int] = [:]
+    /// Records or features of types the decoder does not know, skipped, per type name/number.
+    public var unknownRecords: [String: Int] = [:]
+    /// Whole buffers or chunks skipped (with why, one line each).
+    public var skipped: [String] = []
+    /// Other warnings (truncated tail, build-id mismatch …), one line each.
+    public var warnings: [String] = []
+
+    public init() {}
+
+    /// Total lost samples over all domains.
+    public var totalLost: UInt64 { lostSamples.values.reduce(0, +) }
+    /// Total dropped records over all kinds.
+    public var totalDropped: Int { droppedRecords.values.reduce(0, +) }
+
+    public mutating func addLost(_ n: UInt64, domain: DomainID = .host) {
+        lostSamples[domain, default: 0] += n
+    }
+    public mutating func drop(_ kind: String, count: Int = 1) {
+        droppedRecords[kind, default: 0] += count
+    }
+    public mutating func unknown(_ kind: String, count: Int = 1) {
+        unknownRecords[kind, default: 0] += count
+    }
+    /// Adds everything in `other` to this.
+    public mutating func merge(_ other: DecodeStats) {
+        for (k, v) in other.lostSamples { lostSamples[k, default: 0] += v }
+        for (k, v) in other.droppedRecords { droppedRecords[k, default: 0] += v }
+        for (k, v) in other.unknownRecords { unknownRecords[k, default: 0] += v }
+        skipped += other.skipped
+        warnings += other.warnings
+    }
+}

@@ -1,0 +1,55 @@
+/// A decoded input: its metadata up front, then its samples batch by batch.
+///
+/// Consumers call ``nextBatch()`` until it returns `nil`, then read ``stats`` for what was lost,
+/// dropped or skipped. Batches are bounded in size so memory does not grow with the number of samples.
+public protocol SampleSource: AnyObject {
+    /// The run's metadata (complete before the first batch; some sources add to `stats` as they go).
+    var metadata: RunMetadata { get }
+    /// Everything the decoder could not deliver so far.
+    var stats: DecodeStats { get }
+    /// The next batch, or nil at the end of the input. Throws on input that cannot be read further;
+    /// a source that can recover (skip a corrupt buffer) records it in `stats` instead.
+    func nextBatch() throws(SampleIOError) -> SampleBatch?
+}
+
+/// A format xprof can read: it sniffs the first bytes of a file, then opens it.
+public protocol SampleFormat {
+    /// Short name shown to the user (`xprof`, `perf.data` …).
+    static var name: String { get }
+    /// Whether `prefix` (the first up-to-4096 bytes of a file) or `path` (for directory formats) is this format.
+    static func sniff(prefix: [UInt8], path: String) -> Bool
+    /// Opens `path` for decoding.
+    static func open(path: String) throws(SampleIOError) -> any SampleSource
+}
+
+/// Opens any supported input by content, never by file name.
+public enum SampleReader {
+    /// Formats tried in order. Each decoder adds its type here (one line per format).
+    public static let formats: [any SampleFormat.Type] = [
+    ]
+
+    /// Opens `path` with the first format that recognises it.
+    public static func open(path: String) throws(SampleIOError) -> any SampleSource {
+        let prefix = try FileBytes.prefix(of: path, count: 4096)
+        for f in formats where f.sniff(prefix: prefix, path: path) {
+            do {
+                return try f.open(path: path)
+            } catch {
+                throw error.at(path: path)
+            }
+        }
+        let head = prefix.prefix(8).map { String(format2: $0) }.joined(separator: " ")
+        throw SampleIOError(.unsupported,
+                            "not a format xprof reads: the first bytes are \(head.isEmpty ? "(empty file)" : head)",
+                            path: path, offset: 0,
+                            hint: "xprof reads " + formats.map { $0.name }.joined(separator: ", ") + " inputs")
+    }
+}
+
+extension String {
+    /// Two-digit lower-case hex of a byte.
+    init(format2 byte: UInt8) {
+        let digits = Array("0123456789abcdef")
+        self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    }
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+@main
+struct XProf: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xprof",
+        abstract: "Sampling profiler for virtualized Linux systems: where time goes per domain, mode and function.",
+        version: "0.1.0",
+        subcommands: [
+        ]
+    )
+}
