@@ -1,0 +1,39 @@
+# xprof — the two set-up commands are `make demo` and `make test`; `make bench` measures.
+SHELL := /bin/bash
+SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
+DEPS := libelf-dev libdw-dev elfutils libzstd-dev zlib1g-dev linux-perf binutils llvm gcc
+RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)
+DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
+
+.PHONY: deps build release test demo bench clean
+
+# Installs the Debian packages xprof builds and tests with, when any is missing.
+deps:
+	@missing=""; for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing" >&2; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	./scripts/fetch-xen-syms.sh >/dev/null
+	$(SWIFT) build
+	XPROF_BIN_DIR=$(DEBUG_BIN) $(SWIFT) test
+
+demo: release
+	./scripts/demo.sh $(RELEASE_BIN)
+
+# Every bench/*.sh runs in turn with the release binaries' folder as its argument.
+bench: release
+	./scripts/fetch-xen-syms.sh >/dev/null
+	@for b in bench/*.sh; do echo "== $$b"; XPROF_BIN_DIR=$(RELEASE_BIN) ./$$b $(RELEASE_BIN) || exit 1; done
+
+clean:
+	rm -rf .build

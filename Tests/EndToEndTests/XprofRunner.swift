@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+/// Runs the built `xprof` (and other programs) for end-to-end tests.
+enum XprofRunner {
+    /// The package root (two levels above this file's folder).
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// `../shared/fixtures` next to the package root.
+    static let sharedFixtures: URL = packageRoot.deletingLastPathComponent()
+        .appendingPathComponent("shared/fixtures")
+
+    /// Whether the run is under CI (`CI=true`): missing external inputs then fail instead of skipping.
+    static var underCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// The folder holding the built products (`XPROF_BIN_DIR`, else the test bundle's build folder).
+    static var binDir: URL {
+        if let dir = ProcessInfo.processInfo.environment["XPROF_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+        // Test bundles live in .build/<triple>/<config>/; the executables are built beside them.
+        var url = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            if FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("xprof").path) { return url }
+            url.deleteLastPathComponent()
+        }
+        return packageRoot.appendingPathComponent(".build/debug")
+    }
+
+    static var xprof: String { binDir.appendingPathComponent("xprof").path }
+    static var workload: String { binDir.appendingPathComponent("xprof-workload").path }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `executable` with `arguments`, capturing both streams.
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String], stdin: String? = nil,
+                    environment: [String: String] = [:], cwd: URL? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        if let cwd { p.currentDirectoryURL = cwd }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let inPipe = Pipe()
+        p.standardInput = inPipe
+        try p.run()
+        // Drain both pipes concurrently so a chatty child cannot block.
+        nonisolated(unsafe) var outData = Data(), errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        if let stdin { inPipe.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? inPipe.fileHandleForWriting.close()
+        p.waitUntilExit()
+        group.wait()
+        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Runs the built `xprof`.
+    @discardableResult
+    static func xprof(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
+        try run(xprof, arguments, stdin: stdin, environment: environment)
+    }
+
+    /// A fresh temporary directory, removed by the caller when done.
+    static func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("xprof-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Path of a file in `../shared/fixtures`; nil (and a skip) when missing outside CI, a failure under CI.
+    static func sharedFixture(_ relative: String) -> String? {
+        let path = sharedFixtures.appendingPathComponent(relative).path
+        if FileManager.default.fileExists(atPath: path) { return path }
+        if underCI { Issue.record("shared fixture missing under CI=true: \(path)") }
+        return nil
+    }
+
+    /// Path of Debian's xen-syms-4.17-amd64 (fetched by scripts/fetch-xen-syms.sh, which `make test` runs).
+    static func xenSyms() -> String? {
+        if let p = ProcessInfo.processInfo.environment["XPROF_XEN_SYMS"], FileManager.default.fileExists(atPath: p) { return p }
+        let p = packageRoot.appendingPathComponent(".cache/xen/usr/lib/debug/boot/xen-syms-4.17-amd64").path
+        if FileManager.default.fileExists(atPath: p) { return p }
+        if underCI { Issue.record("xen-syms missing under CI=true; run scripts/fetch-xen-syms.sh") }
+        return nil
+    }
+}
