@@ -49,3 +49,20 @@ long long xprof_zstd_decompress_stream(const void *src, size_t src_size, void *d
     ZSTD_freeDStream(ds);
     return (long long)out.pos;
 }
+
+size_t xprof_deflate_bound(size_t src_size) {
+    return (size_t)compressBound((uLong)src_size);
+}
+
+long long xprof_deflate(const void *src, size_t src_size, void *dst, size_t dst_capacity, int level) {
+    uLongf out = (uLongf)dst_capacity;
+    int r = compress2((Bytef *)dst, &out, (const Bytef *)src, (uLong)src_size, level);
+    return r == Z_OK ? (long long)out : -1;
+}
+
+long long xprof_inflate(const void *src, size_t src_size, void *dst, size_t dst_capacity) {
+    uLongf out = (uLongf)dst_capacity;
+    int r = uncompress((Bytef *)dst, &out, (const Bytef *)src, (uLong)src_size);
+    if (r == Z_OK) return (long long)out;
+    return r == Z_BUF_ERROR ? -2 : -1;
+}

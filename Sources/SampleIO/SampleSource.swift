@@ -13,7 +13,7 @@ public protocol SampleSource: AnyObject {
 }
 
 /// A format xprof can read: it sniffs the first bytes of a file, then opens it.
-public protocol SampleFormat {
+public protocol SampleFormat: Sendable {
     /// Short name shown to the user (`xprof`, `perf.data` …).
     static var name: String { get }
     /// Whether `prefix` (the first up-to-4096 bytes of a file) or `path` (for directory formats) is this format.
@@ -26,6 +26,7 @@ public protocol SampleFormat {
 public enum SampleReader {
     /// Formats tried in order. Each decoder adds its type here (one line per format).
     public static let formats: [any SampleFormat.Type] = [
+        XprofFormat.self,
     ]
 
     /// Opens `path` with the first format that recognises it.

@@ -26,4 +26,13 @@ uint32_t xprof_crc32(uint32_t crc, const void *bytes, size_t count);
 long long xprof_zstd_decompress_stream(const void *src, size_t src_size, void *dst, size_t dst_capacity,
                                        const char **error_name);
 
+/// zlib deflate (zlib container) of `src` into `dst` at `level` (1 fast … 9 small). Returns the compressed
+/// size, or -1 if `dst` is too small or zlib fails. `xprof_deflate_bound` gives a sufficient capacity.
+long long xprof_deflate(const void *src, size_t src_size, void *dst, size_t dst_capacity, int level);
+size_t xprof_deflate_bound(size_t src_size);
+
+/// zlib inflate of `src` into `dst`, which must hold exactly the expected size. Returns the size
+/// produced, or -1 on corrupt data, -2 if the output does not fit.
+long long xprof_inflate(const void *src, size_t src_size, void *dst, size_t dst_capacity);
+
 #endif
