@@ -1,1 +1,179 @@
-int main(void) { return 0; }
+/*
+ * xprof-workload: small, predictable workloads for xprof's demos, tests and benchmarks.
+ *
+ *   xprof-workload spin    [SECONDS]            CPU-bound loop; its hot function is workload_spin_hot
+ *   xprof-workload syscall [SECONDS]            syscall-heavy loop (getppid, write to /dev/null)
+ *   xprof-workload tlb     [SECONDS] [THREADS]  TLB-shootdown storm: THREADS threads touch a shared
+ *                                               buffer while the main thread mprotects and munmaps pages
+ *                                               of it, which makes the kernel send TLB-flush IPIs
+ *   xprof-workload mixed   [SECONDS]            half spin, half syscall, in two threads
+ *
+ * Each prints one line to stderr with the work it did. SECONDS defaults to 2 (fractions allowed).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The CPU-bound hot function: an xorshift/multiply chain the compiler cannot fold away. */
+__attribute__((noinline)) uint64_t workload_spin_hot(uint64_t x, long iterations) {
+    for (long i = 0; i < iterations; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x = x * 0x9E3779B97F4A7C15ull + (uint64_t)i;
+    }
+    return x;
+}
+
+static volatile uint64_t sink;
+
+static long run_spin(double seconds) {
+    double end = now() + seconds;
+    long rounds = 0;
+    uint64_t x = 88172645463325252ull;
+    while (now() < end) {
+        x = workload_spin_hot(x, 200000);
+        rounds++;
+    }
+    sink = x;
+    return rounds;
+}
+
+__attribute__((noinline)) long workload_syscall_round(int fd) {
+    long n = 0;
+    char byte = 'x';
+    for (int i = 0; i < 1000; i++) {
+        n += syscall(SYS_getppid) > 0;
+        n += write(fd, &byte, 1) == 1;
+    }
+    return n;
+}
+
+static long run_syscall(double seconds) {
+    int fd = open("/dev/null", O_WRONLY);
+    if (fd < 0) { perror("xprof-workload: /dev/null"); exit(1); }
+    double end = now() + seconds;
+    long calls = 0;
+    while (now() < end) calls += workload_syscall_round(fd);
+    close(fd);
+    return calls;
+}
+
+/* --- TLB-shootdown storm --- */
+#define TLB_PAGES 256
+static char *tlb_buf;
+static long page_size;
+static atomic_int tlb_stop;
+static atomic_long tlb_touches;
+static pthread_rwlock_t tlb_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+/* Reads one byte of every page, so each toucher's CPU holds TLB entries for all of them. */
+__attribute__((noinline)) long workload_tlb_touch(volatile char *base, long pages, long stride) {
+    long sum = 0;
+    for (long p = 0; p < pages; p++) sum += base[p * stride];
+    return sum;
+}
+
+static void *tlb_toucher(void *arg) {
+    (void)arg;
+    while (!atomic_load(&tlb_stop)) {
+        pthread_rwlock_rdlock(&tlb_lock);
+        sink += (uint64_t)workload_tlb_touch(tlb_buf, TLB_PAGES, page_size);
+        pthread_rwlock_unlock(&tlb_lock);
+        atomic_fetch_add(&tlb_touches, 1);
+    }
+    return NULL;
+}
+
+/* Changes protections and unmaps/remaps the shared pages: each change of a mapping that other
+ * threads' CPUs have cached in their TLBs makes the kernel flush those TLBs by IPI. */
+__attribute__((noinline)) long workload_tlb_shootdown(void) {
+    long ops = 0;
+    for (int i = 0; i < TLB_PAGES; i += 8) {
+        char *p = tlb_buf + (long)i * page_size;
+        if (mprotect(p, 8 * page_size, PROT_READ) == 0) ops++;
+        if (mprotect(p, 8 * page_size, PROT_READ | PROT_WRITE) == 0) ops++;
+    }
+    pthread_rwlock_wrlock(&tlb_lock);
+    munmap(tlb_buf + 16 * page_size, 16 * page_size);
+    void *q = mmap(tlb_buf + 16 * page_size, 16 * page_size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    pthread_rwlock_unlock(&tlb_lock);
+    if (q != MAP_FAILED) ops += 2;
+    return ops;
+}
+
+static long run_tlb(double seconds, int threads) {
+    page_size = sysconf(_SC_PAGESIZE);
+    tlb_buf = mmap(NULL, TLB_PAGES * page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (tlb_buf == MAP_FAILED) { perror("xprof-workload: mmap"); exit(1); }
+    memset(tlb_buf, 1, TLB_PAGES * page_size);
+    pthread_t *tids = calloc((size_t)threads, sizeof *tids);
+    for (int i = 0; i < threads; i++) pthread_create(&tids[i], NULL, tlb_toucher, NULL);
+    double end = now() + seconds;
+    long ops = 0;
+    while (now() < end) ops += workload_tlb_shootdown();
+    atomic_store(&tlb_stop, 1);
+    for (int i = 0; i < threads; i++) pthread_join(tids[i], NULL);
+    free(tids);
+    munmap(tlb_buf, TLB_PAGES * page_size);
+    return ops;
+}
+
+struct spin_args { double seconds; long result; };
+static void *spin_thread(void *arg) {
+    struct spin_args *a = arg;
+    a->result = run_spin(a->seconds);
+    return NULL;
+}
+
+static void usage(void) {
+    fprintf(stderr, "usage: xprof-workload spin|syscall|tlb|mixed [SECONDS] [THREADS]\n");
+    exit(64);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) usage();
+    double seconds = argc > 2 ? atof(argv[2]) : 2.0;
+    if (!(seconds > 0)) usage();
+    const char *mode = argv[1];
+    if (strcmp(mode, "spin") == 0) {
+        long r = run_spin(seconds);
+        fprintf(stderr, "xprof-workload: spin: %ld rounds of workload_spin_hot in %.2f s\n", r, seconds);
+    } else if (strcmp(mode, "syscall") == 0) {
+        long r = run_syscall(seconds);
+        fprintf(stderr, "xprof-workload: syscall: %ld system calls in %.2f s\n", r, seconds);
+    } else if (strcmp(mode, "tlb") == 0) {
+        int threads = argc > 3 ? atoi(argv[3]) : 2;
+        if (threads < 1 || threads > 256) usage();
+        long r = run_tlb(seconds, threads);
+        fprintf(stderr, "xprof-workload: tlb: %ld mprotect/munmap/mmap calls with %d touching threads (%ld sweeps) in %.2f s\n",
+                r, threads, atomic_load(&tlb_touches), seconds);
+    } else if (strcmp(mode, "mixed") == 0) {
+        struct spin_args a = { seconds, 0 };
+        pthread_t t;
+        pthread_create(&t, NULL, spin_thread, &a);
+        long s = run_syscall(seconds);
+        pthread_join(t, NULL);
+        fprintf(stderr, "xprof-workload: mixed: %ld spin rounds, %ld system calls in %.2f s\n", a.result, s, seconds);
+    } else {
+        usage();
+    }
+    return 0;
+}

@@ -7,6 +7,7 @@ struct XProf: ParsableCommand {
         abstract: "Sampling profiler for virtualized Linux systems: where time goes per domain, mode and function.",
         version: "0.1.0",
         subcommands: [
+            RecordCommand.self,
         ]
     )
 }

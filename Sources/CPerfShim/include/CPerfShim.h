@@ -12,6 +12,11 @@ int xprof_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int 
 /// ioctl(2) on a perf fd with an integer argument (Swift cannot call the variadic ioctl).
 int xprof_perf_ioctl(int fd, unsigned long request, unsigned long arg);
 
+/// ioctl request numbers (function-like macros Swift cannot import).
+static const unsigned long XPROF_PERF_IOC_ENABLE = PERF_EVENT_IOC_ENABLE;
+static const unsigned long XPROF_PERF_IOC_DISABLE = PERF_EVENT_IOC_DISABLE;
+static const unsigned long XPROF_PERF_IOC_SET_OUTPUT = PERF_EVENT_IOC_SET_OUTPUT;
+
 /// Acquire load of `data_head` from a mapped perf ring's control page.
 uint64_t xprof_ring_load_head(const struct perf_event_mmap_page *page);
 

@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads what the recorder needs from `/proc` and `/sys`: existing processes' mappings and names,
+/// the kernel symbol table, the CPUs online, the host's identity.
+enum ProcScanner {
+    /// Text of a small file (nil if unreadable).
+    static func readText(_ path: String) -> String? {
+        guard let bytes = try? FileBytes.read(path) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Parses a kernel CPU list such as `0-3,8,10-11`.
+    static func parseCPUList(_ text: String) -> [Int]? {
+        var out: [Int] = []
+        for part in text.split(whereSeparator: { $0 == "," || $0 == "\n" || $0 == " " }) where !part.isEmpty {
+            let bounds = part.split(separator: "-")
+            guard let lo = Int(bounds[0]) else { return nil }
+            let hi = bounds.count > 1 ? Int(bounds[1]) : lo
+            guard let hi, hi >= lo, hi - lo < 65536 else { return nil }
+            out.append(contentsOf: lo...hi)
+        }
+        return out
+    }
+
+    static func onlineCPUs() -> [Int] {
+        if let t = readText("/sys/devices/system/cpu/online"), let cpus = parseCPUList(t), !cpus.isEmpty { return cpus }
+        let n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return Array(0..<max(1, n))
+    }
+
+    static func hostname() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count) == 0 else { return "" }
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func uname() -> (release: String, machine: String) {
+        var u = utsname()
+        guard Glibc.uname(&u) == 0 else { return ("", "") }
+        func field<T>(_ v: T) -> String {
+            withUnsafeBytes(of: v) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+        }
+        return (field(u.release), field(u.machine))
+    }
+
+    /// Function symbols of `/proc/kallsyms` (types t, T, w, W), as kallsyms text, and whether the
+    /// addresses were hidden (all zero: `kptr_restrict`).
+    static func kernelSymbols() -> (text: String, hidden: Bool, textRange: Range<UInt64>?) {
+        guard let all = readText("/proc/kallsyms") else { return ("", true, nil) }
+        var out = ""
+        out.reserveCapacity(all.utf8.count)
+        var nonZero = false
+        var lo = UInt64.max, hi: UInt64 = 0
+        for line in all.split(separator: "\n", omittingEmptySubsequences: true) {
+            let f = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
+            guard f.count >= 3, f[1].count == 1, let t = f[1].first, "tTwW".contains(t) else { continue }
+            out += line
+            out += "\n"
+            if let a = UInt64(f[0], radix: 16), a != 0 {
+                nonZero = true
+                if f.count == 3 { lo = min(lo, a); hi = max(hi, a) }
+            }
+        }
+        return (out, !nonZero, nonZero && hi > lo ? lo..<(hi + 1) : nil)
+    }
+
+    /// GNU build-id of the running kernel from `/sys/kernel/notes` (lower-case hex, "" if absent).
+    static func kernelBuildID() -> String {
+        guard let bytes = try? FileBytes.read("/sys/kernel/notes") else { return "" }
+        var c = ByteCursor(bytes)
+        while c.remaining >= 12 {
+            guard let namesz = c.read(UInt32.self, .little), let descsz = c.read(UInt32.self, .little),
+                  let type = c.read(UInt32.self, .little) else { break }
+            let nameLen = (Int(namesz) + 3) & ~3, descLen = (Int(descsz) + 3) & ~3
+            guard let name = c.readBytes(nameLen), let desc = c.readBytes(descLen) else { break }
+            if type == 3, name.prefix(3).elementsEqual("GNU".utf8) {
+                return desc.prefix(Int(descsz)).map { String(format2: $0) }.joined()
+            }
+        }
+        return ""
+    }
+
+    /// Executable file mappings and the name of every process (or of `only`), as side-band events.
+    static func existingProcesses(only: Int32? = nil) -> [SidebandEvent] {
+        var pids: [Int32] = []
+        if let only { pids = [only] } else if let dir = opendir("/proc") {
+            while let e = readdir(dir) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+                if let pid = Int32(name) { pids.append(pid) }
+            }
+            closedir(dir)
+        }
+        var out: [SidebandEvent] = []
+        for pid in pids.sorted() {
+            guard let maps = readText("/proc/\(pid)/maps") else { continue }
+            let comm = (readText("/proc/\(pid)/comm") ?? "").trimmingNewline()
+            if let tasks = opendir("/proc/\(pid)/task") {
+                var tids: [Int32] = []
+                while let e = readdir(tasks) {
+                    let name = withUnsafeBytes(of: e.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+                    if let tid = Int32(name) { tids.append(tid) }
+                }
+                closedir(tasks)
+                for tid in tids.sorted() {
+                    let tcomm = (readText("/proc/\(pid)/task/\(tid)/comm") ?? comm).trimmingNewline()
+                    out.append(.comm(domain: .host, pid: pid, tid: tid, name: tcomm, exec: false))
+                }
+            } else {
+                out.append(.comm(domain: .host, pid: pid, tid: pid, name: comm, exec: false))
+            }
+            for line in maps.split(separator: "\n") {
+                // start-end perms offset dev inode path
+                let f = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+                guard f.count >= 5, f[1].count >= 3, Array(f[1])[2] == "x" else { continue }
+                let range = f[0].split(separator: "-")
+                guard range.count == 2, let s = UInt64(range[0], radix: 16), let e = UInt64(range[1], radix: 16), e > s,
+                      let off = UInt64(f[2], radix: 16) else { continue }
+                let path = f.count == 6 ? String(f[5]).trimmingLeadingSpaces() : "//anon"
+                out.append(.mapping(Mapping(pid: pid, start: s, length: e - s, fileOffset: off, path: path, executable: true)))
+            }
+        }
+        return out
+    }
+
+    /// Thread ids of a process.
+    static func threads(of pid: Int32) -> [Int32] {
+        guard let dir = opendir("/proc/\(pid)/task") else { return [] }
+        var tids: [Int32] = []
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+            if let tid = Int32(name) { tids.append(tid) }
+        }
+        closedir(dir)
+        return tids.sorted()
+    }
+}
+
+extension String {
+    func trimmingNewline() -> String {
+        var s = self
+        while s.last == "\n" || s.last == "\r" { s.removeLast() }
+        return s
+    }
+    func trimmingLeadingSpaces() -> String {
+        String(drop { $0 == " " })
+    }
+}

@@ -1,0 +1,237 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CPerfShim
+
+/// Set by SIGINT/SIGTERM; the recording loop stops at its next turn.
+nonisolated(unsafe) private var stopSignal: sig_atomic_t = 0
+
+/// Samples this machine with `perf_event_open` and writes a native `.xprof` file.
+///
+/// System-wide (`-a`), an existing process (`-p`), or a command the recorder starts and follows into its
+/// children. Rings are drained with acquire/release ordering on `data_head`/`data_tail`; samples go to the
+/// file in chunks as they arrive, so an interrupted recording keeps what it wrote.
+public enum Recorder {
+    /// Records according to `options`. `note` receives one-line notices (event fallback, lost samples).
+    public static func record(_ options: RecordOptions, note: (String) -> Void = { _ in }) throws(SampleIOError) -> RecordSummary {
+        let online = ProcScanner.onlineCPUs()
+        let cpus = options.cpus ?? online
+        for c in cpus where !online.contains(c) {
+            throw SampleIOError(.other, "CPU \(c) is not online (online: \(online.map(String.init).joined(separator: ",")))",
+                                hint: "choose CPUs from the online list")
+        }
+        stopSignal = 0
+        let previousInt = signal(SIGINT) { _ in stopSignal = 1 }
+        let previousTerm = signal(SIGTERM) { _ in stopSignal = 1 }
+        defer {
+            signal(SIGINT, previousInt)
+            signal(SIGTERM, previousTerm)
+        }
+
+        // Start the command stopped before exec: a shell waits for one byte on fd 3, then execs it.
+        var child: pid_t = -1
+        var goPipe: [Int32] = [-1, -1]
+        var tasks: [Int32] = [-1]
+        var enableOnExec = false
+        switch options.target {
+        case .systemWide:
+            tasks = [-1]
+        case .process(let pid):
+            tasks = ProcScanner.threads(of: pid)
+            if tasks.isEmpty {
+                throw SampleIOError(.missingInput, "process \(pid) does not exist", hint: "check the pid with ps")
+            }
+        case .command(let argv):
+            guard !argv.isEmpty else { throw SampleIOError(.other, "no command given after --") }
+            (child, goPipe) = try spawnWaiting(argv)
+            tasks = [child]
+            enableOnExec = true
+        }
+
+        let session: PerfEventSession
+        do {
+            session = try PerfEventSession(options: options, tasks: tasks, cpus: cpus, enableOnExec: enableOnExec)
+        } catch {
+            if child > 0 { kill(child, SIGKILL); var st: Int32 = 0; waitpid(child, &st, 0) }
+            throw error
+        }
+        for n in session.notes { note(n) }
+
+        var meta = RunMetadata()
+        meta.sourceFormat = "xprof"
+        meta.hostname = ProcScanner.hostname()
+        let un = ProcScanner.uname()
+        meta.kernelRelease = un.release
+        meta.architecture = un.machine
+        meta.cpusOnline = online.count
+        meta.cpusUsed = cpus
+        meta.events = [EventInfo(name: session.eventName, frequency: options.frequency)]
+        switch options.target {
+        case .command(let argv): meta.command = argv
+        case .process(let pid): meta.command = ["-p", String(pid)]
+        case .systemWide: meta.command = ["-a"]
+        }
+        meta.domains = [DomainInfo(id: .host, name: meta.hostname.isEmpty ? "host" : meta.hostname, role: .coordinator, vcpus: online.count)]
+        let ks = ProcScanner.kernelSymbols()
+        if ks.hidden {
+            note("kernel addresses are hidden (kernel.kptr_restrict); kernel samples will show as [unknown]; run as root or set kernel.kptr_restrict=0")
+        } else {
+            meta.kernelSymbols = [KernelSymbolSnapshot(domain: .host, text: ks.text)]
+        }
+        meta.symbolHints = [SymbolHint(domain: .host, kind: .kernel, path: "[kernel.kallsyms]", buildID: ProcScanner.kernelBuildID())]
+        meta.extra["recorder"] = "xprof record"
+        var startTS = timespec()
+        clock_gettime(CLOCK_REALTIME, &startTS)
+        meta.startTime = UInt64(startTS.tv_sec) * 1_000_000_000 + UInt64(startTS.tv_nsec)
+
+        let writer: XprofWriter
+        do {
+            writer = try XprofWriter(path: options.output, metadata: meta)
+        } catch {
+            if child > 0 { kill(child, SIGKILL); var st: Int32 = 0; waitpid(child, &st, 0) }
+            throw error
+        }
+
+        var parser = PerfRecordParser(sampleType: session.sampleType)
+        // The kernel image and the processes that already exist.
+        if let r = ks.textRange {
+            parser.batch.append(.mapping(Mapping(pid: -1, start: r.lowerBound, length: r.upperBound - r.lowerBound,
+                                                 fileOffset: 0, path: "[kernel.kallsyms]", executable: true)))
+        }
+        switch options.target {
+        case .systemWide: for e in ProcScanner.existingProcesses() { parser.batch.append(e) }
+        case .process(let pid): for e in ProcScanner.existingProcesses(only: pid) { parser.batch.append(e) }
+        case .command: break
+        }
+
+        let t0 = monotonicSeconds()
+        if enableOnExec {
+            var go: UInt8 = 10  // a newline ends the shell's read
+            _ = write(goPipe[1], &go, 1)
+            close(goPipe[1])
+        } else {
+            session.enable()
+        }
+
+        var commandStatus: Int32? = nil
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
+        defer { scratch.deallocate() }
+        var pfds = session.rings.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
+        var writeError: SampleIOError? = nil
+        func flush(force: Bool) {
+            guard writeError == nil, force || parser.batch.samples.count >= 16384 || parser.batch.sideband.count >= 4096 else { return }
+            do {
+                try writer.write(parser.batch)
+            } catch {
+                writeError = error
+            }
+            parser.batch = SampleBatch()
+        }
+        while true {
+            _ = poll(&pfds, nfds_t(pfds.count), 100)
+            for r in session.rings { drain(r, into: &parser, scratch: scratch) }
+            flush(force: false)
+            if writeError != nil { break }
+            if stopSignal != 0 { break }
+            if let d = options.duration, monotonicSeconds() - t0 >= d { break }
+            if child > 0 {
+                var st: Int32 = 0
+                if waitpid(child, &st, WNOHANG) == child {
+                    commandStatus = exitStatus(st)
+                    child = -1
+                    break
+                }
+            }
+        }
+        session.disable()
+        for r in session.rings { drain(r, into: &parser, scratch: scratch) }
+        flush(force: true)
+        let elapsed = monotonicSeconds() - t0
+        if child > 0 {
+            // Stopped by signal or --duration while the command runs: end it too.
+            if stopSignal == 0 { kill(child, SIGTERM) }
+            var st: Int32 = 0
+            waitpid(child, &st, 0)
+            commandStatus = exitStatus(st)
+        }
+        if let writeError { throw writeError }
+        if parser.throttles > 0 {
+            parser.stats.warnings.append("the kernel throttled sampling \(parser.throttles) times (kernel.perf_event_max_sample_rate); lower -F")
+        }
+        try writer.finish(stats: parser.stats, duration: UInt64(elapsed * 1e9))
+        let lost = parser.stats.totalLost
+        if lost > 0 { note("\(lost) samples were lost (the ring filled faster than xprof read it); try a lower -F or more --ring-pages") }
+        return RecordSummary(output: options.output, samples: writer.sampleCount, lost: lost, duration: elapsed,
+                             event: session.eventName, notes: session.notes, commandStatus: commandStatus)
+    }
+
+    /// Reads every complete record between `data_tail` and `data_head` of one ring.
+    private static func drain(_ r: PerfEventSession.Ring, into parser: inout PerfRecordParser,
+                              scratch: UnsafeMutableRawBufferPointer) {
+        let page = r.base.assumingMemoryBound(to: perf_event_mmap_page.self)
+        let head = xprof_ring_load_head(page)
+        var tail = page.pointee.data_tail
+        let data = r.base + r.dataOffset
+        let size = UInt64(r.dataSize)
+        while tail < head {
+            let avail = head - tail
+            guard avail >= 8 else { break }
+            copy(from: data, size: size, at: tail, count: 8, to: scratch)
+            let recSize = UInt64(scratch.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
+            guard recSize >= 8, recSize <= avail else {
+                parser.stats.drop("ring record")
+                parser.stats.warnings.append("cpu \(r.cpu): a ring record of size \(recSize) does not fit; skipped the rest of that ring's data")
+                tail = head
+                break
+            }
+            copy(from: data, size: size, at: tail, count: Int(recSize), to: scratch)
+            parser.parse(UnsafeRawBufferPointer(rebasing: scratch[0..<Int(recSize)]))
+            tail += recSize
+        }
+        xprof_ring_store_tail(page, tail)
+    }
+
+    private static func copy(from data: UnsafeMutableRawPointer, size: UInt64, at pos: UInt64, count: Int,
+                             to out: UnsafeMutableRawBufferPointer) {
+        let off = Int(pos % size)
+        let first = min(count, Int(size) - off)
+        out.baseAddress!.copyMemory(from: data + off, byteCount: first)
+        if first < count { (out.baseAddress! + first).copyMemory(from: data, byteCount: count - first) }
+    }
+
+    private static func monotonicSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    private static func exitStatus(_ st: Int32) -> Int32 {
+        // WIFEXITED / WEXITSTATUS / WTERMSIG by hand (macros are not imported).
+        if st & 0x7f == 0 { return (st >> 8) & 0xff }
+        return 128 + (st & 0x7f)
+    }
+
+    /// Starts `/bin/sh -c 'read go <&3; exec "$@"'` so the command execs only after the events are open.
+    private static func spawnWaiting(_ argv: [String]) throws(SampleIOError) -> (pid_t, [Int32]) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw SampleIOError(.other, "pipe failed: \(String(cString: strerror(errno)))") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[0], 3)
+        posix_spawn_file_actions_addclose(&actions, fds[1])
+        let script = "read -r _go <&3 || exit 126; exec 3<&-; exec \"$@\""
+        let args = ["/bin/sh", "-c", script, "xprof-record"] + argv
+        var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
+        cargs.append(nil)
+        defer { for p in cargs { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, cargs, environ)
+        close(fds[0])
+        guard rc == 0 else {
+            close(fds[1])
+            throw SampleIOError(.other, "cannot start /bin/sh for the command: \(String(cString: strerror(rc)))")
+        }
+        return (pid, fds)
+    }
+}

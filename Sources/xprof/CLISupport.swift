@@ -1,0 +1,54 @@
+import ArgumentParser
+import SampleIO
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Exit codes of DESIGN.md: 0 ok, 64 usage, 65 bad input data, 66 missing input, 77 permission, 1 other.
+enum ExitCodes {
+    static func code(for e: SampleIOError) -> Int32 {
+        switch e.code {
+        case .badData, .truncated, .unsupported: 65
+        case .missingInput: 66
+        case .permission: 77
+        case .other: 1
+        }
+    }
+}
+
+/// Prints a library error as `xprof: error: …` on stderr and exits with its code.
+func fail(_ e: SampleIOError) -> Never {
+    printError("error: \(e.description)")
+    exit(ExitCodes.code(for: e))
+}
+
+/// Writes one diagnostic line to stderr, prefixed with `xprof: `.
+func printError(_ line: String) {
+    var text = "xprof: " + line
+    if !text.hasSuffix("\n") { text += "\n" }
+    let bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes[done...].withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        if n <= 0 { break }
+        done += n
+    }
+}
+
+/// Whether stderr is a terminal (progress only then).
+var stderrIsTerminal: Bool { isatty(2) != 0 }
+
+/// Runs `body`, turning library errors into the documented exit codes.
+func runReporting<T>(_ body: () throws -> T) -> T {
+    do {
+        return try body()
+    } catch let e as SampleIOError {
+        fail(e)
+    } catch let e as ValidationError {
+        printError("error: \(e.message)")
+        exit(64)
+    } catch {
+        printError("error: \(error)")
+        exit(1)
+    }
+}

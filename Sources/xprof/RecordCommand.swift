@@ -1,0 +1,89 @@
+import ArgumentParser
+import SampleIO
+
+struct RecordCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Sample this machine with perf_event_open and write a .xprof file.",
+        discussion: """
+        Samples a command (`xprof record -- CMD ARGS`, following its children), an existing process (-p PID)
+        or every CPU (-a). Prefers the hardware cycles event and falls back to the software cpu-clock event
+        where hardware counters are unavailable. SIGINT/SIGTERM end the recording cleanly.
+        """
+    )
+
+    @Option(name: .customShort("F"), help: "Samples per second per CPU.")
+    var frequency: UInt64 = 997
+
+    @Flag(name: .short, help: "Sample every CPU (system-wide).")
+    var all = false
+
+    @Option(name: .short, help: "Sample an existing process and its threads.")
+    var pid: Int32?
+
+    @Option(name: .customShort("C"), help: "CPUs to sample, e.g. 0-3,6 (default: all online).")
+    var cpus: String?
+
+    @Flag(name: .short, help: "Record callchains.")
+    var g = false
+
+    @Option(name: .short, help: "Output file.")
+    var output: String = "xprof.data.xprof"
+
+    @Option(help: "Stop after this many seconds.")
+    var duration: Double?
+
+    @Option(help: "Event: auto (cycles, else cpu-clock), cycles, cpu-clock.")
+    var event: String = "auto"
+
+    @Option(help: "Ring buffer pages per CPU (a power of two).")
+    var ringPages: Int = 128
+
+    @Argument(parsing: .postTerminator, help: "The command to run and sample.")
+    var command: [String] = []
+
+    func validate() throws {
+        let targets = (all ? 1 : 0) + (pid != nil ? 1 : 0) + (command.isEmpty ? 0 : 1)
+        guard targets == 1 else {
+            throw ValidationError("give exactly one of -a, -p PID or -- CMD ARGS")
+        }
+        guard frequency > 0, frequency <= 100_000 else { throw ValidationError("-F must be between 1 and 100000") }
+        guard ringPages > 0, ringPages & (ringPages - 1) == 0 else { throw ValidationError("--ring-pages must be a power of two") }
+        guard RecordOptions.EventChoice(rawValue: event) != nil else {
+            throw ValidationError("--event must be auto, cycles or cpu-clock, not '\(event)'")
+        }
+        if let d = duration, !(d > 0) { throw ValidationError("--duration must be positive") }
+        if let cpus, CPUList.parse(cpus) == nil { throw ValidationError("-C: cannot read CPU list '\(cpus)'; expected e.g. 0-3,6") }
+    }
+
+    func run() throws {
+        var opts: RecordOptions
+        if all {
+            opts = RecordOptions(target: .systemWide)
+        } else if let pid {
+            opts = RecordOptions(target: .process(pid))
+        } else {
+            opts = RecordOptions(target: .command(command))
+        }
+        opts.frequency = frequency
+        opts.callchains = g
+        opts.output = output
+        opts.duration = duration
+        opts.event = RecordOptions.EventChoice(rawValue: event) ?? .auto
+        opts.ringPages = ringPages
+        if let cpus { opts.cpus = CPUList.parse(cpus) }
+        let summary = runReporting { try Recorder.record(opts) { printError("note: " + $0) } }
+        printError("recorded \(summary.samples) samples of \(summary.event) in \(String(format1: summary.duration)) s"
+                   + (summary.lost > 0 ? ", \(summary.lost) lost" : "") + " to \(summary.output)")
+        if let status = summary.commandStatus, status != 0 {
+            printError("note: the command exited with status \(status)")
+        }
+    }
+}
+
+extension String {
+    init(format1 v: Double) {
+        let r = (v * 100).rounded() / 100
+        self = String(r)
+    }
+}
