@@ -8,6 +8,8 @@ struct XProf: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             RecordCommand.self,
+            ReportCommand.self,
+            InfoCommand.self,
         ]
     )
 }

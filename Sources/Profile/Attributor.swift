@@ -1,0 +1,206 @@
+import SampleIO
+import SymbolMap
+
+/// Where one sample goes: interned ids of its command, image and symbol, and whether its symbol resolved.
+public struct Attribution: Sendable, Equatable {
+    public var comm: Int32
+    public var image: Int32
+    public var symbol: Int32
+    public var resolved: Bool
+}
+
+/// Attributes samples to image and symbol with DESIGN.md's rules (OProfile's names for passive domains).
+///
+/// | role | mode | inside the known image | outside |
+/// |---|---|---|---|
+/// | coordinator/active | hypervisor | the Xen image | `xen-unknown` |
+/// | coordinator/active | kernel | kernel mapping / `vmlinux` / module | `vmlinux-unknown` |
+/// | coordinator/active | user | the mapped binary | `[unknown]` |
+/// | passive N | hypervisor | `domainN-xen` | `domainN-xen-unknown` |
+/// | passive N | kernel | `domainN-kernel` | `domainN-modules` |
+/// | passive N | user | `domainN-apps` | — |
+///
+/// Side-band events (mappings, names, forks) must be applied in sample order with ``apply(_:)``.
+final class Attributor {
+    var strings = StringTable()
+    let sources: SymbolSources
+    private var roles: [DomainID: DomainRole] = [:]
+    /// Per (domain, pid): executable mappings.
+    private var processes: [ProcessKey: ProcessMaps] = [:]
+    /// Per domain: kernel mappings (pid -1).
+    private var kernelMaps: [DomainID: ProcessMaps] = [:]
+    /// Per (domain, tid): command name id.
+    private var comms: [ProcessKey: Int32] = [:]
+    /// Mapped images: path id, display name id, build-id.
+    private var imagePaths: [String] = []
+    private var imageBuildIDs: [[UInt8]] = []
+    private var imageNames: [Int32] = []
+    private var imageIndex: [String: Int32] = [:]
+    private var symbolCache: [CacheKey: (Int32, Bool)] = [:]
+
+    struct ProcessKey: Hashable {
+        var domain: DomainID
+        var pid: Int32
+    }
+
+    struct CacheKey: Hashable {
+        var table: Int32
+        var address: UInt64
+    }
+
+    // Interned names used often.
+    let unknownImage: Int32
+
+    init(metadata: RunMetadata, options: SymbolOptions) {
+        sources = SymbolSources(metadata: metadata, options: options)
+        unknownImage = 0
+        for d in metadata.domains { roles[d.id] = d.role }
+        _ = strings.intern("[unknown]")
+    }
+
+    func role(of domain: DomainID) -> DomainRole {
+        if let r = roles[domain] { return r }
+        if domain == .host { return .coordinator }
+        if domain == .hypervisor { return .hypervisor }
+        return .passive
+    }
+
+    /// Applies one side-band event.
+    func apply(_ event: SidebandEvent) {
+        switch event {
+        case .mapping(let m):
+            guard m.executable else { return }
+            let img = imageID(path: m.path, buildID: m.buildID)
+            let entry = ProcessMaps.Entry(start: m.start, end: m.end, fileOffset: m.fileOffset, image: img)
+            if m.pid < 0 {
+                kernelMaps[m.domain, default: ProcessMaps()].insert(entry)
+            } else {
+                processes[ProcessKey(domain: m.domain, pid: m.pid), default: ProcessMaps()].insert(entry)
+            }
+        case .comm(let d, let pid, let tid, let name, _):
+            let id = strings.intern(name)
+            comms[ProcessKey(domain: d, pid: tid)] = id
+            if pid == tid { comms[ProcessKey(domain: d, pid: pid)] = id }
+        case .fork(let d, let pid, let ppid, let tid, let ptid):
+            // A new process starts with a copy of its parent's mappings and name.
+            if pid != ppid, let parent = processes[ProcessKey(domain: d, pid: ppid)],
+               processes[ProcessKey(domain: d, pid: pid)] == nil {
+                processes[ProcessKey(domain: d, pid: pid)] = parent
+            }
+            if comms[ProcessKey(domain: d, pid: tid)] == nil, let c = comms[ProcessKey(domain: d, pid: ptid)] {
+                comms[ProcessKey(domain: d, pid: tid)] = c
+            }
+        case .exit:
+            break  // Samples can still arrive for an exiting task; keep its state.
+        }
+    }
+
+    private func imageID(path: String, buildID: [UInt8]) -> Int32 {
+        if let i = imageIndex[path] { return i }
+        let i = Int32(imagePaths.count)
+        imagePaths.append(path)
+        imageBuildIDs.append(buildID)
+        imageNames.append(strings.intern(Self.displayName(path)))
+        imageIndex[path] = i
+        return i
+    }
+
+    /// How perf names a mapped file: its base name; kernel and pseudo names as they are.
+    static func displayName(_ path: String) -> String {
+        if path.hasPrefix("[kernel.kallsyms]") { return "[kernel.kallsyms]" }
+        if path.hasPrefix("[") { return path }
+        if path.hasPrefix("/"), path.hasSuffix(".ko") || path.hasSuffix(".ko.xz") || path.hasSuffix(".ko.zst") {
+            let base = basename(path)
+            return "[" + String(base.prefix { $0 != "." }) + "]"
+        }
+        return basename(path)
+    }
+
+    /// The command name of a sample's thread (perf's rules: `swapper` for the idle task, `:TID` when unknown).
+    func comm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
+        if let c = comms[ProcessKey(domain: domain, pid: tid)] { return c }
+        if let c = comms[ProcessKey(domain: domain, pid: pid)] { return c }
+        if role(of: domain) == .passive { return strings.intern("domain\(domain)") }
+        if tid == 0 || (tid < 0 && pid == 0) { return strings.intern("swapper") }
+        if tid < 0 && pid < 0 { return strings.intern("[unknown]") }
+        return strings.intern(":\(tid >= 0 ? tid : pid)")
+    }
+
+    private func unresolved(_ domain: DomainID, _ ip: UInt64) -> Int32 {
+        let hex = "0x" + String(ip, radix: 16)
+        return strings.intern(domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)")
+    }
+
+    private func symbolName(_ hit: SymbolHit) -> Int32 { strings.intern(hit.name) }
+
+    /// Attributes one sample.
+    func attribute(_ s: Sample) -> Attribution {
+        let comm = comm(domain: s.domain, pid: s.pid, tid: s.tid)
+        let (image, symbol, resolved) = attributeAddress(domain: s.domain, mode: s.mode, pid: s.pid, ip: s.ip)
+        return Attribution(comm: comm, image: image, symbol: symbol, resolved: resolved)
+    }
+
+    /// Image and symbol of one address (a sample's ip or a callchain frame).
+    func attributeAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
+        let role = role(of: domain)
+        let passive = role == .passive
+        switch mode {
+        case .hypervisor:
+            if let xen = sources.xen(), xen.contains(ip), let hit = xen.lookup(ip) {
+                let img = strings.intern(passive ? "domain\(domain)-xen" : xen.imageName)
+                return (img, symbolName(hit), true)
+            }
+            let img = strings.intern(passive ? "domain\(domain)-xen-unknown" : "xen-unknown")
+            return (img, unresolved(domain, ip), false)
+        case .kernel:
+            let table = sources.kernel(domain)
+            if passive {
+                guard let table else { return (strings.intern("domain\(domain)-kernel"), unresolved(domain, ip), false) }
+                if table.contains(ip), let hit = table.lookup(ip), hit.module == nil {
+                    return (strings.intern("domain\(domain)-kernel"), symbolName(hit), true)
+                }
+                if let hit = table.lookup(ip), hit.module != nil {
+                    return (strings.intern("domain\(domain)-modules"), symbolName(hit), true)
+                }
+                return (strings.intern("domain\(domain)-modules"), unresolved(domain, ip), false)
+            }
+            // Coordinator / active: a kernel mapping names the image (perf's [kernel.kallsyms], modules).
+            let mapped = kernelMaps[domain]?.find(ip)
+            if let table, let hit = table.lookup(ip), table.contains(ip) || hit.module != nil {
+                let img: Int32
+                if let module = hit.module {
+                    img = strings.intern("[\(module)]")
+                } else if let mapped {
+                    img = imageNames[Int(mapped.image)]
+                } else {
+                    img = strings.intern(table.imageName)
+                }
+                return (img, symbolName(hit), true)
+            }
+            if let mapped {
+                return (imageNames[Int(mapped.image)], unresolved(domain, ip), false)
+            }
+            return (strings.intern("vmlinux-unknown"), unresolved(domain, ip), false)
+        case .user:
+            if passive { return (strings.intern("domain\(domain)-apps"), unresolved(domain, ip), false) }
+            guard let m = processes[ProcessKey(domain: domain, pid: pid)]?.find(ip) else {
+                return (strings.intern("[unknown]"), unresolved(domain, ip), false)
+            }
+            let imgName = imageNames[Int(m.image)]
+            let key = CacheKey(table: m.image, address: ip &- m.start &+ m.fileOffset)
+            if let (sym, ok) = symbolCache[key] { return (imgName, sym, ok) }
+            var result: (Int32, Bool) = (unresolved(domain, ip), false)
+            if let elf = sources.image(imagePaths[Int(m.image)], buildID: imageBuildIDs[Int(m.image)]) {
+                let fileOffset = key.address
+                let vaddr = elf.virtualAddress(forFileOffset: fileOffset) ?? ip
+                if let hit = elf.symbols.lookup(vaddr) {
+                    result = (symbolName(hit), true)
+                }
+            }
+            symbolCache[key] = result
+            return (imgName, result.0, result.1)
+        case .unknown:
+            return (strings.intern("[unknown]"), unresolved(domain, ip), false)
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import SampleIO
+
+/// Renders what `xprof info` shows: metadata, domain table, counts per domain and mode, lost, dropped,
+/// unknown and unresolved samples, symbol sources.
+public enum InfoRenderer {
+    public static func render(_ r: Report, json: Bool) -> String {
+        json ? renderJSON(r) : renderText(r)
+    }
+
+    static func renderText(_ r: Report) -> String {
+        let m = r.metadata
+        var out = ""
+        func line(_ k: String, _ v: String) { out += k.padding(toLength: 18, withPad: " ", startingAt: 0) + v + "\n" }
+        line("file", r.source)
+        line("format", m.sourceFormat)
+        if let s = m.extra["synthetic"] { line("SYNTHETIC", s) }
+        if !m.hostname.isEmpty { line("host", m.hostname) }
+        if !m.kernelRelease.isEmpty { line("kernel", m.kernelRelease) }
+        if !m.architecture.isEmpty { line("architecture", m.architecture) }
+        if m.cpusOnline > 0 { line("cpus online", String(m.cpusOnline)) }
+        if !m.cpusUsed.isEmpty { line("cpus used", ReportRenderer.cpuList(m.cpusUsed)) }
+        for e in m.events {
+            line("event", e.name + (e.frequency.map { " at \($0) Hz" } ?? "") + (e.period.map { " every \($0) events" } ?? ""))
+        }
+        if !m.command.isEmpty { line("command", m.command.joined(separator: " ")) }
+        if m.startTime > 0 {
+            let d = Date(timeIntervalSince1970: Double(m.startTime) / 1e9)
+            line("start", d.formatted(.iso8601))
+        }
+        if m.duration > 0 { line("duration", ReportRenderer.seconds(m.duration)) }
+        for (k, v) in m.extra.sorted(by: { $0.key < $1.key }) where k != "synthetic" { line(k, v) }
+        line("samples", String(r.totalSamples))
+        line("event count", String(r.totalPeriod))
+        line("lost samples", String(r.stats.totalLost))
+        let unresolved = r.domains.reduce(0) { $0 + ($1.samples - $1.resolved) }
+        line("unresolved", "\(unresolved) samples without a function")
+        line("dropped records", String(r.stats.totalDropped) + (r.stats.droppedRecords.isEmpty ? "" : " (" + r.stats.droppedRecords.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + ")"))
+        if !r.stats.unknownRecords.isEmpty {
+            line("unknown records", r.stats.unknownRecords.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
+        }
+        out += "\ndomains:\n"
+        out += "  id      name              role         vcpus    samples      user    kernel  hypervisor  resolved      lost\n"
+        var ids = Set(r.domains.map(\.domain))
+        for d in m.domains { ids.insert(d.id) }
+        for id in ids.sorted() {
+            let info = m.domain(id)
+            let s = r.domains.first { $0.domain == id }
+            func col(_ v: String, _ w: Int, right: Bool = true) -> String {
+                right ? String(repeating: " ", count: max(0, w - v.count)) + v : v.padding(toLength: max(w, v.count), withPad: " ", startingAt: 0)
+            }
+            out += "  " + col(id.description, 6, right: false) + "  " + col(info?.name ?? s?.name ?? "", 16, right: false)
+            out += "  " + col((info?.role ?? s?.role ?? .passive).rawValue, 11, right: false)
+            out += "  " + col(String(info?.vcpus ?? 0), 5)
+            out += "  " + col(String(s?.samples ?? 0), 9)
+            out += "  " + col(String(s?.byMode[.user] ?? 0), 8) + "  " + col(String(s?.byMode[.kernel] ?? 0), 8)
+            out += "  " + col(String(s?.byMode[.hypervisor] ?? 0), 10)
+            out += "  " + col(ReportRenderer.pct(s?.resolvedPercent ?? 100, decimals: 1) + "%", 8)
+            out += "  " + col(String(s?.lost ?? 0), 8) + "\n"
+        }
+        if !m.symbolHints.isEmpty {
+            out += "\nsymbol sources:\n"
+            for h in m.symbolHints {
+                out += "  domain \(h.domain) \(h.kind.rawValue): \(h.path)" + (h.buildID.isEmpty ? "" : " build-id \(h.buildID)") + "\n"
+            }
+        }
+        if !m.kernelSymbols.isEmpty {
+            for k in m.kernelSymbols {
+                let n = k.text.split(separator: "\n").count
+                out += "  domain \(k.domain) kernel symbols recorded: \(n) functions\n"
+            }
+        }
+        let notes = r.symbolWarnings + r.stats.warnings + r.stats.skipped
+        if !notes.isEmpty {
+            out += "\nwarnings:\n"
+            for n in notes { out += "  " + n + "\n" }
+        }
+        return out
+    }
+
+    static func renderJSON(_ r: Report) -> String {
+        var o: [String: Any] = [
+            "schema": "xprof.info/1",
+            "source": r.source,
+            "metadata": ReportRenderer.metadataObject(r.metadata),
+            "total_samples": r.totalSamples,
+            "total_period": r.totalPeriod,
+            "lost_samples": r.stats.totalLost,
+            "dropped_records": r.stats.droppedRecords,
+            "unknown_records": r.stats.unknownRecords,
+            "unresolved_samples": r.domains.reduce(0) { $0 + ($1.samples - $1.resolved) },
+            "warnings": r.symbolWarnings + r.stats.warnings,
+            "skipped": r.stats.skipped,
+        ]
+        o["domains"] = r.domains.map { d -> [String: Any] in
+            var modes: [String: Any] = [:]
+            for (m, n) in d.byMode { modes[m.description] = n }
+            return ["id": d.domain.rawValue, "name": d.name, "role": d.role.rawValue, "samples": d.samples,
+                    "period": d.period, "resolved_samples": d.resolved, "lost_samples": d.lost, "modes": modes]
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys]) else { return "{}\n" }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

@@ -1,0 +1,50 @@
+import SampleIO
+
+/// One row of a report: the values of its sort keys and what fell into it.
+public struct ReportRow: Sendable, Equatable {
+    /// One value per sort key, in the report's key order.
+    public var values: [String]
+    public var samples: UInt64
+    /// Sum of the samples' weights (periods).
+    public var period: UInt64
+    /// Share of the report's total period, in percent.
+    public var percent: Double
+}
+
+/// Per-domain counts shown in headers and by `xprof info`.
+public struct DomainSummary: Sendable, Equatable {
+    public var domain: DomainID
+    public var name: String
+    public var role: DomainRole
+    public var samples: UInt64 = 0
+    public var period: UInt64 = 0
+    /// Samples per mode (user, kernel, hypervisor, unknown).
+    public var byMode: [SampleMode: UInt64] = [:]
+    /// Samples whose function resolved.
+    public var resolved: UInt64 = 0
+    public var lost: UInt64 = 0
+
+    /// Resolved share in percent (100 when there are no samples).
+    public var resolvedPercent: Double { samples == 0 ? 100 : Double(resolved) * 100 / Double(samples) }
+}
+
+/// An aggregated, attributed profile ready to render.
+public struct Report: Sendable {
+    public var source: String
+    public var metadata: RunMetadata
+    public var stats: DecodeStats
+    public var keys: [SortKey]
+    public var rows: [ReportRow]
+    /// Samples and period of everything the filters kept (the 100 % of `percent`).
+    public var totalSamples: UInt64
+    public var totalPeriod: UInt64
+    /// Samples in the input before `--domain`/`--mode` filters.
+    public var inputSamples: UInt64
+    /// Rows cut by `--top` / `--percent-limit`.
+    public var rowsOmitted: Int
+    public var omittedPeriod: UInt64
+    public var domains: [DomainSummary]
+    /// Problems with symbol sources (missing files, build-id mismatches …).
+    public var symbolWarnings: [String]
+    public var filterDescription: String
+}

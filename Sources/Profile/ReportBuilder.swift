@@ -1,0 +1,139 @@
+import SampleIO
+import SymbolMap
+
+/// Builds a ``Report`` from a sample source in one streaming pass: attribute, then aggregate.
+///
+/// Memory grows with the number of distinct rows and symbols, not with the number of samples.
+public enum ReportBuilder {
+    struct RowKey: Hashable {
+        var a: Int32 = 0, b: Int32 = 0, c: Int32 = 0, d: Int32 = 0, e: Int32 = 0, f: Int32 = 0
+        subscript(i: Int) -> Int32 {
+            get {
+                switch i {
+                case 0: a
+                case 1: b
+                case 2: c
+                case 3: d
+                case 4: e
+                default: f
+                }
+            }
+            set {
+                switch i {
+                case 0: a = newValue
+                case 1: b = newValue
+                case 2: c = newValue
+                case 3: d = newValue
+                case 4: e = newValue
+                default: f = newValue
+                }
+            }
+        }
+    }
+
+    struct RowValue {
+        var samples: UInt64 = 0
+        var period: UInt64 = 0
+    }
+
+    /// Reads all of `source` and aggregates it by `options.sortKeys`.
+    public static func build(source: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
+        let meta = source.metadata
+        let attributor = Attributor(metadata: meta, options: options.symbols)
+        var rows: [RowKey: RowValue] = [:]
+        var domains: [DomainID: DomainSummary] = [:]
+        var total = RowValue()
+        var input: UInt64 = 0
+        let keys = options.sortKeys
+        while let batch = try source.nextBatch() {
+            var next = 0
+            let sideband = batch.sideband
+            for (i, s) in batch.samples.enumerated() {
+                while next < sideband.count, sideband[next].beforeSample <= i {
+                    attributor.apply(sideband[next].event)
+                    next += 1
+                }
+                input += 1
+                if let d = options.domain, s.domain != d { continue }
+                if let m = options.mode, s.mode != m { continue }
+                let a = attributor.attribute(s)
+                var key = RowKey()
+                for (k, sk) in keys.enumerated() {
+                    switch sk {
+                    case .domain: key[k] = Int32(bitPattern: s.domain.rawValue)
+                    case .mode: key[k] = Int32(s.mode.rawValue)
+                    case .comm: key[k] = a.comm
+                    case .pid: key[k] = s.pid
+                    case .image: key[k] = a.image
+                    case .symbol: key[k] = a.symbol
+                    }
+                }
+                rows[key, default: RowValue()].samples += 1
+                rows[key, default: RowValue()].period &+= s.weight
+                total.samples += 1
+                total.period &+= s.weight
+                var ds = domains[s.domain] ?? DomainSummary(domain: s.domain, name: "", role: attributor.role(of: s.domain))
+                ds.samples += 1
+                ds.period &+= s.weight
+                ds.byMode[s.mode, default: 0] += 1
+                if a.resolved { ds.resolved += 1 }
+                domains[s.domain] = ds
+            }
+            while next < sideband.count {
+                attributor.apply(sideband[next].event)
+                next += 1
+            }
+        }
+        let stats = source.stats
+        let meta2 = source.metadata  // duration may be final only now
+        for (d, n) in stats.lostSamples {
+            domains[d, default: DomainSummary(domain: d, name: "", role: attributor.role(of: d))].lost += n
+        }
+        for d in domains.keys {
+            domains[d]!.name = meta2.domain(d)?.name ?? (d == .hypervisor ? "xen" : d == .host ? "host" : "domain\(d)")
+        }
+        // Render row keys to strings and sort by period, then by values for a stable order.
+        var out: [ReportRow] = rows.map { key, v in
+            var values: [String] = []
+            for (k, sk) in keys.enumerated() {
+                switch sk {
+                case .domain:
+                    let d = DomainID(UInt32(bitPattern: key[k]))
+                    values.append(d == .hypervisor ? "xen" : String(d.rawValue))
+                case .mode: values.append((SampleMode(rawValue: UInt8(key[k])) ?? .unknown).description)
+                case .pid: values.append(key[k] < 0 ? "-" : String(key[k]))
+                case .comm, .image, .symbol: values.append(attributor.strings[key[k]])
+                }
+            }
+            let pct = total.period == 0 ? 0 : Double(v.period) * 100 / Double(total.period)
+            return ReportRow(values: values, samples: v.samples, period: v.period, percent: pct)
+        }
+        out.sort { a, b in
+            if a.period != b.period { return a.period > b.period }
+            if a.samples != b.samples { return a.samples > b.samples }
+            return a.values.lexicographicallyPrecedes(b.values)
+        }
+        var omitted = 0
+        var omittedPeriod: UInt64 = 0
+        if let limit = options.percentLimit {
+            let keep = out.filter { $0.percent >= limit }
+            omitted += out.count - keep.count
+            omittedPeriod += out.filter { $0.percent < limit }.reduce(0) { $0 + $1.period }
+            out = keep
+        }
+        if let top = options.top, out.count > top {
+            omitted += out.count - top
+            omittedPeriod += out[top...].reduce(0) { $0 + $1.period }
+            out = Array(out.prefix(top))
+        }
+        var filter: [String] = []
+        if let d = options.domain { filter.append("domain \(d)") }
+        if let m = options.mode { filter.append("mode \(m)") }
+        return Report(source: path, metadata: meta2, stats: stats, keys: keys, rows: out,
+                      totalSamples: total.samples, totalPeriod: total.period, inputSamples: input,
+                      rowsOmitted: omitted, omittedPeriod: omittedPeriod,
+                      domains: domains.values.sorted { $0.domain < $1.domain },
+                      symbolWarnings: attributor.sources.warnings,
+                      filterDescription: filter.joined(separator: ", "))
+    }
+}

@@ -1,0 +1,84 @@
+import SampleIO
+
+/// A column a report can group by.
+public enum SortKey: String, Sendable, CaseIterable, Codable {
+    case domain, mode, comm, pid, image, symbol
+
+    /// Parses a key name; perf's `dso` and `sym` are accepted for `image` and `symbol`.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "domain", "dom": self = .domain
+        case "mode", "cpumode": self = .mode
+        case "comm", "command": self = .comm
+        case "pid": self = .pid
+        case "image", "dso": self = .image
+        case "symbol", "sym", "function": self = .symbol
+        default: return nil
+        }
+    }
+
+    /// Parses a comma-separated key list.
+    public static func parseList(_ text: String) -> [SortKey]? {
+        var keys: [SortKey] = []
+        for part in text.split(separator: ",") {
+            guard let k = SortKey(name: part.trimmingCharacters(in: " ")) else { return nil }
+            if !keys.contains(k) { keys.append(k) }
+        }
+        return keys.isEmpty ? nil : keys
+    }
+
+    /// Column heading.
+    public var title: String {
+        switch self {
+        case .domain: "Domain"
+        case .mode: "Mode"
+        case .comm: "Command"
+        case .pid: "Pid"
+        case .image: "Image"
+        case .symbol: "Symbol"
+        }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> String {
+        var s = self
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return String(s)
+    }
+}
+
+/// Symbol sources the user named on the command line (`--xen`, `--vmlinux`, `--kallsyms`, `--system-map`).
+public struct SymbolOptions: Sendable {
+    /// The hypervisor image (xen-syms), shared by all domains.
+    public var xen: String?
+    /// Kernel ELF image per domain.
+    public var vmlinux: [DomainID: String] = [:]
+    /// kallsyms dump per domain.
+    public var kallsyms: [DomainID: String] = [:]
+    /// System.map per domain.
+    public var systemMap: [DomainID: String] = [:]
+    /// Root to find user binaries under (like perf's --symfs).
+    public var symfs: String?
+    /// Use images whose build-id does not match the recording.
+    public var forceSymbols = false
+
+    public init() {}
+}
+
+/// What to put in a report.
+public struct ReportOptions: Sendable {
+    public var sortKeys: [SortKey] = [.image, .symbol]
+    /// Only samples of this domain.
+    public var domain: DomainID?
+    /// Only samples of this mode.
+    public var mode: SampleMode?
+    /// Keep at most this many rows.
+    public var top: Int?
+    /// Drop rows below this percentage.
+    public var percentLimit: Double?
+    public var symbols = SymbolOptions()
+
+    public init() {}
+}

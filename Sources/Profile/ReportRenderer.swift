@@ -1,0 +1,194 @@
+import Foundation
+import SampleIO
+
+/// Output formats of `xprof report`.
+public enum ReportFormat: String, Sendable, CaseIterable {
+    case table, csv, json
+}
+
+/// Renders a ``Report`` as an aligned table, CSV or JSON.
+public enum ReportRenderer {
+    public static func render(_ r: Report, as format: ReportFormat) -> String {
+        switch format {
+        case .table: table(r)
+        case .csv: csv(r)
+        case .json: json(r)
+        }
+    }
+
+    /// Percent with two decimals, e.g. `12.34`.
+    static func pct(_ v: Double, decimals: Int = 2) -> String {
+        let scale = pow10(decimals)
+        let r = (v * scale).rounded() / scale
+        var s = String(r)
+        if let dot = s.firstIndex(of: ".") {
+            let have = s.distance(from: dot, to: s.endIndex) - 1
+            if have < decimals { s += String(repeating: "0", count: decimals - have) }
+        } else {
+            s += "." + String(repeating: "0", count: decimals)
+        }
+        return s
+    }
+
+    private static func pow10(_ n: Int) -> Double {
+        var v = 1.0
+        for _ in 0..<n { v *= 10 }
+        return v
+    }
+
+    static func seconds(_ ns: UInt64) -> String { pct(Double(ns) / 1e9) + " s" }
+
+    /// The header lines (without `# `) shared by table output and `xprof info`.
+    public static func headerLines(_ r: Report) -> [String] {
+        let m = r.metadata
+        var lines: [String] = []
+        lines.append("xprof report of \(r.source) (\(m.sourceFormat.isEmpty ? "unknown format" : m.sourceFormat))")
+        if m.extra["synthetic"] != nil {
+            lines.append("SYNTHETIC DATA: \(m.extra["synthetic"]!)")
+        }
+        var host: [String] = []
+        if !m.hostname.isEmpty { host.append("host \(m.hostname)") }
+        if !m.kernelRelease.isEmpty { host.append("kernel \(m.kernelRelease)") }
+        if !m.architecture.isEmpty { host.append(m.architecture) }
+        if let xv = m.extra["xen_version"] { host.append("Xen \(xv)") }
+        if !host.isEmpty { lines.append(host.joined(separator: ", ")) }
+        let events = m.events.map { e -> String in
+            if let f = e.frequency { return "\(e.name) at \(f) Hz" }
+            if let p = e.period { return "\(e.name) every \(p) events" }
+            return e.name
+        }
+        var run: [String] = []
+        if !events.isEmpty { run.append("event: " + events.joined(separator: ", ")) }
+        if m.cpusOnline > 0 || !m.cpusUsed.isEmpty {
+            run.append("CPUs: \(m.cpusOnline) online" + (m.cpusUsed.isEmpty ? "" : ", used \(cpuList(m.cpusUsed))"))
+        }
+        if m.duration > 0 { run.append("duration \(seconds(m.duration))") }
+        if !run.isEmpty { lines.append(run.joined(separator: "; ")) }
+        if !m.command.isEmpty { lines.append("command: " + m.command.joined(separator: " ")) }
+        let lost = r.stats.totalLost
+        var counts = "samples: \(r.totalSamples)"
+        if !r.filterDescription.isEmpty { counts += " of \(r.inputSamples) (only \(r.filterDescription))" }
+        counts += ", event count (period) \(r.totalPeriod); lost samples: \(lost)"
+        if r.stats.totalDropped > 0 { counts += "; dropped records: \(r.stats.totalDropped)" }
+        lines.append(counts)
+        let resolved = r.domains.filter { $0.samples > 0 }.map { "\($0.name) (\($0.domain)) \(pct($0.resolvedPercent, decimals: 1))%" }
+        if !resolved.isEmpty { lines.append("resolved: " + resolved.joined(separator: ", ")) }
+        let lostBy = r.domains.filter { $0.lost > 0 }.map { "\($0.name) \($0.lost)" }
+        if !lostBy.isEmpty { lines.append("lost by domain: " + lostBy.joined(separator: ", ")) }
+        return lines
+    }
+
+    static func cpuList(_ cpus: [Int]) -> String {
+        var parts: [String] = []
+        var i = 0
+        let c = cpus.sorted()
+        while i < c.count {
+            var j = i
+            while j + 1 < c.count, c[j + 1] == c[j] + 1 { j += 1 }
+            parts.append(j > i ? "\(c[i])-\(c[j])" : "\(c[i])")
+            i = j + 1
+        }
+        return parts.joined(separator: ",")
+    }
+
+    public static func table(_ r: Report) -> String {
+        var out = ""
+        for l in headerLines(r) { out += "# " + l + "\n" }
+        for w in r.symbolWarnings { out += "# warning: " + w + "\n" }
+        for w in r.stats.warnings { out += "# warning: " + w + "\n" }
+        for s in r.stats.skipped { out += "# skipped: " + s + "\n" }
+        out += "#\n"
+        let heads = ["Overhead", "Samples"] + r.keys.map(\.title)
+        let cells: [[String]] = r.rows.map { row in
+            [pct(row.percent) + "%", String(row.samples)] + row.values
+        }
+        var widths = heads.map(\.count)
+        for row in cells { for (i, c) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
+        func line(_ cols: [String], prefix: String) -> String {
+            var s = prefix
+            for (i, c) in cols.enumerated() {
+                let w = widths[i]
+                let padded = i < 2 ? String(repeating: " ", count: max(0, w - c.count)) + c
+                                   : c + String(repeating: " ", count: max(0, w - c.count))
+                s += (i == 0 ? "" : "  ") + padded
+            }
+            while s.hasSuffix(" ") { s.removeLast() }
+            return s + "\n"
+        }
+        out += line(heads, prefix: "# ")
+        out += line(widths.map { String(repeating: ".", count: $0) }, prefix: "# ")
+        for row in cells { out += line(row, prefix: "  ") }
+        if r.rowsOmitted > 0 {
+            let p = r.totalPeriod == 0 ? 0 : Double(r.omittedPeriod) * 100 / Double(r.totalPeriod)
+            let first = pct(p) + "%"
+            out += "  " + String(repeating: " ", count: max(0, widths[0] - first.count)) + first
+            out += "  (\(r.rowsOmitted) more rows below the limits)\n"
+        }
+        if r.rows.isEmpty { out += "  (no samples)\n" }
+        return out
+    }
+
+    static func csvField(_ s: String) -> String {
+        if s.contains(",") || s.contains("\"") || s.contains("\n") {
+            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return s
+    }
+
+    public static func csv(_ r: Report) -> String {
+        var out = (["overhead", "samples"] + r.keys.map(\.rawValue)).joined(separator: ",") + "\n"
+        for row in r.rows {
+            out += ([pct(row.percent, decimals: 4), String(row.samples)] + row.values.map(csvField)).joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    /// The metadata as a JSON-ready dictionary.
+    static func metadataObject(_ m: RunMetadata) -> [String: Any] {
+        var o: [String: Any] = [
+            "source_format": m.sourceFormat, "hostname": m.hostname, "kernel_release": m.kernelRelease,
+            "architecture": m.architecture, "cpus_online": m.cpusOnline, "cpus_used": m.cpusUsed,
+            "command": m.command, "start_time_ns": m.startTime, "duration_ns": m.duration,
+        ]
+        o["events"] = m.events.map { e -> [String: Any] in
+            var d: [String: Any] = ["name": e.name]
+            if let f = e.frequency { d["frequency"] = f }
+            if let p = e.period { d["period"] = p }
+            return d
+        }
+        o["domains"] = m.domains.map { ["id": $0.id.rawValue, "name": $0.name, "role": $0.role.rawValue, "vcpus": $0.vcpus] as [String: Any] }
+        o["extra"] = m.extra
+        return o
+    }
+
+    public static func json(_ r: Report) -> String {
+        var o: [String: Any] = [
+            "schema": "xprof.report/1",
+            "source": r.source,
+            "total_samples": r.totalSamples,
+            "total_period": r.totalPeriod,
+            "input_samples": r.inputSamples,
+            "lost_samples": r.stats.totalLost,
+            "dropped_records": r.stats.totalDropped,
+            "sort": r.keys.map(\.rawValue),
+            "metadata": metadataObject(r.metadata),
+            "warnings": r.symbolWarnings + r.stats.warnings,
+            "rows_omitted": r.rowsOmitted,
+        ]
+        o["domains"] = r.domains.map { d -> [String: Any] in
+            var modes: [String: Any] = [:]
+            for (m, n) in d.byMode { modes[m.description] = n }
+            return ["id": d.domain.rawValue, "name": d.name, "role": d.role.rawValue, "samples": d.samples,
+                    "period": d.period, "resolved_samples": d.resolved, "lost_samples": d.lost, "modes": modes]
+        }
+        o["rows"] = r.rows.map { row -> [String: Any] in
+            var d: [String: Any] = ["overhead": row.percent, "samples": row.samples, "period": row.period]
+            for (k, v) in zip(r.keys, row.values) { d[k.rawValue] = k == .pid ? (Int(v) as Any? ?? v) : v }
+            return d
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys]) else {
+            return "{}\n"
+        }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

@@ -1,0 +1,162 @@
+import SampleIO
+import SymbolMap
+
+/// A symbol table with the name its image goes by in reports and the offset to add to a runtime address
+/// to get the table's address (KASLR).
+struct NamedTable {
+    var imageName: String
+    var table: SymbolTable
+    /// table address = runtime address &- slide.
+    var slide: UInt64 = 0
+
+    func lookup(_ runtime: UInt64) -> SymbolHit? { table.lookup(runtime &- slide) }
+
+    func contains(_ runtime: UInt64) -> Bool {
+        guard let r = table.addressRange else { return false }
+        return r.contains(runtime &- slide)
+    }
+}
+
+/// Loads, once each and lazily, the symbol sources a report needs: the hypervisor image, each domain's
+/// kernel table, and user ELF images by path. Problems are warnings; the report goes on without them.
+final class SymbolSources {
+    let metadata: RunMetadata
+    let options: SymbolOptions
+    private(set) var warnings: [String] = []
+    private var xenLoaded = false
+    private var xenTable: NamedTable?
+    private var kernels: [DomainID: NamedTable?] = [:]
+    private var images: [String: ElfImage?] = [:]
+
+    init(metadata: RunMetadata, options: SymbolOptions) {
+        self.metadata = metadata
+        self.options = options
+    }
+
+    private func warn(_ s: String) { warnings.append(s) }
+
+    /// The hypervisor's symbols (`--xen`), shared by all domains.
+    func xen() -> NamedTable? {
+        if xenLoaded { return xenTable }
+        xenLoaded = true
+        guard let path = options.xen else { return nil }
+        do {
+            let img = try ElfImage(path: path)
+            if !checkBuildID(img, kind: .hypervisor, domain: nil) { return nil }
+            xenTable = NamedTable(imageName: basename(path), table: img.symbols)
+        } catch {
+            warn("--xen \(path): \(error); hypervisor samples stay unresolved")
+        }
+        return xenTable
+    }
+
+    /// The kernel symbols of `domain`: the user's `--vmlinux`/`--kallsyms`/`--system-map`, else the
+    /// kallsyms snapshot the recording carries.
+    func kernel(_ domain: DomainID) -> NamedTable? {
+        if let k = kernels[domain] { return k }
+        let t = loadKernel(domain)
+        kernels[domain] = t
+        return t
+    }
+
+    private func recordedSnapshot(_ domain: DomainID) -> SymbolTable? {
+        guard let snap = metadata.kernelSymbols.first(where: { $0.domain == domain }) else { return nil }
+        let (table, bad) = SymbolTable.kallsyms(text: snap.text)
+        if !bad.isEmpty { warn("recorded kernel symbols of domain \(domain): \(bad.count) unreadable lines skipped") }
+        return table
+    }
+
+    private func loadKernel(_ domain: DomainID) -> NamedTable? {
+        let recorded = recordedSnapshot(domain)
+        if let path = options.vmlinux[domain] {
+            do {
+                let img = try ElfImage(path: path)
+                guard checkBuildID(img, kind: .kernel, domain: domain) else { return nil }
+                var t = NamedTable(imageName: basename(path), table: img.symbols)
+                // KASLR: the recording's _stext (or _text) against the image's.
+                for anchor in ["_stext", "_text"] {
+                    if let r = recorded?.symbol(named: anchor), let i = img.symbols.symbol(named: anchor) {
+                        t.slide = r.start &- i.start
+                        break
+                    }
+                }
+                return t
+            } catch {
+                warn("--vmlinux \(domain)=\(path): \(error); trying other kernel symbol sources")
+            }
+        }
+        if let path = options.kallsyms[domain] {
+            if let text = readText(path, what: "--kallsyms \(domain)") {
+                let (table, bad) = SymbolTable.kallsyms(text: text)
+                if !bad.isEmpty { warn("--kallsyms \(domain)=\(path): \(bad.count) unreadable lines skipped, e.g. \(bad[0])") }
+                return NamedTable(imageName: domain == .host ? "[kernel.kallsyms]" : basename(path), table: table)
+            }
+        }
+        if let path = options.systemMap[domain] {
+            if let text = readText(path, what: "--system-map \(domain)") {
+                let (table, bad) = SymbolTable.systemMap(text: text)
+                if !bad.isEmpty { warn("--system-map \(domain)=\(path): \(bad.count) unreadable lines skipped, e.g. \(bad[0])") }
+                return NamedTable(imageName: basename(path), table: table)
+            }
+        }
+        if let recorded {
+            return NamedTable(imageName: "[kernel.kallsyms]", table: recorded)
+        }
+        return nil
+    }
+
+    /// The ELF image at `path` (under `--symfs` if given); nil when missing or unreadable (warned once).
+    func image(_ path: String, buildID: [UInt8]) -> ElfImage? {
+        if let i = images[path] { return i }
+        var img: ElfImage? = nil
+        if path.hasPrefix("/") {
+            let full = (options.symfs ?? "") + path
+            do {
+                let e = try ElfImage(path: full)
+                let want = buildID.map { String(format2: $0) }.joined()
+                if !want.isEmpty, !e.buildID.isEmpty, e.buildID != want, !options.forceSymbols {
+                    warn("\(full): build-id \(e.buildID) does not match the recorded \(want); not used (--force-symbols uses it anyway)")
+                } else {
+                    img = e
+                }
+            } catch {
+                warn("\(full): \(error); its samples stay unresolved")
+            }
+        }
+        images[path] = img
+        return img
+    }
+
+    private func checkBuildID(_ img: ElfImage, kind: SymbolSourceKind, domain: DomainID?) -> Bool {
+        guard let hint = metadata.symbolHints.first(where: { $0.kind == kind && (domain == nil || $0.domain == domain!) && !$0.buildID.isEmpty }),
+              !img.buildID.isEmpty, hint.buildID != img.buildID else { return true }
+        if options.forceSymbols {
+            warn("\(img.path): build-id \(img.buildID) differs from the recorded \(hint.buildID); used because of --force-symbols")
+            return true
+        }
+        warn("\(img.path): build-id \(img.buildID) differs from the recorded \(hint.buildID); NOT used (pass --force-symbols to use it anyway)")
+        return false
+    }
+
+    private func readText(_ path: String, what: String) -> String? {
+        do {
+            return String(decoding: try FileBytes.read(path), as: UTF8.self)
+        } catch {
+            warn("\(what): \(error)")
+            return nil
+        }
+    }
+}
+
+/// The last path component.
+func basename(_ path: String) -> String {
+    if let slash = path.lastIndex(of: "/") { return String(path[path.index(after: slash)...]) }
+    return path
+}
+
+extension String {
+    init(format2 byte: UInt8) {
+        let d = Array("0123456789abcdef")
+        self = String([d[Int(byte >> 4)], d[Int(byte & 15)]])
+    }
+}

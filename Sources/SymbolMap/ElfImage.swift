@@ -1,0 +1,153 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CElfUtils
+
+/// A loadable segment (`PT_LOAD`) of an ELF file.
+public struct LoadSegment: Sendable, Equatable {
+    public var virtualAddress: UInt64
+    public var memorySize: UInt64
+    public var fileOffset: UInt64
+    public var fileSize: UInt64
+    public var executable: Bool
+}
+
+/// An ELF file read with libelf: its function symbols (`.symtab`, else `.dynsym`), build-id and
+/// load segments. Everything is read in `init`; the file is closed before it returns, so an instance is
+/// an immutable value safe to share between threads.
+public final class ElfImage: Sendable {
+    public let path: String
+    /// Lower-case hex of `NT_GNU_BUILD_ID`, "" if none.
+    public let buildID: String
+    public let symbols: SymbolTable
+    /// Whether the file is `ET_DYN` (PIE executable or shared library).
+    public let isPositionIndependent: Bool
+    public let loadSegments: [LoadSegment]
+    /// Which symbol table the symbols came from: `.symtab`, `.dynsym` or "" (none).
+    public let symbolSection: String
+
+    public init(path: String) throws(SymbolMapError) {
+        self.path = path
+        _ = elf_version(UInt32(EV_CURRENT))
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            throw SymbolMapError(e == ENOENT ? .missingFile : .other, path: path, "cannot open: \(String(cString: strerror(e)))",
+                                 hint: "check the path")
+        }
+        defer { close(fd) }
+        guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else {
+            throw SymbolMapError(.corrupt, path: path, "libelf cannot read it: \(String(cString: elf_errmsg(-1)))")
+        }
+        defer { elf_end(elf) }
+        guard elf_kind(elf) == ELF_K_ELF else {
+            throw SymbolMapError(.notELF, path: path, "not an ELF file", hint: "give an ELF image, a System.map or a kallsyms dump")
+        }
+        var ehdr = GElf_Ehdr()
+        guard gelf_getehdr(elf, &ehdr) != nil else {
+            throw SymbolMapError(.corrupt, path: path, "unreadable ELF header: \(String(cString: elf_errmsg(-1)))",
+                                 hint: "the file is truncated or corrupt")
+        }
+        isPositionIndependent = ehdr.e_type == UInt16(ET_DYN)
+
+        var segments: [LoadSegment] = []
+        var phnum = 0
+        if elf_getphdrnum(elf, &phnum) == 0 {
+            for i in 0..<phnum {
+                var ph = GElf_Phdr()
+                guard gelf_getphdr(elf, Int32(i), &ph) != nil, ph.p_type == UInt32(PT_LOAD) else { continue }
+                segments.append(LoadSegment(virtualAddress: ph.p_vaddr, memorySize: ph.p_memsz, fileOffset: ph.p_offset,
+                                            fileSize: ph.p_filesz, executable: ph.p_flags & UInt32(PF_X) != 0))
+            }
+        }
+        loadSegments = segments
+
+        var shstrndx = 0
+        guard elf_getshdrstrndx(elf, &shstrndx) == 0 else {
+            throw SymbolMapError(.corrupt, path: path, "no section name table: \(String(cString: elf_errmsg(-1)))",
+                                 hint: "the file is truncated or corrupt")
+        }
+        var symtab: OpaquePointer? = nil, dynsym: OpaquePointer? = nil
+        var buildID = ""
+        var execSections: [(UInt64, UInt64)] = []
+        var scn: OpaquePointer? = elf_nextscn(elf, nil)
+        while let s = scn {
+            var sh = GElf_Shdr()
+            if gelf_getshdr(s, &sh) != nil {
+                if sh.sh_type == UInt32(SHT_SYMTAB) { symtab = s }
+                if sh.sh_type == UInt32(SHT_DYNSYM) { dynsym = s }
+                if sh.sh_flags & UInt64(SHF_EXECINSTR) != 0 { execSections.append((sh.sh_addr, sh.sh_addr &+ sh.sh_size)) }
+                if sh.sh_type == UInt32(SHT_NOTE), buildID.isEmpty, let data = elf_getdata(s, nil) {
+                    buildID = Self.readBuildID(data)
+                }
+            }
+            scn = elf_nextscn(elf, s)
+        }
+        self.buildID = buildID
+        var entries: [SymbolTable.Entry] = []
+        var section = ""
+        for (candidate, name) in [(symtab, ".symtab"), (dynsym, ".dynsym")] {
+            guard let s = candidate else { continue }
+            entries = try Self.readFunctions(elf: elf, section: s, path: path, execSections: execSections)
+            if !entries.isEmpty { section = name; break }
+        }
+        symbolSection = section
+        symbols = SymbolTable(entries: entries)
+    }
+
+    private static func readBuildID(_ data: UnsafeMutablePointer<Elf_Data>) -> String {
+        var offset = 0
+        while true {
+            var nhdr = GElf_Nhdr()
+            var nameOff = 0, descOff = 0
+            let next = gelf_getnote(data, offset, &nhdr, &nameOff, &descOff)
+            if next == 0 { return "" }
+            if nhdr.n_type == UInt32(NT_GNU_BUILD_ID), nhdr.n_namesz == 4, let base = data.pointee.d_buf {
+                let bytes = UnsafeRawBufferPointer(start: base + descOff, count: Int(nhdr.n_descsz))
+                return bytes.map { b in
+                    let d = Array("0123456789abcdef")
+                    return String([d[Int(b >> 4)], d[Int(b & 15)]])
+                }.joined()
+            }
+            offset = next
+        }
+    }
+
+    private static func readFunctions(elf: OpaquePointer, section: OpaquePointer, path: String,
+                                      execSections: [(UInt64, UInt64)]) throws(SymbolMapError) -> [SymbolTable.Entry] {
+        var sh = GElf_Shdr()
+        guard gelf_getshdr(section, &sh) != nil, sh.sh_entsize > 0 else { return [] }
+        guard let data = elf_getdata(section, nil) else {
+            throw SymbolMapError(.corrupt, path: path, "symbol table unreadable: \(String(cString: elf_errmsg(-1)))",
+                                 hint: "the file is truncated or corrupt")
+        }
+        let count = Int(sh.sh_size / sh.sh_entsize)
+        var out: [SymbolTable.Entry] = []
+        out.reserveCapacity(count / 2)
+        for i in 0..<count {
+            var sym = GElf_Sym()
+            guard gelf_getsym(data, Int32(i), &sym) != nil else { continue }
+            let type = Int32(sym.st_info & 0xf)
+            let bind = Int32(sym.st_info >> 4)
+            guard sym.st_shndx != UInt16(SHN_UNDEF), sym.st_value != 0 || type == STT_FUNC else { continue }
+            let isFunc = type == STT_FUNC || type == STT_GNU_IFUNC
+            // Untyped symbols count when they sit in executable sections (assembly entry points).
+            let inExec = execSections.contains { sym.st_value >= $0.0 && sym.st_value < $0.1 }
+            guard isFunc || (type == STT_NOTYPE && inExec) else { continue }
+            guard let cname = elf_strptr(elf, Int(sh.sh_link), Int(sym.st_name)) else { continue }
+            let name = String(cString: cname)
+            if name.isEmpty || name.hasPrefix("$") { continue }
+            out.append(SymbolTable.Entry(address: sym.st_value, size: sym.st_size, name: name,
+                                         isGlobal: bind == STB_GLOBAL || bind == STB_WEAK))
+        }
+        return out
+    }
+
+    /// The ELF virtual address of the byte at `fileOffset` (through the `PT_LOAD` segment holding it).
+    public func virtualAddress(forFileOffset offset: UInt64) -> UInt64? {
+        for s in loadSegments where offset >= s.fileOffset && offset < s.fileOffset &+ max(s.fileSize, s.memorySize) {
+            return s.virtualAddress &+ (offset - s.fileOffset)
+        }
+        return nil
+    }
+}

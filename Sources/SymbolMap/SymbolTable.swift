@@ -1,0 +1,161 @@
+/// A function found for an address.
+public struct SymbolHit: Sendable, Equatable {
+    public var name: String
+    /// Address of the function's first byte (in the table's address space).
+    public var start: UInt64
+    /// Size in bytes (for zero-size symbols: the distance to the next symbol, 0 for the last).
+    public var size: UInt64
+    /// The looked-up address minus `start`.
+    public var offset: UInt64
+    /// The kernel module (`[module]` column of kallsyms), nil for the main image.
+    public var module: String?
+
+    public init(name: String, start: UInt64, size: UInt64, offset: UInt64, module: String? = nil) {
+        self.name = name
+        self.start = start
+        self.size = size
+        self.offset = offset
+        self.module = module
+    }
+}
+
+/// Why no symbol was found: a result, not an error.
+public enum SymbolMiss: Sendable, Equatable {
+    /// The image has no symbol table.
+    case noSymbols
+    /// The address lies outside every symbol of the image.
+    case outsideImage
+    /// No mapping covers the address.
+    case unmapped
+    /// The image's build-id differs from the recording's.
+    case buildIDMismatch
+}
+
+/// A sorted, immutable table of function symbols, searched by binary search.
+///
+/// Built once from ELF symbols, a System.map or a kallsyms dump. Sizes: a symbol with size 0 runs to
+/// the next symbol's start (the last one covers only its own address). Aliases (several names at one
+/// address) are kept; ``lookup(_:)`` returns the preferred one: a global symbol over a local one, then
+/// the first in the source's order (the order `nm -n` prints them in).
+public final class SymbolTable: Sendable {
+    /// Starts, ascending; one entry per distinct address.
+    let starts: [UInt64]
+    /// Ends (exclusive) per entry.
+    let ends: [UInt64]
+    /// Preferred name per entry.
+    let names: [String]
+    /// Module per entry ("" for none).
+    let modules: [String]
+    /// All names per address when there are aliases.
+    let aliasTable: [UInt64: [String]]
+    private let byName: [String: Int]
+
+    /// One raw symbol before sorting.
+    public struct Entry: Sendable {
+        public var address: UInt64
+        public var size: UInt64
+        public var name: String
+        public var isGlobal: Bool
+        public var module: String
+        public init(address: UInt64, size: UInt64, name: String, isGlobal: Bool, module: String = "") {
+            self.address = address
+            self.size = size
+            self.name = name
+            self.isGlobal = isGlobal
+            self.module = module
+        }
+    }
+
+    /// Builds the table; `entries` in source order (that order breaks ties between aliases).
+    /// - Complexity: O(n log n).
+    public init(entries: [Entry]) {
+        let order = entries.indices.sorted {
+            let a = entries[$0], b = entries[$1]
+            if a.address != b.address { return a.address < b.address }
+            if a.isGlobal != b.isGlobal { return a.isGlobal }
+            return $0 < $1
+        }
+        var starts: [UInt64] = [], sizes: [UInt64] = [], names: [String] = [], modules: [String] = []
+        var aliases: [UInt64: [String]] = [:]
+        starts.reserveCapacity(order.count)
+        for i in order {
+            let e = entries[i]
+            if let last = starts.last, last == e.address {
+                aliases[e.address, default: [names[names.count - 1]]].append(e.name)
+                sizes[sizes.count - 1] = max(sizes[sizes.count - 1], e.size)
+                continue
+            }
+            starts.append(e.address)
+            sizes.append(e.size)
+            names.append(e.name)
+            modules.append(e.module)
+        }
+        var ends = [UInt64](repeating: 0, count: starts.count)
+        for i in starts.indices {
+            if sizes[i] > 0 {
+                ends[i] = starts[i] &+ sizes[i]
+            } else if i + 1 < starts.count, modules[i + 1] == modules[i] {
+                ends[i] = starts[i + 1]
+            } else {
+                ends[i] = starts[i] &+ 1
+            }
+        }
+        var byName: [String: Int] = [:]
+        for (i, n) in names.enumerated() where byName[n] == nil { byName[n] = i }
+        for (addr, list) in aliases {
+            if let i = Self.index(starts, addr) { for n in list where byName[n] == nil { byName[n] = i } }
+        }
+        self.starts = starts
+        self.ends = ends
+        self.names = names
+        self.modules = modules
+        self.aliasTable = aliases
+        self.byName = byName
+    }
+
+    private static func index(_ starts: [UInt64], _ address: UInt64) -> Int? {
+        var lo = 0, hi = starts.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if starts[mid] <= address { lo = mid + 1 } else { hi = mid }
+        }
+        return lo > 0 ? lo - 1 : nil
+    }
+
+    /// Number of distinct symbol addresses.
+    public var count: Int { starts.count }
+
+    /// Lowest start ..< highest end: the range "inside the image".
+    public var addressRange: Range<UInt64>? {
+        guard let first = starts.first, let last = ends.max(), last > first else { return nil }
+        return first..<last
+    }
+
+    /// The function containing `address`, or nil.
+    /// - Complexity: O(log n).
+    public func lookup(_ address: UInt64) -> SymbolHit? {
+        guard let i = Self.index(starts, address) else { return nil }
+        var j = i
+        // A sized symbol that ends before `address` may be nested inside an earlier, larger one.
+        while address >= ends[j] {
+            guard j > 0, i - j < 4 else { return nil }
+            j -= 1
+        }
+        return SymbolHit(name: names[j], start: starts[j], size: ends[j] - starts[j], offset: address - starts[j],
+                         module: modules[j].isEmpty ? nil : modules[j])
+    }
+
+    /// All names at the address of `hit` (the preferred one first).
+    public func aliases(at address: UInt64) -> [String] {
+        if let a = aliasTable[address] { return a }
+        if let i = Self.index(starts, address), starts[i] == address { return [names[i]] }
+        return []
+    }
+
+    /// The symbol named `name` (e.g. `_stext` to find the kernel's relocation).
+    public func symbol(named name: String) -> SymbolHit? {
+        guard let i = byName[name] else { return nil }
+        return SymbolHit(name: name, start: starts[i], size: ends[i] - starts[i], offset: 0,
+                         module: modules[i].isEmpty ? nil : modules[i])
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Profile
+import SampleIO
+
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "Show a profile's metadata, counts per domain and mode, lost, dropped and unresolved samples."
+    )
+
+    @Argument(help: "The profile (.xprof, perf.data or Xenoprof capture).")
+    var file: String
+
+    @Option(help: "Output format: table or json.")
+    var format: String = "table"
+
+    @OptionGroup var symbols: SymbolOptionGroup
+
+    func validate() throws {
+        guard format == "table" || format == "json" else { throw ValidationError("--format must be table or json") }
+    }
+
+    func run() throws {
+        var opts = ReportOptions()
+        opts.sortKeys = [.domain, .mode]
+        opts.symbols = symbols.options
+        let report = runReporting {
+            let source = try SampleReader.open(path: file)
+            return try ReportBuilder.build(source: source, path: file, options: opts)
+        }
+        print(InfoRenderer.render(report, json: format == "json"), terminator: "")
+    }
+}

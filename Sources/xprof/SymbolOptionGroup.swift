@@ -1,0 +1,50 @@
+import ArgumentParser
+import Profile
+import SampleIO
+
+/// Symbol-source options shared by the commands that resolve addresses.
+struct SymbolOptionGroup: ParsableArguments {
+    @Option(help: "The hypervisor image (xen-syms), shared by all domains.")
+    var xen: String?
+
+    @Option(help: ArgumentHelp("Kernel ELF image of a domain.", valueName: "DOM=IMAGE"))
+    var vmlinux: [String] = []
+
+    @Option(help: ArgumentHelp("kallsyms dump of a domain.", valueName: "DOM=FILE"))
+    var kallsyms: [String] = []
+
+    @Option(name: .customLong("system-map"), help: ArgumentHelp("System.map of a domain.", valueName: "DOM=FILE"))
+    var systemMap: [String] = []
+
+    @Option(help: "Root directory to find user binaries under (like perf --symfs).")
+    var symfs: String?
+
+    @Flag(name: .customLong("force-symbols"), help: "Use images whose build-id does not match the recording.")
+    var forceSymbols = false
+
+    func validate() throws {
+        for (flag, list) in [("--vmlinux", vmlinux), ("--kallsyms", kallsyms), ("--system-map", systemMap)] {
+            for item in list where Self.split(item) == nil {
+                throw ValidationError("\(flag) expects DOM=FILE with a numeric domain id, e.g. 2=/path, not '\(item)'")
+            }
+        }
+    }
+
+    static func split(_ item: String) -> (DomainID, String)? {
+        guard let eq = item.firstIndex(of: "=") else { return nil }
+        guard let d = UInt32(item[..<eq]) else { return nil }
+        let path = String(item[item.index(after: eq)...])
+        return path.isEmpty ? nil : (DomainID(d), path)
+    }
+
+    var options: SymbolOptions {
+        var o = SymbolOptions()
+        o.xen = xen
+        for item in vmlinux { if let (d, p) = Self.split(item) { o.vmlinux[d] = p } }
+        for item in kallsyms { if let (d, p) = Self.split(item) { o.kallsyms[d] = p } }
+        for item in systemMap { if let (d, p) = Self.split(item) { o.systemMap[d] = p } }
+        o.symfs = symfs
+        o.forceSymbols = forceSymbols
+        return o
+    }
+}
