@@ -98,7 +98,7 @@ public enum InfoRenderer {
             return ["id": d.domain.rawValue, "name": d.name, "role": d.role.rawValue, "samples": d.samples,
                     "period": d.period, "resolved_samples": d.resolved, "lost_samples": d.lost, "modes": modes]
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys]) else { return "{}\n" }
+        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else { return "{}\n" }
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 }

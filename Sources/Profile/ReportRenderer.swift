@@ -186,7 +186,7 @@ public enum ReportRenderer {
             for (k, v) in zip(r.keys, row.values) { d[k.rawValue] = k == .pid ? (Int(v) as Any? ?? v) : v }
             return d
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys]) else {
+        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
             return "{}\n"
         }
         return String(decoding: data, as: UTF8.self) + "\n"

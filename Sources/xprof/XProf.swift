@@ -10,6 +10,7 @@ struct XProf: ParsableCommand {
             RecordCommand.self,
             ReportCommand.self,
             InfoCommand.self,
+            ConvertCommand.self,
         ]
     )
 }

@@ -1,0 +1,24 @@
+import ArgumentParser
+import SampleIO
+
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a perf.data file, Xenoprof capture or OProfile stream into a .xprof file.",
+        discussion: "The input format is detected by content. Lost, dropped and unknown-record counts travel along."
+    )
+
+    @Argument(help: "The input profile.")
+    var input: String
+
+    @Option(name: .short, help: "The .xprof file to write.")
+    var output: String
+
+    func run() throws {
+        let n = runReporting {
+            let source = try SampleReader.open(path: input)
+            return try XprofWriter.convert(source, to: output)
+        }
+        printError("wrote \(n) samples to \(output)")
+    }
+}

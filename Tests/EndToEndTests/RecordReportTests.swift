@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+
+/// End to end on this machine: `xprof record` real samples with perf_event_open, then `report` and `info`.
+@Suite(.serialized) struct RecordReportTests {
+    /// Records `xprof-workload ARGS` into a fresh directory and returns the file path.
+    static func record(_ workload: [String], extra: [String] = []) throws -> (String, XprofRunner.Result) {
+        let dir = try XprofRunner.temporaryDirectory()
+        let out = dir.appendingPathComponent("run.xprof").path
+        let r = try XprofRunner.xprof(["record", "-F", "1999", "-o", out] + extra + ["--", XprofRunner.workload] + workload)
+        return (out, r)
+    }
+
+    static func csvRows(_ text: String) -> [[String]] {
+        text.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    @Test func cpuBoundWorkloadHotFunctionIsTopUserSymbol() throws {
+        let (file, rec) = try Self.record(["spin", "1.5"])
+        #expect(rec.status == 0, "record failed: \(rec.stderr)")
+        #expect(rec.stderr.contains("recorded"))
+        let r = try XprofRunner.xprof(["report", file, "--mode", "user", "--sort", "image,symbol", "--format", "csv"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = Self.csvRows(r.stdout)
+        let top = try #require(rows.first)
+        #expect(top[2] == "xprof-workload")
+        #expect(top[3] == "workload_spin_hot")
+        #expect(Double(top[0]) ?? 0 > 80, "the spin loop should dominate user time: \(top)")
+    }
+
+    @Test func percentagesSumTo100AndTotalsMatchInfo() throws {
+        let (file, rec) = try Self.record(["mixed", "1"])
+        #expect(rec.status == 0, "record failed: \(rec.stderr)")
+        let csv = try XprofRunner.xprof(["report", file, "--sort", "comm,mode,image,symbol", "--format", "csv"])
+        #expect(csv.status == 0)
+        let rows = Self.csvRows(csv.stdout)
+        let sum = rows.reduce(0.0) { $0 + (Double($1[0]) ?? .nan) }
+        #expect(abs(sum - 100) < 0.01 * Double(rows.count) + 0.001, "percentages sum to \(sum)")
+        let samples = rows.reduce(0) { $0 + (Int($1[1]) ?? 0) }
+        let info = try XprofRunner.xprof(["info", file, "--format", "json"])
+        #expect(info.status == 0)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        #expect(obj["total_samples"] as? Int == samples)
+        #expect(samples > 500, "1 s at 1999 Hz on 2 threads should give many samples, got \(samples)")
+        // The table header states the same total.
+        let table = try XprofRunner.xprof(["report", file])
+        #expect(table.stdout.contains("samples: \(samples),"))
+        #expect(table.stdout.contains("lost samples: "))
+        #expect(table.stdout.contains("resolved: "))
+        // JSON rows carry the same numbers.
+        let json = try XprofRunner.xprof(["report", file, "--format", "json", "--sort", "symbol"])
+        let jo = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(jo["schema"] as? String == "xprof.report/1")
+        #expect(jo["total_samples"] as? Int == samples)
+        let jrows = try #require(jo["rows"] as? [[String: Any]])
+        #expect(jrows.reduce(0) { $0 + ($1["samples"] as? Int ?? 0) } == samples)
+    }
+
+    @Test func tlbStormShowsKernelFlushPath() throws {
+        let (file, rec) = try Self.record(["tlb", "1.5", "2"])
+        #expect(rec.status == 0, "record failed: \(rec.stderr)")
+        let r = try XprofRunner.xprof(["report", file, "--mode", "kernel", "--sort", "symbol", "--format", "csv"])
+        let names = Self.csvRows(r.stdout).map { $0[2] }
+        // mprotect/munmap with other threads' TLBs populated goes through the TLB-flush IPI path.
+        let flushPath = names.filter { $0.contains("flush_tlb") || $0.contains("smp_call_function") || $0.contains("tlb") }
+        #expect(!flushPath.isEmpty, "no TLB-flush functions among kernel symbols: \(names.prefix(20))")
+    }
+
+    @Test func systemWideRecordingWithDuration() throws {
+        let dir = try XprofRunner.temporaryDirectory()
+        let out = dir.appendingPathComponent("all.xprof").path
+        let r = try XprofRunner.xprof(["record", "-a", "--duration", "0.5", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let info = try XprofRunner.xprof(["info", out])
+        #expect(info.status == 0)
+        #expect(info.stdout.contains("cpus used"))
+    }
+
+    @Test func softwareFallbackIsAnnounced() throws {
+        let (_, rec) = try Self.record(["spin", "0.2"])
+        // On machines without hardware counters the recorder says so in one line; with them it samples cycles.
+        #expect(rec.stderr.contains("sampling the software event 'cpu-clock' instead") || rec.stderr.contains("samples of cycles"))
+    }
+
+    @Test func permissionRefusalExits77() throws {
+        guard getuid() == 0, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { return }
+        let paranoid = (try? String(contentsOfFile: "/proc/sys/kernel/perf_event_paranoid", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "2"
+        guard (Int(paranoid) ?? 2) >= 1 else { return }  // unprivileged -a is allowed here; nothing to refuse
+        let dir = try XprofRunner.temporaryDirectory()
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: dir.path)
+        let r = try XprofRunner.run("/usr/bin/setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups",
+                                                         XprofRunner.xprof, "record", "-a", "--duration", "0.2",
+                                                         "-o", dir.appendingPathComponent("x.xprof").path])
+        #expect(r.status == 77, "stderr: \(r.stderr)")
+        #expect(r.stderr.contains("perf_event_paranoid"))
+        #expect(r.stderr.contains("hint:"))
+    }
+
+    @Test func badInputsGiveDocumentedExitCodes() throws {
+        let missing = try XprofRunner.xprof(["report", "/nonexistent/file.xprof"])
+        #expect(missing.status == 66)
+        #expect(missing.stderr.contains("/nonexistent/file.xprof"))
+        let dir = try XprofRunner.temporaryDirectory()
+        let junk = dir.appendingPathComponent("junk").path
+        try Data("definitely not a profile".utf8).write(to: URL(fileURLWithPath: junk))
+        let bad = try XprofRunner.xprof(["report", junk])
+        #expect(bad.status == 65)
+        #expect(bad.stderr.contains("not a format xprof reads"))
+        let usage = try XprofRunner.xprof(["report", junk, "--sort", "nonsense"])
+        #expect(usage.status == 64)
+        #expect(usage.stderr.contains("--sort"))
+    }
+
+    @Test func interruptedRecordingKeepsWhatItWrote() throws {
+        let dir = try XprofRunner.temporaryDirectory()
+        let out = dir.appendingPathComponent("int.xprof").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: XprofRunner.xprof)
+        p.arguments = ["record", "-F", "1999", "-o", out, "--", XprofRunner.workload, "spin", "5"]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        Thread.sleep(forTimeInterval: 1.2)
+        p.interrupt()  // SIGINT: the recorder finishes the file cleanly
+        p.waitUntilExit()
+        let info = try XprofRunner.xprof(["info", out, "--format", "json"])
+        #expect(info.status == 0, "\(info.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        #expect((obj["total_samples"] as? Int ?? 0) > 100)
+        #expect((obj["warnings"] as? [String] ?? []).allSatisfy { !$0.contains("no END chunk") }, "SIGINT must still write END")
+    }
+}
