@@ -48,7 +48,6 @@ public final class SymbolTable: Sendable {
     let modules: [String]
     /// All names per address when there are aliases.
     let aliasTable: [UInt64: [String]]
-    private let byName: [String: Int]
 
     /// One raw symbol before sorting.
     public struct Entry: Sendable {
@@ -100,17 +99,16 @@ public final class SymbolTable: Sendable {
                 ends[i] = starts[i] &+ 1
             }
         }
-        var byName: [String: Int] = [:]
-        for (i, n) in names.enumerated() where byName[n] == nil { byName[n] = i }
-        for (addr, list) in aliases {
-            if let i = Self.index(starts, addr) { for n in list where byName[n] == nil { byName[n] = i } }
-        }
         self.starts = starts
         self.ends = ends
         self.names = names
         self.modules = modules
         self.aliasTable = aliases
-        self.byName = byName
+        if let first = starts.first, let last = ends.max(), last > first {
+            addressRange = first..<last
+        } else {
+            addressRange = nil
+        }
     }
 
     private static func index(_ starts: [UInt64], _ address: UInt64) -> Int? {
@@ -126,10 +124,7 @@ public final class SymbolTable: Sendable {
     public var count: Int { starts.count }
 
     /// Lowest start ..< highest end: the range "inside the image".
-    public var addressRange: Range<UInt64>? {
-        guard let first = starts.first, let last = ends.max(), last > first else { return nil }
-        return first..<last
-    }
+    public let addressRange: Range<UInt64>?
 
     /// The function containing `address`, or nil.
     /// - Complexity: O(log n).
@@ -153,8 +148,13 @@ public final class SymbolTable: Sendable {
     }
 
     /// The symbol named `name` (e.g. `_stext` to find the kernel's relocation).
+    /// - Complexity: O(n): meant for a few anchor symbols, not for bulk lookups.
     public func symbol(named name: String) -> SymbolHit? {
-        guard let i = byName[name] else { return nil }
+        var found = names.firstIndex(of: name)
+        if found == nil, let (addr, _) = aliasTable.first(where: { $0.value.contains(name) }) {
+            found = Self.index(starts, addr)
+        }
+        guard let i = found else { return nil }
         return SymbolHit(name: name, start: starts[i], size: ends[i] - starts[i], offset: 0,
                          module: modules[i].isEmpty ? nil : modules[i])
     }

@@ -10,31 +10,76 @@ extension SymbolTable {
         parseNM(text: text, allowModules: false)
     }
 
+    /// Parses `nm`-style lines on the UTF-8 bytes (this runs on 100,000+ line kallsyms dumps per report).
     private static func parseNM(text: String, allowModules: Bool) -> (SymbolTable, [String]) {
+        var text = text
+        return text.withUTF8 { buf in parseNM(bytes: buf, allowModules: allowModules) }
+    }
+
+    private static func parseNM(bytes b: UnsafeBufferPointer<UInt8>, allowModules: Bool) -> (SymbolTable, [String]) {
         var entries: [Entry] = []
+        entries.reserveCapacity(b.count / 40)
         var bad: [String] = []
         var lineNo = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var i = 0
+        let n = b.count
+        func hexValue(_ c: UInt8) -> UInt64? {
+            switch c {
+            case 48...57: UInt64(c - 48)
+            case 97...102: UInt64(c - 87)
+            case 65...70: UInt64(c - 55)
+            default: nil
+            }
+        }
+        while i < n {
             lineNo += 1
-            if line.isEmpty { continue }
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count >= 3, f[1].count == 1, let addr = UInt64(f[0], radix: 16) else {
-                if bad.count < 1000 { bad.append("line \(lineNo): expected 'ADDRESS TYPE NAME', found '\(line.prefix(60))'") }
+            let lineStart = i
+            var lineEnd = i
+            while lineEnd < n, b[lineEnd] != 10 { lineEnd += 1 }
+            i = lineEnd + 1
+            if lineEnd == lineStart { continue }
+            // Split into up to 4 space/tab-separated fields.
+            var fields: [(Int, Int)] = []
+            var p = lineStart
+            while p < lineEnd, fields.count < 4 {
+                while p < lineEnd, b[p] == 32 || b[p] == 9 || b[p] == 13 { p += 1 }
+                if p >= lineEnd { break }
+                let fs = p
+                while p < lineEnd, b[p] != 32, b[p] != 9, b[p] != 13 { p += 1 }
+                fields.append((fs, p))
+            }
+            func badLine(_ why: String) {
+                if bad.count < 1000 {
+                    let text = String(decoding: UnsafeBufferPointer(rebasing: b[lineStart..<min(lineEnd, lineStart + 60)]), as: UTF8.self)
+                    bad.append("line \(lineNo): \(why), found '\(text)'")
+                }
+            }
+            guard fields.count >= 3, fields[1].1 - fields[1].0 == 1, fields[0].1 - fields[0].0 <= 16 else {
+                badLine("expected 'ADDRESS TYPE NAME'")
                 continue
             }
-            let type = f[1].first!
-            guard "tTwW".contains(type) else { continue }
+            var addr: UInt64 = 0
+            var ok = true
+            for k in fields[0].0..<fields[0].1 {
+                guard let v = hexValue(b[k]) else { ok = false; break }
+                addr = addr << 4 | v
+            }
+            guard ok else { badLine("address is not hexadecimal"); continue }
+            let type = b[fields[1].0]
+            // t T w W: text symbols (functions); everything else is data, absolute or debugging.
+            guard type == 116 || type == 84 || type == 119 || type == 87 else { continue }
             var module = ""
-            if f.count >= 4 {
-                let m = f[3]
-                if allowModules, m.hasPrefix("["), m.hasSuffix("]") {
-                    module = String(m.dropFirst().dropLast())
-                } else if !allowModules || !m.hasPrefix("[") {
-                    if bad.count < 1000 { bad.append("line \(lineNo): unexpected fourth field '\(m.prefix(40))'") }
+            if fields.count == 4 {
+                let (ms, me) = fields[3]
+                if allowModules, b[ms] == 91, b[me - 1] == 93, me - ms >= 2 {
+                    module = String(decoding: UnsafeBufferPointer(rebasing: b[(ms + 1)..<(me - 1)]), as: UTF8.self)
+                } else {
+                    badLine("unexpected fourth field")
                     continue
                 }
             }
-            entries.append(Entry(address: addr, size: 0, name: String(f[2]), isGlobal: type.isUppercase, module: module))
+            let name = String(decoding: UnsafeBufferPointer(rebasing: b[fields[2].0..<fields[2].1]), as: UTF8.self)
+            entries.append(Entry(address: addr, size: 0, name: name, isGlobal: type == 84 || type == 87, module: module))
         }
         return (SymbolTable(entries: entries), bad)
     }
