@@ -130,3 +130,30 @@ import Testing
         #expect((obj["warnings"] as? [String] ?? []).allSatisfy { !$0.contains("no END chunk") }, "SIGINT must still write END")
     }
 }
+
+/// `xprof record -p PID` attaches to a running process and its threads.
+@Suite struct RecordPidTests {
+    @Test func recordsAnExistingProcess() throws {
+        let w = Process()
+        w.executableURL = URL(fileURLWithPath: XprofRunner.workload)
+        w.arguments = ["spin", "3"]
+        w.standardError = FileHandle.nullDevice
+        try w.run()
+        defer { if w.isRunning { w.terminate() }; w.waitUntilExit() }
+        Thread.sleep(forTimeInterval: 0.3)
+        let dir = try XprofRunner.temporaryDirectory()
+        let out = dir.appendingPathComponent("pid.xprof").path
+        let r = try XprofRunner.xprof(["record", "-p", String(w.processIdentifier), "--duration", "1", "-F", "1999", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rep = try XprofRunner.xprof(["report", out, "--sort", "pid,image,symbol", "--format", "csv", "--top", "1"])
+        let row = try #require(rep.stdout.split(separator: "\n").dropFirst().first?.split(separator: ","))
+        #expect(row[2] == "\(w.processIdentifier)")
+        #expect(row[4] == "workload_spin_hot", "mappings of an already running process come from /proc: \(row)")
+    }
+
+    @Test func missingPidIsMissingInput() throws {
+        let r = try XprofRunner.xprof(["record", "-p", "999999999", "--duration", "0.1", "-o", "/tmp/never.xprof"])
+        #expect(r.status == 66)
+        #expect(r.stderr.contains("999999999"))
+    }
+}
