@@ -14,7 +14,7 @@ public struct Attribution: Sendable, Equatable {
 /// | role | mode | inside the known image | outside |
 /// |---|---|---|---|
 /// | coordinator/active | hypervisor | the Xen image | `xen-unknown` |
-/// | coordinator/active | kernel | kernel mapping / `vmlinux` / module | `vmlinux-unknown` |
+/// | coordinator/active | kernel | kernel mapping / `vmlinux` / module | `vmlinux-unknown` (`[unknown]` when no kernel image or map is known at all, as perf does) |
 /// | coordinator/active | user | the mapped binary | `[unknown]` |
 /// | passive N | hypervisor | `domainN-xen` | `domainN-xen-unknown` |
 /// | passive N | kernel | `domainN-kernel` | `domainN-modules` |
@@ -37,6 +37,9 @@ final class Attributor {
     private var imageNames: [Int32] = []
     private var imageIndex: [String: Int32] = [:]
     private var symbolCache: [CacheKey: (Int32, Bool)] = [:]
+    /// Mapped images (indexes into `imagePaths`) that received at least one sample.
+    private(set) var hitImages = Set<Int32>()
+    private let hints: [SymbolHint]
 
     struct ProcessKey: Hashable {
         var domain: DomainID
@@ -55,6 +58,7 @@ final class Attributor {
         sources = SymbolSources(metadata: metadata, options: options)
         unknownImage = 0
         for d in metadata.domains { roles[d.id] = d.role }
+        hints = metadata.symbolHints
         _ = strings.intern("[unknown]")
     }
 
@@ -103,6 +107,18 @@ final class Attributor {
         imageNames.append(strings.intern(Self.displayName(path)))
         imageIndex[path] = i
         return i
+    }
+
+    /// Mapped files that received samples, with their build-ids (from the mapping, else from the
+    /// recording's build-id table): what `perf buildid-list --with-hits` lists.
+    func imagesWithHits() -> [(path: String, buildID: String)] {
+        hitImages.sorted().map { i in
+            var path = imagePaths[Int(i)]
+            if path.hasPrefix("[kernel.kallsyms]") { path = "[kernel.kallsyms]" }
+            var id = imageBuildIDs[Int(i)].map { String(format2: $0) }.joined()
+            if id.isEmpty, let h = hints.first(where: { $0.path == path && !$0.buildID.isEmpty }) { id = h.buildID }
+            return (path, id)
+        }
     }
 
     /// How perf names a mapped file: its base name; kernel and pseudo names as they are.
@@ -171,6 +187,7 @@ final class Attributor {
                 if let module = hit.module {
                     img = strings.intern("[\(module)]")
                 } else if let mapped {
+                    hitImages.insert(mapped.image)
                     img = imageNames[Int(mapped.image)]
                 } else {
                     img = strings.intern(table.imageName)
@@ -178,7 +195,12 @@ final class Attributor {
                 return (img, symbolName(hit), true)
             }
             if let mapped {
+                hitImages.insert(mapped.image)
                 return (imageNames[Int(mapped.image)], unresolved(domain, ip), false)
+            }
+            // With no kernel image known at all there is no range to be outside of: like perf, `[unknown]`.
+            if table == nil && kernelMaps[domain] == nil {
+                return (strings.intern("[unknown]"), unresolved(domain, ip), false)
             }
             return (strings.intern("vmlinux-unknown"), unresolved(domain, ip), false)
         case .user:
@@ -187,6 +209,7 @@ final class Attributor {
                 return (strings.intern("[unknown]"), unresolved(domain, ip), false)
             }
             let imgName = imageNames[Int(m.image)]
+            hitImages.insert(m.image)
             let key = CacheKey(table: m.image, address: ip &- m.start &+ m.fileOffset)
             if let (sym, ok) = symbolCache[key] { return (imgName, sym, ok) }
             var result: (Int32, Bool) = (unresolved(domain, ip), false)

@@ -64,6 +64,10 @@ public enum InfoRenderer {
                 out += "  domain \(h.domain) \(h.kind.rawValue): \(h.path)" + (h.buildID.isEmpty ? "" : " build-id \(h.buildID)") + "\n"
             }
         }
+        if !r.imagesWithHits.isEmpty {
+            out += "\nimages with samples (build-id, path):\n"
+            for (p, id) in r.imagesWithHits { out += "  " + (id.isEmpty ? String(repeating: " ", count: 40) : id) + " " + p + "\n" }
+        }
         if !m.kernelSymbols.isEmpty {
             for k in m.kernelSymbols {
                 let n = k.text.split(separator: "\n").count
@@ -91,6 +95,7 @@ public enum InfoRenderer {
             "unresolved_samples": r.domains.reduce(0) { $0 + ($1.samples - $1.resolved) },
             "warnings": r.symbolWarnings + r.stats.warnings,
             "skipped": r.stats.skipped,
+            "build_ids": r.imagesWithHits.map { ["path": $0.path, "build_id": $0.buildID] as [String: Any] },
         ]
         o["domains"] = r.domains.map { d -> [String: Any] in
             var modes: [String: Any] = [:]

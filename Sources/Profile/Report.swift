@@ -47,4 +47,6 @@ public struct Report: Sendable {
     /// Problems with symbol sources (missing files, build-id mismatches …).
     public var symbolWarnings: [String]
     public var filterDescription: String
+    /// Mapped files that received samples, with their build-ids ("" when unknown).
+    public var imagesWithHits: [(path: String, buildID: String)] = []
 }

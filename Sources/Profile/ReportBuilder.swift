@@ -134,6 +134,7 @@ public enum ReportBuilder {
                       rowsOmitted: omitted, omittedPeriod: omittedPeriod,
                       domains: domains.values.sorted { $0.domain < $1.domain },
                       symbolWarnings: attributor.sources.warnings,
-                      filterDescription: filter.joined(separator: ", "))
+                      filterDescription: filter.joined(separator: ", "),
+                      imagesWithHits: attributor.imagesWithHits())
     }
 }

@@ -120,7 +120,7 @@ final class SymbolSources {
                     img = e
                 }
             } catch {
-                warn("\(full): \(error); its samples stay unresolved")
+                warn("\(error); its samples stay unresolved")
             }
         }
         images[path] = img

@@ -27,6 +27,7 @@ public enum SampleReader {
     /// Formats tried in order. Each decoder adds its type here (one line per format).
     public static let formats: [any SampleFormat.Type] = [
         XprofFormat.self,
+        PerfDataFormat.self,
     ]
 
     /// Opens `path` with the first format that recognises it.

@@ -1,0 +1,534 @@
+internal import CPerfShim
+
+/// Decodes the records of a perf.data file into sample batches and side-band events.
+///
+/// Events are delivered in file order (perf itself re-sorts them by time within rounds; for the
+/// attribution that xprof does, file order gives the same mappings and names in practice).
+final class PerfDataSource: SampleSource {
+    private(set) var metadata = RunMetadata()
+    private(set) var stats = DecodeStats()
+    let path: String
+    private let bytes: [UInt8]
+    private let big: Bool
+    private let pipe: Bool
+    private var attrs: [PerfAttr] = []
+    private var idToAttr: [UInt64: Int] = [:]
+    private var pos = 0
+    private var end = 0
+    private var recordIndex = 0
+    /// Decompressed PERF_RECORD_COMPRESSED payloads still to parse (plus any partial record carried over).
+    private var inflated: [UInt8] = []
+    private var inflatedPos = 0
+    private var compressedMax = 0
+    private var guests: Set<UInt32> = []
+    private var done = false
+    private var featureBuildIDs: [(String, String)] = []
+
+    static let headerAttr: UInt32 = 64, headerEventType: UInt32 = 65, headerTracingData: UInt32 = 66
+    static let headerBuildID: UInt32 = 67, finishedRound: UInt32 = 68, auxtrace: UInt32 = 71
+    static let headerFeature: UInt32 = 80, compressed: UInt32 = 81, compressed2: UInt32 = 83
+    /// Kernel and tool record types that carry nothing xprof needs (skipped without counting as unknown).
+    static let ignored: Set<UInt32> = [5, 6, 8, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 65, 68, 69, 70, 72, 73, 74,
+                                       75, 76, 77, 78, 79, 82]
+
+    /// The build-ids the file carries (hex id, path), as `perf buildid-list` shows them.
+    var buildIDs: [(String, String)] { featureBuildIDs }
+
+    init(bytes: [UInt8], path: String) throws(SampleIOError) {
+        self.bytes = bytes
+        self.path = path
+        guard bytes.count >= 16 else {
+            throw SampleIOError.truncated(expected: "a perf.data header (at least 16 bytes)", at: 0, found: bytes.count)
+        }
+        big = bytes.starts(with: PerfDataFormat.magicBE)
+        let c = ByteCursor(bytes)
+        let order: ByteOrder = big ? .big : .little
+        let headerSize = Int(clamping: c.peek(UInt64.self, order, at: 8) ?? 0)
+        metadata.sourceFormat = "perf.data"
+        if headerSize == 16 {
+            pipe = true
+            pos = 16
+            end = bytes.count
+            try readPipeHeaderRecords()
+        } else {
+            pipe = false
+            guard headerSize >= 104 else {
+                throw SampleIOError(.badData, "perf.data header size \(headerSize), expected 16 (pipe) or at least 104 (file)",
+                                    offset: 8, hint: "the file is corrupt or not a perf.data file")
+            }
+            guard bytes.count >= 104 else {
+                throw SampleIOError.truncated(expected: "the 104-byte perf.data file header", at: 0, found: bytes.count)
+            }
+            let attrSize = Int(clamping: c.peek(UInt64.self, order, at: 16) ?? 0)
+            let attrsOff = Int(clamping: c.peek(UInt64.self, order, at: 24) ?? 0)
+            let attrsLen = Int(clamping: c.peek(UInt64.self, order, at: 32) ?? 0)
+            let dataOff = Int(clamping: c.peek(UInt64.self, order, at: 40) ?? 0)
+            let dataLen = Int(clamping: c.peek(UInt64.self, order, at: 48) ?? 0)
+            guard attrSize >= 16 + 64, attrsLen % attrSize == 0 else {
+                throw SampleIOError(.badData, "attr entry size \(attrSize) with an attr section of \(attrsLen) bytes: expected entries of at least 80 bytes that divide the section",
+                                    offset: 16, hint: "the file header is corrupt")
+            }
+            guard attrsOff <= bytes.count, attrsLen <= bytes.count - attrsOff else {
+                throw SampleIOError.truncated(expected: "the attr section (\(attrsLen) bytes at offset \(attrsOff))", at: attrsOff,
+                                              found: max(0, bytes.count - attrsOff))
+            }
+            for i in 0..<(attrsLen / attrSize) {
+                let at = attrsOff + i * attrSize
+                var ac = ByteCursor(bytes, start: at)
+                guard var a = PerfAttr.parse(ac, order: order, size: attrSize - 16) else {
+                    throw SampleIOError(.badData, "attr \(i) is unreadable", offset: at)
+                }
+                _ = ac.skip(attrSize - 16)
+                let idsOff = Int(clamping: ac.read(UInt64.self, order) ?? 0)
+                let idsLen = Int(clamping: ac.read(UInt64.self, order) ?? 0)
+                if idsLen > 0 {
+                    guard idsOff <= bytes.count, idsLen <= bytes.count - idsOff else {
+                        throw SampleIOError.truncated(expected: "the id list of attr \(i) (\(idsLen) bytes at \(idsOff))", at: idsOff)
+                    }
+                    var ic = ByteCursor(bytes, start: idsOff, end: idsOff + idsLen)
+                    while let id = ic.read(UInt64.self, order) { a.ids.append(id) }
+                }
+                addAttr(a)
+            }
+            guard !attrs.isEmpty else {
+                throw SampleIOError(.badData, "the file describes no events (empty attr section)", offset: 24)
+            }
+            guard dataOff <= bytes.count else {
+                throw SampleIOError.truncated(expected: "the data section at offset \(dataOff)", at: dataOff, found: bytes.count)
+            }
+            pos = dataOff
+            if dataLen == 0 {
+                end = bytes.count
+                stats.warnings.append("\(path): the header's data size is 0: the recording was not finished (perf killed?); reading records up to the end of the file")
+            } else if dataLen > bytes.count - dataOff {
+                end = bytes.count
+                stats.warnings.append("\(path): the data section should hold \(dataLen) bytes but the file ends after \(bytes.count - dataOff); reading what is there")
+            } else {
+                end = dataOff + dataLen
+                readFeatures(c, order: order, featuresAt: dataOff + dataLen)
+            }
+        }
+        finishMetadata()
+    }
+
+    private func addAttr(_ a: PerfAttr) {
+        let index = attrs.count
+        attrs.append(a)
+        for id in a.ids { idToAttr[id] = index }
+    }
+
+    private func finishMetadata() {
+        metadata.events = attrs.enumerated().map { i, a in
+            EventInfo(name: a.name.isEmpty ? a.defaultName : a.name,
+                      frequency: a.freq ? a.samplePeriodOrFreq : nil,
+                      period: a.freq ? nil : a.samplePeriodOrFreq)
+        }
+        if metadata.domains.isEmpty {
+            metadata.domains = [DomainInfo(id: .host, name: metadata.hostname.isEmpty ? "host" : metadata.hostname,
+                                           role: .coordinator, vcpus: metadata.cpusOnline)]
+        }
+        for (id, p) in featureBuildIDs where !metadata.symbolHints.contains(where: { $0.path == p && $0.buildID == id }) {
+            let kind: SymbolSourceKind = p.hasPrefix("[kernel.kallsyms]") ? .kernel : (p.hasSuffix(".ko") ? .module : .user)
+            metadata.symbolHints.append(SymbolHint(domain: .host, kind: kind, path: p, buildID: id))
+        }
+    }
+
+    // MARK: header features
+
+    private func readFeatures(_ c: ByteCursor, order: ByteOrder, featuresAt: Int) {
+        var bits: [Int] = []
+        for word in 0..<4 {
+            let w = c.peek(UInt64.self, order, at: 72 + word * 8) ?? 0
+            for b in 0..<64 where w & (1 << UInt64(b)) != 0 { bits.append(word * 64 + b) }
+        }
+        var sc = ByteCursor(bytes, start: featuresAt)
+        for bit in bits {
+            guard let off = sc.read(UInt64.self, order), let len = sc.read(UInt64.self, order) else {
+                stats.warnings.append("\(path): the feature table is cut short at feature \(bit); later features ignored")
+                return
+            }
+            let o = Int(clamping: off), l = Int(clamping: len)
+            guard o <= bytes.count, l <= bytes.count - o else {
+                stats.warnings.append("\(path): feature \(bit) points outside the file (offset \(off), \(len) bytes); ignored")
+                continue
+            }
+            parseFeature(bit, ByteCursor(bytes, start: o, end: o + l), order: order)
+        }
+    }
+
+    private func parseFeature(_ bit: Int, _ c: ByteCursor, order: ByteOrder) {
+        var c = c
+        func str() -> String? {
+            guard let n = c.read(UInt32.self, order), let s = c.readFixedString(Int(n)) else { return nil }
+            return s
+        }
+        switch bit {
+        case 2:  // BUILD_ID: build_id_event records
+            parseBuildIDEvents(&c, order: order)
+        case 3: metadata.hostname = str() ?? ""
+        case 4: metadata.kernelRelease = str() ?? ""
+        case 5: metadata.extra["perf_version"] = str() ?? ""
+        case 6: metadata.architecture = str() ?? ""
+        case 7:
+            _ = c.read(UInt32.self, order)
+            metadata.cpusOnline = Int(c.read(UInt32.self, order) ?? 0)
+        case 11:
+            let n = Int(c.read(UInt32.self, order) ?? 0)
+            var args: [String] = []
+            for _ in 0..<min(n, 4096) { guard let s = str() else { break }; args.append(s) }
+            metadata.command = args
+        case 12:  // EVENT_DESC
+            guard let nr = c.read(UInt32.self, order), let attrSize = c.read(UInt32.self, order), attrSize >= 64 else { return }
+            for _ in 0..<min(Int(nr), 4096) {
+                guard let a = PerfAttr.parse(c, order: order, size: Int(attrSize)), c.has(Int(attrSize)) else { return }
+                _ = c.skip(Int(attrSize))
+                guard let nids = c.read(UInt32.self, order), let name = str() else { return }
+                var ids: [UInt64] = []
+                for _ in 0..<min(Int(nids), 1 << 20) { if let id = c.read(UInt64.self, order) { ids.append(id) } }
+                // Name the attr this description belongs to (by id, else by identical config).
+                if let i = ids.lazy.compactMap({ self.idToAttr[$0] }).first {
+                    attrs[i].name = name
+                } else if let i = attrs.firstIndex(where: { $0.type == a.type && $0.config == a.config && $0.name.isEmpty }) {
+                    attrs[i].name = name
+                }
+            }
+        case 27:  // COMPRESSED: version, type, level, ratio, mmap_len
+            _ = c.read(UInt32.self, order); _ = c.read(UInt32.self, order); _ = c.read(UInt32.self, order)
+            _ = c.read(UInt32.self, order)
+            compressedMax = Int(c.read(UInt64.self, order) ?? 0)
+        default:
+            break
+        }
+    }
+
+    private func parseBuildIDEvents(_ c: inout ByteCursor, order: ByteOrder) {
+        while c.remaining >= 8 {
+            let start = c.offset
+            guard c.read(UInt32.self, order) != nil, let misc = c.read(UInt16.self, order),
+                  let size = c.read(UInt16.self, order), size >= 8 + 4 + 24, c.has(Int(size) - 8) else { return }
+            _ = c.read(UInt32.self, order)  // pid
+            guard let raw = c.readBytes(24) else { return }
+            var idLen = 20
+            if misc & (1 << 15) != 0 { idLen = min(20, Int(raw[raw.startIndex + 20])) }  // PERF_RECORD_MISC_BUILD_ID_SIZE
+            let name = c.readFixedString(Int(size) - 8 - 4 - 24) ?? ""
+            let id = raw.prefix(idLen).map { String(format2: $0) }.joined()
+            featureBuildIDs.append((id, name))
+            _ = c.seek(to: start + Int(size))
+        }
+    }
+
+    // MARK: pipe mode
+
+    /// Reads the header records at the start of a pipe-mode stream (attrs, features, build-ids).
+    private func readPipeHeaderRecords() throws(SampleIOError) {
+        while pos + 8 <= end {
+            let r = recordAt(pos)
+            guard let r else { break }
+            let type = r.u32(0)
+            guard type >= 64 else { break }
+            let size = Int(r.u16(6))
+            switch type {
+            case Self.headerAttr:
+                guard size >= 8 + 64 else {
+                    throw SampleIOError(.badData, "HEADER_ATTR record of \(size) bytes, expected at least 72", offset: pos)
+                }
+                let c = ByteCursor(bytes, start: pos + 8, end: pos + size)
+                let attrSize = Int(c.peek(UInt32.self, big ? .big : .little, at: 4) ?? 0)
+                guard attrSize >= 64, attrSize <= size - 8, var a = PerfAttr.parse(c, order: big ? .big : .little, size: attrSize) else {
+                    throw SampleIOError(.badData, "HEADER_ATTR record holds an attr of size \(attrSize) in \(size - 8) bytes", offset: pos)
+                }
+                var ic = ByteCursor(bytes, start: pos + 8 + attrSize, end: pos + size)
+                while let id = ic.read(UInt64.self, big ? .big : .little) { a.ids.append(id) }
+                addAttr(a)
+            case Self.headerFeature:
+                let c = ByteCursor(bytes, start: pos + 8, end: pos + size)
+                let feat = Int(clamping: c.peek(UInt64.self, big ? .big : .little, at: 0) ?? 0)
+                parseFeature(feat, ByteCursor(bytes, start: pos + 16, end: pos + size), order: big ? .big : .little)
+            case Self.headerBuildID:
+                var c = ByteCursor(bytes, start: pos, end: pos + size)
+                parseBuildIDEvents(&c, order: big ? .big : .little)
+            default:
+                break
+            }
+            pos += size + extraBytes(after: r, type: type)
+            recordIndex += 1
+        }
+        guard !attrs.isEmpty else {
+            throw SampleIOError(.badData, "pipe-mode perf.data without a HEADER_ATTR record before its first event",
+                                offset: pos, hint: "the stream is incomplete; record it again")
+        }
+    }
+
+    /// The record at `o` if its header is complete and its size fits (else nil).
+    private func recordAt(_ o: Int) -> RawRecord? {
+        guard o >= 0, o + 8 <= end else { return nil }
+        let size = Int(bytes.withUnsafeBytes { raw -> UInt16 in
+            let v = raw.loadUnaligned(fromByteOffset: o + 6, as: UInt16.self)
+            return big ? v.byteSwapped : v
+        })
+        guard size >= 8, o + size <= end else { return nil }
+        return bytes.withUnsafeBytes { raw in RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[o..<(o + size)]), big: big) }
+    }
+
+    /// Bytes that follow a record in the stream without being part of it (tracing data, AUX data).
+    private func extraBytes(after r: RawRecord, type: UInt32) -> Int {
+        switch type {
+        case Self.headerTracingData where r.count >= 12:
+            let n = Int(r.u32(8))
+            return (n + 7) & ~7
+        case Self.auxtrace where r.count >= 16:
+            return Int(clamping: r.u64(8))
+        default:
+            return 0
+        }
+    }
+
+    // MARK: records
+
+    func nextBatch() throws(SampleIOError) -> SampleBatch? {
+        if done { return nil }
+        var batch = SampleBatch()
+        while batch.samples.count < 16384 {
+            // Records decompressed from PERF_RECORD_COMPRESSED come first.
+            if inflatedPos < inflated.count {
+                let consumed = inflated.withUnsafeBytes { raw -> Int in
+                    let avail = raw.count - inflatedPos
+                    guard avail >= 8 else { return 0 }
+                    let v = raw.loadUnaligned(fromByteOffset: inflatedPos + 6, as: UInt16.self)
+                    let size = Int(big ? v.byteSwapped : v)
+                    guard size >= 8, size <= avail else { return 0 }
+                    let r = RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[inflatedPos..<(inflatedPos + size)]), big: big)
+                    handle(r, into: &batch, at: -1)
+                    return size
+                }
+                if consumed == 0 {
+                    // A partial record: keep it and append the next compressed payload to it.
+                    inflated.removeSubrange(0..<inflatedPos)
+                    inflatedPos = 0
+                    if !nextRecord(into: &batch) { break }
+                } else {
+                    inflatedPos += consumed
+                }
+                continue
+            }
+            if !nextRecord(into: &batch) { break }
+        }
+        if batch.isEmpty && pos >= end && inflatedPos >= inflated.count {
+            done = true
+            if !inflated.isEmpty && inflatedPos < inflated.count {
+                stats.drop("compressed tail")
+            }
+            return nil
+        }
+        return batch
+    }
+
+    /// Handles the next record of the file; false at the end.
+    private func nextRecord(into batch: inout SampleBatch) -> Bool {
+        guard pos < end else { return false }
+        guard pos + 8 <= end else {
+            stats.warnings.append("\(path): the data ends inside a record header at byte \(pos) (record \(recordIndex)); the last \(end - pos) bytes are ignored")
+            stats.drop("truncated record")
+            pos = end
+            return false
+        }
+        guard let r = recordAt(pos) else {
+            let size = bytes.withUnsafeBytes { raw -> UInt16 in
+                let v = raw.loadUnaligned(fromByteOffset: pos + 6, as: UInt16.self)
+                return big ? v.byteSwapped : v
+            }
+            if size < 8 {
+                stats.warnings.append("\(path): record \(recordIndex) at byte \(pos) has size \(size) (at least 8 expected); the data after it cannot be read and is ignored")
+            } else {
+                stats.warnings.append("\(path): record \(recordIndex) at byte \(pos) needs \(size) bytes but only \(end - pos) remain (truncated file); ignored")
+            }
+            stats.drop("truncated record")
+            pos = end
+            return false
+        }
+        let type = r.u32(0)
+        handle(r, into: &batch, at: pos)
+        pos += r.count + extraBytes(after: r, type: type)
+        recordIndex += 1
+        return true
+    }
+
+    private func attrFor(sampleID id: UInt64) -> PerfAttr? {
+        if attrs.count == 1 { return attrs[0] }
+        if let i = idToAttr[id] { return attrs[i] }
+        return nil
+    }
+
+    private func eventIndex(_ id: UInt64) -> UInt16 {
+        if attrs.count == 1 { return 0 }
+        return UInt16(truncatingIfNeeded: idToAttr[id] ?? 0)
+    }
+
+    /// Finds the attr of a sample: by IDENTIFIER/ID at the position the first attr's sample_type gives.
+    private func sampleAttr(_ r: RawRecord) -> (PerfAttr, UInt16)? {
+        if attrs.count == 1 { return (attrs[0], 0) }
+        let t = attrs[0].sampleType
+        var o = 8
+        if t & PerfAttr.identifier != 0 {
+            guard r.count >= 16 else { return nil }
+        } else if t & PerfAttr.id != 0 {
+            for bit in [PerfAttr.ip, PerfAttr.tid, PerfAttr.time, PerfAttr.addr] where t & bit != 0 { o += 8 }
+            guard r.count >= o + 8 else { return nil }
+        } else {
+            return (attrs[0], 0)
+        }
+        let id = r.u64(o)
+        guard let i = idToAttr[id] else { return nil }
+        return (attrs[i], UInt16(truncatingIfNeeded: i))
+    }
+
+    private func domain(cpumode: UInt16, pid: UInt32) -> (DomainID, SampleMode) {
+        switch cpumode & 7 {
+        case 1: return (.host, .kernel)
+        case 2: return (.host, .user)
+        case 3: return (.hypervisor, .hypervisor)
+        case 4, 5:
+            // A KVM guest is identified by its VMM process (the pid that ran the vCPU thread).
+            let g = pid == UInt32.max ? 0xFFFF_0000 : pid
+            if !guests.contains(g) {
+                guests.insert(g)
+                metadata.domains.append(DomainInfo(id: DomainID(g), name: "guest-\(g)", role: .passive))
+            }
+            return (DomainID(g), cpumode & 7 == 4 ? .kernel : .user)
+        default: return (.host, .unknown)
+        }
+    }
+
+    private func handle(_ r: RawRecord, into batch: inout SampleBatch, at offset: Int) {
+        let type = r.u32(0)
+        let misc = r.u16(4)
+        switch type {
+        case 9:  // SAMPLE
+            guard let (attr, event) = sampleAttr(r) else {
+                stats.drop("sample (unknown event id)")
+                return
+            }
+            guard attr.sampleType & ~PerfAttr.known == 0, let f = PerfSampleFields.parse(r, attr: attr) else {
+                stats.drop("sample")
+                if stats.droppedRecords["sample", default: 0] <= 3 {
+                    stats.warnings.append("\(path): sample record \(recordIndex) at byte \(offset) is shorter than its sample_type 0x\(String(attr.sampleType, radix: 16)) needs; dropped")
+                }
+                return
+            }
+            let (dom, mode) = domain(cpumode: misc, pid: f.pid)
+            var s = Sample(ip: f.ip, weight: attr.sampleType & PerfAttr.period != 0 ? f.period : max(1, attr.samplePeriodOrFreq),
+                           time: f.time, pid: f.pid == UInt32.max ? -1 : Int32(bitPattern: f.pid),
+                           tid: f.tid == UInt32.max ? -1 : Int32(bitPattern: f.tid), domain: dom,
+                           pcpu: f.cpu, vcpu: dom == .host ? f.cpu : Sample.unknownCPU, event: event, mode: mode)
+            if f.chainCount > 0 {
+                let start = batch.frames.count
+                var frameMode = mode
+                for k in 0..<f.chainCount {
+                    let v = r.u64(f.chainOffset + 8 * k)
+                    if v >= 0xFFFF_FFFF_FFFF_F001 {  // PERF_CONTEXT_* markers (-4095 … -1)
+                        switch Int64(bitPattern: v) {
+                        case -32: frameMode = .hypervisor
+                        case -128, -2176: frameMode = .kernel
+                        case -512, -2560: frameMode = .user
+                        default: break
+                        }
+                        continue
+                    }
+                    batch.frames.append(CallFrame(ip: v, mode: frameMode))
+                }
+                if batch.frames.count == start || batch.frames[start].ip != f.ip {
+                    batch.frames.insert(CallFrame(ip: f.ip, mode: mode), at: start)
+                }
+                s.chainStart = UInt32(start)
+                s.chainCount = UInt32(batch.frames.count - start)
+            }
+            batch.samples.append(s)
+        case 1, 10:  // MMAP, MMAP2
+            guard r.count >= 40 else { stats.drop("mmap"); return }
+            let pid = r.u32(8)
+            var nameAt = 40
+            var buildID: [UInt8] = []
+            var exec = true
+            if type == 10 {
+                guard r.count >= 72 else { stats.drop("mmap2"); return }
+                if misc & (1 << 14) != 0 {  // PERF_RECORD_MISC_MMAP_BUILD_ID
+                    let n = min(20, Int(r.p[40]))
+                    buildID = Array(r.p[44..<(44 + n)])
+                }
+                exec = r.u32(64) & 4 != 0
+                nameAt = 72
+            } else {
+                exec = misc & (1 << 13) == 0  // PERF_RECORD_MISC_MMAP_DATA
+            }
+            let file = r.string(nameAt)
+            let cpumode = misc & 7
+            let kernel = cpumode == 1 || cpumode == 4 || pid == UInt32.max
+            var dom = DomainID.host
+            if cpumode == 4 || cpumode == 5 {
+                dom = domain(cpumode: cpumode, pid: pid).0
+            }
+            let m = Mapping(domain: dom, pid: kernel ? -1 : Int32(bitPattern: pid), start: r.u64(16), length: r.u64(24),
+                            fileOffset: r.u64(32), path: file, buildID: buildID, executable: exec)
+            batch.append(.mapping(m), time: trailerTime(r))
+        case 3:  // COMM
+            guard r.count >= 16 else { stats.drop("comm"); return }
+            batch.append(.comm(domain: .host, pid: Int32(bitPattern: r.u32(8)), tid: Int32(bitPattern: r.u32(12)),
+                               name: r.string(16), exec: misc & (1 << 13) != 0), time: trailerTime(r))
+        case 4, 7:  // EXIT, FORK
+            guard r.count >= 32 else { stats.drop(type == 7 ? "fork" : "exit"); return }
+            let pid = Int32(bitPattern: r.u32(8)), ppid = Int32(bitPattern: r.u32(12))
+            let tid = Int32(bitPattern: r.u32(16)), ptid = Int32(bitPattern: r.u32(20))
+            if type == 7 {
+                batch.append(.fork(domain: .host, pid: pid, ppid: ppid, tid: tid, ptid: ptid), time: r.u64(24))
+            } else {
+                batch.append(.exit(domain: .host, pid: pid, tid: tid), time: r.u64(24))
+            }
+        case 2:  // LOST
+            guard r.count >= 24 else { stats.drop("lost"); return }
+            stats.addLost(r.u64(16))
+        case 13:  // LOST_SAMPLES
+            guard r.count >= 16 else { stats.drop("lost_samples"); return }
+            stats.addLost(r.u64(8))
+        case Self.compressed, Self.compressed2:
+            let dataStart = type == Self.compressed2 ? 16 : 8
+            var dataLen = r.count - dataStart
+            if type == Self.compressed2 {
+                guard r.count >= 16 else { stats.drop("compressed"); return }
+                dataLen = min(dataLen, Int(clamping: r.u64(8)))
+            }
+            inflate(UnsafeRawBufferPointer(rebasing: r.p[dataStart..<(dataStart + dataLen)]), offset: offset)
+        case Self.headerAttr, Self.headerFeature, Self.headerBuildID, Self.headerTracingData, Self.auxtrace:
+            break  // handled when the header was read, or carries nothing xprof uses
+        default:
+            if !Self.ignored.contains(type) {
+                stats.unknown("perf record type \(type)")
+            }
+        }
+    }
+
+    private func trailerTime(_ r: RawRecord) -> UInt64 {
+        PerfSampleFields.trailer(r, attr: attrs[0])?.time ?? 0
+    }
+
+    /// Decompresses one PERF_RECORD_COMPRESSED payload (zstd) and queues its records.
+    private func inflate(_ src: UnsafeRawBufferPointer, offset: Int) {
+        var capacity = max(compressedMax, src.count * 8, 1 << 16)
+        for _ in 0..<6 {
+            var out = [UInt8](repeating: 0, count: capacity)
+            var err: UnsafePointer<CChar>? = nil
+            let n = out.withUnsafeMutableBytes { dst in
+                xprof_zstd_decompress_stream(src.baseAddress, src.count, dst.baseAddress, dst.count, &err)
+            }
+            if n == -2 { capacity *= 4; continue }
+            if n < 0 {
+                stats.drop("compressed")
+                stats.warnings.append("\(path): compressed record at byte \(offset) does not decompress (zstd: \(err.map { String(cString: $0) } ?? "error")); its events are lost")
+                return
+            }
+            inflated.append(contentsOf: out[0..<Int(n)])
+            return
+        }
+        stats.drop("compressed")
+        stats.warnings.append("\(path): compressed record at byte \(offset) expands beyond \(capacity) bytes; skipped")
+    }
+}

@@ -1,0 +1,163 @@
+/// The fields of one PERF_RECORD_SAMPLE that xprof uses, after walking every field `sample_type` says
+/// is present (in the kernel's output order) so that none can throw the others off.
+struct PerfSampleFields {
+    var ip: UInt64 = 0
+    var pid: UInt32 = UInt32.max
+    var tid: UInt32 = UInt32.max
+    var time: UInt64 = 0
+    var id: UInt64 = 0
+    var cpu: UInt32 = UInt32.max
+    var period: UInt64 = 1
+    /// Byte range of the callchain's u64 entries within the record, if present.
+    var chainOffset = 0
+    var chainCount = 0
+}
+
+/// Reads little- or big-endian integers from a raw record.
+struct RawRecord {
+    let p: UnsafeRawBufferPointer
+    let big: Bool
+
+    @inline(__always) func u64(_ o: Int) -> UInt64 {
+        let v = p.loadUnaligned(fromByteOffset: o, as: UInt64.self)
+        return big ? v.byteSwapped : v
+    }
+    @inline(__always) func u32(_ o: Int) -> UInt32 {
+        let v = p.loadUnaligned(fromByteOffset: o, as: UInt32.self)
+        return big ? v.byteSwapped : v
+    }
+    @inline(__always) func u16(_ o: Int) -> UInt16 {
+        let v = p.loadUnaligned(fromByteOffset: o, as: UInt16.self)
+        return big ? v.byteSwapped : v
+    }
+    var count: Int { p.count }
+
+    /// A NUL-terminated string starting at `o`, bounded by the record.
+    func string(_ o: Int) -> String {
+        guard o < p.count else { return "" }
+        var e = o
+        while e < p.count, p[e] != 0 { e += 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: p[o..<e]), as: UTF8.self)
+    }
+}
+
+extension PerfSampleFields {
+    /// Parses the body of a sample record (`r` starts at the record header). nil if the record is too short
+    /// for what `attr.sampleType` promises.
+    static func parse(_ r: RawRecord, attr: PerfAttr) -> PerfSampleFields? {
+        let t = attr.sampleType
+        var f = PerfSampleFields()
+        var o = 8
+        let n = r.count
+        func need(_ k: Int) -> Bool { k >= 0 && k <= n - o }
+        if t & PerfAttr.identifier != 0 { guard need(8) else { return nil }; f.id = r.u64(o); o += 8 }
+        if t & PerfAttr.ip != 0 { guard need(8) else { return nil }; f.ip = r.u64(o); o += 8 }
+        if t & PerfAttr.tid != 0 { guard need(8) else { return nil }; f.pid = r.u32(o); f.tid = r.u32(o + 4); o += 8 }
+        if t & PerfAttr.time != 0 { guard need(8) else { return nil }; f.time = r.u64(o); o += 8 }
+        if t & PerfAttr.addr != 0 { guard need(8) else { return nil }; o += 8 }
+        if t & PerfAttr.id != 0 { guard need(8) else { return nil }; f.id = r.u64(o); o += 8 }
+        if t & PerfAttr.streamID != 0 { guard need(8) else { return nil }; o += 8 }
+        if t & PerfAttr.cpu != 0 { guard need(8) else { return nil }; f.cpu = r.u32(o); o += 8 }
+        if t & PerfAttr.period != 0 { guard need(8) else { return nil }; f.period = r.u64(o); o += 8 }
+        if t & PerfAttr.read != 0 {
+            let rf = attr.readFormat
+            let perValue = 8 + (rf & PerfAttr.fmtID != 0 ? 8 : 0) + (rf & PerfAttr.fmtLost != 0 ? 8 : 0)
+            let times = (rf & PerfAttr.fmtTotalTimeEnabled != 0 ? 8 : 0) + (rf & PerfAttr.fmtTotalTimeRunning != 0 ? 8 : 0)
+            if rf & PerfAttr.fmtGroup != 0 {
+                guard need(8) else { return nil }
+                let nr = r.u64(o)
+                guard nr < 1 << 16 else { return nil }
+                let size = 8 + times + Int(nr) * perValue
+                guard need(size) else { return nil }
+                o += size
+            } else {
+                guard need(perValue + times) else { return nil }
+                o += perValue + times
+            }
+        }
+        if t & PerfAttr.callchain != 0 {
+            guard need(8) else { return nil }
+            let nr = r.u64(o)
+            guard nr <= UInt64((n - o - 8) / 8) else { return nil }
+            f.chainOffset = o + 8
+            f.chainCount = Int(nr)
+            o += 8 + Int(nr) * 8
+        }
+        if t & PerfAttr.raw != 0 {
+            guard need(4) else { return nil }
+            let size = Int(r.u32(o))
+            guard need(4 + size) else { return nil }
+            o += 4 + size
+        }
+        if t & PerfAttr.branchStack != 0 {
+            guard need(8) else { return nil }
+            let nr = r.u64(o)
+            o += 8
+            if attr.branchHWIndex { guard need(8) else { return nil }; o += 8 }
+            guard nr <= UInt64((n - o) / 24) else { return nil }
+            o += Int(nr) * 24
+        }
+        if t & PerfAttr.regsUser != 0 {
+            guard need(8) else { return nil }
+            let abi = r.u64(o)
+            o += 8
+            if abi != 0 {
+                let k = attr.sampleRegsUser.nonzeroBitCount * 8
+                guard need(k) else { return nil }
+                o += k
+            }
+        }
+        if t & PerfAttr.stackUser != 0 {
+            guard need(8) else { return nil }
+            let size = r.u64(o)
+            o += 8
+            guard size <= UInt64(n - o) else { return nil }
+            o += Int(size)
+            if size != 0 { guard need(8) else { return nil }; o += 8 }
+        }
+        if t & (PerfAttr.weight | PerfAttr.weightStruct) != 0 { guard need(8) else { return nil }; o += 8 }
+        if t & PerfAttr.dataSrc != 0 { guard need(8) else { return nil }; o += 8 }
+        if t & PerfAttr.transaction != 0 { guard need(8) else { return nil }; o += 8 }
+        if t & PerfAttr.regsIntr != 0 {
+            guard need(8) else { return nil }
+            let abi = r.u64(o)
+            o += 8
+            if abi != 0 {
+                let k = attr.sampleRegsIntr.nonzeroBitCount * 8
+                guard need(k) else { return nil }
+                o += k
+            }
+        }
+        if t & PerfAttr.physAddr != 0 { guard need(8) else { return nil }; o += 8 }
+        if t & PerfAttr.cgroup != 0 { guard need(8) else { return nil }; o += 8 }
+        if t & PerfAttr.dataPageSize != 0 { guard need(8) else { return nil }; o += 8 }
+        if t & PerfAttr.codePageSize != 0 { guard need(8) else { return nil }; o += 8 }
+        if t & PerfAttr.aux != 0 {
+            guard need(8) else { return nil }
+            let size = r.u64(o)
+            o += 8
+            guard size <= UInt64(n - o) else { return nil }
+            o += Int(size)
+        }
+        return f
+    }
+
+    /// `(id, time, pid, tid, cpu)` from the sample_id_all trailer of a non-sample record.
+    static func trailer(_ r: RawRecord, attr: PerfAttr) -> (id: UInt64, time: UInt64)? {
+        guard attr.sampleIDAll else { return nil }
+        let t = attr.sampleType
+        var size = 0
+        for bit in [PerfAttr.tid, PerfAttr.time, PerfAttr.id, PerfAttr.streamID, PerfAttr.cpu, PerfAttr.identifier]
+        where t & bit != 0 { size += 8 }
+        guard size > 0, r.count - 8 >= size else { return nil }
+        var o = r.count - size
+        var id: UInt64 = 0, time: UInt64 = 0
+        if t & PerfAttr.tid != 0 { o += 8 }
+        if t & PerfAttr.time != 0 { time = r.u64(o); o += 8 }
+        if t & PerfAttr.id != 0 { id = r.u64(o); o += 8 }
+        if t & PerfAttr.streamID != 0 { o += 8 }
+        if t & PerfAttr.cpu != 0 { o += 8 }
+        if t & PerfAttr.identifier != 0 { id = r.u64(o) }
+        return (id, time)
+    }
+}
