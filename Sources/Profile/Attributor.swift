@@ -78,6 +78,10 @@ final class Attributor {
             let entry = ProcessMaps.Entry(start: m.start, end: m.end, fileOffset: m.fileOffset, image: img)
             if m.pid < 0 {
                 kernelMaps[m.domain, default: ProcessMaps()].insert(entry)
+                // perf names the kernel map `[kernel.kallsyms]_text`: its file offset is `_text`'s address.
+                if m.path.hasPrefix("[kernel.kallsyms]"), m.path.count > 17 {
+                    sources.kernelReference[m.domain] = (String(m.path.dropFirst(17)), m.fileOffset)
+                }
             } else {
                 processes[ProcessKey(domain: m.domain, pid: m.pid), default: ProcessMaps()].insert(entry)
             }

@@ -50,8 +50,14 @@ final class SymbolSources {
         return xenTable
     }
 
+    /// Where the recording says the kernel's relocation symbol was (perf's `[kernel.kallsyms]_text`
+    /// mapping: the symbol name and its runtime address), per domain; set by the attributor.
+    var kernelReference: [DomainID: (symbol: String, address: UInt64)] = [:]
+
     /// The kernel symbols of `domain`: the user's `--vmlinux`/`--kallsyms`/`--system-map`, else the
-    /// kallsyms snapshot the recording carries.
+    /// kallsyms snapshot the recording carries, else (host only) the running kernel's `/proc/kallsyms`
+    /// when the recording was made by this very kernel (same build-id), relocated by the recorded
+    /// reference symbol.
     func kernel(_ domain: DomainID) -> NamedTable? {
         if let k = kernels[domain] { return k }
         let t = loadKernel(domain)
@@ -102,7 +108,31 @@ final class SymbolSources {
         if let recorded {
             return NamedTable(imageName: "[kernel.kallsyms]", table: recorded)
         }
+        if domain == .host, let live = liveKernel() { return live }
         return nil
+    }
+
+    private func liveKernel() -> NamedTable? {
+        guard let hint = metadata.symbolHints.first(where: { $0.domain == .host && $0.kind == .kernel }) else { return nil }
+        let running = HostIdentity.kernelBuildID()
+        let sameKernel: Bool
+        if !hint.buildID.isEmpty && !running.isEmpty {
+            sameKernel = hint.buildID == running
+            if !sameKernel && !options.forceSymbols {
+                warn("the recording's kernel (build-id \(hint.buildID)) is not the running kernel (\(running)); kernel samples stay unresolved (give --kallsyms 0=FILE or --vmlinux 0=FILE)")
+                return nil
+            }
+        } else {
+            sameKernel = !metadata.kernelRelease.isEmpty && metadata.kernelRelease == HostIdentity.kernelRelease()
+                && metadata.hostname == HostIdentity.hostname()
+        }
+        guard sameKernel || options.forceSymbols, let text = HostIdentity.kallsyms() else { return nil }
+        let (table, _) = SymbolTable.kallsyms(text: text)
+        var t = NamedTable(imageName: "[kernel.kallsyms]", table: table)
+        if let ref = kernelReference[.host], let live = table.symbol(named: ref.symbol) {
+            t.slide = ref.address &- live.start
+        }
+        return t
     }
 
     /// The ELF image at `path` (under `--symfs` if given); nil when missing or unreadable (warned once).

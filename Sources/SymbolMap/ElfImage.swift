@@ -68,6 +68,7 @@ public final class ElfImage: Sendable {
                                  hint: "the file is truncated or corrupt")
         }
         var symtab: OpaquePointer? = nil, dynsym: OpaquePointer? = nil
+        var versym: OpaquePointer? = nil, verdef: OpaquePointer? = nil
         var buildID = ""
         var execSections: [(UInt64, UInt64)] = []
         var scn: OpaquePointer? = elf_nextscn(elf, nil)
@@ -76,6 +77,8 @@ public final class ElfImage: Sendable {
             if gelf_getshdr(s, &sh) != nil {
                 if sh.sh_type == UInt32(SHT_SYMTAB) { symtab = s }
                 if sh.sh_type == UInt32(SHT_DYNSYM) { dynsym = s }
+                if sh.sh_type == UInt32(SHT_GNU_versym) { versym = s }
+                if sh.sh_type == UInt32(SHT_GNU_verdef) { verdef = s }
                 if sh.sh_flags & UInt64(SHF_EXECINSTR) != 0 { execSections.append((sh.sh_addr, sh.sh_addr &+ sh.sh_size)) }
                 if sh.sh_type == UInt32(SHT_NOTE), buildID.isEmpty, let data = elf_getdata(s, nil) {
                     buildID = Self.readBuildID(data)
@@ -88,7 +91,9 @@ public final class ElfImage: Sendable {
         var section = ""
         for (candidate, name) in [(symtab, ".symtab"), (dynsym, ".dynsym")] {
             guard let s = candidate else { continue }
-            entries = try Self.readFunctions(elf: elf, section: s, path: path, execSections: execSections)
+            // .dynsym names carry their symbol version as perf prints them: name@@VER (default) or name@VER.
+            let versions = name == ".dynsym" ? Self.readVersions(elf: elf, versym: versym, verdef: verdef) : nil
+            entries = try Self.readFunctions(elf: elf, section: s, path: path, execSections: execSections, versions: versions)
             if !entries.isEmpty { section = name; break }
         }
         symbolSection = section
@@ -113,8 +118,38 @@ public final class ElfImage: Sendable {
         }
     }
 
+    /// Version suffix per .dynsym index ("" when the symbol has no version of this file's own).
+    private static func readVersions(elf: OpaquePointer, versym: OpaquePointer?, verdef: OpaquePointer?) -> [String]? {
+        guard let versym, let verdef, let vsData = elf_getdata(versym, nil), let vdData = elf_getdata(verdef, nil) else { return nil }
+        var vdShdr = GElf_Shdr()
+        guard gelf_getshdr(verdef, &vdShdr) != nil else { return nil }
+        var names: [Int: String] = [:]
+        var offset = 0
+        for _ in 0..<4096 {
+            var vd = GElf_Verdef()
+            guard gelf_getverdef(vdData, Int32(offset), &vd) != nil else { break }
+            var aux = GElf_Verdaux()
+            if vd.vd_flags & UInt16(VER_FLG_BASE) == 0, gelf_getverdaux(vdData, Int32(offset + Int(vd.vd_aux)), &aux) != nil,
+               let cname = elf_strptr(elf, Int(vdShdr.sh_link), Int(aux.vda_name)) {
+                names[Int(vd.vd_ndx)] = String(cString: cname)
+            }
+            if vd.vd_next == 0 { break }
+            offset += Int(vd.vd_next)
+        }
+        var vsShdr = GElf_Shdr()
+        guard gelf_getshdr(versym, &vsShdr) != nil else { return nil }
+        let count = Int(vsShdr.sh_size / 2)
+        var out = [String](repeating: "", count: count)
+        for i in 0..<count {
+            var v = GElf_Versym()
+            guard gelf_getversym(vsData, Int32(i), &v) != nil else { continue }
+            if let n = names[Int(v & 0x7fff)] { out[i] = (v & 0x8000 != 0 ? "@" : "@@") + n }
+        }
+        return out
+    }
+
     private static func readFunctions(elf: OpaquePointer, section: OpaquePointer, path: String,
-                                      execSections: [(UInt64, UInt64)]) throws(SymbolMapError) -> [SymbolTable.Entry] {
+                                      execSections: [(UInt64, UInt64)], versions: [String]?) throws(SymbolMapError) -> [SymbolTable.Entry] {
         var sh = GElf_Shdr()
         guard gelf_getshdr(section, &sh) != nil, sh.sh_entsize > 0 else { return [] }
         guard let data = elf_getdata(section, nil) else {
@@ -123,6 +158,7 @@ public final class ElfImage: Sendable {
         }
         let count = Int(sh.sh_size / sh.sh_entsize)
         var out: [SymbolTable.Entry] = []
+        var indexes: [Int] = []
         out.reserveCapacity(count / 2)
         for i in 0..<count {
             var sym = GElf_Sym()
@@ -138,7 +174,16 @@ public final class ElfImage: Sendable {
             let name = String(cString: cname)
             if name.isEmpty || name.hasPrefix("$") { continue }
             out.append(SymbolTable.Entry(address: sym.st_value, size: sym.st_size, name: name,
-                                         isGlobal: bind == STB_GLOBAL || bind == STB_WEAK))
+                                         isGlobal: bind == STB_GLOBAL, isWeak: bind == STB_WEAK))
+            indexes.append(i)
+        }
+        // A name defined in several versions is shown with its version (as perf does): name@@VER, name@VER.
+        if let versions {
+            var counts: [String: Int] = [:]
+            for e in out { counts[e.name, default: 0] += 1 }
+            for k in out.indices where counts[out[k].name, default: 0] > 1 && indexes[k] < versions.count {
+                out[k].name += versions[indexes[k]]
+            }
         }
         return out
     }

@@ -35,8 +35,8 @@ public enum SymbolMiss: Sendable, Equatable {
 ///
 /// Built once from ELF symbols, a System.map or a kallsyms dump. Sizes: a symbol with size 0 runs to
 /// the next symbol's start (the last one covers only its own address). Aliases (several names at one
-/// address) are kept; ``lookup(_:)`` returns the preferred one: a global symbol over a local one, then
-/// the first in the source's order (the order `nm -n` prints them in).
+/// address) are kept (``aliases(at:)``); ``lookup(_:)`` returns the preferred one by ``prefer(_:over:)``,
+/// the rule `perf report` applies, so both name a function alike.
 public final class SymbolTable: Sendable {
     /// Starts, ascending; one entry per distinct address.
     let starts: [UInt64]
@@ -55,23 +55,38 @@ public final class SymbolTable: Sendable {
         public var size: UInt64
         public var name: String
         public var isGlobal: Bool
+        public var isWeak: Bool
         public var module: String
-        public init(address: UInt64, size: UInt64, name: String, isGlobal: Bool, module: String = "") {
+        public init(address: UInt64, size: UInt64, name: String, isGlobal: Bool, isWeak: Bool = false, module: String = "") {
             self.address = address
             self.size = size
             self.name = name
             self.isGlobal = isGlobal
+            self.isWeak = isWeak
             self.module = module
         }
     }
 
-    /// Builds the table; `entries` in source order (that order breaks ties between aliases).
+    /// Whether `a` is the better name for an address than `b` (the rule `perf report` uses, so the two agree):
+    /// a sized symbol over a zero-size one, then non-weak over weak, global over local, fewer leading
+    /// underscores, the longer name; ties keep the source order.
+    static func prefer(_ a: Entry, over b: Entry) -> Bool? {
+        if (a.size > 0) != (b.size > 0) { return a.size > 0 }
+        if a.isWeak != b.isWeak { return !a.isWeak }
+        if a.isGlobal != b.isGlobal { return a.isGlobal }
+        let ua = a.name.prefix { $0 == "_" }.count, ub = b.name.prefix { $0 == "_" }.count
+        if ua != ub { return ua < ub }
+        if a.name.utf8.count != b.name.utf8.count { return a.name.utf8.count > b.name.utf8.count }
+        return nil
+    }
+
+    /// Builds the table; `entries` in source order (that order breaks remaining ties between aliases).
     /// - Complexity: O(n log n).
     public init(entries: [Entry]) {
         let order = entries.indices.sorted {
             let a = entries[$0], b = entries[$1]
             if a.address != b.address { return a.address < b.address }
-            if a.isGlobal != b.isGlobal { return a.isGlobal }
+            if let p = Self.prefer(a, over: b) { return p }
             return $0 < $1
         }
         var starts: [UInt64] = [], sizes: [UInt64] = [], names: [String] = [], modules: [String] = []

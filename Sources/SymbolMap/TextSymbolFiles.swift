@@ -79,7 +79,7 @@ extension SymbolTable {
                 }
             }
             let name = String(decoding: UnsafeBufferPointer(rebasing: b[fields[2].0..<fields[2].1]), as: UTF8.self)
-            entries.append(Entry(address: addr, size: 0, name: name, isGlobal: type == 84 || type == 87, module: module))
+            entries.append(Entry(address: addr, size: 0, name: name, isGlobal: type == 84, isWeak: type == 87 || type == 119, module: module))
         }
         return (SymbolTable(entries: entries), bad)
     }

@@ -22,13 +22,23 @@ final class PerfDataSource: SampleSource {
     private var compressedMax = 0
     private var guests: Set<UInt32> = []
     private var done = false
+    /// Events decoded but not yet delivered, waiting to be put in time order (perf's ordered events).
+    private var pending = SampleBatch()
+    private var pendingSampleSeq: [UInt64] = []
+    private var pendingSidebandSeq: [UInt64] = []
+    private var seq: UInt64 = 0
+    /// Events ready for delivery, in time order.
+    private var ready = SampleBatch()
+    private var maxTimeSeen: UInt64 = 0
+    private var flushLimit: UInt64 = 0
+    private var ordered = false
     private var featureBuildIDs: [(String, String)] = []
 
     static let headerAttr: UInt32 = 64, headerEventType: UInt32 = 65, headerTracingData: UInt32 = 66
     static let headerBuildID: UInt32 = 67, finishedRound: UInt32 = 68, auxtrace: UInt32 = 71
     static let headerFeature: UInt32 = 80, compressed: UInt32 = 81, compressed2: UInt32 = 83
     /// Kernel and tool record types that carry nothing xprof needs (skipped without counting as unknown).
-    static let ignored: Set<UInt32> = [5, 6, 8, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 65, 68, 69, 70, 72, 73, 74,
+    static let ignored: Set<UInt32> = [5, 6, 8, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 65, 69, 70, 72, 73, 74,
                                        75, 76, 77, 78, 79, 82]
 
     /// The build-ids the file carries (hex id, path), as `perf buildid-list` shows them.
@@ -118,6 +128,8 @@ final class PerfDataSource: SampleSource {
     }
 
     private func finishMetadata() {
+        // Order events by time as perf does, when every record carries a timestamp.
+        ordered = attrs.allSatisfy { $0.sampleType & PerfAttr.time != 0 && $0.sampleIDAll }
         metadata.events = attrs.enumerated().map { i, a in
             EventInfo(name: a.name.isEmpty ? a.defaultName : a.name,
                       frequency: a.freq ? a.samplePeriodOrFreq : nil,
@@ -287,8 +299,7 @@ final class PerfDataSource: SampleSource {
 
     func nextBatch() throws(SampleIOError) -> SampleBatch? {
         if done { return nil }
-        var batch = SampleBatch()
-        while batch.samples.count < 16384 {
+        while ready.samples.count < 16384 {
             // Records decompressed from PERF_RECORD_COMPRESSED come first.
             if inflatedPos < inflated.count {
                 let consumed = inflated.withUnsafeBytes { raw -> Int in
@@ -298,33 +309,119 @@ final class PerfDataSource: SampleSource {
                     let size = Int(big ? v.byteSwapped : v)
                     guard size >= 8, size <= avail else { return 0 }
                     let r = RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[inflatedPos..<(inflatedPos + size)]), big: big)
-                    handle(r, into: &batch, at: -1)
+                    handle(r, at: -1)
                     return size
                 }
                 if consumed == 0 {
                     // A partial record: keep it and append the next compressed payload to it.
                     inflated.removeSubrange(0..<inflatedPos)
                     inflatedPos = 0
-                    if !nextRecord(into: &batch) { break }
+                    if !nextRecord() { break }
                 } else {
                     inflatedPos += consumed
                 }
                 continue
             }
-            if !nextRecord(into: &batch) { break }
+            if !nextRecord() { break }
         }
-        if batch.isEmpty && pos >= end && inflatedPos >= inflated.count {
-            done = true
-            if !inflated.isEmpty && inflatedPos < inflated.count {
+        if pos >= end && (inflatedPos >= inflated.count || !inflated.isEmpty) {
+            if inflatedPos < inflated.count {
                 stats.drop("compressed tail")
+                inflatedPos = inflated.count
             }
+            flush(upTo: UInt64.max)
+        }
+        if ready.isEmpty && pos >= end {
+            done = true
             return nil
         }
-        return batch
+        let out = ready
+        ready = SampleBatch()
+        return out
+    }
+
+    /// Moves the pending events with time ≤ `limit` to `ready`, in (time, file order).
+    private func flush(upTo limit: UInt64) {
+        guard !pending.isEmpty else { return }
+        if !ordered {
+            append(all: pending)
+            pending = SampleBatch()
+            pendingSampleSeq.removeAll(keepingCapacity: true)
+            pendingSidebandSeq.removeAll(keepingCapacity: true)
+            return
+        }
+        // Entries: samples as non-negative indexes, side-band events as -(index + 1).
+        var entries: [(time: UInt64, seq: UInt64, ref: Int)] = []
+        entries.reserveCapacity(pending.samples.count + pending.sideband.count)
+        for (i, smp) in pending.samples.enumerated() { entries.append((smp.time, pendingSampleSeq[i], i)) }
+        for (i, sb) in pending.sideband.enumerated() { entries.append((sb.time, pendingSidebandSeq[i], -(i + 1))) }
+        entries.sort { $0.time != $1.time ? $0.time < $1.time : $0.seq < $1.seq }
+        var keep = SampleBatch()
+        var keepSampleSeq: [UInt64] = [], keepSidebandSeq: [UInt64] = []
+        for e in entries {
+            let emit = e.time <= limit
+            if e.ref >= 0 {
+                let smp = pending.samples[e.ref]
+                let chain = pending.callchain(of: e.ref)
+                if emit {
+                    if smp.chainCount > 0 { ready.append(smp, callchain: chain) } else { var c = smp; c.chainStart = 0; ready.samples.append(c) }
+                } else {
+                    if smp.chainCount > 0 { keep.append(smp, callchain: chain) } else { var c = smp; c.chainStart = 0; keep.samples.append(c) }
+                    keepSampleSeq.append(e.seq)
+                }
+            } else {
+                let sb = pending.sideband[-e.ref - 1]
+                if emit {
+                    ready.append(sb.event, time: sb.time)
+                } else {
+                    keep.append(sb.event, time: sb.time)
+                    keepSidebandSeq.append(e.seq)
+                }
+            }
+        }
+        pending = keep
+        pendingSampleSeq = keepSampleSeq
+        pendingSidebandSeq = keepSidebandSeq
+    }
+
+    /// Appends a whole batch (file order) to `ready`.
+    private func append(all b: SampleBatch) {
+        var next = 0
+        for i in b.samples.indices {
+            while next < b.sideband.count, b.sideband[next].beforeSample <= i {
+                ready.append(b.sideband[next].event, time: b.sideband[next].time)
+                next += 1
+            }
+            if b.samples[i].chainCount > 0 { ready.append(b.samples[i], callchain: b.callchain(of: i)) } else {
+                var c = b.samples[i]; c.chainStart = 0; ready.samples.append(c)
+            }
+        }
+        while next < b.sideband.count {
+            ready.append(b.sideband[next].event, time: b.sideband[next].time)
+            next += 1
+        }
+    }
+
+    /// Queues a decoded sample (with its callchain already in `pending.frames`).
+    private func queue(_ s: Sample) {
+        pending.samples.append(s)
+        pendingSampleSeq.append(seq)
+        seq += 1
+        maxTimeSeen = max(maxTimeSeen, s.time)
+        if !ordered { flush(upTo: UInt64.max) } else if pending.samples.count >= 1 << 21 { flush(upTo: maxTimeSeen) }
+    }
+
+    /// Queues a side-band event.
+    private func queue(_ e: SidebandEvent, time: UInt64) {
+        pending.append(e, time: time)
+        pendingSidebandSeq.append(seq)
+        seq += 1
+        maxTimeSeen = max(maxTimeSeen, time)
+        if !ordered { flush(upTo: UInt64.max) }
     }
 
     /// Handles the next record of the file; false at the end.
-    private func nextRecord(into batch: inout SampleBatch) -> Bool {
+    private func nextRecord() -> Bool {
         guard pos < end else { return false }
         guard pos + 8 <= end else {
             stats.warnings.append("\(path): the data ends inside a record header at byte \(pos) (record \(recordIndex)); the last \(end - pos) bytes are ignored")
@@ -347,7 +444,7 @@ final class PerfDataSource: SampleSource {
             return false
         }
         let type = r.u32(0)
-        handle(r, into: &batch, at: pos)
+        handle(r, at: pos)
         pos += r.count + extraBytes(after: r, type: type)
         recordIndex += 1
         return true
@@ -399,7 +496,7 @@ final class PerfDataSource: SampleSource {
         }
     }
 
-    private func handle(_ r: RawRecord, into batch: inout SampleBatch, at offset: Int) {
+    private func handle(_ r: RawRecord, at offset: Int) {
         let type = r.u32(0)
         let misc = r.u16(4)
         switch type {
@@ -421,7 +518,7 @@ final class PerfDataSource: SampleSource {
                            tid: f.tid == UInt32.max ? -1 : Int32(bitPattern: f.tid), domain: dom,
                            pcpu: f.cpu, vcpu: dom == .host ? f.cpu : Sample.unknownCPU, event: event, mode: mode)
             if f.chainCount > 0 {
-                let start = batch.frames.count
+                let start = pending.frames.count
                 var frameMode = mode
                 for k in 0..<f.chainCount {
                     let v = r.u64(f.chainOffset + 8 * k)
@@ -434,15 +531,15 @@ final class PerfDataSource: SampleSource {
                         }
                         continue
                     }
-                    batch.frames.append(CallFrame(ip: v, mode: frameMode))
+                    pending.frames.append(CallFrame(ip: v, mode: frameMode))
                 }
-                if batch.frames.count == start || batch.frames[start].ip != f.ip {
-                    batch.frames.insert(CallFrame(ip: f.ip, mode: mode), at: start)
+                if pending.frames.count == start || pending.frames[start].ip != f.ip {
+                    pending.frames.insert(CallFrame(ip: f.ip, mode: mode), at: start)
                 }
                 s.chainStart = UInt32(start)
-                s.chainCount = UInt32(batch.frames.count - start)
+                s.chainCount = UInt32(pending.frames.count - start)
             }
-            batch.samples.append(s)
+            queue(s)
         case 1, 10:  // MMAP, MMAP2
             guard r.count >= 40 else { stats.drop("mmap"); return }
             let pid = r.u32(8)
@@ -469,19 +566,19 @@ final class PerfDataSource: SampleSource {
             }
             let m = Mapping(domain: dom, pid: kernel ? -1 : Int32(bitPattern: pid), start: r.u64(16), length: r.u64(24),
                             fileOffset: r.u64(32), path: file, buildID: buildID, executable: exec)
-            batch.append(.mapping(m), time: trailerTime(r))
+            queue(.mapping(m), time: trailerTime(r))
         case 3:  // COMM
             guard r.count >= 16 else { stats.drop("comm"); return }
-            batch.append(.comm(domain: .host, pid: Int32(bitPattern: r.u32(8)), tid: Int32(bitPattern: r.u32(12)),
+            queue(.comm(domain: .host, pid: Int32(bitPattern: r.u32(8)), tid: Int32(bitPattern: r.u32(12)),
                                name: r.string(16), exec: misc & (1 << 13) != 0), time: trailerTime(r))
         case 4, 7:  // EXIT, FORK
             guard r.count >= 32 else { stats.drop(type == 7 ? "fork" : "exit"); return }
             let pid = Int32(bitPattern: r.u32(8)), ppid = Int32(bitPattern: r.u32(12))
             let tid = Int32(bitPattern: r.u32(16)), ptid = Int32(bitPattern: r.u32(20))
             if type == 7 {
-                batch.append(.fork(domain: .host, pid: pid, ppid: ppid, tid: tid, ptid: ptid), time: r.u64(24))
+                queue(.fork(domain: .host, pid: pid, ppid: ppid, tid: tid, ptid: ptid), time: r.u64(24))
             } else {
-                batch.append(.exit(domain: .host, pid: pid, tid: tid), time: r.u64(24))
+                queue(.exit(domain: .host, pid: pid, tid: tid), time: r.u64(24))
             }
         case 2:  // LOST
             guard r.count >= 24 else { stats.drop("lost"); return }
@@ -497,6 +594,10 @@ final class PerfDataSource: SampleSource {
                 dataLen = min(dataLen, Int(clamping: r.u64(8)))
             }
             inflate(UnsafeRawBufferPointer(rebasing: r.p[dataStart..<(dataStart + dataLen)]), offset: offset)
+        case Self.finishedRound:
+            // perf's rule: everything up to the newest time seen before the previous round is complete.
+            flush(upTo: flushLimit)
+            flushLimit = maxTimeSeen
         case Self.headerAttr, Self.headerFeature, Self.headerBuildID, Self.headerTracingData, Self.auxtrace:
             break  // handled when the header was read, or carries nothing xprof uses
         default:

@@ -147,3 +147,18 @@ extension String {
         String(drop { $0 == " " })
     }
 }
+
+/// Facts about the machine xprof runs on, to decide whether a recording was made on it.
+public enum HostIdentity {
+    /// GNU build-id of the running kernel (from /sys/kernel/notes), "" if unknown.
+    public static func kernelBuildID() -> String { ProcScanner.kernelBuildID() }
+    /// `uname -r`.
+    public static func kernelRelease() -> String { ProcScanner.uname().release }
+    /// The host name.
+    public static func hostname() -> String { ProcScanner.hostname() }
+    /// The running kernel's function symbols as kallsyms text, nil when unreadable or hidden.
+    public static func kallsyms() -> String? {
+        let k = ProcScanner.kernelSymbols()
+        return k.hidden ? nil : k.text
+    }
+}
