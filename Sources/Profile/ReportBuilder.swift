@@ -85,7 +85,11 @@ public enum ReportBuilder {
             }
         }
         let stats = source.stats
-        let meta2 = source.metadata  // duration may be final only now
+        var meta2 = source.metadata  // duration may be final only now
+        for (d, name) in options.domainNames {
+            if let i = meta2.domains.firstIndex(where: { $0.id == d }) { meta2.domains[i].name = name }
+            else { meta2.domains.append(DomainInfo(id: d, name: name, role: attributor.role(of: d))) }
+        }
         for (d, n) in stats.lostSamples {
             domains[d, default: DomainSummary(domain: d, name: "", role: attributor.role(of: d))].lost += n
         }

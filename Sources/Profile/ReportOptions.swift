@@ -79,6 +79,8 @@ public struct ReportOptions: Sendable {
     /// Drop rows below this percentage.
     public var percentLimit: Double?
     public var symbols = SymbolOptions()
+    /// Names for domains (`--guest-name DOM=NAME`), overriding the recording's.
+    public var domainNames: [DomainID: String] = [:]
 
     public init() {}
 }

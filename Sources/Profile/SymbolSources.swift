@@ -95,6 +95,7 @@ final class SymbolSources {
             if let text = readText(path, what: "--kallsyms \(domain)") {
                 let (table, bad) = SymbolTable.kallsyms(text: text)
                 if !bad.isEmpty { warn("--kallsyms \(domain)=\(path): \(bad.count) unreadable lines skipped, e.g. \(bad[0])") }
+                if table.count == 0 { warn("--kallsyms \(domain)=\(path): no function symbols in it (empty, or addresses hidden by kptr_restrict?)") }
                 return NamedTable(imageName: domain == .host ? "[kernel.kallsyms]" : basename(path), table: table)
             }
         }
@@ -102,6 +103,7 @@ final class SymbolSources {
             if let text = readText(path, what: "--system-map \(domain)") {
                 let (table, bad) = SymbolTable.systemMap(text: text)
                 if !bad.isEmpty { warn("--system-map \(domain)=\(path): \(bad.count) unreadable lines skipped, e.g. \(bad[0])") }
+                if table.count == 0 { warn("--system-map \(domain)=\(path): no function symbols in it") }
                 return NamedTable(imageName: basename(path), table: table)
             }
         }

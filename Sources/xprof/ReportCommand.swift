@@ -34,6 +34,9 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Output format: table, csv or json.")
     var format: String = "table"
 
+    @Option(name: .customLong("guest-name"), help: ArgumentHelp("A name for a guest domain.", valueName: "DOM=NAME"))
+    var guestNames: [String] = []
+
     @OptionGroup var symbols: SymbolOptionGroup
 
     func validate() throws {
@@ -45,6 +48,9 @@ struct ReportCommand: ParsableCommand {
         }
         guard ReportFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be table, csv or json, not '\(format)'")
+        }
+        for g in guestNames where SymbolOptionGroup.split(g) == nil {
+            throw ValidationError("--guest-name expects DOM=NAME with a numeric domain id, not '\(g)'")
         }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
         if let p = percentLimit, !(p >= 0 && p <= 100) { throw ValidationError("--percent-limit must be within 0…100") }
@@ -58,6 +64,7 @@ struct ReportCommand: ParsableCommand {
         opts.top = top
         opts.percentLimit = percentLimit
         opts.symbols = symbols.options
+        for g in guestNames { if let (d, n) = SymbolOptionGroup.split(g) { opts.domainNames[d] = n } }
         let report = runReporting {
             let source = try SampleReader.open(path: file)
             return try ReportBuilder.build(source: source, path: file, options: opts)

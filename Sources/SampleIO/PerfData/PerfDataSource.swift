@@ -32,6 +32,7 @@ final class PerfDataSource: SampleSource {
     private var maxTimeSeen: UInt64 = 0
     private var flushLimit: UInt64 = 0
     private var ordered = false
+    private var lastRecordType: UInt32 = 0
     private var featureBuildIDs: [(String, String)] = []
 
     static let headerAttr: UInt32 = 64, headerEventType: UInt32 = 65, headerTracingData: UInt32 = 66
@@ -333,6 +334,10 @@ final class PerfDataSource: SampleSource {
         }
         if ready.isEmpty && pos >= end {
             done = true
+            if pipe && lastRecordType != Self.finishedRound && recordIndex > 0 {
+                // perf ends every flush of a pipe with FINISHED_ROUND; a stream that does not was cut short.
+                stats.warnings.append("\(path): the stream ends after record \(recordIndex - 1) (type \(lastRecordType)) instead of a FINISHED_ROUND record: it was probably cut short")
+            }
             return nil
         }
         let out = ready
@@ -445,6 +450,7 @@ final class PerfDataSource: SampleSource {
         }
         let type = r.u32(0)
         handle(r, at: pos)
+        lastRecordType = type
         pos += r.count + extraBytes(after: r, type: type)
         recordIndex += 1
         return true
