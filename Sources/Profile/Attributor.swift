@@ -220,7 +220,7 @@ final class Attributor {
             if let elf = sources.image(imagePaths[Int(m.image)], buildID: imageBuildIDs[Int(m.image)]) {
                 let fileOffset = key.address
                 let vaddr = elf.virtualAddress(forFileOffset: fileOffset) ?? ip
-                if let hit = elf.symbols.lookup(vaddr) {
+                if let hit = sources.symbols(of: elf).lookup(vaddr) {
                     result = (symbolName(hit), true)
                 }
             }

@@ -7,8 +7,11 @@ public struct ReportRow: Sendable, Equatable {
     public var samples: UInt64
     /// Sum of the samples' weights (periods).
     public var period: UInt64
-    /// Share of the report's total period, in percent.
+    /// Share of the report's total period, in percent (perf's "Self" with `--children`).
     public var percent: Double
+    /// With `--children`: period of the samples whose callchain passes through this row, and its share.
+    public var childrenPeriod: UInt64 = 0
+    public var childrenPercent: Double = 0
 }
 
 /// Per-domain counts shown in headers and by `xprof info`.
@@ -49,4 +52,6 @@ public struct Report: Sendable {
     public var filterDescription: String
     /// Mapped files that received samples, with their build-ids ("" when unknown).
     public var imagesWithHits: [(path: String, buildID: String)] = []
+    /// Whether rows carry children (callchain-inclusive) figures.
+    public var children: Bool = false
 }

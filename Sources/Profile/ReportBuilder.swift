@@ -34,6 +34,8 @@ public enum ReportBuilder {
     struct RowValue {
         var samples: UInt64 = 0
         var period: UInt64 = 0
+        /// Period of samples whose callchain passes through this row (itself included).
+        var children: UInt64 = 0
     }
 
     /// Reads all of `source` and aggregates it by `options.sortKeys`.
@@ -45,6 +47,7 @@ public enum ReportBuilder {
         var total = RowValue()
         var input: UInt64 = 0
         let keys = options.sortKeys
+        var chainKeys: [RowKey] = []
         while let batch = try source.nextBatch() {
             var next = 0
             let sideband = batch.sideband
@@ -70,6 +73,25 @@ public enum ReportBuilder {
                 }
                 rows[key, default: RowValue()].samples += 1
                 rows[key, default: RowValue()].period &+= s.weight
+                if options.children {
+                    // Every distinct row on the sample's stack (its own included) gets the period once.
+                    chainKeys.removeAll(keepingCapacity: true)
+                    chainKeys.append(key)
+                    for f in batch.callchain(of: i).dropFirst() {
+                        let (img, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
+                        var fk = key
+                        for (k, sk) in keys.enumerated() {
+                            switch sk {
+                            case .mode: fk[k] = Int32(f.mode.rawValue)
+                            case .image: fk[k] = img
+                            case .symbol: fk[k] = sym
+                            default: break
+                            }
+                        }
+                        if !chainKeys.contains(fk) { chainKeys.append(fk) }
+                    }
+                    for fk in chainKeys { rows[fk, default: RowValue()].children &+= s.weight }
+                }
                 total.samples += 1
                 total.period &+= s.weight
                 var ds = domains[s.domain] ?? DomainSummary(domain: s.domain, name: "", role: attributor.role(of: s.domain))
@@ -110,9 +132,15 @@ public enum ReportBuilder {
                 }
             }
             let pct = total.period == 0 ? 0 : Double(v.period) * 100 / Double(total.period)
-            return ReportRow(values: values, samples: v.samples, period: v.period, percent: pct)
+            var row = ReportRow(values: values, samples: v.samples, period: v.period, percent: pct)
+            if options.children {
+                row.childrenPeriod = v.children
+                row.childrenPercent = total.period == 0 ? 0 : Double(v.children) * 100 / Double(total.period)
+            }
+            return row
         }
         out.sort { a, b in
+            if options.children, a.childrenPeriod != b.childrenPeriod { return a.childrenPeriod > b.childrenPeriod }
             if a.period != b.period { return a.period > b.period }
             if a.samples != b.samples { return a.samples > b.samples }
             return a.values.lexicographicallyPrecedes(b.values)
@@ -120,9 +148,10 @@ public enum ReportBuilder {
         var omitted = 0
         var omittedPeriod: UInt64 = 0
         if let limit = options.percentLimit {
-            let keep = out.filter { $0.percent >= limit }
+            let shown = { (r: ReportRow) in (options.children ? r.childrenPercent : r.percent) >= limit }
+            let keep = out.filter(shown)
             omitted += out.count - keep.count
-            omittedPeriod += out.filter { $0.percent < limit }.reduce(0) { $0 + $1.period }
+            omittedPeriod += out.filter { !shown($0) }.reduce(0) { $0 + $1.period }
             out = keep
         }
         if let top = options.top, out.count > top {
@@ -139,6 +168,6 @@ public enum ReportBuilder {
                       domains: domains.values.sorted { $0.domain < $1.domain },
                       symbolWarnings: attributor.sources.warnings,
                       filterDescription: filter.joined(separator: ", "),
-                      imagesWithHits: attributor.imagesWithHits())
+                      imagesWithHits: attributor.imagesWithHits(), children: options.children)
     }
 }

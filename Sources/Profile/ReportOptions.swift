@@ -63,6 +63,8 @@ public struct SymbolOptions: Sendable {
     public var symfs: String?
     /// Use images whose build-id does not match the recording.
     public var forceSymbols = false
+    /// Folders holding separate debug files (`.build-id/xx/rest.debug`, debuglink paths).
+    public var debugDirectories: [String] = ["/usr/lib/debug"]
 
     public init() {}
 }
@@ -79,6 +81,8 @@ public struct ReportOptions: Sendable {
     /// Drop rows below this percentage.
     public var percentLimit: Double?
     public var symbols = SymbolOptions()
+    /// Also accumulate callchain-inclusive ("children") figures, like `perf report --children`.
+    public var children = false
     /// Names for domains (`--guest-name DOM=NAME`), overriding the recording's.
     public var domainNames: [DomainID: String] = [:]
 

@@ -98,9 +98,10 @@ public enum ReportRenderer {
         for w in r.stats.warnings { out += "# warning: " + w + "\n" }
         for s in r.stats.skipped { out += "# skipped: " + s + "\n" }
         out += "#\n"
-        let heads = ["Overhead", "Samples"] + r.keys.map(\.title)
+        let heads = (r.children ? ["Children", "Self"] : ["Overhead"]) + ["Samples"] + r.keys.map(\.title)
+        let numeric = r.children ? 3 : 2
         let cells: [[String]] = r.rows.map { row in
-            [pct(row.percent) + "%", String(row.samples)] + row.values
+            (r.children ? [pct(row.childrenPercent) + "%"] : []) + [pct(row.percent) + "%", String(row.samples)] + row.values
         }
         var widths = heads.map(\.count)
         for row in cells { for (i, c) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
@@ -108,7 +109,7 @@ public enum ReportRenderer {
             var s = prefix
             for (i, c) in cols.enumerated() {
                 let w = widths[i]
-                let padded = i < 2 ? String(repeating: " ", count: max(0, w - c.count)) + c
+                let padded = i < numeric ? String(repeating: " ", count: max(0, w - c.count)) + c
                                    : c + String(repeating: " ", count: max(0, w - c.count))
                 s += (i == 0 ? "" : "  ") + padded
             }
@@ -136,9 +137,10 @@ public enum ReportRenderer {
     }
 
     public static func csv(_ r: Report) -> String {
-        var out = (["overhead", "samples"] + r.keys.map(\.rawValue)).joined(separator: ",") + "\n"
+        var out = ((r.children ? ["children"] : []) + ["overhead", "samples"] + r.keys.map(\.rawValue)).joined(separator: ",") + "\n"
         for row in r.rows {
-            out += ([pct(row.percent, decimals: 4), String(row.samples)] + row.values.map(csvField)).joined(separator: ",") + "\n"
+            out += ((r.children ? [pct(row.childrenPercent, decimals: 4)] : []) + [pct(row.percent, decimals: 4), String(row.samples)]
+                    + row.values.map(csvField)).joined(separator: ",") + "\n"
         }
         return out
     }
@@ -183,6 +185,7 @@ public enum ReportRenderer {
         }
         o["rows"] = r.rows.map { row -> [String: Any] in
             var d: [String: Any] = ["overhead": row.percent, "samples": row.samples, "period": row.period]
+            if r.children { d["children"] = row.childrenPercent; d["children_period"] = row.childrenPeriod }
             for (k, v) in zip(r.keys, row.values) { d[k.rawValue] = k == .pid ? (Int(v) as Any? ?? v) : v }
             return d
         }

@@ -27,6 +27,7 @@ final class SymbolSources {
     private var xenTable: NamedTable?
     private var kernels: [DomainID: NamedTable?] = [:]
     private var images: [String: ElfImage?] = [:]
+    private var symbolFiles: [String: SymbolTable] = [:]
 
     init(metadata: RunMetadata, options: SymbolOptions) {
         self.metadata = metadata
@@ -135,6 +136,27 @@ final class SymbolSources {
             t.slide = ref.address &- live.start
         }
         return t
+    }
+
+    /// The best symbol table for the image at `path`: its separate debug file's `.symtab` when the image
+    /// itself only has `.dynsym` (Debian ships full symbols in `-dbg` packages), else its own.
+    func symbols(of image: ElfImage) -> SymbolTable {
+        if let t = symbolFiles[image.path] { return t }
+        var table = image.symbols
+        if image.symbolSection != ".symtab", let debug = image.separateDebugFile(debugDirectories: options.debugDirectories) {
+            do {
+                let d = try ElfImage(path: debug)
+                if !image.buildID.isEmpty, !d.buildID.isEmpty, d.buildID != image.buildID {
+                    warn("\(debug): build-id \(d.buildID) is not \(image.path)'s \(image.buildID); not used")
+                } else if d.symbols.count > 0 {
+                    table = d.symbols
+                }
+            } catch {
+                warn("\(error) (separate debug file of \(image.path)); using its own symbols")
+            }
+        }
+        symbolFiles[image.path] = table
+        return table
     }
 
     /// The ELF image at `path` (under `--symfs` if given); nil when missing or unreadable (warned once).

@@ -25,6 +25,10 @@ public final class ElfImage: Sendable {
     public let loadSegments: [LoadSegment]
     /// Which symbol table the symbols came from: `.symtab`, `.dynsym` or "" (none).
     public let symbolSection: String
+    /// The file name in `.gnu_debuglink` (where the separate debug file is), nil if none.
+    public let debugLink: String?
+    /// Whether the file has DWARF line information (`.debug_line`).
+    public let hasDebugLines: Bool
 
     public init(path: String) throws(SymbolMapError) {
         self.path = path
@@ -70,6 +74,8 @@ public final class ElfImage: Sendable {
         var symtab: OpaquePointer? = nil, dynsym: OpaquePointer? = nil
         var versym: OpaquePointer? = nil, verdef: OpaquePointer? = nil
         var buildID = ""
+        var debugLink: String? = nil
+        var hasLines = false
         var execSections: [(UInt64, UInt64)] = []
         var scn: OpaquePointer? = elf_nextscn(elf, nil)
         while let s = scn {
@@ -83,10 +89,21 @@ public final class ElfImage: Sendable {
                 if sh.sh_type == UInt32(SHT_NOTE), buildID.isEmpty, let data = elf_getdata(s, nil) {
                     buildID = Self.readBuildID(data)
                 }
+                if let n = elf_strptr(elf, shstrndx, Int(sh.sh_name)) {
+                    let name = String(cString: n)
+                    if name == ".gnu_debuglink", let data = elf_getdata(s, nil), let buf = data.pointee.d_buf, data.pointee.d_size > 0 {
+                        let raw = UnsafeRawBufferPointer(start: buf, count: Int(data.pointee.d_size))
+                        let text = raw.prefix { $0 != 0 }
+                        if !text.isEmpty { debugLink = String(decoding: text, as: UTF8.self) }
+                    }
+                    if name == ".debug_line" && sh.sh_type != UInt32(SHT_NOBITS) { hasLines = true }
+                }
             }
             scn = elf_nextscn(elf, s)
         }
         self.buildID = buildID
+        self.debugLink = debugLink
+        self.hasDebugLines = hasLines
         var entries: [SymbolTable.Entry] = []
         var section = ""
         for (candidate, name) in [(symtab, ".symtab"), (dynsym, ".dynsym")] {
@@ -194,5 +211,26 @@ public final class ElfImage: Sendable {
             return s.virtualAddress &+ (offset - s.fileOffset)
         }
         return nil
+    }
+}
+
+extension ElfImage {
+    /// Where the separate debug file of this image is, by the conventions Debian's `-dbg` packages
+    /// follow: `DIR/.build-id/xx/rest.debug` (from the build-id), then the `.gnu_debuglink` name next to
+    /// the file, in its `.debug/` folder, and under `DIR` + the file's folder. `debugDirectories` default to
+    /// `/usr/lib/debug`. Returns nil when none exists.
+    public func separateDebugFile(debugDirectories: [String] = ["/usr/lib/debug"]) -> String? {
+        var candidates: [String] = []
+        if buildID.count > 2 {
+            let head = String(buildID.prefix(2)), rest = String(buildID.dropFirst(2))
+            for d in debugDirectories { candidates.append("\(d)/.build-id/\(head)/\(rest).debug") }
+        }
+        if let link = debugLink {
+            let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+            candidates.append("\(dir)/\(link)")
+            candidates.append("\(dir)/.debug/\(link)")
+            for d in debugDirectories { candidates.append("\(d)\(dir.hasPrefix("/") ? "" : "/")\(dir)/\(link)") }
+        }
+        return candidates.first { $0 != path && access($0, R_OK) == 0 }
     }
 }

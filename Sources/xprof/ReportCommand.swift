@@ -31,6 +31,9 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("percent-limit"), help: "Hide rows below this percentage.")
     var percentLimit: Double?
 
+    @Flag(help: "Add callchain-inclusive (children) percentages, like perf report --children.")
+    var children = false
+
     @Option(help: "Output format: table, csv or json.")
     var format: String = "table"
 
@@ -62,6 +65,7 @@ struct ReportCommand: ParsableCommand {
         opts.domain = domain.map { DomainID($0) }
         opts.mode = mode.flatMap(SampleMode.init(name:))
         opts.top = top
+        opts.children = children
         opts.percentLimit = percentLimit
         opts.symbols = symbols.options
         for g in guestNames { if let (d, n) = SymbolOptionGroup.split(g) { opts.domainNames[d] = n } }

@@ -19,6 +19,9 @@ struct SymbolOptionGroup: ParsableArguments {
     @Option(help: "Root directory to find user binaries under (like perf --symfs).")
     var symfs: String?
 
+    @Option(name: .customLong("debug-dir"), help: "A folder of separate debug files (default /usr/lib/debug).")
+    var debugDirs: [String] = []
+
     @Flag(name: .customLong("force-symbols"), help: "Use images whose build-id does not match the recording.")
     var forceSymbols = false
 
@@ -45,6 +48,7 @@ struct SymbolOptionGroup: ParsableArguments {
         for item in systemMap { if let (d, p) = Self.split(item) { o.systemMap[d] = p } }
         o.symfs = symfs
         o.forceSymbols = forceSymbols
+        if !debugDirs.isEmpty { o.debugDirectories = debugDirs + ["/usr/lib/debug"] }
         return o
     }
 }

@@ -54,6 +54,36 @@ import Testing
         }
     }
 
+    @Test func childrenTop20AgreesWithPerfReportChildren() throws {
+        guard let file = try Self.recordPerf(["tlb", "1", "2"]) else { return }
+        let r = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--children", "--sort", "dso,sym", "-g", "none"])
+        var perf: [(Double, Double, String)] = []
+        for line in r.stdout.split(separator: "\n") where !line.hasPrefix("#") {
+            let f = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+            guard f.count == 3, f[0].hasSuffix("%"), f[1].hasSuffix("%"), let c = Double(f[0].dropLast()), let s = Double(f[1].dropLast()) else { continue }
+            let rest = String(f[2])
+            guard let mark = ["[.] ", "[k] "].compactMap({ rest.range(of: " " + $0) }).first else { continue }
+            let key = rest[..<mark.lowerBound].trimmingCharacters(in: .whitespaces) + "|" + rest[mark.upperBound...].trimmingCharacters(in: .whitespaces)
+            perf.append((c, s, key))
+        }
+        #expect(perf.count >= 20)
+        let x = try XprofRunner.xprof(["report", file, "--children", "--sort", "dso,sym", "--format", "csv"])
+        var got: [String: (Double, Double)] = [:]
+        for line in x.stdout.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",", maxSplits: 4, omittingEmptySubsequences: false)
+            got["\(f[3])|\(f[4])"] = (Double(f[0]) ?? -1, Double(f[1]) ?? -1)
+        }
+        // perf prints unresolved callers as raw addresses; compare the rows it could name.
+        for (c, s, key) in perf.prefix(20) where !key.contains("|0x") && !key.hasPrefix("[unknown]") {
+            let g = got[key]
+            #expect(g != nil, "perf's children row \(key) is missing")
+            if let g {
+                #expect(abs(g.0 - c) <= 0.1, "\(key): children \(g.0) vs perf \(c)")
+                #expect(abs(g.1 - s) <= 0.1, "\(key): self \(g.1) vs perf \(s)")
+            }
+        }
+    }
+
     @Test func sampleCountEqualsPerfScript() throws {
         guard let file = try Self.recordPerf(["mixed", "1"]) else { return }
         let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "ip"])
