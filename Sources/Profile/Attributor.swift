@@ -74,6 +74,7 @@ final class Attributor {
         switch event {
         case .mapping(let m):
             guard m.executable else { return }
+            if !addressCache.isEmpty { addressCache.removeAll(keepingCapacity: true) }
             let img = imageID(path: m.path, buildID: m.buildID)
             let entry = ProcessMaps.Entry(start: m.start, end: m.end, fileOffset: m.fileOffset, image: img)
             if m.pid < 0 {
@@ -90,6 +91,7 @@ final class Attributor {
             comms[ProcessKey(domain: d, pid: tid)] = id
             if pid == tid { comms[ProcessKey(domain: d, pid: pid)] = id }
         case .fork(let d, let pid, let ppid, let tid, let ptid):
+            if pid != ppid, !addressCache.isEmpty { addressCache.removeAll(keepingCapacity: true) }
             // A new process starts with a copy of its parent's mappings and name.
             if pid != ppid, let parent = processes[ProcessKey(domain: d, pid: ppid)],
                processes[ProcessKey(domain: d, pid: pid)] == nil {
@@ -160,8 +162,27 @@ final class Attributor {
         return Attribution(comm: comm, image: image, symbol: symbol, resolved: resolved)
     }
 
+    struct AddressKey: Hashable {
+        var ip: UInt64
+        var domain: UInt32
+        var pid: Int32
+        var mode: UInt8
+    }
+    /// Results by address; cleared whenever a mapping changes. Hot code repeats a few thousand addresses
+    /// over and over, so most samples cost one hash lookup.
+    private var addressCache: [AddressKey: (Int32, Int32, Bool)] = [:]
+
     /// Image and symbol of one address (a sample's ip or a callchain frame).
     func attributeAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
+        let key = AddressKey(ip: ip, domain: domain.rawValue, pid: mode == .user ? pid : -1, mode: mode.rawValue)
+        if let hit = addressCache[key] { return hit }
+        let r = resolveAddress(domain: domain, mode: mode, pid: pid, ip: ip)
+        if addressCache.count >= 1 << 20 { addressCache.removeAll(keepingCapacity: true) }
+        addressCache[key] = r
+        return r
+    }
+
+    private func resolveAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
         let role = role(of: domain)
         let passive = role == .passive
         switch mode {

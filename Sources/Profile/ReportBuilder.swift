@@ -31,11 +31,23 @@ public enum ReportBuilder {
         }
     }
 
+    struct DomainTally {
+        var domain: DomainID
+        var samples: UInt64 = 0
+        var period: UInt64 = 0
+        var resolved: UInt64 = 0
+        var modes: [UInt64] = [0, 0, 0, 0]
+    }
+
     struct RowValue {
         var samples: UInt64 = 0
         var period: UInt64 = 0
         /// Period of samples whose callchain passes through this row (itself included).
         var children: UInt64 = 0
+        mutating func add(_ weight: UInt64) {
+            samples += 1
+            period &+= weight
+        }
     }
 
     /// Reads all of `source` and aggregates it by `options.sortKeys`.
@@ -48,6 +60,7 @@ public enum ReportBuilder {
         var input: UInt64 = 0
         let keys = options.sortKeys
         var chainKeys: [RowKey] = []
+        var domainList: [DomainTally] = []
         while let batch = try source.nextBatch() {
             var next = 0
             let sideband = batch.sideband
@@ -71,8 +84,7 @@ public enum ReportBuilder {
                     case .symbol: key[k] = a.symbol
                     }
                 }
-                rows[key, default: RowValue()].samples += 1
-                rows[key, default: RowValue()].period &+= s.weight
+                rows[key, default: RowValue()].add(s.weight)
                 if options.children {
                     // Every distinct row on the sample's stack (its own included) gets the period once.
                     chainKeys.removeAll(keepingCapacity: true)
@@ -94,17 +106,28 @@ public enum ReportBuilder {
                 }
                 total.samples += 1
                 total.period &+= s.weight
-                var ds = domains[s.domain] ?? DomainSummary(domain: s.domain, name: "", role: attributor.role(of: s.domain))
-                ds.samples += 1
-                ds.period &+= s.weight
-                ds.byMode[s.mode, default: 0] += 1
-                if a.resolved { ds.resolved += 1 }
-                domains[s.domain] = ds
+                var di = 0
+                while di < domainList.count, domainList[di].domain != s.domain { di += 1 }
+                if di == domainList.count {
+                    domainList.append(DomainTally(domain: s.domain))
+                }
+                domainList[di].samples += 1
+                domainList[di].period &+= s.weight
+                domainList[di].modes[Int(s.mode.rawValue) & 3] += 1
+                if a.resolved { domainList[di].resolved += 1 }
             }
             while next < sideband.count {
                 attributor.apply(sideband[next].event)
                 next += 1
             }
+        }
+        for t in domainList {
+            var ds = DomainSummary(domain: t.domain, name: "", role: attributor.role(of: t.domain))
+            ds.samples = t.samples
+            ds.period = t.period
+            ds.resolved = t.resolved
+            for m in SampleMode.allCases where t.modes[Int(m.rawValue)] > 0 { ds.byMode[m] = t.modes[Int(m.rawValue)] }
+            domains[t.domain] = ds
         }
         let stats = source.stats
         var meta2 = source.metadata  // duration may be final only now

@@ -48,22 +48,40 @@ enum ProcScanner {
     /// Function symbols of `/proc/kallsyms` (types t, T, w, W), as kallsyms text, and whether the
     /// addresses were hidden (all zero: `kptr_restrict`).
     static func kernelSymbols() -> (text: String, hidden: Bool, textRange: Range<UInt64>?) {
-        guard let all = readText("/proc/kallsyms") else { return ("", true, nil) }
-        var out = ""
-        out.reserveCapacity(all.utf8.count)
+        guard let all = try? FileBytes.read("/proc/kallsyms") else { return ("", true, nil) }
+        var out: [UInt8] = []
+        out.reserveCapacity(all.count)
         var nonZero = false
         var lo = UInt64.max, hi: UInt64 = 0
-        for line in all.split(separator: "\n", omittingEmptySubsequences: true) {
-            let f = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true)
-            guard f.count >= 3, f[1].count == 1, let t = f[1].first, "tTwW".contains(t) else { continue }
-            out += line
-            out += "\n"
-            if let a = UInt64(f[0], radix: 16), a != 0 {
-                nonZero = true
-                if f.count == 3 { lo = min(lo, a); hi = max(hi, a) }
+        var i = 0
+        let n = all.count
+        while i < n {
+            var e = i
+            while e < n, all[e] != 10 { e += 1 }
+            // "ADDR T NAME[\t[MODULE]]": the type is the byte after the first space.
+            var sp = i
+            while sp < e, all[sp] != 32 { sp += 1 }
+            if sp + 2 < e, all[sp + 2] == 32 {
+                let t = all[sp + 1]
+                if t == UInt8(ascii: "t") || t == UInt8(ascii: "T") || t == UInt8(ascii: "w") || t == UInt8(ascii: "W") {
+                    out.append(contentsOf: all[i..<e])
+                    out.append(10)
+                    var a: UInt64 = 0
+                    for k in i..<sp {
+                        let c = all[k]
+                        let v: UInt64 = c >= 97 ? UInt64(c - 87) : (c >= 65 ? UInt64(c - 55) : UInt64(c &- 48))
+                        a = a << 4 | (v & 15)
+                    }
+                    if a != 0 {
+                        nonZero = true
+                        // Only the core kernel (no [module] column) bounds the kernel image.
+                        if !all[sp..<e].contains(UInt8(ascii: "[")) { lo = min(lo, a); hi = max(hi, a) }
+                    }
+                }
             }
+            i = e + 1
         }
-        return (out, !nonZero, nonZero && hi > lo ? lo..<(hi + 1) : nil)
+        return (String(decoding: out, as: UTF8.self), !nonZero, nonZero && hi > lo ? lo..<(hi + 1) : nil)
     }
 
     /// GNU build-id of the running kernel from `/sys/kernel/notes` (lower-case hex, "" if absent).
@@ -158,7 +176,9 @@ public enum HostIdentity {
     public static func hostname() -> String { ProcScanner.hostname() }
     /// The running kernel's function symbols as kallsyms text, nil when unreadable or hidden.
     public static func kallsyms() -> String? {
-        let k = ProcScanner.kernelSymbols()
-        return k.hidden ? nil : k.text
+        guard let bytes = try? FileBytes.read("/proc/kallsyms"), !bytes.isEmpty else { return nil }
+        // kptr_restrict shows every address as zeros.
+        if bytes.prefix(16).allSatisfy({ $0 == UInt8(ascii: "0") }) { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
