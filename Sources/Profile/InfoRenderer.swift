@@ -11,7 +11,7 @@ public enum InfoRenderer {
     static func renderText(_ r: Report) -> String {
         let m = r.metadata
         var out = ""
-        func line(_ k: String, _ v: String) { out += k.padding(toLength: 18, withPad: " ", startingAt: 0) + v + "\n" }
+        func line(_ k: String, _ v: String) { out += k + String(repeating: " ", count: max(1, 18 - k.count)) + v + "\n" }
         line("file", r.source)
         line("format", m.sourceFormat)
         if let s = m.extra["synthetic"] { line("SYNTHETIC", s) }

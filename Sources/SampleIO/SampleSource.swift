@@ -28,6 +28,7 @@ public enum SampleReader {
     public static let formats: [any SampleFormat.Type] = [
         XprofFormat.self,
         PerfDataFormat.self,
+        XenoprofCaptureFormat.self,
     ]
 
     /// Opens `path` with the first format that recognises it.
