@@ -41,6 +41,11 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O2", "-g", "-fno-omit-frame-pointer"])],
             linkerSettings: [.linkedLibrary("pthread")]
         ),
+        // SYNTHETIC Xenoprof captures from a JSON description (tests, demo).
+        .executableTarget(
+            name: "xprof-scenario",
+            dependencies: ["SampleIO", "SymbolMap", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .testTarget(name: "SampleIOTests", dependencies: ["SampleIO"]),
         .testTarget(name: "SymbolMapTests", dependencies: ["SymbolMap"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile", "SampleIO", "SymbolMap"]),

@@ -13,13 +13,14 @@ echo "== xprof report: hottest functions per mode"
 echo
 echo "== xprof report --mode kernel: where the kernel time went (TLB-flush IPIs: smp_call_function_many_cond, flush_tlb_*)"
 "$bin/xprof" report "$out/tlb.xprof" --mode kernel --sort symbol --top 15
-if [ -d Fixtures/xenoprof ] && ls Fixtures/xenoprof/*/capture.json >/dev/null 2>&1; then
-  cap=$(ls -d Fixtures/xenoprof/*/ | head -1)
-  echo
-  echo "== xprof report of a SYNTHETIC multi-domain Xenoprof capture: per-domain summary, then domain 2"
+cap=Fixtures/xenoprof/tlb-scaling
+if [ -f "$cap/capture.json" ]; then
   xen=$(./scripts/fetch-xen-syms.sh)
-  extra=()
-  [ -f "$cap/guest.System.map" ] && extra+=(--system-map "2=$cap/guest.System.map")
-  "$bin/xprof" report "$cap" --sort domain,image --xen "$xen" "${extra[@]}"
-  "$bin/xprof" report "$cap" --domain 2 --xen "$xen" "${extra[@]}" --top 15
+  map=Fixtures/xenoprof/guest-kernel.System.map
+  echo
+  echo "== xprof report of a SYNTHETIC multi-domain Xenoprof capture ($cap): per-domain summary"
+  "$bin/xprof" report "$cap" --sort domain,image --xen "$xen" --system-map "2=$map"
+  echo
+  echo "== xprof report --domain 2: the guest's hot functions in Xen 4.17 and in its kernel"
+  "$bin/xprof" report "$cap" --domain 2 --xen "$xen" --system-map "2=$map" --top 12
 fi

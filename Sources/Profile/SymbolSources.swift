@@ -97,7 +97,7 @@ final class SymbolSources {
                 let (table, bad) = SymbolTable.kallsyms(text: text)
                 if !bad.isEmpty { warn("--kallsyms \(domain)=\(path): \(bad.count) unreadable lines skipped, e.g. \(bad[0])") }
                 if table.count == 0 { warn("--kallsyms \(domain)=\(path): no function symbols in it (empty, or addresses hidden by kptr_restrict?)") }
-                return NamedTable(imageName: domain == .host ? "[kernel.kallsyms]" : basename(path), table: table)
+                return NamedTable(imageName: domain == .host ? "[kernel.kallsyms]" : "vmlinux", table: table)
             }
         }
         if let path = options.systemMap[domain] {
@@ -105,7 +105,7 @@ final class SymbolSources {
                 let (table, bad) = SymbolTable.systemMap(text: text)
                 if !bad.isEmpty { warn("--system-map \(domain)=\(path): \(bad.count) unreadable lines skipped, e.g. \(bad[0])") }
                 if table.count == 0 { warn("--system-map \(domain)=\(path): no function symbols in it") }
-                return NamedTable(imageName: basename(path), table: table)
+                return NamedTable(imageName: "vmlinux", table: table)
             }
         }
         if let recorded {
