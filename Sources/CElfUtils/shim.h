@@ -4,4 +4,5 @@
 #include <gelf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <dwarf.h>
 #endif

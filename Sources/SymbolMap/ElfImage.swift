@@ -53,6 +53,23 @@ public final class ElfImage: Sendable {
                                  hint: "the file is truncated or corrupt")
         }
         isPositionIndependent = ehdr.e_type == UInt16(ET_DYN)
+        // A cut file: libelf reads what is there, so check the tables lie inside the file.
+        var st = stat()
+        if fstat(fd, &st) == 0 {
+            let size = UInt64(st.st_size)
+            let shEnd = ehdr.e_shoff &+ UInt64(ehdr.e_shnum) &* UInt64(ehdr.e_shentsize)
+            if ehdr.e_shoff > 0 && shEnd > size {
+                throw SymbolMapError(.corrupt, path: path,
+                                     "truncated or corrupt ELF: the section header table ends at byte \(shEnd) but the file has \(size) bytes",
+                                     hint: "the file was cut short; copy it again")
+            }
+            let phEnd = ehdr.e_phoff &+ UInt64(ehdr.e_phnum) &* UInt64(ehdr.e_phentsize)
+            if ehdr.e_phoff > 0 && phEnd > size {
+                throw SymbolMapError(.corrupt, path: path,
+                                     "truncated or corrupt ELF: the program header table ends at byte \(phEnd) but the file has \(size) bytes",
+                                     hint: "the file was cut short; copy it again")
+            }
+        }
 
         var segments: [LoadSegment] = []
         var phnum = 0

@@ -135,6 +135,9 @@ public final class SymbolTable: Sendable {
         return lo > 0 ? lo - 1 : nil
     }
 
+    /// Whether any symbol belongs to a kernel module (a kallsyms `[module]` column).
+    public var hasModules: Bool { modules.contains { !$0.isEmpty } }
+
     /// Number of distinct symbol addresses.
     public var count: Int { starts.count }
 

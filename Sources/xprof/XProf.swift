@@ -11,6 +11,7 @@ struct XProf: ParsableCommand {
             ReportCommand.self,
             InfoCommand.self,
             ConvertCommand.self,
+            SymbolizeCommand.self,
         ]
     )
 }

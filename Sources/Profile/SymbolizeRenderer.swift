@@ -1,0 +1,73 @@
+import Foundation
+import SymbolMap
+
+/// Renders `xprof symbolize` results as addr2line-like TSV or JSON.
+public enum SymbolizeRenderer {
+    public enum Format: String { case tsv, json }
+
+    /// Parses `0x1234`, `1234` or `ffffffff81000000` (hex).
+    public static func parseAddress(_ s: Substring) -> UInt64? {
+        let t = s.hasPrefix("0x") || s.hasPrefix("0X") ? s.dropFirst(2) : s
+        guard !t.isEmpty, t.count <= 16 else { return nil }
+        return UInt64(t, radix: 16)
+    }
+
+    static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+
+    public static func render(_ results: [Symbolization], format: Format, lines: Bool, inlines: Bool, table: SymbolTable) -> String {
+        format == .json ? json(results, lines: lines, inlines: inlines, table: table) : tsv(results, inlines: inlines)
+    }
+
+    static func tsv(_ results: [Symbolization], inlines: Bool) -> String {
+        var out = ""
+        out.reserveCapacity(results.count * 64)
+        for r in results {
+            let addr = r.address == UInt64.max ? "??" : hex(r.address)
+            if inlines && r.frames.count > 1 {
+                for f in r.frames.dropLast() {
+                    out += addr + "\t" + f.function + "\t??\t" + (f.location?.file ?? "??") + "\t" + String(f.location?.line ?? 0) + "\tinlined\n"
+                }
+                let outer = r.frames[r.frames.count - 1]
+                out += addr + "\t" + (r.symbol?.name ?? outer.function) + "\t" + (r.symbol.map { hex($0.offset) } ?? "??") + "\t"
+                out += (outer.location?.file ?? "??") + "\t" + String(outer.location?.line ?? 0) + "\tfunction\n"
+                continue
+            }
+            out += addr + "\t" + (r.symbol?.name ?? "??") + "\t" + (r.symbol.map { hex($0.offset) } ?? "??") + "\t"
+            out += (r.location?.file ?? "??") + "\t" + String(r.location?.line ?? 0)
+            out += inlines ? "\tfunction\n" : "\n"
+        }
+        return out
+    }
+
+    static func json(_ results: [Symbolization], lines: Bool, inlines: Bool, table: SymbolTable) -> String {
+        let arr: [[String: Any]] = results.map { r in
+            var o: [String: Any] = ["address": r.address == UInt64.max ? "??" : hex(r.address)]
+            if let s = r.symbol {
+                o["symbol"] = s.name
+                o["offset"] = hex(s.offset)
+                o["start"] = hex(s.start)
+                o["size"] = s.size
+                if let m = s.module { o["module"] = m }
+                let al = table.aliases(at: s.start)
+                if al.count > 1 { o["aliases"] = al }
+            } else {
+                o["symbol"] = NSNull()
+                o["miss"] = "\(r.miss.map { "\($0)" } ?? "outsideImage")"
+            }
+            if lines {
+                o["file"] = r.location?.file ?? NSNull()
+                o["line"] = r.location?.line ?? 0
+                o["column"] = r.location?.column ?? 0
+            }
+            if inlines {
+                o["frames"] = r.frames.map { f -> [String: Any] in
+                    ["function": f.function, "file": f.location?.file ?? NSNull(), "line": f.location?.line ?? 0,
+                     "column": f.location?.column ?? 0, "inlined": f.inlined]
+                }
+            }
+            return o
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: arr, options: [.prettyPrinted, .withoutEscapingSlashes]) else { return "[]\n" }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+}

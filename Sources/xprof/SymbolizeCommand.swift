@@ -1,0 +1,110 @@
+import ArgumentParser
+import Profile
+import SymbolMap
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct SymbolizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "symbolize",
+        abstract: "Turn addresses into function, file and line (like addr2line) for an ELF file, System.map or kallsyms dump.",
+        discussion: """
+        Addresses (hex, with or without 0x) come from the arguments, or one per line on stdin; output is in
+        input order. tsv columns: address, symbol, offset (hex), file, line — ?? and 0 where unknown, like
+        addr2line. With --inlines, each address first gets one row per inlined frame (innermost first, sixth
+        column 'inlined'), then the row of the function it was inlined into (sixth column 'function').
+        """
+    )
+
+    @Option(help: "The image: an ELF file, a System.map or a kallsyms dump (detected by content).")
+    var image: String
+
+    @Flag(help: "Also give source file and line (DWARF).")
+    var lines = false
+
+    @Flag(help: "Also give the chain of inlined frames (DWARF).")
+    var inlines = false
+
+    @Option(help: "Output format: tsv or json.")
+    var format: String = "tsv"
+
+    @Option(name: .customLong("debug-dir"), help: "A folder of separate debug files (default /usr/lib/debug).")
+    var debugDirs: [String] = []
+
+    @Argument(help: "Addresses (hex).")
+    var addresses: [String] = []
+
+    func validate() throws {
+        guard SymbolizeRenderer.Format(rawValue: format) != nil else { throw ValidationError("--format must be tsv or json") }
+        for a in addresses where SymbolizeRenderer.parseAddress(Substring(a)) == nil {
+            throw ValidationError("'\(a)' is not a hexadecimal address")
+        }
+    }
+
+    func run() throws {
+        let symbolizer: Symbolizer
+        do {
+            symbolizer = try Symbolizer(path: image, debugDirectories: debugDirs + ["/usr/lib/debug"])
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(error.code == .missingFile ? 66 : 65)
+        }
+        var input: [UInt64] = []
+        var bad: [String] = []
+        if addresses.isEmpty {
+            let data = readStdin()
+            var lineNo = 0
+            for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+                lineNo += 1
+                let text = Substring(String(decoding: line, as: UTF8.self)).trimmingWhitespace()
+                if text.isEmpty { continue }
+                if let a = SymbolizeRenderer.parseAddress(text) { input.append(a) } else {
+                    bad.append("stdin line \(lineNo): '\(text.prefix(40))' is not a hexadecimal address")
+                    input.append(UInt64.max)
+                }
+            }
+        } else {
+            input = addresses.compactMap { SymbolizeRenderer.parseAddress(Substring($0)) }
+        }
+        let results = symbolizer.symbolize(input, lines: lines || inlines, inlines: inlines)
+        let out = SymbolizeRenderer.render(results, format: SymbolizeRenderer.Format(rawValue: format) ?? .tsv,
+                                           lines: lines || inlines, inlines: inlines, table: symbolizer.table)
+        writeStdout(out)
+        for w in symbolizer.warnings { printError("warning: " + w) }
+        for b in bad.prefix(10) { printError("warning: " + b) }
+    }
+
+    private func readStdin() -> [UInt8] {
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return out
+    }
+}
+
+/// Writes all of `text` to stdout.
+func writeStdout(_ text: String) {
+    var t = text
+    t.withUTF8 { buf in
+        var done = 0
+        while done < buf.count {
+            let n = write(1, buf.baseAddress! + done, buf.count - done)
+            if n <= 0 { break }
+            done += n
+        }
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> Substring {
+        var s = self
+        while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
+        return s
+    }
+}
