@@ -168,8 +168,13 @@ final class SymbolSources {
             do {
                 let e = try ElfImage(path: full)
                 let want = buildID.map { String(format2: $0) }.joined()
-                if !want.isEmpty, !e.buildID.isEmpty, e.buildID != want, !options.forceSymbols {
-                    warn("\(full): build-id \(e.buildID) does not match the recorded \(want); not used (--force-symbols uses it anyway)")
+                if !want.isEmpty, !e.buildID.isEmpty, e.buildID != want {
+                    if options.forceSymbols {
+                        warn("\(full): build-id \(e.buildID) does not match the recorded \(want); used anyway because of --force-symbols")
+                        img = e
+                    } else {
+                        warn("\(full): build-id \(e.buildID) does not match the recorded \(want); NOT used (--force-symbols uses it anyway)")
+                    }
                 } else {
                     img = e
                 }

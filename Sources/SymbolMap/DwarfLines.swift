@@ -257,6 +257,22 @@ public final class DwarfLines {
         return location(in: u, address)
     }
 
+    /// File id, line and column of `address` without building strings (see ``fileName(_:)``).
+    public func rawLocation(for address: UInt64) -> (file: Int32, line: Int32, column: Int32)? {
+        guard let u = unit(containing: address) else { return nil }
+        var lo = 0, hi = u.addrs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if u.addrs[mid] <= address { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0 else { return nil }
+        let r = u.rows[lo - 1]
+        return r.end ? nil : (r.file, r.line, r.column)
+    }
+
+    /// The path of a file id from ``rawLocation(for:)``.
+    public func fileName(_ id: Int32) -> String { files[Int(id)] }
+
     private func location(in u: Unit, _ address: UInt64) -> SourceLocation? {
         var lo = 0, hi = u.addrs.count
         while lo < hi {

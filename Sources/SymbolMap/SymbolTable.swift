@@ -144,9 +144,9 @@ public final class SymbolTable: Sendable {
     /// Lowest start ..< highest end: the range "inside the image".
     public let addressRange: Range<UInt64>?
 
-    /// The function containing `address`, or nil.
-    /// - Complexity: O(log n).
-    public func lookup(_ address: UInt64) -> SymbolHit? {
+    /// Index of the function containing `address` (for ``name(at:)``/``start(at:)``), or nil.
+    /// - Complexity: O(log n), no allocation.
+    public func index(containing address: UInt64) -> Int? {
         guard let i = Self.index(starts, address) else { return nil }
         var j = i
         // A sized symbol that ends before `address` may be nested inside an earlier, larger one.
@@ -154,6 +154,18 @@ public final class SymbolTable: Sendable {
             guard j > 0, i - j < 4 else { return nil }
             j -= 1
         }
+        return j
+    }
+
+    /// Name of the symbol at index `i` (from ``index(containing:)``).
+    public func name(at i: Int) -> String { names[i] }
+    /// Start address of the symbol at index `i`.
+    public func start(at i: Int) -> UInt64 { starts[i] }
+
+    /// The function containing `address`, or nil.
+    /// - Complexity: O(log n).
+    public func lookup(_ address: UInt64) -> SymbolHit? {
+        guard let j = index(containing: address) else { return nil }
         return SymbolHit(name: names[j], start: starts[j], size: ends[j] - starts[j], offset: address - starts[j],
                          module: modules[j].isEmpty ? nil : modules[j])
     }

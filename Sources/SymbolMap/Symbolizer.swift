@@ -102,7 +102,7 @@ public final class Symbolizer {
     }
 
     /// Loads DWARF on first need: from the image, else from its separate debug file.
-    private func loadDwarf() -> DwarfLines? {
+    fileprivate func loadDwarf() -> DwarfLines? {
         if dwarfTried { return dwarf }
         dwarfTried = true
         guard let image else { return nil }
@@ -148,5 +148,100 @@ public final class Symbolizer {
             out.append(s)
         }
         return out
+    }
+}
+
+extension Symbolizer {
+    /// Appends `0x` and the lower-case hex digits of `v`.
+    @inline(__always)
+    static func appendHex(_ v: UInt64, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "0")); out.append(UInt8(ascii: "x"))
+        if v == 0 { out.append(UInt8(ascii: "0")); return }
+        var shift = (63 - v.leadingZeroBitCount) / 4 * 4
+        while shift >= 0 {
+            let d = UInt8((v >> UInt64(shift)) & 15)
+            out.append(d < 10 ? 48 + d : 87 + d)
+            shift -= 4
+        }
+    }
+
+    /// The addr2line-style TSV of `addresses` (`address, symbol, offset, file, line` per line), built as bytes
+    /// with no per-address allocation: the fast path of `xprof symbolize` without `--inlines`.
+    public func tsv(_ addresses: [UInt64], lines: Bool) -> [UInt8] {
+        let dw = lines ? loadDwarf() : nil
+        var out: [UInt8] = []
+        out.reserveCapacity(addresses.count * 48)
+        var nameCache: [Int: [UInt8]] = [:]
+        var fileCache: [Int32: [UInt8]] = [:]
+        for a in addresses {
+            if a == UInt64.max { out += Array("??".utf8) } else { Self.appendHex(a, to: &out) }
+            out.append(9)
+            if let i = table.index(containing: a) {
+                if let n = nameCache[i] { out += n } else {
+                    let n = Array(table.name(at: i).utf8)
+                    nameCache[i] = n
+                    out += n
+                }
+                out.append(9)
+                Self.appendHex(a &- table.start(at: i), to: &out)
+            } else {
+                out += [63, 63, 9, 63, 63]  // ??\t??
+            }
+            out.append(9)
+            if let dw, let (f, l, _) = dw.rawLocation(for: a) {
+                if let n = fileCache[f] { out += n } else {
+                    let n = Array(dw.fileName(f).utf8)
+                    fileCache[f] = n
+                    out += n
+                }
+                out.append(9)
+                out += Array(String(l).utf8)
+            } else {
+                out += [63, 63, 9, 48]  // ??\t0
+            }
+            out.append(10)
+        }
+        return out
+    }
+
+    /// Parses one hex address per line of `bytes` (`0x` optional, blank lines skipped); a line that is not
+    /// an address yields `UInt64.max` in its place and a note "line N: …".
+    public static func parseAddresses(_ bytes: [UInt8]) -> (addresses: [UInt64], bad: [String]) {
+        var out: [UInt64] = []
+        out.reserveCapacity(bytes.count / 12)
+        var bad: [String] = []
+        var i = 0, lineNo = 0
+        let n = bytes.count
+        while i < n {
+            lineNo += 1
+            var e = i
+            while e < n, bytes[e] != 10 { e += 1 }
+            var s = i, t = e
+            while s < t, bytes[s] == 32 || bytes[s] == 9 || bytes[s] == 13 { s += 1 }
+            while t > s, bytes[t - 1] == 32 || bytes[t - 1] == 9 || bytes[t - 1] == 13 { t -= 1 }
+            i = e + 1
+            if s == t { continue }
+            if t - s >= 2, bytes[s] == 48, bytes[s + 1] | 0x20 == 120 { s += 2 }
+            var v: UInt64 = 0
+            var ok = s < t && t - s <= 16
+            var k = s
+            while ok && k < t {
+                let c = bytes[k]
+                let d: UInt8
+                switch c {
+                case 48...57: d = c - 48
+                case 97...102: d = c - 87
+                case 65...70: d = c - 55
+                default: ok = false; d = 0
+                }
+                v = v << 4 | UInt64(d)
+                k += 1
+            }
+            if ok { out.append(v) } else {
+                out.append(UInt64.max)
+                if bad.count < 10 { bad.append("line \(lineNo): '\(String(decoding: bytes[s..<min(t, s + 40)], as: UTF8.self))' is not a hexadecimal address") }
+            }
+        }
+        return (out, bad)
     }
 }

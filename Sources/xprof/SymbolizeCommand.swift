@@ -50,29 +50,22 @@ struct SymbolizeCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(error.code == .missingFile ? 66 : 65)
         }
-        var input: [UInt64] = []
+        var input: [UInt64]
         var bad: [String] = []
         if addresses.isEmpty {
-            let data = readStdin()
-            var lineNo = 0
-            for line in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-                lineNo += 1
-                let text = Substring(String(decoding: line, as: UTF8.self)).trimmingWhitespace()
-                if text.isEmpty { continue }
-                if let a = SymbolizeRenderer.parseAddress(text) { input.append(a) } else {
-                    bad.append("stdin line \(lineNo): '\(text.prefix(40))' is not a hexadecimal address")
-                    input.append(UInt64.max)
-                }
-            }
+            (input, bad) = Symbolizer.parseAddresses(readStdin())
         } else {
             input = addresses.compactMap { SymbolizeRenderer.parseAddress(Substring($0)) }
         }
-        let results = symbolizer.symbolize(input, lines: lines || inlines, inlines: inlines)
-        let out = SymbolizeRenderer.render(results, format: SymbolizeRenderer.Format(rawValue: format) ?? .tsv,
-                                           lines: lines || inlines, inlines: inlines, table: symbolizer.table)
-        writeStdout(out)
+        let fmt = SymbolizeRenderer.Format(rawValue: format) ?? .tsv
+        if fmt == .tsv && !inlines {
+            writeStdout(symbolizer.tsv(input, lines: lines))
+        } else {
+            let results = symbolizer.symbolize(input, lines: lines || inlines, inlines: inlines)
+            writeStdout(SymbolizeRenderer.render(results, format: fmt, lines: lines || inlines, inlines: inlines, table: symbolizer.table))
+        }
         for w in symbolizer.warnings { printError("warning: " + w) }
-        for b in bad.prefix(10) { printError("warning: " + b) }
+        for b in bad { printError("warning: stdin " + b) }
     }
 
     private func readStdin() -> [UInt8] {
@@ -106,5 +99,17 @@ extension Substring {
         while let f = s.first, f == " " || f == "\t" || f == "\r" { s.removeFirst() }
         while let l = s.last, l == " " || l == "\t" || l == "\r" { s.removeLast() }
         return s
+    }
+}
+
+/// Writes all of `bytes` to stdout.
+func writeStdout(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { buf in
+        var done = 0
+        while done < buf.count {
+            let n = write(1, buf.baseAddress! + done, buf.count - done)
+            if n <= 0 { break }
+            done += n
+        }
     }
 }

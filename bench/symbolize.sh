@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Bench: symbolize the same 100,000 random addresses with xprof symbolize, binutils addr2line -f,
+# elfutils eu-addr2line -f and llvm-symbolizer — on Debian's xen-syms (names only; it has no DWARF) and on
+# a generated gcc -O2 -g binary with 20,000 functions (names and lines). Prints each tool's time and peak
+# memory and its ratio to xprof. Usage: bench/symbolize.sh BIN_DIR   (XPROF_BENCH_ADDRS sets the count)
+set -euo pipefail
+bin=${1:?usage: bench/symbolize.sh BIN_DIR}
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+n=${XPROF_BENCH_ADDRS:-100000}
+xen=$("$root/scripts/fetch-xen-syms.sh")
+
+# The DWARF fixture: 8 units x 2,500 functions (global functions, static noinline helpers, inlined helpers).
+python3 - "$dir" <<'PY'
+import sys
+d = sys.argv[1]
+for u in range(8):
+    with open(f"{d}/u{u}.c", "w") as f:
+        for i in range(u * 1250, (u + 1) * 1250):
+            f.write(f"static inline __attribute__((always_inline)) int mix_{i}(int x) {{ return x * {i + 3} + (x >> 3); }}\n")
+            f.write(f"static __attribute__((noinline)) int helper_{i}(int x) {{\n  int r = 0;\n  for (int k = 0; k < x; k++)\n    r += mix_{i}(k) ^ r;\n  return r;\n}}\n")
+            f.write(f"int func_{i}(int x) {{\n  return helper_{i}(x + {i}) + mix_{i}(x);\n}}\n")
+PY
+for u in 0 1 2 3 4 5 6 7; do gcc -O2 -g -fPIC -c "$dir/u$u.c" -o "$dir/u$u.o" & done; wait
+gcc -O2 -g -shared -o "$dir/dwarf.so" "$dir"/u*.o
+
+addresses() { # image → random addresses inside its sized text symbols, one per line (hex, 0x-prefixed)
+  nm -S -n --defined-only "$1" | awk '$3 ~ /^[tT]$/ && NF == 4' | python3 -c '
+import sys, random
+random.seed(7)
+syms = [(int(a, 16), int(s, 16)) for a, s, _, _ in (l.split() for l in sys.stdin) if int(s, 16) > 0]
+for _ in range('"$n"'):
+    a, s = random.choice(syms)
+    print(hex(a + random.randrange(s)))'
+}
+addresses "$xen" > "$dir/xen.addrs"
+addresses "$dir/dwarf.so" > "$dir/dwarf.addrs"
+
+measure() { # label input command... → "seconds KB"
+  local label=$1 input=$2; shift 2
+  /usr/bin/time -f "%e %M" -o "$dir/t" "$@" <"$input" >"$dir/out" 2>/dev/null || true
+  read -r s kb <"$dir/t"
+  echo "$s $kb"
+}
+report() { # title image input xprof-flags...
+  local title=$1 image=$2 input=$3; shift 3
+  echo "== $title: $n addresses"
+  read -r xs xm < <(measure xprof "$input" "$bin/xprof" symbolize --image "$image" "$@")
+  printf '  %-16s %8.2f s %9d KB  %12s\n' "xprof" "$xs" "$xm" "(baseline)"
+  for tool in addr2line eu-addr2line llvm-symbolizer; do
+    case $tool in
+      addr2line) cmd=(addr2line -f -e "$image") ;;
+      eu-addr2line) cmd=(eu-addr2line -f -e "$image") ;;
+      llvm-symbolizer) cmd=(llvm-symbolizer --obj="$image" --no-inlines) ;;
+    esac
+    read -r ts tm < <(measure "$tool" "$input" "${cmd[@]}")
+    awk -v t="$tool" -v ts="$ts" -v tm="$tm" -v xs="$xs" -v xm="$xm" 'BEGIN {
+      if (xs < 0.01) xs = 0.01;
+      printf "  %-16s %8.2f s %9d KB  xprof %6.1fx faster, %.2fx the memory\n", t, ts, tm, ts / xs, xm / tm }'
+  done
+}
+report "names only, Debian xen-syms-4.17-amd64 (no DWARF)" "$xen" "$dir/xen.addrs"
+report "names and lines, gcc -O2 -g binary with 20,000 functions" "$dir/dwarf.so" "$dir/dwarf.addrs" --lines
+echo "goals: >= 10x faster than llvm-symbolizer on names, >= 5x with lines, at no more memory"
