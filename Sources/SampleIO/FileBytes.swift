@@ -15,10 +15,21 @@ public enum FileBytes {
         if (st.st_mode & S_IFMT) == S_IFDIR {
             throw SampleIOError(.badData, "is a directory, expected a file", path: path)
         }
-        var out = [UInt8]()
         let size = Int(st.st_size)
-        if size > 0 { out.reserveCapacity(size) }
-        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        // Regular files: one read straight into the array (no staging buffer, no second copy).
+        var shortRead = false
+        var out = [UInt8](unsafeUninitializedCapacity: max(size, 0)) { buf, count in
+            count = 0
+            while count < buf.count {
+                let n = Glibc.read(fd, buf.baseAddress! + count, buf.count - count)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { shortRead = n < 0; break }
+                count += n
+            }
+        }
+        if shortRead { throw posixError(path, "read failed") }
+        if size > 0 && out.count < size { return out }  // the file shrank while being read
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
