@@ -74,7 +74,7 @@ final class Attributor {
         switch event {
         case .mapping(let m):
             guard m.executable else { return }
-            if !addressCache.isEmpty { addressCache.removeAll(keepingCapacity: true) }
+            if !addressCache.isEmpty { clearAddressCache() }
             let img = imageID(path: m.path, buildID: m.buildID)
             let entry = ProcessMaps.Entry(start: m.start, end: m.end, fileOffset: m.fileOffset, image: img)
             if m.pid < 0 {
@@ -87,11 +87,13 @@ final class Attributor {
                 processes[ProcessKey(domain: m.domain, pid: m.pid), default: ProcessMaps()].insert(entry)
             }
         case .comm(let d, let pid, let tid, let name, _):
+            lastCommValid = false
             let id = strings.intern(name)
             comms[ProcessKey(domain: d, pid: tid)] = id
             if pid == tid { comms[ProcessKey(domain: d, pid: pid)] = id }
         case .fork(let d, let pid, let ppid, let tid, let ptid):
-            if pid != ppid, !addressCache.isEmpty { addressCache.removeAll(keepingCapacity: true) }
+            if pid != ppid, !addressCache.isEmpty { clearAddressCache() }
+            lastCommValid = false
             // A new process starts with a copy of its parent's mappings and name.
             if pid != ppid, let parent = processes[ProcessKey(domain: d, pid: ppid)],
                processes[ProcessKey(domain: d, pid: pid)] == nil {
@@ -140,6 +142,18 @@ final class Attributor {
 
     /// The command name of a sample's thread (perf's rules: `swapper` for the idle task, `:TID` when unknown).
     func comm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
+        // Consecutive samples of one thread are the common case: answer them without hashing.
+        if lastCommValid, lastCommDomain == domain, lastCommPid == pid, lastCommTid == tid { return lastComm }
+        let c = lookUpComm(domain: domain, pid: pid, tid: tid)
+        (lastCommValid, lastCommDomain, lastCommPid, lastCommTid, lastComm) = (true, domain, pid, tid, c)
+        return c
+    }
+
+    private var lastCommValid = false
+    private var lastCommDomain = DomainID.host
+    private var lastCommPid: Int32 = 0, lastCommTid: Int32 = 0, lastComm: Int32 = 0
+
+    private func lookUpComm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
         if let c = comms[ProcessKey(domain: domain, pid: tid)] { return c }
         if let c = comms[ProcessKey(domain: domain, pid: pid)] { return c }
         if role(of: domain) == .passive { return strings.intern("domain\(domain)") }
@@ -171,14 +185,39 @@ final class Attributor {
     /// Results by address; cleared whenever a mapping changes. Hot code repeats a few thousand addresses
     /// over and over, so most samples cost one hash lookup.
     private var addressCache: [AddressKey: (Int32, Int32, Bool)] = [:]
+    /// A direct-mapped cache in front of `addressCache` (no `Hasher` on a hit); a slot is valid when its
+    /// generation is the current one, so clearing costs O(1).
+    private var fastKeys = [AddressKey](repeating: AddressKey(ip: 0, domain: 0, pid: 0, mode: 0), count: 1 << 14)
+    private var fastValues = [(Int32, Int32, Bool)](repeating: (0, 0, false), count: 1 << 14)
+    private var fastGenerations = [UInt32](repeating: 0, count: 1 << 14)
+    private var generation: UInt32 = 1
+
+    private func clearAddressCache() {
+        addressCache.removeAll(keepingCapacity: true)
+        generation &+= 1
+        if generation == 0 {
+            for i in fastGenerations.indices { fastGenerations[i] = 0 }
+            generation = 1
+        }
+    }
 
     /// Image and symbol of one address (a sample's ip or a callchain frame).
     func attributeAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
         let key = AddressKey(ip: ip, domain: domain.rawValue, pid: mode == .user ? pid : -1, mode: mode.rawValue)
-        if let hit = addressCache[key] { return hit }
-        let r = resolveAddress(domain: domain, mode: mode, pid: pid, ip: ip)
-        if addressCache.count >= 1 << 20 { addressCache.removeAll(keepingCapacity: true) }
-        addressCache[key] = r
+        let mix = (ip ^ UInt64(UInt32(bitPattern: key.pid)) << 40 ^ UInt64(key.domain) << 20 ^ UInt64(key.mode) << 60)
+        let slot = Int((mix &* 0x9E37_79B9_7F4A_7C15) >> 50)
+        if fastGenerations[slot] == generation, fastKeys[slot] == key { return fastValues[slot] }
+        let r: (Int32, Int32, Bool)
+        if let hit = addressCache[key] {
+            r = hit
+        } else {
+            r = resolveAddress(domain: domain, mode: mode, pid: pid, ip: ip)
+            if addressCache.count >= 1 << 20 { clearAddressCache() }
+            addressCache[key] = r
+        }
+        fastKeys[slot] = key
+        fastValues[slot] = r
+        fastGenerations[slot] = generation
         return r
     }
 

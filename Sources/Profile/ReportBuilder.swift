@@ -31,6 +31,38 @@ public enum ReportBuilder {
         }
     }
 
+    /// The rows of a report being built: values in a flat array, found by key through a small
+    /// direct-mapped cache in front of a dictionary, so that most samples cost no hashing with `Hasher`.
+    struct RowTable {
+        private(set) var keys: [RowKey] = []
+        var values: [RowValue] = []
+        private var index: [RowKey: Int32] = [:]
+        private var cacheKeys = [RowKey](repeating: RowKey(a: -1, b: -1, c: -1, d: -1, e: -1, f: -1), count: 1 << 12)
+        private var cacheRows = [Int32](repeating: -1, count: 1 << 12)
+
+        /// The row of `key`, created empty if new.
+        @inline(__always)
+        mutating func row(_ key: RowKey) -> Int {
+            var h = UInt64(UInt32(bitPattern: key.a)) | UInt64(UInt32(bitPattern: key.b)) << 32
+            h ^= (UInt64(UInt32(bitPattern: key.c)) | UInt64(UInt32(bitPattern: key.d)) << 32) &* 0x9E37_79B9_7F4A_7C15
+            h ^= (UInt64(UInt32(bitPattern: key.e)) | UInt64(UInt32(bitPattern: key.f)) << 32) &* 0xC2B2_AE3D_27D4_EB4F
+            let slot = Int((h &* 0x9E37_79B9_7F4A_7C15) >> 52)
+            if cacheRows[slot] >= 0, cacheKeys[slot] == key { return Int(cacheRows[slot]) }
+            let r: Int32
+            if let i = index[key] {
+                r = i
+            } else {
+                r = Int32(keys.count)
+                keys.append(key)
+                values.append(RowValue())
+                index[key] = r
+            }
+            cacheKeys[slot] = key
+            cacheRows[slot] = r
+            return Int(r)
+        }
+    }
+
     struct DomainTally {
         var domain: DomainID
         var samples: UInt64 = 0
@@ -51,10 +83,12 @@ public enum ReportBuilder {
     }
 
     /// Reads all of `source` and aggregates it by `options.sortKeys`.
-    public static func build(source: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
+    public static func build(source input: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
+        // Decoding runs a few batches ahead on another core while this thread attributes and aggregates.
+        let source = ReadAheadSource(input)
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbols)
-        var rows: [RowKey: RowValue] = [:]
+        var rows = RowTable()
         var domains: [DomainID: DomainSummary] = [:]
         var total = RowValue()
         var input: UInt64 = 0
@@ -84,7 +118,7 @@ public enum ReportBuilder {
                     case .symbol: key[k] = a.symbol
                     }
                 }
-                rows[key, default: RowValue()].add(s.weight)
+                rows.values[rows.row(key)].add(s.weight)
                 if options.children {
                     // Every distinct row on the sample's stack (its own included) gets the period once.
                     chainKeys.removeAll(keepingCapacity: true)
@@ -102,7 +136,7 @@ public enum ReportBuilder {
                         }
                         if !chainKeys.contains(fk) { chainKeys.append(fk) }
                     }
-                    for fk in chainKeys { rows[fk, default: RowValue()].children &+= s.weight }
+                    for fk in chainKeys { rows.values[rows.row(fk)].children &+= s.weight }
                 }
                 total.samples += 1
                 total.period &+= s.weight
@@ -142,7 +176,7 @@ public enum ReportBuilder {
             domains[d]!.name = meta2.domain(d)?.name ?? (d == .hypervisor ? "xen" : d == .host ? "host" : "domain\(d)")
         }
         // Render row keys to strings and sort by period, then by values for a stable order.
-        var out: [ReportRow] = rows.map { key, v in
+        var out: [ReportRow] = zip(rows.keys, rows.values).map { key, v in
             var values: [String] = []
             for (k, sk) in keys.enumerated() {
                 switch sk {
