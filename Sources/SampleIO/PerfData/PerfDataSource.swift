@@ -38,6 +38,8 @@ final class PerfDataSource: SampleSource {
     private var keptSamples: [Sample] = []
     private var keptSampleSeq: [UInt64] = []
     private var keptFrames: [CallFrame] = []
+    /// Where one sample's callchain is assembled (room for the longest chain a record can hold, plus the ip).
+    private let chainScratch = UnsafeMutableBufferPointer<CallFrame>.allocate(capacity: 8193)
     private var seq: UInt64 = 0
     /// Events ready for delivery, in time order.
     private var ready = SampleBatch()
@@ -138,6 +140,10 @@ final class PerfDataSource: SampleSource {
             }
         }
         finishMetadata()
+    }
+
+    deinit {
+        chainScratch.deallocate()
     }
 
     private func addAttr(_ a: PerfAttr) {
@@ -575,7 +581,12 @@ final class PerfDataSource: SampleSource {
                            tid: f.tid == UInt32.max ? -1 : Int32(bitPattern: f.tid), domain: dom,
                            pcpu: f.cpu, vcpu: dom == .host ? f.cpu : Sample.unknownCPU, event: event, mode: mode)
             if f.chainCount > 0 {
+                // Frames are built in a scratch buffer (slot 0 kept for the ip when the chain does not start
+                // with it) and appended in one copy. A record holds at most 65535 bytes, so at most 8191 entries.
+                guard f.chainCount < chainScratch.count else { stats.drop("sample (callchain too long)"); return }
                 let start = pendingFrames.count
+                let buf = chainScratch
+                var n = 1
                 var frameMode = mode
                 for k in 0..<f.chainCount {
                     let v = r.u64(f.chainOffset + 8 * k)
@@ -588,11 +599,15 @@ final class PerfDataSource: SampleSource {
                         }
                         continue
                     }
-                    pendingFrames.append(CallFrame(ip: v, mode: frameMode))
+                    buf[n] = CallFrame(ip: v, mode: frameMode)
+                    n += 1
                 }
-                if pendingFrames.count == start || pendingFrames[start].ip != f.ip {
-                    pendingFrames.insert(CallFrame(ip: f.ip, mode: mode), at: start)
+                var first = 1
+                if n == 1 || buf[1].ip != f.ip {
+                    buf[0] = CallFrame(ip: f.ip, mode: mode)
+                    first = 0
                 }
+                pendingFrames.append(contentsOf: UnsafeBufferPointer(rebasing: buf[first..<n]))
                 s.chainStart = UInt32(truncatingIfNeeded: start)
                 s.chainCount = UInt32(truncatingIfNeeded: pendingFrames.count - start)
             }
