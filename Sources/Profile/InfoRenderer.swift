@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SampleIO
 
 /// Renders what `xprof info` shows: metadata, domain table, counts per domain and mode, lost, dropped,
@@ -47,7 +51,7 @@ public enum InfoRenderer {
             let info = m.domain(id)
             let s = r.domains.first { $0.domain == id }
             func col(_ v: String, _ w: Int, right: Bool = true) -> String {
-                right ? String(repeating: " ", count: max(0, w - v.count)) + v : v.padding(toLength: max(w, v.count), withPad: " ", startingAt: 0)
+                right ? String(repeating: " ", count: max(0, w - v.count)) + v : v + String(repeating: " ", count: max(0, w - v.count))
             }
             out += "  " + col(id.description, 6, right: false) + "  " + col(info?.name ?? s?.name ?? "", 16, right: false)
             out += "  " + col((info?.role ?? s?.role ?? .passive).rawValue, 11, right: false)
@@ -83,27 +87,21 @@ public enum InfoRenderer {
     }
 
     static func renderJSON(_ r: Report) -> String {
-        var o: [String: Any] = [
+        let o: [String: JSONValue] = [
             "schema": "xprof.info/1",
-            "source": r.source,
+            "source": .of(r.source),
             "metadata": ReportRenderer.metadataObject(r.metadata),
-            "total_samples": r.totalSamples,
-            "total_period": r.totalPeriod,
-            "lost_samples": r.stats.totalLost,
-            "dropped_records": r.stats.droppedRecords,
-            "unknown_records": r.stats.unknownRecords,
-            "unresolved_samples": r.domains.reduce(0) { $0 + ($1.samples - $1.resolved) },
-            "warnings": r.symbolWarnings + r.stats.warnings,
-            "skipped": r.stats.skipped,
-            "build_ids": r.imagesWithHits.map { ["path": $0.path, "build_id": $0.buildID] as [String: Any] },
+            "total_samples": .of(r.totalSamples),
+            "total_period": .of(r.totalPeriod),
+            "lost_samples": .of(r.stats.totalLost),
+            "dropped_records": .of(r.stats.droppedRecords),
+            "unknown_records": .of(r.stats.unknownRecords),
+            "unresolved_samples": .of(r.domains.reduce(0) { $0 + ($1.samples - $1.resolved) }),
+            "warnings": .of(r.symbolWarnings + r.stats.warnings),
+            "skipped": .of(r.stats.skipped),
+            "build_ids": .array(r.imagesWithHits.map { .object(["path": .of($0.path), "build_id": .of($0.buildID)]) }),
+            "domains": ReportRenderer.domainObjects(r),
         ]
-        o["domains"] = r.domains.map { d -> [String: Any] in
-            var modes: [String: Any] = [:]
-            for (m, n) in d.byMode { modes[m.description] = n }
-            return ["id": d.domain.rawValue, "name": d.name, "role": d.role.rawValue, "samples": d.samples,
-                    "period": d.period, "resolved_samples": d.resolved, "lost_samples": d.lost, "modes": modes]
-        }
-        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else { return "{}\n" }
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return JSONValue.object(o).rendered()
     }
 }

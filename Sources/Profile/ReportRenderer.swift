@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SampleIO
 
 /// Output formats of `xprof report`.
@@ -131,7 +135,7 @@ public enum ReportRenderer {
 
     static func csvField(_ s: String) -> String {
         if s.contains(",") || s.contains("\"") || s.contains("\n") {
-            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            return "\"" + s.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
         }
         return s
     }
@@ -145,53 +149,57 @@ public enum ReportRenderer {
         return out
     }
 
-    /// The metadata as a JSON-ready dictionary.
-    static func metadataObject(_ m: RunMetadata) -> [String: Any] {
-        var o: [String: Any] = [
-            "source_format": m.sourceFormat, "hostname": m.hostname, "kernel_release": m.kernelRelease,
-            "architecture": m.architecture, "cpus_online": m.cpusOnline, "cpus_used": m.cpusUsed,
-            "command": m.command, "start_time_ns": m.startTime, "duration_ns": m.duration,
+    /// The metadata as JSON.
+    static func metadataObject(_ m: RunMetadata) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "source_format": .of(m.sourceFormat), "hostname": .of(m.hostname), "kernel_release": .of(m.kernelRelease),
+            "architecture": .of(m.architecture), "cpus_online": .of(m.cpusOnline), "cpus_used": .of(m.cpusUsed),
+            "command": .of(m.command), "start_time_ns": .of(m.startTime), "duration_ns": .of(m.duration),
         ]
-        o["events"] = m.events.map { e -> [String: Any] in
-            var d: [String: Any] = ["name": e.name]
-            if let f = e.frequency { d["frequency"] = f }
-            if let p = e.period { d["period"] = p }
-            return d
-        }
-        o["domains"] = m.domains.map { ["id": $0.id.rawValue, "name": $0.name, "role": $0.role.rawValue, "vcpus": $0.vcpus] as [String: Any] }
-        o["extra"] = m.extra
-        return o
+        o["events"] = .array(m.events.map { e in
+            var d: [String: JSONValue] = ["name": .of(e.name)]
+            if let f = e.frequency { d["frequency"] = .of(f) }
+            if let p = e.period { d["period"] = .of(p) }
+            return .object(d)
+        })
+        o["domains"] = .array(m.domains.map {
+            .object(["id": .of($0.id.rawValue), "name": .of($0.name), "role": .of($0.role.rawValue), "vcpus": .of($0.vcpus)])
+        })
+        o["extra"] = .of(m.extra)
+        return .object(o)
+    }
+
+    static func domainObjects(_ r: Report) -> JSONValue {
+        .array(r.domains.map { d in
+            var modes: [String: JSONValue] = [:]
+            for (m, n) in d.byMode { modes[m.description] = .of(n) }
+            return .object(["id": .of(d.domain.rawValue), "name": .of(d.name), "role": .of(d.role.rawValue),
+                            "samples": .of(d.samples), "period": .of(d.period), "resolved_samples": .of(d.resolved),
+                            "lost_samples": .of(d.lost), "modes": .object(modes)])
+        })
     }
 
     public static func json(_ r: Report) -> String {
-        var o: [String: Any] = [
+        var o: [String: JSONValue] = [
             "schema": "xprof.report/1",
-            "source": r.source,
-            "total_samples": r.totalSamples,
-            "total_period": r.totalPeriod,
-            "input_samples": r.inputSamples,
-            "lost_samples": r.stats.totalLost,
-            "dropped_records": r.stats.totalDropped,
-            "sort": r.keys.map(\.rawValue),
+            "source": .of(r.source),
+            "total_samples": .of(r.totalSamples),
+            "total_period": .of(r.totalPeriod),
+            "input_samples": .of(r.inputSamples),
+            "lost_samples": .of(r.stats.totalLost),
+            "dropped_records": .of(r.stats.totalDropped),
+            "sort": .of(r.keys.map(\.rawValue)),
             "metadata": metadataObject(r.metadata),
-            "warnings": r.symbolWarnings + r.stats.warnings,
-            "rows_omitted": r.rowsOmitted,
+            "warnings": .of(r.symbolWarnings + r.stats.warnings),
+            "rows_omitted": .of(r.rowsOmitted),
+            "domains": domainObjects(r),
         ]
-        o["domains"] = r.domains.map { d -> [String: Any] in
-            var modes: [String: Any] = [:]
-            for (m, n) in d.byMode { modes[m.description] = n }
-            return ["id": d.domain.rawValue, "name": d.name, "role": d.role.rawValue, "samples": d.samples,
-                    "period": d.period, "resolved_samples": d.resolved, "lost_samples": d.lost, "modes": modes]
-        }
-        o["rows"] = r.rows.map { row -> [String: Any] in
-            var d: [String: Any] = ["overhead": row.percent, "samples": row.samples, "period": row.period]
-            if r.children { d["children"] = row.childrenPercent; d["children_period"] = row.childrenPeriod }
-            for (k, v) in zip(r.keys, row.values) { d[k.rawValue] = k == .pid ? (Int(v) as Any? ?? v) : v }
-            return d
-        }
-        guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
-            return "{}\n"
-        }
-        return String(decoding: data, as: UTF8.self) + "\n"
+        o["rows"] = .array(r.rows.map { row in
+            var d: [String: JSONValue] = ["overhead": .of(row.percent), "samples": .of(row.samples), "period": .of(row.period)]
+            if r.children { d["children"] = .of(row.childrenPercent); d["children_period"] = .of(row.childrenPeriod) }
+            for (k, v) in zip(r.keys, row.values) { d[k.rawValue] = k == .pid ? (Int(v).map { .of($0) } ?? .of(v)) : .of(v) }
+            return .object(d)
+        })
+        return JSONValue.object(o).rendered()
     }
 }

@@ -1,4 +1,3 @@
-import Foundation
 import SymbolMap
 
 /// Renders `xprof symbolize` results as addr2line-like TSV or JSON.
@@ -40,34 +39,33 @@ public enum SymbolizeRenderer {
     }
 
     static func json(_ results: [Symbolization], lines: Bool, inlines: Bool, table: SymbolTable) -> String {
-        let arr: [[String: Any]] = results.map { r in
-            var o: [String: Any] = ["address": r.address == UInt64.max ? "??" : hex(r.address)]
+        let arr: [JSONValue] = results.map { r in
+            var o: [String: JSONValue] = ["address": .of(r.address == UInt64.max ? "??" : hex(r.address))]
             if let s = r.symbol {
-                o["symbol"] = s.name
-                o["offset"] = hex(s.offset)
-                o["start"] = hex(s.start)
-                o["size"] = s.size
-                if let m = s.module { o["module"] = m }
+                o["symbol"] = .of(s.name)
+                o["offset"] = .of(hex(s.offset))
+                o["start"] = .of(hex(s.start))
+                o["size"] = .of(s.size)
+                if let m = s.module { o["module"] = .of(m) }
                 let al = table.aliases(at: s.start)
-                if al.count > 1 { o["aliases"] = al }
+                if al.count > 1 { o["aliases"] = .of(al) }
             } else {
-                o["symbol"] = NSNull()
-                o["miss"] = "\(r.miss.map { "\($0)" } ?? "outsideImage")"
+                o["symbol"] = .null
+                o["miss"] = .of("\(r.miss.map { "\($0)" } ?? "outsideImage")")
             }
             if lines {
-                o["file"] = r.location?.file ?? NSNull()
-                o["line"] = r.location?.line ?? 0
-                o["column"] = r.location?.column ?? 0
+                o["file"] = r.location.map { .of($0.file) } ?? .null
+                o["line"] = .of(r.location?.line ?? 0)
+                o["column"] = .of(r.location?.column ?? 0)
             }
             if inlines {
-                o["frames"] = r.frames.map { f -> [String: Any] in
-                    ["function": f.function, "file": f.location?.file ?? NSNull(), "line": f.location?.line ?? 0,
-                     "column": f.location?.column ?? 0, "inlined": f.inlined]
-                }
+                o["frames"] = .array(r.frames.map { f in
+                    .object(["function": .of(f.function), "file": f.location.map { .of($0.file) } ?? .null,
+                             "line": .of(f.location?.line ?? 0), "column": .of(f.location?.column ?? 0), "inlined": .bool(f.inlined)])
+                })
             }
-            return o
+            return .object(o)
         }
-        guard let data = try? JSONSerialization.data(withJSONObject: arr, options: [.prettyPrinted, .withoutEscapingSlashes]) else { return "[]\n" }
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return JSONValue.array(arr).rendered()
     }
 }

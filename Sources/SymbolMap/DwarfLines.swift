@@ -38,7 +38,8 @@ public final class DwarfLines {
     /// Unit address ranges: (start, end, unit index), sorted by start.
     private var unitRanges: [(UInt64, UInt64, Int)] = []
     private var unitDies: [Dwarf_Die] = []
-    private var units: [Int: Unit] = [:]
+    private var units: [Unit?] = []
+    private var lastUnit: (lo: UInt64, hi: UInt64, unit: Unit)? = nil
     private var files: [String] = []
     private var fileIDs: [String: Int32] = [:]
     private var names: [String] = []
@@ -46,12 +47,14 @@ public final class DwarfLines {
 
     /// One unit's sorted line rows and scopes.
     final class Unit {
+        var index = 0
         var addrs: [UInt64] = []
         var rows: [(file: Int32, line: Int32, column: Int32, end: Bool)] = []
         /// Out-of-line functions: (low, high, scope index), sorted, non-overlapping in practice.
         var functions: [(UInt64, UInt64, Int)] = []
         /// Scopes: name, depth, call site (for inlined ones), and for each function its inlined scopes.
         var scopes: [Scope] = []
+        var scopesLoaded = false
     }
 
     struct Scope {
@@ -127,12 +130,14 @@ public final class DwarfLines {
             for (s, e) in ranges(of: &cudie) { unitRanges.append((s, e, index)) }
         }
         unitRanges.sort { $0.0 < $1.0 }
+        units = Array(repeating: nil, count: unitDies.count)
     }
 
     /// Number of compilation units.
     public var unitCount: Int { unitDies.count }
 
     private func unit(containing address: UInt64) -> Unit? {
+        if let l = lastUnit, address >= l.lo, address < l.hi { return l.unit }
         var lo = 0, hi = unitRanges.count
         while lo < hi {
             let mid = (lo + hi) / 2
@@ -141,7 +146,11 @@ public final class DwarfLines {
         // Unit ranges may nest or overlap; look back a little for one that contains the address.
         var i = lo - 1
         while i >= 0 && i >= lo - 8 {
-            if address < unitRanges[i].1 { return load(unitRanges[i].2) }
+            if address < unitRanges[i].1 {
+                let u = load(unitRanges[i].2)
+                lastUnit = (unitRanges[i].0, unitRanges[i].1, u)
+                return u
+            }
             i -= 1
         }
         return nil
@@ -150,6 +159,7 @@ public final class DwarfLines {
     private func load(_ index: Int) -> Unit {
         if let u = units[index] { return u }
         let u = Unit()
+        u.index = index
         var cudie = unitDies[index]
         // Line table.
         var lines: OpaquePointer? = nil
@@ -157,6 +167,8 @@ public final class DwarfLines {
         if dwarf_getsrclines(&cudie, &lines, &n) == 0, let lines {
             var rows: [(UInt64, Int, Int32, Int32, Int32, Bool)] = []
             rows.reserveCapacity(n)
+            // libdw hands back the same string for the same file: map its address to our id once.
+            var byPointer: [UnsafePointer<CChar>: Int32] = [:]
             for i in 0..<n {
                 guard let l = dwarf_onesrcline(lines, i) else { continue }
                 var addr: Dwarf_Addr = 0, line: Int32 = 0, col: Int32 = 0
@@ -165,8 +177,15 @@ public final class DwarfLines {
                 dwarf_lineno(l, &line)
                 dwarf_linecol(l, &col)
                 dwarf_lineendsequence(l, &end)
-                let src = dwarf_linesrc(l, nil, nil).map { String(cString: $0) } ?? "??"
-                let f = intern(src, &files, &fileIDs)
+                let f: Int32
+                if let p = dwarf_linesrc(l, nil, nil) {
+                    if let known = byPointer[p] { f = known } else {
+                        f = intern(String(cString: p), &files, &fileIDs)
+                        byPointer[p] = f
+                    }
+                } else {
+                    f = intern("??", &files, &fileIDs)
+                }
                 rows.append((addr, i, f, line, col, end))
             }
             // Sequences can come in any order; within one address keep the table's order.
@@ -174,6 +193,15 @@ public final class DwarfLines {
             u.addrs = rows.map(\.0)
             u.rows = rows.map { ($0.2, $0.3, $0.4, $0.5) }
         }
+        units[index] = u
+        return u
+    }
+
+    /// Builds a unit's function and inline scopes (on the first inline-chain lookup in it).
+    private func loadScopes(_ u: Unit) {
+        guard !u.scopesLoaded else { return }
+        u.scopesLoaded = true
+        var cudie = unitDies[u.index]
         // File names of the unit for call_file attributes.
         var srcFiles: OpaquePointer? = nil
         var nfiles = 0
@@ -190,8 +218,6 @@ public final class DwarfLines {
             walk(&child, depth: 0, function: -1, unit: u, unitFiles: unitFiles)
         }
         u.functions.sort { $0.0 < $1.0 }
-        units[index] = u
-        return u
     }
 
     private func attrUInt(_ die: inout Dwarf_Die, _ name: Int32) -> Int32 {
@@ -260,10 +286,13 @@ public final class DwarfLines {
     /// File id, line and column of `address` without building strings (see ``fileName(_:)``).
     public func rawLocation(for address: UInt64) -> (file: Int32, line: Int32, column: Int32)? {
         guard let u = unit(containing: address) else { return nil }
-        var lo = 0, hi = u.addrs.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if u.addrs[mid] <= address { lo = mid + 1 } else { hi = mid }
+        let lo = u.addrs.withUnsafeBufferPointer { a -> Int in
+            var lo = 0, hi = a.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if a[mid] <= address { lo = mid + 1 } else { hi = mid }
+            }
+            return lo
         }
         guard lo > 0 else { return nil }
         let r = u.rows[lo - 1]
@@ -289,6 +318,7 @@ public final class DwarfLines {
     /// Empty when no function's DWARF covers the address.
     public func frames(for address: UInt64) -> [InlineFrame] {
         guard let u = unit(containing: address) else { return [] }
+        loadScopes(u)
         var lo = 0, hi = u.functions.count
         while lo < hi {
             let mid = (lo + hi) / 2

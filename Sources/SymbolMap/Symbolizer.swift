@@ -165,6 +165,13 @@ extension Symbolizer {
         }
     }
 
+    @inline(__always)
+    static func appendDecimal(_ v: Int, to out: inout [UInt8]) {
+        if v < 0 { out.append(45); appendDecimal(-v, to: &out); return }
+        if v >= 10 { appendDecimal(v / 10, to: &out) }
+        out.append(UInt8(48 + v % 10))
+    }
+
     /// The addr2line-style TSV of `addresses` (`address, symbol, offset, file, line` per line), built as bytes
     /// with no per-address allocation: the fast path of `xprof symbolize` without `--inlines`.
     public func tsv(_ addresses: [UInt64], lines: Bool) -> [UInt8] {
@@ -195,7 +202,7 @@ extension Symbolizer {
                     out += n
                 }
                 out.append(9)
-                out += Array(String(l).utf8)
+                Self.appendDecimal(Int(l), to: &out)
             } else {
                 out += [63, 63, 9, 48]  // ??\t0
             }

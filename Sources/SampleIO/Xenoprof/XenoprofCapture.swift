@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `capture.json`: the header of a Xenoprof capture directory (docs/FORMAT.md, "Xenoprof captures").
 struct XenoprofCaptureJSON: Codable {

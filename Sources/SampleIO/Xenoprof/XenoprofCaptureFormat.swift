@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A Xenoprof capture: per-domain snapshots of Xen's shared sample rings and, optionally, the OProfile
 /// event stream of the coordinator, with a `capture.json` header (docs/FORMAT.md). A directory or a

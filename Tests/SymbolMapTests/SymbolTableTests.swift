@@ -1,0 +1,62 @@
+import Testing
+@testable import SymbolMap
+
+@Suite struct SymbolTableTests {
+    typealias E = SymbolTable.Entry
+
+    @Test func zeroSizeSymbolsRunToTheNextOne() {
+        let t = SymbolTable(entries: [E(address: 0x1000, size: 0, name: "a", isGlobal: true),
+                                      E(address: 0x1100, size: 0, name: "b", isGlobal: true),
+                                      E(address: 0x1200, size: 0x10, name: "c", isGlobal: true)])
+        #expect(t.lookup(0x10ff)?.name == "a")
+        #expect(t.lookup(0x10ff)?.offset == 0xff)
+        #expect(t.lookup(0x1100)?.name == "b")
+        #expect(t.lookup(0x120f)?.name == "c")
+        #expect(t.lookup(0x1210) == nil, "past a sized symbol's end is outside")
+        #expect(t.lookup(0xfff) == nil)
+        #expect(t.addressRange == 0x1000..<0x1210)
+    }
+
+    @Test func sizedSymbolsLeaveGaps() {
+        let t = SymbolTable(entries: [E(address: 0x100, size: 0x10, name: "f", isGlobal: true),
+                                      E(address: 0x200, size: 0x10, name: "g", isGlobal: false)])
+        #expect(t.lookup(0x150) == nil)
+        #expect(t.lookup(0x205)?.name == "g")
+    }
+
+    /// perf's preference among aliases: sized, non-weak, global, fewer leading underscores, longer name.
+    @Test(arguments: [
+        ([E(address: 1, size: 0, name: "zero", isGlobal: true), E(address: 1, size: 4, name: "sized", isGlobal: false)], "sized"),
+        ([E(address: 1, size: 4, name: "weak", isGlobal: false, isWeak: true), E(address: 1, size: 4, name: "strong", isGlobal: false)], "strong"),
+        ([E(address: 1, size: 4, name: "local", isGlobal: false), E(address: 1, size: 4, name: "global", isGlobal: true)], "global"),
+        ([E(address: 1, size: 4, name: "__x", isGlobal: true), E(address: 1, size: 4, name: "x", isGlobal: true)], "x"),
+        ([E(address: 1, size: 4, name: "ab", isGlobal: true), E(address: 1, size: 4, name: "abc", isGlobal: true)], "abc"),
+        ([E(address: 1, size: 4, name: "first", isGlobal: true), E(address: 1, size: 4, name: "later", isGlobal: true)], "first"),
+    ])
+    func aliasPreference(entries: [E], expected: String) {
+        let t = SymbolTable(entries: entries)
+        #expect(t.lookup(1)?.name == expected)
+        #expect(Set(t.aliases(at: 1)) == Set(entries.map(\.name)))
+    }
+
+    @Test func kallsymsWithModulesAndBadLines() {
+        let text = """
+        ffffffff81000000 T _stext
+        ffffffff81000100 t do_thing
+        ffffffff81000200 D some_data
+        ffffffff81000300 T _etext
+        garbage line here
+        ffffffffc0000000 t mod_func\t[mymod]
+        ffffffffc0000100 T mod_other\t[mymod]
+        """
+        let (t, bad) = SymbolTable.kallsyms(text: text)
+        #expect(bad.count == 1 && bad[0].hasPrefix("line 5"))
+        #expect(t.lookup(0xffffffff81000150)?.name == "do_thing")
+        #expect(t.lookup(0xffffffffc0000010)?.module == "mymod")
+        #expect(t.hasModules)
+        #expect(t.symbol(named: "_stext")?.start == 0xffffffff81000000)
+        let (m, mbad) = SymbolTable.systemMap(text: "ffffffff81000000 T _stext\nffffffff81000100 T x [mod]\n")
+        #expect(mbad.count == 1, "a System.map has no module column")
+        #expect(m.count == 1)
+    }
+}
