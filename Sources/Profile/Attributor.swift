@@ -87,13 +87,13 @@ final class Attributor {
                 processes[ProcessKey(domain: m.domain, pid: m.pid), default: ProcessMaps()].insert(entry)
             }
         case .comm(let d, let pid, let tid, let name, _):
-            lastCommValid = false
+            invalidateComms()
             let id = strings.intern(name)
             comms[ProcessKey(domain: d, pid: tid)] = id
             if pid == tid { comms[ProcessKey(domain: d, pid: pid)] = id }
         case .fork(let d, let pid, let ppid, let tid, let ptid):
             if pid != ppid, !addressCache.isEmpty { clearAddressCache() }
-            lastCommValid = false
+            invalidateComms()
             // A new process starts with a copy of its parent's mappings and name.
             if pid != ppid, let parent = processes[ProcessKey(domain: d, pid: ppid)],
                processes[ProcessKey(domain: d, pid: pid)] == nil {
@@ -142,16 +142,31 @@ final class Attributor {
 
     /// The command name of a sample's thread (perf's rules: `swapper` for the idle task, `:TID` when unknown).
     func comm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
-        // Consecutive samples of one thread are the common case: answer them without hashing.
-        if lastCommValid, lastCommDomain == domain, lastCommPid == pid, lastCommTid == tid { return lastComm }
+        // A few threads take most samples: answer them from a small direct-mapped cache, without hashing.
+        let slot = Int(truncatingIfNeeded: ((UInt64(UInt32(bitPattern: tid)) ^ UInt64(domain.rawValue) << 24) &* 0x9E37_79B9_7F4A_7C15) >> 56)
+        let e = commCache[slot]
+        if e.generation == commGeneration, e.domain == domain, e.pid == pid, e.tid == tid { return e.comm }
         let c = lookUpComm(domain: domain, pid: pid, tid: tid)
-        (lastCommValid, lastCommDomain, lastCommPid, lastCommTid, lastComm) = (true, domain, pid, tid, c)
+        commCache[slot] = CommCacheEntry(generation: commGeneration, domain: domain, pid: pid, tid: tid, comm: c)
         return c
     }
 
-    private var lastCommValid = false
-    private var lastCommDomain = DomainID.host
-    private var lastCommPid: Int32 = 0, lastCommTid: Int32 = 0, lastComm: Int32 = 0
+    private struct CommCacheEntry {
+        var generation: UInt32 = 0
+        var domain = DomainID.host
+        var pid: Int32 = 0, tid: Int32 = 0, comm: Int32 = 0
+    }
+    /// 256 slots; valid when their generation is current (bumped by every COMM or FORK event).
+    private var commCache = [CommCacheEntry](repeating: CommCacheEntry(), count: 256)
+    private var commGeneration: UInt32 = 1
+
+    private func invalidateComms() {
+        commGeneration &+= 1
+        if commGeneration == 0 {
+            commCache = [CommCacheEntry](repeating: CommCacheEntry(), count: 256)
+            commGeneration = 1
+        }
+    }
 
     private func lookUpComm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
         if let c = comms[ProcessKey(domain: domain, pid: tid)] { return c }

@@ -366,7 +366,10 @@ final class PerfDataSource: SampleSource {
         }
         file.release(upTo: pos)
         let out = ready
+        // The next batch will be about as large: reserve now rather than grow by doubling (and copying).
         ready = SampleBatch()
+        ready.samples.reserveCapacity(out.samples.count)
+        ready.frames.reserveCapacity(out.frames.count)
         return out
     }
 
