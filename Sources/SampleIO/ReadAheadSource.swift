@@ -52,12 +52,17 @@ public final class ReadAheadSource: SampleSource {
     final class Channel: @unchecked Sendable {
         private let slots: DispatchSemaphore
         private let filled = DispatchSemaphore(value: 0)
-        private let lock = DispatchSemaphore(value: 1)
+        private let lock = DispatchSemaphore(value: 1)  // free again whenever it can be released
         private var items: [Item] = []
         private var head = 0
         private var cancelled = false
 
-        init(depth: Int) { slots = DispatchSemaphore(value: depth) }
+        init(depth: Int) {
+            // libdispatch refuses to free a semaphore whose count is below the one it was created with, and
+            // a consumer that stops early leaves slots taken: start at 0 and add the slots one by one.
+            slots = DispatchSemaphore(value: 0)
+            for _ in 0..<depth { slots.signal() }
+        }
 
         /// Producer side: waits for room; false when the consumer has gone away.
         func put(_ item: Item) -> Bool {
