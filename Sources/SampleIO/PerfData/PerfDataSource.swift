@@ -29,6 +29,9 @@ final class PerfDataSource: SampleSource {
     /// and side-band events with theirs.
     private var pendingSamples: [Sample] = []
     private var pendingSampleSeq: [UInt64] = []
+    /// Per pending sample: where its callchain is (`inFile` | file offset of the raw entries, else the index of
+    /// its frames in `pendingFrames`); with a file reference, `chainCount` holds the raw entry count.
+    private var pendingChain: [UInt64] = []
     private var pendingFrames: [CallFrame] = []
     private var pendingSideband: [SidebandRecord] = []
     private var pendingSidebandSeq: [UInt64] = []
@@ -37,6 +40,11 @@ final class PerfDataSource: SampleSource {
     private var sidebandOrder: [Int32] = []
     private var keptSamples: [Sample] = []
     private var keptSampleSeq: [UInt64] = []
+    private var keptChain: [UInt64] = []
+    /// The lowest file offset a waiting sample still needs (pages before it can be handed back).
+    private var oldestNeeded = Int.max
+    /// Where the data was at the last flush: samples queued since then come from records at or after it.
+    private var posAtLastFlush = 0
     private var keptFrames: [CallFrame] = []
     /// Where one sample's callchain is assembled (room for the longest chain a record can hold, plus the ip).
     private let chainScratch = UnsafeMutableBufferPointer<CallFrame>.allocate(capacity: 8193)
@@ -364,7 +372,7 @@ final class PerfDataSource: SampleSource {
             }
             return nil
         }
-        file.release(upTo: pos)
+        file.release(upTo: min(pos, oldestNeeded, posAtLastFlush))
         let out = ready
         // The next batch will be about as large: reserve now rather than grow by doubling (and copying).
         ready = SampleBatch()
@@ -412,8 +420,12 @@ final class PerfDataSource: SampleSource {
         }
         keptSamples.removeAll(keepingCapacity: true)
         keptSampleSeq.removeAll(keepingCapacity: true)
+        keptChain.removeAll(keepingCapacity: true)
         keptFrames.removeAll(keepingCapacity: true)
+        oldestNeeded = Int.max
+        posAtLastFlush = pos
         var nextSideband = 0
+        let raw = file.raw, big = self.big, scratch = chainScratch
         pendingFrames.withUnsafeBufferPointer { frames in
             for oi in order {
                 let i = Int(oi)
@@ -427,6 +439,24 @@ final class PerfDataSource: SampleSource {
                     ready.append(e.event, time: e.time)
                     nextSideband += 1
                 }
+                let ref = pendingChain[i]
+                if ref & Self.inFile != 0 && smp.chainCount > 0 {
+                    let at = Int(ref & ~Self.inFile), count = Int(smp.chainCount)
+                    if smp.time <= limit {
+                        let r = RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[at..<(at + 8 * count)]), big: big)
+                        let range = Self.decodeChain(r, at: 0, count: count, ip: smp.ip, mode: smp.mode, into: scratch)
+                        smp.chainStart = UInt32(truncatingIfNeeded: ready.frames.count)
+                        smp.chainCount = UInt32(truncatingIfNeeded: range.count)
+                        ready.frames.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[range]))
+                        ready.samples.append(smp)
+                    } else {
+                        keptSamples.append(smp)
+                        keptSampleSeq.append(q)
+                        keptChain.append(ref)
+                        oldestNeeded = min(oldestNeeded, at)
+                    }
+                    continue
+                }
                 let start = Int(smp.chainStart), count = Int(smp.chainCount)
                 let chain = count > 0 && start + count <= frames.count
                     ? UnsafeBufferPointer(rebasing: frames[start..<(start + count)]) : UnsafeBufferPointer(start: nil, count: 0)
@@ -438,6 +468,7 @@ final class PerfDataSource: SampleSource {
                 } else {
                     smp.chainStart = chain.isEmpty ? 0 : UInt32(truncatingIfNeeded: keptFrames.count)
                     smp.chainCount = UInt32(truncatingIfNeeded: chain.count)
+                    keptChain.append(UInt64(keptFrames.count))
                     keptFrames.append(contentsOf: chain)
                     keptSamples.append(smp)
                     keptSampleSeq.append(q)
@@ -460,11 +491,12 @@ final class PerfDataSource: SampleSource {
         }
         swap(&pendingSamples, &keptSamples)
         swap(&pendingSampleSeq, &keptSampleSeq)
+        swap(&pendingChain, &keptChain)
         swap(&pendingFrames, &keptFrames)
     }
 
-    /// Queues a decoded sample (with its callchain already in `pendingFrames`).
-    private func queue(_ s: Sample) {
+    /// Queues a decoded sample; `chain` says where its callchain is (see `pendingChain`).
+    private func queue(_ s: Sample, chain: UInt64) {
         if !ordered {
             // File order: straight to delivery.
             var c = s
@@ -480,6 +512,7 @@ final class PerfDataSource: SampleSource {
         }
         pendingSamples.append(s)
         pendingSampleSeq.append(seq)
+        pendingChain.append(chain)
         seq += 1
         if s.time > maxTimeSeen { maxTimeSeen = s.time }
         if pendingSamples.count >= 1 << 21 { flush(upTo: maxTimeSeen) }
@@ -560,6 +593,36 @@ final class PerfDataSource: SampleSource {
         }
     }
 
+    /// Marks a pending sample's chain reference as a byte offset into the file (else an index into `pendingFrames`).
+    static let inFile: UInt64 = 1 << 63
+
+    /// Turns `count` raw callchain entries at byte `at` of `r` into frames in `buf` (which holds at least
+    /// `count + 1`): PERF_CONTEXT_* markers dropped, each frame in the mode of the marker before it, and the
+    /// sampled ip first (added when the chain does not start with it). Returns where the frames are in `buf`.
+    @inline(__always)
+    static func decodeChain(_ r: RawRecord, at: Int, count: Int, ip: UInt64, mode: SampleMode,
+                            into buf: UnsafeMutableBufferPointer<CallFrame>) -> Range<Int> {
+        var n = 1
+        var frameMode = mode
+        for k in 0..<count {
+            let v = r.u64(at + 8 * k)
+            if v >= 0xFFFF_FFFF_FFFF_F001 {  // PERF_CONTEXT_* markers (-4095 … -1)
+                switch Int64(bitPattern: v) {
+                case -32: frameMode = .hypervisor
+                case -128, -2176: frameMode = .kernel
+                case -512, -2560: frameMode = .user
+                default: break
+                }
+                continue
+            }
+            buf[n] = CallFrame(ip: v, mode: frameMode)
+            n += 1
+        }
+        if n > 1 && buf[1].ip == ip { return 1..<n }
+        buf[0] = CallFrame(ip: ip, mode: mode)
+        return 0..<n
+    }
+
     private func handle(_ r: RawRecord, at offset: Int) {
         let type = r.u32(0)
         let misc = r.u16(4)
@@ -583,38 +646,25 @@ final class PerfDataSource: SampleSource {
                            time: f.time, pid: f.pid == UInt32.max ? -1 : Int32(bitPattern: f.pid),
                            tid: f.tid == UInt32.max ? -1 : Int32(bitPattern: f.tid), domain: dom,
                            pcpu: f.cpu, vcpu: dom == .host ? f.cpu : Sample.unknownCPU, event: event, mode: mode)
+            var chainRef: UInt64 = 0
             if f.chainCount > 0 {
-                // Frames are built in a scratch buffer (slot 0 kept for the ip when the chain does not start
-                // with it) and appended in one copy. A record holds at most 65535 bytes, so at most 8191 entries.
+                // A record holds at most 65535 bytes, so at most 8191 entries (the scratch holds them all).
                 guard f.chainCount < chainScratch.count else { stats.drop("sample (callchain too long)"); return }
-                let start = pendingFrames.count
-                let buf = chainScratch
-                var n = 1
-                var frameMode = mode
-                for k in 0..<f.chainCount {
-                    let v = r.u64(f.chainOffset + 8 * k)
-                    if v >= 0xFFFF_FFFF_FFFF_F001 {  // PERF_CONTEXT_* markers (-4095 … -1)
-                        switch Int64(bitPattern: v) {
-                        case -32: frameMode = .hypervisor
-                        case -128, -2176: frameMode = .kernel
-                        case -512, -2560: frameMode = .user
-                        default: break
-                        }
-                        continue
-                    }
-                    buf[n] = CallFrame(ip: v, mode: frameMode)
-                    n += 1
+                if ordered && offset >= 0 {
+                    // Waiting for its round: keep only where the chain is in the mapped file and decode it
+                    // once, straight into the batch, when the sample is delivered.
+                    s.chainCount = UInt32(truncatingIfNeeded: f.chainCount)
+                    chainRef = Self.inFile | UInt64(offset + f.chainOffset)
+                } else {
+                    let range = Self.decodeChain(r, at: f.chainOffset, count: f.chainCount, ip: f.ip, mode: mode, into: chainScratch)
+                    let start = pendingFrames.count
+                    pendingFrames.append(contentsOf: UnsafeBufferPointer(rebasing: chainScratch[range]))
+                    s.chainStart = UInt32(truncatingIfNeeded: start)
+                    s.chainCount = UInt32(truncatingIfNeeded: range.count)
+                    chainRef = UInt64(start)
                 }
-                var first = 1
-                if n == 1 || buf[1].ip != f.ip {
-                    buf[0] = CallFrame(ip: f.ip, mode: mode)
-                    first = 0
-                }
-                pendingFrames.append(contentsOf: UnsafeBufferPointer(rebasing: buf[first..<n]))
-                s.chainStart = UInt32(truncatingIfNeeded: start)
-                s.chainCount = UInt32(truncatingIfNeeded: pendingFrames.count - start)
             }
-            queue(s)
+            queue(s, chain: chainRef)
         case 1, 10:  // MMAP, MMAP2
             guard r.count >= 40 else { stats.drop("mmap"); return }
             let pid = r.u32(8)
