@@ -1,20 +1,44 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import SampleIO
 import SymbolMap
 
-/// Reads and parses the running kernel's `/proc/kallsyms` on another thread, started as soon as a report
-/// knows it will probably need it, so that the ~0.1 s it takes overlaps decoding the samples.
+/// Reads and parses the running kernel's symbols on another thread, started as soon as a report knows it
+/// will probably need them, so that the time it takes overlaps decoding the samples.
+///
+/// When the kernel has a build-id and perf's build-id cache holds the kallsyms `perf record` saved for that
+/// very build (`~/.debug/[kernel.kallsyms]/BUILDID/kallsyms`, what `perf report` reads too), that copy is
+/// used: a plain file reads in a few milliseconds where `/proc/kallsyms` is formatted line by line by the
+/// kernel (~40 ms). Both are the same kernel's symbols; the caller relocates by the recorded `_text`.
 final class KallsymsPrefetch: @unchecked Sendable {
     private let group = DispatchGroup()
     /// Written once by the background task before `group.leave()`, read only after `group.wait()`.
     private var table: SymbolTable?
 
-    init() {
+    /// - Parameter buildID: the running kernel's build-id (hex), "" if unknown.
+    init(buildID: String) {
         group.enter()
         DispatchQueue.global().async {
-            self.table = HostIdentity.kallsyms().map { SymbolTable.kallsyms(text: $0).0 }
+            let text = Self.buildIDCacheCopy(buildID) ?? HostIdentity.kallsyms()
+            self.table = text.map { SymbolTable.kallsyms(text: $0).0 }
             self.group.leave()
         }
+    }
+
+    /// perf's saved kallsyms of the kernel with `buildID`, when present and not hidden by kptr_restrict.
+    static func buildIDCacheCopy(_ buildID: String) -> String? {
+        guard buildID.count >= 8, buildID.allSatisfy(\.isHexDigit) else { return nil }
+        guard let h = getenv("HOME") else { return nil }
+        let home = String(cString: h)
+        guard !home.isEmpty else { return nil }
+        let path = home + "/.debug/[kernel.kallsyms]/" + buildID + "/kallsyms"
+        guard let bytes = try? FileBytes.read(path), bytes.count > 16,
+              !bytes.prefix(16).allSatisfy({ $0 == UInt8(ascii: "0") }) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The parsed table (nil when kallsyms is unreadable or hidden), waiting for the read to finish.
@@ -63,7 +87,7 @@ final class SymbolSources {
         let hostGiven = options.vmlinux[.host] != nil || options.kallsyms[.host] != nil || options.systemMap[.host] != nil
         let recorded = metadata.kernelSymbols.contains { $0.domain == .host }
         let hinted = metadata.symbolHints.contains { $0.domain == .host && $0.kind == .kernel }
-        liveKallsyms = !hostGiven && !recorded && hinted ? KallsymsPrefetch() : nil
+        liveKallsyms = !hostGiven && !recorded && hinted ? KallsymsPrefetch(buildID: HostIdentity.kernelBuildID()) : nil
     }
 
     private func warn(_ s: String) { warnings.append(s) }
