@@ -74,7 +74,7 @@ final class Attributor {
         switch event {
         case .mapping(let m):
             guard m.executable else { return }
-            if !addressCache.isEmpty { addressCache.removeAll(keepingCapacity: true) }
+            addressCache.removeAll()
             let img = imageID(path: m.path, buildID: m.buildID)
             let entry = ProcessMaps.Entry(start: m.start, end: m.end, fileOffset: m.fileOffset, image: img)
             if m.pid < 0 {
@@ -91,7 +91,7 @@ final class Attributor {
             comms[ProcessKey(domain: d, pid: tid)] = id
             if pid == tid { comms[ProcessKey(domain: d, pid: pid)] = id }
         case .fork(let d, let pid, let ppid, let tid, let ptid):
-            if pid != ppid, !addressCache.isEmpty { addressCache.removeAll(keepingCapacity: true) }
+            if pid != ppid { addressCache.removeAll() }
             // A new process starts with a copy of its parent's mappings and name.
             if pid != ppid, let parent = processes[ProcessKey(domain: d, pid: ppid)],
                processes[ProcessKey(domain: d, pid: pid)] == nil {
@@ -170,15 +170,15 @@ final class Attributor {
     }
     /// Results by address; cleared whenever a mapping changes. Hot code repeats a few thousand addresses
     /// over and over, so most samples cost one hash lookup.
-    private var addressCache: [AddressKey: (Int32, Int32, Bool)] = [:]
+    private var addressCache = FastMap<(Int32, Int32, Bool)>(capacity: 4096)
 
     /// Image and symbol of one address (a sample's ip or a callchain frame).
     func attributeAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
-        let key = AddressKey(ip: ip, domain: domain.rawValue, pid: mode == .user ? pid : -1, mode: mode.rawValue)
-        if let hit = addressCache[key] { return hit }
+        let meta = UInt64(domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: mode == .user ? pid : -1))
+        if let hit = addressCache.get(ip, meta) { return hit }
         let r = resolveAddress(domain: domain, mode: mode, pid: pid, ip: ip)
-        if addressCache.count >= 1 << 20 { addressCache.removeAll(keepingCapacity: true) }
-        addressCache[key] = r
+        if addressCache.count >= 1 << 20 { addressCache.removeAll() }
+        addressCache.set(ip, meta, 0, r)
         return r
     }
 

@@ -6,6 +6,12 @@ import SymbolMap
 /// Memory grows with the number of distinct rows and symbols, not with the number of samples.
 public enum ReportBuilder {
     struct RowKey: Hashable {
+        /// The key as two words for ``FastMap``.
+        var words: (UInt64, UInt64, UInt64) {
+            (UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)),
+             UInt64(UInt32(bitPattern: c)) << 32 | UInt64(UInt32(bitPattern: d)),
+             UInt64(UInt32(bitPattern: e)) << 32 | UInt64(UInt32(bitPattern: f)))
+        }
         var a: Int32 = 0, b: Int32 = 0, c: Int32 = 0, d: Int32 = 0, e: Int32 = 0, f: Int32 = 0
         subscript(i: Int) -> Int32 {
             get {
@@ -52,9 +58,21 @@ public enum ReportBuilder {
 
     /// Reads all of `source` and aggregates it by `options.sortKeys`.
     public static func build(source: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
+        source.setCallchainsWanted(options.children)
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbols)
-        var rows: [RowKey: RowValue] = [:]
+        // Rows: keys and values in arrays, found through a FastMap from the key's words to the row index.
+        var rowKeys: [RowKey] = []
+        var rowValues: [RowValue] = []
+        var rowIndex = FastMap<Int>(capacity: 1024)
+        func row(_ key: RowKey) -> Int {
+            let w = key.words
+            if let i = rowIndex.get(w.0, w.1, w.2) { return i }
+            rowKeys.append(key)
+            rowValues.append(RowValue())
+            rowIndex.set(w.0, w.1, w.2, rowKeys.count - 1)
+            return rowKeys.count - 1
+        }
         var domains: [DomainID: DomainSummary] = [:]
         var total = RowValue()
         var input: UInt64 = 0
@@ -84,7 +102,7 @@ public enum ReportBuilder {
                     case .symbol: key[k] = a.symbol
                     }
                 }
-                rows[key, default: RowValue()].add(s.weight)
+                rowValues[row(key)].add(s.weight)
                 if options.children {
                     // Every distinct row on the sample's stack (its own included) gets the period once.
                     chainKeys.removeAll(keepingCapacity: true)
@@ -102,7 +120,7 @@ public enum ReportBuilder {
                         }
                         if !chainKeys.contains(fk) { chainKeys.append(fk) }
                     }
-                    for fk in chainKeys { rows[fk, default: RowValue()].children &+= s.weight }
+                    for fk in chainKeys { rowValues[row(fk)].children &+= s.weight }
                 }
                 total.samples += 1
                 total.period &+= s.weight
@@ -142,7 +160,7 @@ public enum ReportBuilder {
             domains[d]!.name = meta2.domain(d)?.name ?? (d == .hypervisor ? "xen" : d == .host ? "host" : "domain\(d)")
         }
         // Render row keys to strings and sort by period, then by values for a stable order.
-        var out: [ReportRow] = rows.map { key, v in
+        var out: [ReportRow] = zip(rowKeys, rowValues).map { key, v in
             var values: [String] = []
             for (k, sk) in keys.enumerated() {
                 switch sk {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import SampleIO
 import SymbolMap
 
@@ -129,7 +132,15 @@ final class SymbolSources {
             sameKernel = !metadata.kernelRelease.isEmpty && metadata.kernelRelease == HostIdentity.kernelRelease()
                 && metadata.hostname == HostIdentity.hostname()
         }
-        guard sameKernel || options.forceSymbols, let text = HostIdentity.kallsyms() else { return nil }
+        guard sameKernel || options.forceSymbols else { return nil }
+        // perf keeps a copy of the kernel's kallsyms per build-id (~/.debug/[kernel.kallsyms]/ID/kallsyms);
+        // reading that file is much cheaper than having the kernel format /proc/kallsyms again.
+        var text: String? = nil
+        if !running.isEmpty, let home = getenv("HOME") {
+            let cached = String(cString: home) + "/.debug/[kernel.kallsyms]/" + running + "/kallsyms"
+            if let bytes = try? FileBytes.read(cached), !bytes.isEmpty { text = String(decoding: bytes, as: UTF8.self) }
+        }
+        guard let text = text ?? HostIdentity.kallsyms() else { return nil }
         let (table, _) = SymbolTable.kallsyms(text: text)
         var t = NamedTable(imageName: "[kernel.kallsyms]", table: table)
         if let ref = kernelReference[.host], let live = table.symbol(named: ref.symbol) {

@@ -33,6 +33,9 @@ final class PerfDataSource: SampleSource {
     private var flushLimit: UInt64 = 0
     private var ordered = false
     private var lastRecordType: UInt32 = 0
+    private var callchains = true
+
+    func setCallchainsWanted(_ wanted: Bool) { callchains = wanted }
     private var featureBuildIDs: [(String, String)] = []
 
     static let headerAttr: UInt32 = 64, headerEventType: UInt32 = 65, headerTracingData: UInt32 = 66
@@ -523,7 +526,7 @@ final class PerfDataSource: SampleSource {
                            time: f.time, pid: f.pid == UInt32.max ? -1 : Int32(bitPattern: f.pid),
                            tid: f.tid == UInt32.max ? -1 : Int32(bitPattern: f.tid), domain: dom,
                            pcpu: f.cpu, vcpu: dom == .host ? f.cpu : Sample.unknownCPU, event: event, mode: mode)
-            if f.chainCount > 0 {
+            if f.chainCount > 0 && callchains {
                 let start = pending.frames.count
                 var frameMode = mode
                 for k in 0..<f.chainCount {
