@@ -87,11 +87,13 @@ final class Attributor {
                 processes[ProcessKey(domain: m.domain, pid: m.pid), default: ProcessMaps()].insert(entry)
             }
         case .comm(let d, let pid, let tid, let name, _):
+            commCache.removeAll()
             let id = strings.intern(name)
             comms[ProcessKey(domain: d, pid: tid)] = id
             if pid == tid { comms[ProcessKey(domain: d, pid: pid)] = id }
         case .fork(let d, let pid, let ppid, let tid, let ptid):
             if pid != ppid { addressCache.removeAll() }
+            commCache.removeAll()
             // A new process starts with a copy of its parent's mappings and name.
             if pid != ppid, let parent = processes[ProcessKey(domain: d, pid: ppid)],
                processes[ProcessKey(domain: d, pid: pid)] == nil {
@@ -140,6 +142,17 @@ final class Attributor {
 
     /// The command name of a sample's thread (perf's rules: `swapper` for the idle task, `:TID` when unknown).
     func comm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
+        let k1 = UInt64(domain.rawValue) << 32 | UInt64(UInt32(bitPattern: tid)), k2 = UInt64(UInt32(bitPattern: pid))
+        if let c = commCache.get(k1, k2) { return c }
+        let c = lookupComm(domain: domain, pid: pid, tid: tid)
+        commCache.set(k1, k2, 0, c)
+        return c
+    }
+
+    /// Names by (domain, tid, pid), cleared when names change.
+    private var commCache = FastMap<Int32>(capacity: 256)
+
+    private func lookupComm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
         if let c = comms[ProcessKey(domain: domain, pid: tid)] { return c }
         if let c = comms[ProcessKey(domain: domain, pid: pid)] { return c }
         if role(of: domain) == .passive { return strings.intern("domain\(domain)") }
