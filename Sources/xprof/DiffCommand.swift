@@ -2,49 +2,6 @@ import ArgumentParser
 import Profile
 import SampleIO
 
-/// Options shared by commands that build reports of several profiles.
-struct MultiReportOptions: ParsableArguments {
-    @Option(help: "Only samples of this domain (0 = host/dom0).")
-    var domain: UInt32?
-
-    @Option(help: "Only samples of this mode: user, kernel or hypervisor.")
-    var mode: String?
-
-    @Option(help: "Comma-separated keys rows are matched on.")
-    var sort: String = "image,symbol"
-
-    @Option(help: "Show at most N rows.")
-    var top: Int?
-
-    @Option(help: "Output format: table, csv or json.")
-    var format: String = "table"
-
-    @OptionGroup var symbols: SymbolOptionGroup
-
-    func validate() throws {
-        guard SortKey.parseList(sort) != nil else { throw ValidationError("--sort: unknown key in '\(sort)'") }
-        if let mode, SampleMode(name: mode) == nil { throw ValidationError("--mode must be user, kernel or hypervisor") }
-        guard ReportFormat(rawValue: format) != nil else { throw ValidationError("--format must be table, csv or json") }
-        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
-    }
-
-    var reportOptions: ReportOptions {
-        var o = ReportOptions()
-        o.sortKeys = SortKey.parseList(sort) ?? [.image, .symbol]
-        o.domain = domain.map { DomainID($0) }
-        o.mode = mode.flatMap(SampleMode.init(name:))
-        o.symbols = symbols.options
-        return o
-    }
-
-    func build(_ path: String) -> Report {
-        runReporting {
-            let source = try SampleReader.open(path: path)
-            return try ReportBuilder.build(source: source, path: path, options: reportOptions)
-        }
-    }
-}
-
 struct DiffCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "diff",
@@ -56,10 +13,11 @@ struct DiffCommand: ParsableCommand {
     @Argument(help: "The new profile.") var new: String
     @Option(name: .customLong("fail-above"), help: "Fail (exit 1) when a row's share grows by more than this many percentage points.")
     var failAbove: Double?
-    @OptionGroup var options: MultiReportOptions
+    @OptionGroup var options: ReportSelection
 
     func run() throws {
-        let comparison = Comparison(base: options.build(base), new: options.build(new))
+        // Rows are matched over whole profiles; --top only limits what is shown.
+        let comparison = Comparison(base: options.build(base) { $0.top = nil }, new: options.build(new) { $0.top = nil })
         print(ComparisonRenderer.render(comparison, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top), terminator: "")
         if let limit = failAbove {
             let bad = comparison.regressions(above: limit)
@@ -83,7 +41,7 @@ struct ScaleCommand: ParsableCommand {
     @Argument(help: "Profiles, one per CPU count.") var runs: [String]
     @Option(help: "CPU count of each run, comma-separated, in the order given.") var cpus: String?
     @Option(help: "Throughput of each run (work per second), comma-separated, for speedup and efficiency.") var throughput: String?
-    @OptionGroup var options: MultiReportOptions
+    @OptionGroup var options: ReportSelection
 
     func validate() throws {
         guard runs.count >= 2 else { throw ValidationError("give at least two runs") }
@@ -98,7 +56,7 @@ struct ScaleCommand: ParsableCommand {
     }
 
     func run() throws {
-        let reports = runs.map { options.build($0) }
+        let reports = runs.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: cpus.map { $0.split(separator: ",").compactMap { Int($0) } },
                                        throughput: throughput.map { $0.split(separator: ",").compactMap { Double($0) } })
         print(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top), terminator: "")
