@@ -74,7 +74,7 @@ final class Attributor {
         switch event {
         case .mapping(let m):
             guard m.executable else { return }
-            if !addressCache.isEmpty { clearAddressCache() }
+            addressCache.removeAll()
             let img = imageID(path: m.path, buildID: m.buildID)
             let entry = ProcessMaps.Entry(start: m.start, end: m.end, fileOffset: m.fileOffset, image: img)
             if m.pid < 0 {
@@ -87,13 +87,13 @@ final class Attributor {
                 processes[ProcessKey(domain: m.domain, pid: m.pid), default: ProcessMaps()].insert(entry)
             }
         case .comm(let d, let pid, let tid, let name, _):
-            invalidateComms()
+            commCache.removeAll()
             let id = strings.intern(name)
             comms[ProcessKey(domain: d, pid: tid)] = id
             if pid == tid { comms[ProcessKey(domain: d, pid: pid)] = id }
         case .fork(let d, let pid, let ppid, let tid, let ptid):
-            if pid != ppid, !addressCache.isEmpty { clearAddressCache() }
-            invalidateComms()
+            if pid != ppid { addressCache.removeAll() }
+            commCache.removeAll()
             // A new process starts with a copy of its parent's mappings and name.
             if pid != ppid, let parent = processes[ProcessKey(domain: d, pid: ppid)],
                processes[ProcessKey(domain: d, pid: pid)] == nil {
@@ -142,33 +142,17 @@ final class Attributor {
 
     /// The command name of a sample's thread (perf's rules: `swapper` for the idle task, `:TID` when unknown).
     func comm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
-        // A few threads take most samples: answer them from a small direct-mapped cache, without hashing.
-        let slot = Int(truncatingIfNeeded: ((UInt64(UInt32(bitPattern: tid)) ^ UInt64(domain.rawValue) << 24) &* 0x9E37_79B9_7F4A_7C15) >> 56)
-        let e = commCache[slot]
-        if e.generation == commGeneration, e.domain == domain, e.pid == pid, e.tid == tid { return e.comm }
-        let c = lookUpComm(domain: domain, pid: pid, tid: tid)
-        commCache[slot] = CommCacheEntry(generation: commGeneration, domain: domain, pid: pid, tid: tid, comm: c)
+        let k1 = UInt64(domain.rawValue) << 32 | UInt64(UInt32(bitPattern: tid)), k2 = UInt64(UInt32(bitPattern: pid))
+        if let c = commCache.get(k1, k2) { return c }
+        let c = lookupComm(domain: domain, pid: pid, tid: tid)
+        commCache.set(k1, k2, 0, c)
         return c
     }
 
-    private struct CommCacheEntry {
-        var generation: UInt32 = 0
-        var domain = DomainID.host
-        var pid: Int32 = 0, tid: Int32 = 0, comm: Int32 = 0
-    }
-    /// 256 slots; valid when their generation is current (bumped by every COMM or FORK event).
-    private var commCache = [CommCacheEntry](repeating: CommCacheEntry(), count: 256)
-    private var commGeneration: UInt32 = 1
+    /// Names by (domain, tid, pid), cleared when names change.
+    private var commCache = FastMap<Int32>(capacity: 256)
 
-    private func invalidateComms() {
-        commGeneration &+= 1
-        if commGeneration == 0 {
-            commCache = [CommCacheEntry](repeating: CommCacheEntry(), count: 256)
-            commGeneration = 1
-        }
-    }
-
-    private func lookUpComm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
+    private func lookupComm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
         if let c = comms[ProcessKey(domain: domain, pid: tid)] { return c }
         if let c = comms[ProcessKey(domain: domain, pid: pid)] { return c }
         if role(of: domain) == .passive { return strings.intern("domain\(domain)") }
@@ -199,40 +183,15 @@ final class Attributor {
     }
     /// Results by address; cleared whenever a mapping changes. Hot code repeats a few thousand addresses
     /// over and over, so most samples cost one hash lookup.
-    private var addressCache: [AddressKey: (Int32, Int32, Bool)] = [:]
-    /// A direct-mapped cache in front of `addressCache` (no `Hasher` on a hit); a slot is valid when its
-    /// generation is the current one, so clearing costs O(1).
-    private var fastKeys = [AddressKey](repeating: AddressKey(ip: 0, domain: 0, pid: 0, mode: 0), count: 1 << 14)
-    private var fastValues = [(Int32, Int32, Bool)](repeating: (0, 0, false), count: 1 << 14)
-    private var fastGenerations = [UInt32](repeating: 0, count: 1 << 14)
-    private var generation: UInt32 = 1
-
-    private func clearAddressCache() {
-        addressCache.removeAll(keepingCapacity: true)
-        generation &+= 1
-        if generation == 0 {
-            for i in fastGenerations.indices { fastGenerations[i] = 0 }
-            generation = 1
-        }
-    }
+    private var addressCache = FastMap<(Int32, Int32, Bool)>(capacity: 4096)
 
     /// Image and symbol of one address (a sample's ip or a callchain frame).
     func attributeAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
-        let key = AddressKey(ip: ip, domain: domain.rawValue, pid: mode == .user ? pid : -1, mode: mode.rawValue)
-        let mix = (ip ^ UInt64(UInt32(bitPattern: key.pid)) << 40 ^ UInt64(key.domain) << 20 ^ UInt64(key.mode) << 60)
-        let slot = Int((mix &* 0x9E37_79B9_7F4A_7C15) >> 50)
-        if fastGenerations[slot] == generation, fastKeys[slot] == key { return fastValues[slot] }
-        let r: (Int32, Int32, Bool)
-        if let hit = addressCache[key] {
-            r = hit
-        } else {
-            r = resolveAddress(domain: domain, mode: mode, pid: pid, ip: ip)
-            if addressCache.count >= 1 << 20 { clearAddressCache() }
-            addressCache[key] = r
-        }
-        fastKeys[slot] = key
-        fastValues[slot] = r
-        fastGenerations[slot] = generation
+        let meta = UInt64(domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: mode == .user ? pid : -1))
+        if let hit = addressCache.get(ip, meta) { return hit }
+        let r = resolveAddress(domain: domain, mode: mode, pid: pid, ip: ip)
+        if addressCache.count >= 1 << 20 { addressCache.removeAll() }
+        addressCache.set(ip, meta, 0, r)
         return r
     }
 

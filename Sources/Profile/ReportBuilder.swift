@@ -6,6 +6,12 @@ import SymbolMap
 /// Memory grows with the number of distinct rows and symbols, not with the number of samples.
 public enum ReportBuilder {
     struct RowKey: Hashable {
+        /// The key as two words for ``FastMap``.
+        var words: (UInt64, UInt64, UInt64) {
+            (UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)),
+             UInt64(UInt32(bitPattern: c)) << 32 | UInt64(UInt32(bitPattern: d)),
+             UInt64(UInt32(bitPattern: e)) << 32 | UInt64(UInt32(bitPattern: f)))
+        }
         var a: Int32 = 0, b: Int32 = 0, c: Int32 = 0, d: Int32 = 0, e: Int32 = 0, f: Int32 = 0
         subscript(i: Int) -> Int32 {
             get {
@@ -31,38 +37,6 @@ public enum ReportBuilder {
         }
     }
 
-    /// The rows of a report being built: values in a flat array, found by key through a small
-    /// direct-mapped cache in front of a dictionary, so that most samples cost no hashing with `Hasher`.
-    struct RowTable {
-        private(set) var keys: [RowKey] = []
-        var values: [RowValue] = []
-        private var index: [RowKey: Int32] = [:]
-        private var cacheKeys = [RowKey](repeating: RowKey(a: -1, b: -1, c: -1, d: -1, e: -1, f: -1), count: 1 << 12)
-        private var cacheRows = [Int32](repeating: -1, count: 1 << 12)
-
-        /// The row of `key`, created empty if new.
-        @inline(__always)
-        mutating func row(_ key: RowKey) -> Int {
-            var h = UInt64(UInt32(bitPattern: key.a)) | UInt64(UInt32(bitPattern: key.b)) << 32
-            h ^= (UInt64(UInt32(bitPattern: key.c)) | UInt64(UInt32(bitPattern: key.d)) << 32) &* 0x9E37_79B9_7F4A_7C15
-            h ^= (UInt64(UInt32(bitPattern: key.e)) | UInt64(UInt32(bitPattern: key.f)) << 32) &* 0xC2B2_AE3D_27D4_EB4F
-            let slot = Int((h &* 0x9E37_79B9_7F4A_7C15) >> 52)
-            if cacheRows[slot] >= 0, cacheKeys[slot] == key { return Int(cacheRows[slot]) }
-            let r: Int32
-            if let i = index[key] {
-                r = i
-            } else {
-                r = Int32(keys.count)
-                keys.append(key)
-                values.append(RowValue())
-                index[key] = r
-            }
-            cacheKeys[slot] = key
-            cacheRows[slot] = r
-            return Int(r)
-        }
-    }
-
     struct DomainTally {
         var domain: DomainID
         var samples: UInt64 = 0
@@ -84,11 +58,23 @@ public enum ReportBuilder {
 
     /// Reads all of `source` and aggregates it by `options.sortKeys`.
     public static func build(source input: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
+        input.setCallchainsWanted(options.children)
         // Decoding runs a few batches ahead on another core while this thread attributes and aggregates.
         let source = ReadAheadSource(input)
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbols)
-        var rows = RowTable()
+        // Rows: keys and values in arrays, found through a FastMap from the key's words to the row index.
+        var rowKeys: [RowKey] = []
+        var rowValues: [RowValue] = []
+        var rowIndex = FastMap<Int>(capacity: 1024)
+        func row(_ key: RowKey) -> Int {
+            let w = key.words
+            if let i = rowIndex.get(w.0, w.1, w.2) { return i }
+            rowKeys.append(key)
+            rowValues.append(RowValue())
+            rowIndex.set(w.0, w.1, w.2, rowKeys.count - 1)
+            return rowKeys.count - 1
+        }
         var domains: [DomainID: DomainSummary] = [:]
         var total = RowValue()
         var input: UInt64 = 0
@@ -118,7 +104,7 @@ public enum ReportBuilder {
                     case .symbol: key[k] = a.symbol
                     }
                 }
-                rows.values[rows.row(key)].add(s.weight)
+                rowValues[row(key)].add(s.weight)
                 if options.children {
                     // Every distinct row on the sample's stack (its own included) gets the period once.
                     chainKeys.removeAll(keepingCapacity: true)
@@ -136,7 +122,7 @@ public enum ReportBuilder {
                         }
                         if !chainKeys.contains(fk) { chainKeys.append(fk) }
                     }
-                    for fk in chainKeys { rows.values[rows.row(fk)].children &+= s.weight }
+                    for fk in chainKeys { rowValues[row(fk)].children &+= s.weight }
                 }
                 total.samples += 1
                 total.period &+= s.weight
@@ -176,7 +162,7 @@ public enum ReportBuilder {
             domains[d]!.name = meta2.domain(d)?.name ?? (d == .hypervisor ? "xen" : d == .host ? "host" : "domain\(d)")
         }
         // Render row keys to strings and sort by period, then by values for a stable order.
-        var out: [ReportRow] = zip(rows.keys, rows.values).map { key, v in
+        var out: [ReportRow] = zip(rowKeys, rowValues).map { key, v in
             var values: [String] = []
             for (k, sk) in keys.enumerated() {
                 switch sk {

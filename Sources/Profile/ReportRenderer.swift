@@ -21,7 +21,7 @@ public enum ReportRenderer {
     }
 
     /// Percent with two decimals, e.g. `12.34`.
-    static func pct(_ v: Double, decimals: Int = 2) -> String {
+    public static func pct(_ v: Double, decimals: Int = 2) -> String {
         let scale = pow10(decimals)
         let r = (v * scale).rounded() / scale
         var s = String(r)

@@ -1,19 +1,12 @@
-import Dispatch
 #if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
 #endif
+import Dispatch
 import SampleIO
 import SymbolMap
 
 /// Reads and parses the running kernel's symbols on another thread, started as soon as a report knows it
 /// will probably need them, so that the time it takes overlaps decoding the samples.
-///
-/// When the kernel has a build-id and perf's build-id cache holds the kallsyms `perf record` saved for that
-/// very build (`~/.debug/[kernel.kallsyms]/BUILDID/kallsyms`, what `perf report` reads too), that copy is
-/// used: a plain file reads in a few milliseconds where `/proc/kallsyms` is formatted line by line by the
-/// kernel (~40 ms). Both are the same kernel's symbols; the caller relocates by the recorded `_text`.
 final class KallsymsPrefetch: @unchecked Sendable {
     private let group = DispatchGroup()
     /// Written once by the background task before `group.leave()`, read only after `group.wait()`.
@@ -23,22 +16,9 @@ final class KallsymsPrefetch: @unchecked Sendable {
     init(buildID: String) {
         group.enter()
         DispatchQueue.global().async {
-            let text = Self.buildIDCacheCopy(buildID) ?? HostIdentity.kallsyms()
-            self.table = text.map { SymbolTable.kallsyms(text: $0).0 }
+            self.table = SymbolSources.runningKernelKallsyms(buildID: buildID).map { SymbolTable.kallsyms(text: $0).0 }
             self.group.leave()
         }
-    }
-
-    /// perf's saved kallsyms of the kernel with `buildID`, when present and not hidden by kptr_restrict.
-    static func buildIDCacheCopy(_ buildID: String) -> String? {
-        guard buildID.count >= 8, buildID.allSatisfy(\.isHexDigit) else { return nil }
-        guard let h = getenv("HOME") else { return nil }
-        let home = String(cString: h)
-        guard !home.isEmpty else { return nil }
-        let path = home + "/.debug/[kernel.kallsyms]/" + buildID + "/kallsyms"
-        guard let bytes = try? FileBytes.read(path), bytes.count > 16,
-              !bytes.prefix(16).allSatisfy({ $0 == UInt8(ascii: "0") }) else { return nil }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The parsed table (nil when kallsyms is unreadable or hidden), waiting for the read to finish.
@@ -171,6 +151,17 @@ final class SymbolSources {
         return nil
     }
 
+    /// The running kernel's kallsyms text: perf's copy for its build-id when there is one
+    /// (`~/.debug/[kernel.kallsyms]/ID/kallsyms`, what `perf report` reads too: a plain file is much cheaper
+    /// than having the kernel format `/proc/kallsyms` again), else `/proc/kallsyms`.
+    static func runningKernelKallsyms(buildID running: String) -> String? {
+        if !running.isEmpty, let home = getenv("HOME") {
+            let cached = String(cString: home) + "/.debug/[kernel.kallsyms]/" + running + "/kallsyms"
+            if let bytes = try? FileBytes.read(cached), !bytes.isEmpty { return String(decoding: bytes, as: UTF8.self) }
+        }
+        return HostIdentity.kallsyms()
+    }
+
     private func liveKernel() -> NamedTable? {
         guard let hint = metadata.symbolHints.first(where: { $0.domain == .host && $0.kind == .kernel }) else { return nil }
         let running = HostIdentity.kernelBuildID()
@@ -191,7 +182,7 @@ final class SymbolSources {
             guard let t = liveKallsyms.result() else { return nil }
             table = t
         } else {
-            guard let text = HostIdentity.kallsyms() else { return nil }
+            guard let text = Self.runningKernelKallsyms(buildID: running) else { return nil }
             table = SymbolTable.kallsyms(text: text).0
         }
         var t = NamedTable(imageName: "[kernel.kallsyms]", table: table)

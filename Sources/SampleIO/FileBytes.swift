@@ -16,19 +16,29 @@ public enum FileBytes {
             throw SampleIOError(.badData, "is a directory, expected a file", path: path)
         }
         let size = Int(st.st_size)
-        // Regular files: one read straight into the array (no staging buffer, no second copy).
-        var shortRead = false
-        var out = [UInt8](unsafeUninitializedCapacity: max(size, 0)) { buf, count in
-            count = 0
-            while count < buf.count {
-                let n = Glibc.read(fd, buf.baseAddress! + count, buf.count - count)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { shortRead = n < 0; break }
-                count += n
+        if (st.st_mode & S_IFMT) == S_IFREG && size > 0 {
+            // One read straight into the array (no staging buffer), then whatever a growing file added.
+            var failed = false
+            var out = [UInt8](unsafeUninitializedCapacity: size) { buf, initialized in
+                var got = 0
+                while got < size {
+                    let n = Glibc.read(fd, buf.baseAddress! + got, size - got)
+                    if n < 0 { if errno == EINTR { continue }; failed = true; break }
+                    if n == 0 { break }
+                    got += n
+                }
+                initialized = got
             }
+            if failed { throw posixError(path, "read failed") }
+            if out.count == size { try appendRest(fd: fd, to: &out, path: path) }
+            return out
         }
-        if shortRead { throw posixError(path, "read failed") }
-        if size > 0 && out.count < size { return out }  // the file shrank while being read
+        var out = [UInt8]()
+        try appendRest(fd: fd, to: &out, path: path)
+        return out
+    }
+
+    private static func appendRest(fd: Int32, to out: inout [UInt8], path: String) throws(SampleIOError) {
         var buf = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
@@ -39,7 +49,6 @@ public enum FileBytes {
             if n == 0 { break }
             out.append(contentsOf: buf[0..<n])
         }
-        return out
     }
 
     /// Reads at most `count` bytes from the start of the file (empty for a directory).

@@ -5,7 +5,8 @@ import Dispatch
 ///
 /// Memory stays bounded: at most `depth` decoded batches wait at any time. ``metadata`` and ``stats`` are
 /// the decoder's as of the last batch handed out (a decoder may add to both as it goes; after `nil` they
-/// are final). The wrapped source must not be used by anyone else once it is wrapped.
+/// are final). The wrapped source must not be used by anyone else once it is wrapped: tell it
+/// `setCallchainsWanted(_:)` before wrapping it.
 public final class ReadAheadSource: SampleSource {
     public private(set) var metadata: RunMetadata
     public private(set) var stats: DecodeStats

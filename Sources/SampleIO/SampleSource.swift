@@ -10,6 +10,13 @@ public protocol SampleSource: AnyObject {
     /// The next batch, or nil at the end of the input. Throws on input that cannot be read further;
     /// a source that can recover (skip a corrupt buffer) records it in `stats` instead.
     func nextBatch() throws(SampleIOError) -> SampleBatch?
+    /// Tells the source whether callchains will be used; a source may then skip decoding them.
+    /// Call before the first batch. The default does nothing.
+    func setCallchainsWanted(_ wanted: Bool)
+}
+
+extension SampleSource {
+    public func setCallchainsWanted(_ wanted: Bool) {}
 }
 
 /// A format xprof can read: it sniffs the first bytes of a file, then opens it.

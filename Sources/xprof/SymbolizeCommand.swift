@@ -82,15 +82,7 @@ struct SymbolizeCommand: ParsableCommand {
 
 /// Writes all of `text` to stdout.
 func writeStdout(_ text: String) {
-    var t = text
-    t.withUTF8 { buf in
-        var done = 0
-        while done < buf.count {
-            let n = write(1, buf.baseAddress! + done, buf.count - done)
-            if n <= 0 { break }
-            done += n
-        }
-    }
+    writeStdout(Array(text.utf8))
 }
 
 extension Substring {

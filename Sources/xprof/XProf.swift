@@ -12,6 +12,8 @@ struct XProf: ParsableCommand {
             InfoCommand.self,
             ConvertCommand.self,
             SymbolizeCommand.self,
+            DiffCommand.self,
+            ScaleCommand.self,
         ]
     )
 }

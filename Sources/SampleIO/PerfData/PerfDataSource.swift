@@ -55,6 +55,10 @@ final class PerfDataSource: SampleSource {
     private var flushLimit: UInt64 = 0
     private var ordered = false
     private var lastRecordType: UInt32 = 0
+    /// Whether the consumer uses callchains; without, they are walked past but not decoded.
+    private var callchains = true
+
+    func setCallchainsWanted(_ wanted: Bool) { callchains = wanted }
     private var featureBuildIDs: [(String, String)] = []
 
     static let headerAttr: UInt32 = 64, headerEventType: UInt32 = 65, headerTracingData: UInt32 = 66
@@ -647,7 +651,7 @@ final class PerfDataSource: SampleSource {
                            tid: f.tid == UInt32.max ? -1 : Int32(bitPattern: f.tid), domain: dom,
                            pcpu: f.cpu, vcpu: dom == .host ? f.cpu : Sample.unknownCPU, event: event, mode: mode)
             var chainRef: UInt64 = 0
-            if f.chainCount > 0 {
+            if f.chainCount > 0 && callchains {
                 // A record holds at most 65535 bytes, so at most 8191 entries (the scratch holds them all).
                 guard f.chainCount < chainScratch.count else { stats.drop("sample (callchain too long)"); return }
                 if ordered && offset >= 0 {

@@ -24,6 +24,34 @@ public enum XenoprofCaptureFormat: SampleFormat {
     }
 }
 
+/// Collects the callers that follow a traced sample (after an escape/`TRACE_BEGIN`) until the trace ends,
+/// then attaches them to that sample as its callchain (leaf first, the sample's pc as frame 0).
+struct TraceBuilder {
+    private(set) var sample = -1
+    private var chain: [CallFrame] = []
+
+    var isOpen: Bool { sample >= 0 }
+
+    /// Starts a trace for `batch.samples[index]`.
+    mutating func begin(sample index: Int, pc: CallFrame) {
+        sample = index
+        chain = [pc]
+    }
+
+    mutating func addCaller(_ f: CallFrame) { chain.append(f) }
+
+    /// Attaches the collected frames to the traced sample (if any) and ends the trace.
+    mutating func close(into batch: inout SampleBatch) {
+        if sample >= 0 {
+            batch.samples[sample].chainStart = UInt32(batch.frames.count)
+            batch.samples[sample].chainCount = UInt32(chain.count)
+            batch.frames.append(contentsOf: chain)
+        }
+        sample = -1
+        chain.removeAll(keepingCapacity: true)
+    }
+}
+
 /// Decodes a capture: each domain's ring snapshots with Xen's drain rules, then the OProfile stream.
 final class XenoprofCaptureSource: SampleSource {
     private(set) var metadata = RunMetadata()
@@ -175,17 +203,7 @@ final class XenoprofCaptureSource: SampleSource {
                 // Drain tail → head.
                 var i = tail
                 var tracing = false
-                var traceSample = -1
-                var chain: [CallFrame] = []
-                func closeTrace() {
-                    if traceSample >= 0 {
-                        batch.samples[traceSample].chainStart = UInt32(batch.frames.count)
-                        batch.samples[traceSample].chainCount = UInt32(chain.count)
-                        batch.frames.append(contentsOf: chain)
-                    }
-                    traceSample = -1
-                    chain.removeAll(keepingCapacity: true)
-                }
+                var trace = TraceBuilder()
                 while i != head {
                     let eo = XenoprofLayout.headerSize + Int(i) * entry
                     let eip = c.peek(UInt64.self, .little, at: eo) ?? 0
@@ -193,7 +211,7 @@ final class XenoprofCaptureSource: SampleSource {
                     let event = c.peek(UInt8.self, .little, at: eo + 9) ?? 0
                     i = (i + 1) % size
                     if eip == escape {
-                        closeTrace()
+                        trace.close(into: &batch)
                         if event == XenoprofLayout.traceBegin {
                             tracing = true
                         } else {
@@ -206,21 +224,18 @@ final class XenoprofCaptureSource: SampleSource {
                         continue
                     }
                     let mode = SampleMode(rawValue: rawMode) ?? .unknown
-                    if tracing && traceSample >= 0 {
+                    if tracing && trace.isOpen {
                         // A caller frame of the traced sample.
-                        chain.append(CallFrame(ip: eip, mode: mode))
+                        trace.addCaller(CallFrame(ip: eip, mode: mode))
                         continue
                     }
                     let weight = Int(event) < events.count ? events[Int(event)].count : 1
                     if Int(event) >= events.count { stats.unknown("xenoprof event index \(event)") }
                     batch.samples.append(Sample(ip: eip, weight: max(1, weight), domain: domain, vcpu: vcpu,
                                                 event: UInt16(event), mode: mode))
-                    if tracing {
-                        traceSample = batch.samples.count - 1
-                        chain = [CallFrame(ip: eip, mode: mode)]
-                    }
+                    if tracing { trace.begin(sample: batch.samples.count - 1, pc: CallFrame(ip: eip, mode: mode)) }
                 }
-                closeTrace()
+                trace.close(into: &batch)
             }
         }
         let lost = lostByVCPU.values.reduce(0, +)
@@ -260,19 +275,9 @@ final class XenoprofCaptureSource: SampleSource {
         var pid: Int32 = -1, tgid: Int32 = -1
         var cookie: UInt64 = 0
         var tracing = false
-        var traceSample = -1
-        var chain: [CallFrame] = []
+        var trace = TraceBuilder()
         var mapped = Set<String>()
         let events = header.events
-        func closeTrace() {
-            if traceSample >= 0 {
-                batch.samples[traceSample].chainStart = UInt32(batch.frames.count)
-                batch.samples[traceSample].chainCount = UInt32(chain.count)
-                batch.frames.append(contentsOf: chain)
-            }
-            traceSample = -1
-            chain.removeAll(keepingCapacity: true)
-        }
         /// User samples of a cookie'd binary carry a file offset: place each (pid, cookie) at a synthetic
         /// base address (cookie slot << 40) with a mapping of the binary there.
         func userAddress(_ offset: UInt64) -> UInt64? {
@@ -294,7 +299,7 @@ final class XenoprofCaptureSource: SampleSource {
                 guard k + 1 < n else { truncatedAt = k; break }
                 let code = word(k + 1)
                 k += 2
-                closeTrace()
+                trace.close(into: &batch)
                 tracing = false
                 func arg() -> UInt64? {
                     guard k < n else { truncatedAt = k - 2; return nil }
@@ -339,20 +344,17 @@ final class XenoprofCaptureSource: SampleSource {
             if mode == .user && role != .passive {
                 if let a = userAddress(v) { ip = a }
             }
-            if tracing && traceSample >= 0 {
-                chain.append(CallFrame(ip: ip, mode: mode))
+            if tracing && trace.isOpen {
+                trace.addCaller(CallFrame(ip: ip, mode: mode))
                 continue
             }
             let weight = Int(event) < events.count ? events[Int(event)].count : 1
             batch.samples.append(Sample(ip: ip, weight: max(1, weight), pid: domain == .host || role != .passive ? tgid : -1,
                                         tid: domain == .host || role != .passive ? pid : -1, domain: domain, pcpu: cpu,
                                         event: UInt16(truncatingIfNeeded: event), mode: mode))
-            if tracing {
-                traceSample = batch.samples.count - 1
-                chain = [CallFrame(ip: ip, mode: mode)]
-            }
+            if tracing { trace.begin(sample: batch.samples.count - 1, pc: CallFrame(ip: ip, mode: mode)) }
         }
-        closeTrace()
+        trace.close(into: &batch)
         if let t = truncatedAt {
             stats.warnings.append("\(file): the stream ends inside an entry at word \(t) (byte \(t * w)); the incomplete entry is ignored")
             stats.drop("oprofile entry")

@@ -1,0 +1,107 @@
+import SampleIO
+
+/// One row of a comparison between two profiles: a key (image, symbol …) and its share in each.
+public struct ComparisonRow: Sendable, Equatable {
+    public var values: [String]
+    public var basePercent: Double
+    public var newPercent: Double
+    public var baseSamples: UInt64
+    public var newSamples: UInt64
+    /// Percentage points gained (negative: lost).
+    public var delta: Double { newPercent - basePercent }
+}
+
+/// `xprof diff`: the same rows in two profiles side by side, ordered by how much their share changed.
+public struct Comparison: Sendable {
+    public var base: Report
+    public var new: Report
+    public var keys: [SortKey]
+    public var rows: [ComparisonRow]
+
+    /// Joins two reports built with the same sort keys.
+    public init(base: Report, new: Report) {
+        self.base = base
+        self.new = new
+        keys = base.keys
+        var byKey: [[String]: ComparisonRow] = [:]
+        for r in base.rows {
+            byKey[r.values] = ComparisonRow(values: r.values, basePercent: r.percent, newPercent: 0, baseSamples: r.samples, newSamples: 0)
+        }
+        for r in new.rows {
+            byKey[r.values, default: ComparisonRow(values: r.values, basePercent: 0, newPercent: 0, baseSamples: 0, newSamples: 0)].newPercent = r.percent
+            byKey[r.values]?.newSamples = r.samples
+        }
+        rows = byKey.values.sorted {
+            abs($0.delta) != abs($1.delta) ? abs($0.delta) > abs($1.delta) : $0.values.lexicographicallyPrecedes($1.values)
+        }
+    }
+
+    /// Rows whose share grew by more than `limit` percentage points.
+    public func regressions(above limit: Double) -> [ComparisonRow] {
+        rows.filter { $0.delta > limit }
+    }
+}
+
+/// `xprof scale`: the same workload profiled at several CPU counts; which functions' shares grow with
+/// the CPU count (the TLB-flush and lock functions of the Xen study are the classic case).
+public struct ScalingAnalysis: Sendable {
+    public struct Run: Sendable {
+        public var source: String
+        public var cpus: Int
+        public var totalSamples: UInt64
+        public var throughput: Double?
+    }
+
+    public struct Row: Sendable, Equatable {
+        public var values: [String]
+        /// Share of samples per run, in run order (percent).
+        public var percents: [Double]
+        /// Last run's share over the first run's (∞ when it was absent at first: shown as "new").
+        public var growth: Double
+        /// Whether the share never falls as CPUs are added.
+        public var monotonic: Bool
+    }
+
+    public var keys: [SortKey]
+    public var runs: [Run]
+    public var rows: [Row]
+
+    /// Builds the analysis from one report per run (same sort keys), ordered by CPU count.
+    /// - Parameters:
+    ///   - cpus: the CPU count of each run (defaults: the CPUs the recording used, else CPUs online).
+    ///   - throughput: optional work done per run, for speedup and efficiency.
+    public init(reports: [Report], cpus: [Int]? = nil, throughput: [Double]? = nil) {
+        var runs: [(Report, Run)] = reports.enumerated().map { i, r in
+            let n = cpus?[i] ?? (r.metadata.cpusUsed.isEmpty ? max(1, r.metadata.cpusOnline) : r.metadata.cpusUsed.count)
+            return (r, Run(source: r.source, cpus: n, totalSamples: r.totalSamples, throughput: throughput?[i]))
+        }
+        runs.sort { $0.1.cpus < $1.1.cpus }
+        keys = reports.first?.keys ?? []
+        self.runs = runs.map(\.1)
+        var table: [[String]: [Double]] = [:]
+        for (k, (r, _)) in runs.enumerated() {
+            for row in r.rows {
+                table[row.values, default: Array(repeating: 0, count: runs.count)][k] = row.percent
+            }
+        }
+        rows = table.map { values, p in
+            let first = p.first ?? 0, last = p.last ?? 0
+            let growth = first > 0 ? last / first : (last > 0 ? Double.infinity : 1)
+            let mono = zip(p, p.dropFirst()).allSatisfy { $0 <= $1 + 1e-9 }
+            return Row(values: values, percents: p, growth: growth, monotonic: mono)
+        }
+        // Rows that matter: grew the most in percentage points, first.
+        rows.sort {
+            let a = ($0.percents.last ?? 0) - ($0.percents.first ?? 0), b = ($1.percents.last ?? 0) - ($1.percents.first ?? 0)
+            return a != b ? a > b : $0.values.lexicographicallyPrecedes($1.values)
+        }
+    }
+
+    /// Speedup of run `i` over the first run (throughput ratio), and its efficiency against linear scaling.
+    public func speedup(_ i: Int) -> (speedup: Double, efficiency: Double)? {
+        guard let t0 = runs.first?.throughput, let ti = runs[i].throughput, t0 > 0 else { return nil }
+        let s = ti / t0
+        let ideal = Double(runs[i].cpus) / Double(max(1, runs[0].cpus))
+        return (s, ideal > 0 ? s / ideal : 0)
+    }
+}

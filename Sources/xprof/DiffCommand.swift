@@ -1,0 +1,64 @@
+import ArgumentParser
+import Profile
+import SampleIO
+
+struct DiffCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "diff",
+        abstract: "Compare two profiles: each row's share in both and the change, largest change first.",
+        discussion: "With --fail-above PCT the command exits with status 1 when a row's share grew by more than PCT percentage points (a regression check for benchmark suites)."
+    )
+
+    @Argument(help: "The baseline profile.") var base: String
+    @Argument(help: "The new profile.") var new: String
+    @Option(name: .customLong("fail-above"), help: "Fail (exit 1) when a row's share grows by more than this many percentage points.")
+    var failAbove: Double?
+    @OptionGroup var options: ReportSelection
+
+    func run() throws {
+        // Rows are matched over whole profiles; --top only limits what is shown.
+        let comparison = Comparison(base: options.build(base) { $0.top = nil }, new: options.build(new) { $0.top = nil })
+        print(ComparisonRenderer.render(comparison, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top), terminator: "")
+        if let limit = failAbove {
+            let bad = comparison.regressions(above: limit)
+            if !bad.isEmpty {
+                for r in bad.prefix(10) {
+                    printError("regression: \(r.values.joined(separator: " ")) grew from \(ReportRenderer.pct(r.basePercent))% to \(ReportRenderer.pct(r.newPercent))% (+\(ReportRenderer.pct(r.delta)) points, limit \(limit))")
+                }
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct ScaleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scale",
+        abstract: "Compare profiles of one workload at several CPU counts: which functions grow with the CPUs.",
+        discussion: "Each RUN is a profile; its CPU count comes from the recording (CPUs used, else online) or --cpus."
+    )
+
+    @Argument(help: "Profiles, one per CPU count.") var runs: [String]
+    @Option(help: "CPU count of each run, comma-separated, in the order given.") var cpus: String?
+    @Option(help: "Throughput of each run (work per second), comma-separated, for speedup and efficiency.") var throughput: String?
+    @OptionGroup var options: ReportSelection
+
+    func validate() throws {
+        guard runs.count >= 2 else { throw ValidationError("give at least two runs") }
+        if let cpus {
+            let v = cpus.split(separator: ",").compactMap { Int($0) }
+            guard v.count == runs.count, v.allSatisfy({ $0 > 0 }) else { throw ValidationError("--cpus needs one positive count per run") }
+        }
+        if let throughput {
+            let v = throughput.split(separator: ",").compactMap { Double($0) }
+            guard v.count == runs.count else { throw ValidationError("--throughput needs one number per run") }
+        }
+    }
+
+    func run() throws {
+        let reports = runs.map { options.build($0) { $0.top = nil } }
+        let analysis = ScalingAnalysis(reports: reports, cpus: cpus.map { $0.split(separator: ",").compactMap { Int($0) } },
+                                       throughput: throughput.map { $0.split(separator: ",").compactMap { Double($0) } })
+        print(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top), terminator: "")
+    }
+}

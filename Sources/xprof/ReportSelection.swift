@@ -1,0 +1,63 @@
+import ArgumentParser
+import Profile
+import SampleIO
+
+/// What to report and how: the options `report`, `diff` and `scale` share.
+struct ReportSelection: ParsableArguments {
+    @Option(help: "Only samples of this domain (0 = host/dom0).")
+    var domain: UInt32?
+
+    @Option(help: "Only samples of this mode: user, kernel or hypervisor.")
+    var mode: String?
+
+    @Option(help: "Comma-separated keys to group rows by: domain, mode, comm, pid, image (dso), symbol (sym).")
+    var sort: String = "image,symbol"
+
+    @Option(help: "Show at most N rows.")
+    var top: Int?
+
+    @Option(help: "Output format: table, csv or json.")
+    var format: String = "table"
+
+    @Option(name: .customLong("guest-name"), help: ArgumentHelp("A name for a guest domain.", valueName: "DOM=NAME"))
+    var guestNames: [String] = []
+
+    @OptionGroup var symbols: SymbolOptionGroup
+
+    func validate() throws {
+        guard SortKey.parseList(sort) != nil else {
+            throw ValidationError("--sort: unknown key in '\(sort)'; use domain, mode, comm, pid, image (dso), symbol (sym)")
+        }
+        if let mode, SampleMode(name: mode) == nil {
+            throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
+        }
+        guard ReportFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be table, csv or json, not '\(format)'")
+        }
+        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+        for g in guestNames where SymbolOptionGroup.split(g) == nil {
+            throw ValidationError("--guest-name expects DOM=NAME with a numeric domain id, not '\(g)'")
+        }
+    }
+
+    var reportOptions: ReportOptions {
+        var o = ReportOptions()
+        o.sortKeys = SortKey.parseList(sort) ?? [.image, .symbol]
+        o.domain = domain.map { DomainID($0) }
+        o.mode = mode.flatMap(SampleMode.init(name:))
+        o.top = top
+        o.symbols = symbols.options
+        for g in guestNames { if let (d, n) = SymbolOptionGroup.split(g) { o.domainNames[d] = n } }
+        return o
+    }
+
+    func build(_ path: String, adjusting adjust: (inout ReportOptions) -> Void = { _ in }) -> Report {
+        var opts = reportOptions
+        adjust(&opts)
+        return runReporting {
+            let source = try SampleReader.open(path: path)
+            return try ReportBuilder.build(source: source, path: path, options: opts)
+        }
+    }
+}
+
