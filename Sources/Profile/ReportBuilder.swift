@@ -60,7 +60,7 @@ public enum ReportBuilder {
     public static func build(source input: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
         input.setCallchainsWanted(options.children)
         // Decoding runs a few batches ahead on another core while this thread attributes and aggregates.
-        let source = ReadAheadSource(input)
+        let source = ReadAheadSource(input, depth: 2)
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbols)
         // Rows: keys and values in arrays, found through a FastMap from the key's words to the row index.

@@ -71,9 +71,9 @@ final class PerfFileBytes {
     }
 
     /// Gives the pages before `offset` back to the kernel (they stay in the page cache), so that the
-    /// decoder's resident memory does not grow with the file. Only mapped files; only every 16 MiB.
+    /// decoder's resident memory does not grow with the file. Only mapped files; only every 4 MiB.
     func release(upTo offset: Int) {
-        guard mapped, offset - releasedUpTo >= 16 << 20, let b = raw.baseAddress else { return }
+        guard mapped, offset - releasedUpTo >= 4 << 20, let b = raw.baseAddress else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let from = releasedUpTo, to = (min(offset, raw.count) / page) * page
         guard to > from else { return }
