@@ -443,8 +443,18 @@ final class PerfDataSource: SampleSource {
                     ready.append(e.event, time: e.time)
                     nextSideband += 1
                 }
+                if smp.chainCount == 0 {
+                    if smp.time <= limit {
+                        ready.samples.append(smp)
+                    } else {
+                        keptSamples.append(smp)
+                        keptSampleSeq.append(q)
+                        keptChain.append(0)
+                    }
+                    continue
+                }
                 let ref = pendingChain[i]
-                if ref & Self.inFile != 0 && smp.chainCount > 0 {
+                if ref & Self.inFile != 0 {
                     let at = Int(ref & ~Self.inFile), count = Int(smp.chainCount)
                     if smp.time <= limit {
                         let r = RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[at..<(at + 8 * count)]), big: big)
