@@ -14,6 +14,7 @@ struct XProf: ParsableCommand {
             SymbolizeCommand.self,
             DiffCommand.self,
             ScaleCommand.self,
+            OverheadCommand.self,
         ]
     )
 }
