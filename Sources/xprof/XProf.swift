@@ -15,6 +15,7 @@ struct XProf: ParsableCommand {
             DiffCommand.self,
             ScaleCommand.self,
             OverheadCommand.self,
+            ExportCommand.self,
         ]
     )
 }
