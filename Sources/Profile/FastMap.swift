@@ -14,12 +14,12 @@ struct FastMap<Value> {
     init(capacity: Int = 1024) {
         var n = 16
         while n < capacity * 2 { n <<= 1 }
-        keysA = Array(repeating: 0, count: n)
-        keysB = Array(repeating: 0, count: n)
-        keysC = Array(repeating: 0, count: n)
-        used = Array(repeating: false, count: n)
-        values = Array(repeating: nil, count: n)
-        mask = n - 1
+        (keysA, keysB, keysC, used, values, mask) = Self.storage(n)
+    }
+
+    private static func storage(_ n: Int) -> ([UInt64], [UInt64], [UInt64], [Bool], [Value?], Int) {
+        (Array(repeating: 0, count: n), Array(repeating: 0, count: n), Array(repeating: 0, count: n),
+         Array(repeating: false, count: n), Array(repeating: nil, count: n), n - 1)
     }
 
     @inline(__always)
@@ -61,13 +61,7 @@ struct FastMap<Value> {
 
     private mutating func grow() {
         let oldA = keysA, oldB = keysB, oldC = keysC, oldUsed = used, oldValues = values
-        let n = used.count * 2
-        keysA = Array(repeating: 0, count: n)
-        keysB = Array(repeating: 0, count: n)
-        keysC = Array(repeating: 0, count: n)
-        used = Array(repeating: false, count: n)
-        values = Array(repeating: nil, count: n)
-        mask = n - 1
+        (keysA, keysB, keysC, used, values, mask) = Self.storage(used.count * 2)
         count = 0
         for i in oldUsed.indices where oldUsed[i] {
             if let v = oldValues[i] { set(oldA[i], oldB[i], oldC[i], v) }

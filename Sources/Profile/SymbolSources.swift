@@ -221,7 +221,11 @@ final class SymbolSources {
             let full = (options.symfs ?? "") + path
             do {
                 let e = try ElfImage(path: full)
-                let want = buildID.map { String(format2: $0) }.joined()
+                // The mapping's own build-id (MMAP2), else the recording's build-id table (perf's BUILD_ID feature).
+                var want = buildID.map { String(format2: $0) }.joined()
+                if want.isEmpty, let h = metadata.symbolHints.first(where: { $0.path == path && !$0.buildID.isEmpty }) {
+                    want = h.buildID
+                }
                 if !want.isEmpty, !e.buildID.isEmpty, e.buildID != want {
                     if options.forceSymbols {
                         warn("\(full): build-id \(e.buildID) does not match the recorded \(want); used anyway because of --force-symbols")

@@ -7,6 +7,8 @@
  *                                               buffer while the main thread mprotects and munmaps pages
  *                                               of it, which makes the kernel send TLB-flush IPIs
  *   xprof-workload mixed   [SECONDS]            half spin, half syscall, in two threads
+ *   xprof-workload work    [ROUNDS]             a fixed amount of CPU work (ROUNDS calls of workload_spin_hot,
+ *                                               default 2000): its run time is what profiling overhead changes
  *
  * Each prints one line to stderr with the work it did. SECONDS defaults to 2 (fractions allowed).
  */
@@ -144,14 +146,14 @@ static void *spin_thread(void *arg) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: xprof-workload spin|syscall|tlb|mixed [SECONDS] [THREADS]\n");
+    fprintf(stderr, "usage: xprof-workload spin|syscall|tlb|mixed [SECONDS] [THREADS] | work [ROUNDS]\n");
     exit(64);
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) usage();
     double seconds = argc > 2 ? atof(argv[2]) : 2.0;
-    if (!(seconds > 0)) usage();
+    if (!(seconds > 0)) usage();  /* (for `work`, the same argument is a round count) */
     const char *mode = argv[1];
     if (strcmp(mode, "spin") == 0) {
         long r = run_spin(seconds);
@@ -165,6 +167,14 @@ int main(int argc, char **argv) {
         long r = run_tlb(seconds, threads);
         fprintf(stderr, "xprof-workload: tlb: %ld mprotect/munmap/mmap calls with %d touching threads (%ld sweeps) in %.2f s\n",
                 r, threads, atomic_load(&tlb_touches), seconds);
+    } else if (strcmp(mode, "work") == 0) {
+        long rounds = argc > 2 ? atol(argv[2]) : 2000;
+        if (rounds < 1) usage();
+        uint64_t x = 88172645463325252ull;
+        double t0 = now();
+        for (long i = 0; i < rounds; i++) x = workload_spin_hot(x, 200000);
+        sink = x;
+        fprintf(stderr, "xprof-workload: work: %ld rounds of workload_spin_hot in %.3f s\n", rounds, now() - t0);
     } else if (strcmp(mode, "mixed") == 0) {
         struct spin_args a = { seconds, 0 };
         pthread_t t;

@@ -14,6 +14,8 @@ struct XProf: ParsableCommand {
             SymbolizeCommand.self,
             DiffCommand.self,
             ScaleCommand.self,
+            OverheadCommand.self,
+            ExportCommand.self,
         ]
     )
 }

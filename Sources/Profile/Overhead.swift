@@ -1,0 +1,108 @@
+/// Summary statistics of repeated timings.
+public struct TimingStats: Sendable, Equatable {
+    public var samples: [Double]
+    public var mean: Double
+    public var standardDeviation: Double
+    public var median: Double
+
+    public init(_ xs: [Double]) {
+        samples = xs
+        let n = Double(max(xs.count, 1))
+        mean = xs.reduce(0, +) / n
+        let m = mean
+        standardDeviation = xs.count > 1 ? (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot() : 0
+        let sorted = xs.sorted()
+        median = sorted.isEmpty ? 0 : (sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+                                       : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2)
+    }
+}
+
+/// How much a profiler slowed a command down, with a confidence interval.
+public struct OverheadEstimate: Sendable {
+    public var profiler: String
+    public var baseline: TimingStats
+    public var profiled: TimingStats
+    /// (profiled mean − baseline mean) / baseline mean, in percent.
+    public var percent: Double
+    /// 95 % confidence interval of `percent` (Welch's t on the difference of means, scaled by the baseline mean).
+    public var low: Double
+    public var high: Double
+
+    public init(profiler: String, baseline: [Double], profiled: [Double]) {
+        self.profiler = profiler
+        self.baseline = TimingStats(baseline)
+        self.profiled = TimingStats(profiled)
+        let b = self.baseline, p = self.profiled
+        percent = b.mean > 0 ? (p.mean - b.mean) / b.mean * 100 : 0
+        let vb = b.standardDeviation * b.standardDeviation / Double(max(1, b.samples.count))
+        let vp = p.standardDeviation * p.standardDeviation / Double(max(1, p.samples.count))
+        let se = (vb + vp).squareRoot()
+        // Welch–Satterthwaite degrees of freedom, then the two-sided 95 % t quantile.
+        let df = (vb + vp) * (vb + vp) / max(1e-300, vb * vb / Double(max(1, b.samples.count - 1)) + vp * vp / Double(max(1, p.samples.count - 1)))
+        let t = Self.t95(df)
+        let half = b.mean > 0 ? t * se / b.mean * 100 : 0
+        low = percent - half
+        high = percent + half
+    }
+
+    /// Two-sided 95 % Student t quantile for `df` degrees of freedom (table, then the normal limit).
+    static func t95(_ df: Double) -> Double {
+        let table: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                               2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                               2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+        guard df.isFinite, df >= 1 else { return table[0] }
+        let k = Int(df.rounded(.down))
+        return k <= table.count ? table[k - 1] : 1.96
+    }
+}
+
+/// Renders overhead estimates.
+public enum OverheadRenderer {
+    public static func render(_ estimates: [OverheadEstimate], command: [String], frequency: UInt64, format: ReportFormat) -> String {
+        let pct = ReportRenderer.pct
+        switch format {
+        case .json:
+            let o: [String: JSONValue] = [
+                "schema": "xprof.overhead/1", "command": .of(command), "frequency": .of(frequency),
+                "baseline": stats(estimates.first?.baseline),
+                "profilers": .array(estimates.map { e in
+                    .object(["profiler": .of(e.profiler), "runs": stats(e.profiled), "overhead_percent": .of(e.percent),
+                             "ci95_low": .of(e.low), "ci95_high": .of(e.high)])
+                }),
+            ]
+            return JSONValue.object(o).rendered()
+        case .csv:
+            var out = "profiler,runs,mean_s,stddev_s,median_s,overhead_percent,ci95_low,ci95_high\n"
+            if let b = estimates.first?.baseline {
+                out += "none,\(b.samples.count),\(pct(b.mean, 4)),\(pct(b.standardDeviation, 4)),\(pct(b.median, 4)),0,0,0\n"
+            }
+            for e in estimates {
+                let p = e.profiled
+                out += "\(e.profiler),\(p.samples.count),\(pct(p.mean, 4)),\(pct(p.standardDeviation, 4)),\(pct(p.median, 4)),\(pct(e.percent, 4)),\(pct(e.low, 4)),\(pct(e.high, 4))\n"
+            }
+            return out
+        case .table:
+            var out = "# xprof overhead: \(command.joined(separator: " ")) at \(frequency) Hz; wall time per run, runs interleaved\n#\n"
+            out += "# Profiler   Runs    Mean (s)  Stddev (s)  Median (s)  Overhead  95% CI\n"
+            if let b = estimates.first?.baseline {
+                out += "  none       " + pad(String(b.samples.count), 4) + "  " + pad(pct(b.mean, 4), 10) + "  " + pad(pct(b.standardDeviation, 4), 10)
+                out += "  " + pad(pct(b.median, 4), 10) + "         -\n"
+            }
+            for e in estimates {
+                let p = e.profiled
+                out += "  " + e.profiler + String(repeating: " ", count: max(1, 11 - e.profiler.count)) + pad(String(p.samples.count), 4)
+                out += "  " + pad(pct(p.mean, 4), 10) + "  " + pad(pct(p.standardDeviation, 4), 10) + "  " + pad(pct(p.median, 4), 10)
+                out += "  " + pad((e.percent >= 0 ? "+" : "") + pct(e.percent, 2) + "%", 8) + "  [" + pct(e.low, 2) + "%, " + pct(e.high, 2) + "%]\n"
+            }
+            return out
+        }
+    }
+
+    static func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
+
+    static func stats(_ s: TimingStats?) -> JSONValue {
+        guard let s else { return .null }
+        return .object(["runs": .of(s.samples.count), "seconds": .array(s.samples.map { .of($0) }), "mean": .of(s.mean),
+                        "stddev": .of(s.standardDeviation), "median": .of(s.median)])
+    }
+}
