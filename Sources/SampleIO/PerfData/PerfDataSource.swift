@@ -395,11 +395,13 @@ final class PerfDataSource: SampleSource {
         // Samples in (time, seq) order.
         order.removeAll(keepingCapacity: true)
         var inOrder = true
+        var anyChain = false
         pendingSamples.withUnsafeBufferPointer { smp in
             pendingSampleSeq.withUnsafeBufferPointer { seq in
                 var prevTime: UInt64 = 0, prevSeq: UInt64 = 0
                 for i in 0..<smp.count {
                     let t = smp[i].time, q = seq[i]
+                    if smp[i].chainCount != 0 { anyChain = true }
                     if t < prevTime || (t == prevTime && q < prevSeq) { inOrder = false }
                     prevTime = t
                     prevSeq = q
@@ -412,6 +414,10 @@ final class PerfDataSource: SampleSource {
                     }
                 }
             }
+        }
+        if !anyChain && pendingSideband.isEmpty {
+            flushPlainSamples(upTo: limit)
+            return
         }
         sidebandOrder.removeAll(keepingCapacity: true)
         for i in pendingSideband.indices { sidebandOrder.append(Int32(truncatingIfNeeded: i)) }
@@ -507,6 +513,39 @@ final class PerfDataSource: SampleSource {
         swap(&pendingSampleSeq, &keptSampleSeq)
         swap(&pendingChain, &keptChain)
         swap(&pendingFrames, &keptFrames)
+    }
+
+    /// `flush(upTo:)` when `order` is ready and the pending events are samples without callchains: the due
+    /// ones (a prefix of `order`) are gathered into `ready` in one block, the rest kept in order.
+    private func flushPlainSamples(upTo limit: UInt64) {
+        posAtLastFlush = pos
+        oldestNeeded = Int.max
+        let n = order.count
+        pendingSamples.withUnsafeBufferPointer { smp in
+            pendingSampleSeq.withUnsafeBufferPointer { seq in
+                order.withUnsafeBufferPointer { ord in
+                    var due = 0
+                    while due < n && smp[Int(ord[due])].time <= limit { due += 1 }
+                    let block = [Sample](unsafeUninitializedCapacity: due) { buf, count in
+                        for k in 0..<due { (buf.baseAddress! + k).initialize(to: smp[Int(ord[k])]) }
+                        count = due
+                    }
+                    ready.samples.append(contentsOf: block)
+                    keptSamples.removeAll(keepingCapacity: true)
+                    keptSampleSeq.removeAll(keepingCapacity: true)
+                    keptChain.removeAll(keepingCapacity: true)
+                    for k in due..<n {
+                        keptSamples.append(smp[Int(ord[k])])
+                        keptSampleSeq.append(seq[Int(ord[k])])
+                        keptChain.append(0)
+                    }
+                }
+            }
+        }
+        swap(&pendingSamples, &keptSamples)
+        swap(&pendingSampleSeq, &keptSampleSeq)
+        swap(&pendingChain, &keptChain)
+        pendingFrames.removeAll(keepingCapacity: true)
     }
 
     /// Queues a decoded sample; `chain` says where its callchain is (see `pendingChain`).
