@@ -1,6 +1,8 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+let hotLoops: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
 let package = Package(
     name: "xprof",
     platforms: [.macOS(.v13)],
@@ -24,9 +26,10 @@ let package = Package(
             path: "Sources/CPerfShim",
             linkerSettings: [.linkedLibrary("z"), .linkedLibrary("zstd")]
         ),
-        .target(name: "SampleIO", dependencies: ["CPerfShim"]),
+        // The per-sample loops of decoding and attribution: exclusivity is checked at compile time only.
+        .target(name: "SampleIO", dependencies: ["CPerfShim"], swiftSettings: hotLoops),
         .target(name: "SymbolMap", dependencies: ["CElfUtils"]),
-        .target(name: "Profile", dependencies: ["SampleIO", "SymbolMap"]),
+        .target(name: "Profile", dependencies: ["SampleIO", "SymbolMap"], swiftSettings: hotLoops),
         .executableTarget(
             name: "xprof",
             dependencies: [

@@ -57,19 +57,25 @@ public enum ReportBuilder {
     }
 
     /// Reads all of `source` and aggregates it by `options.sortKeys`.
-    public static func build(source: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
-        source.setCallchainsWanted(options.children)
+    public static func build(source input: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
+        input.setCallchainsWanted(options.children)
+        // Decoding runs a few batches ahead on another core while this thread attributes and aggregates.
+        let source = ReadAheadSource(input, depth: 2)
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbols)
         // Rows: keys and values in arrays, found through a FastMap from the key's words to the row index.
         var rowKeys: [RowKey] = []
         var rowValues: [RowValue] = []
         var rowIndex = FastMap<Int>(capacity: 1024)
+        // With --children: the serial number of the last sample that credited each row (one credit per stack).
+        var rowStamps: [UInt64] = []
+        var sampleSerial: UInt64 = 0
         func row(_ key: RowKey) -> Int {
             let w = key.words
             if let i = rowIndex.get(w.0, w.1, w.2) { return i }
             rowKeys.append(key)
             rowValues.append(RowValue())
+            rowStamps.append(0)
             rowIndex.set(w.0, w.1, w.2, rowKeys.count - 1)
             return rowKeys.count - 1
         }
@@ -77,7 +83,6 @@ public enum ReportBuilder {
         var total = RowValue()
         var input: UInt64 = 0
         let keys = options.sortKeys
-        var chainKeys: [RowKey] = []
         var domainList: [DomainTally] = []
         while let batch = try source.nextBatch() {
             var next = 0
@@ -102,12 +107,18 @@ public enum ReportBuilder {
                     case .symbol: key[k] = a.symbol
                     }
                 }
-                rowValues[row(key)].add(s.weight)
+                let own = row(key)
+                rowValues[own].add(s.weight)
                 if options.children {
-                    // Every distinct row on the sample's stack (its own included) gets the period once.
-                    chainKeys.removeAll(keepingCapacity: true)
-                    chainKeys.append(key)
-                    for f in batch.callchain(of: i).dropFirst() {
+                    // Every distinct row on the sample's stack (its own included) gets the period once: a row
+                    // stamped with this sample's serial number was already credited.
+                    sampleSerial &+= 1
+                    rowStamps[own] = sampleSerial
+                    rowValues[own].children &+= s.weight
+                    let cs = Int(s.chainStart), cc = Int(s.chainCount)
+                    let frames = cc > 1 && cs + cc <= batch.frames.count ? (cs + 1)..<(cs + cc) : 0..<0
+                    for j in frames {
+                        let f = batch.frames[j]
                         let (img, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
                         var fk = key
                         for (k, sk) in keys.enumerated() {
@@ -118,9 +129,12 @@ public enum ReportBuilder {
                             default: break
                             }
                         }
-                        if !chainKeys.contains(fk) { chainKeys.append(fk) }
+                        let r = row(fk)
+                        if rowStamps[r] != sampleSerial {
+                            rowStamps[r] = sampleSerial
+                            rowValues[r].children &+= s.weight
+                        }
                     }
-                    for fk in chainKeys { rowValues[row(fk)].children &+= s.weight }
                 }
                 total.samples += 1
                 total.period &+= s.weight

@@ -1,8 +1,32 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
 import SampleIO
 import SymbolMap
+
+/// Reads and parses the running kernel's symbols on another thread, started as soon as a report knows it
+/// will probably need them, so that the time it takes overlaps decoding the samples.
+final class KallsymsPrefetch: @unchecked Sendable {
+    private let group = DispatchGroup()
+    /// Written once by the background task before `group.leave()`, read only after `group.wait()`.
+    private var table: SymbolTable?
+
+    /// - Parameter buildID: the running kernel's build-id (hex), "" if unknown.
+    init(buildID: String) {
+        group.enter()
+        DispatchQueue.global().async {
+            self.table = SymbolSources.runningKernelKallsyms(buildID: buildID).map { SymbolTable.kallsyms(text: $0).0 }
+            self.group.leave()
+        }
+    }
+
+    /// The parsed table (nil when kallsyms is unreadable or hidden), waiting for the read to finish.
+    func result() -> SymbolTable? {
+        group.wait()
+        return table
+    }
+}
 
 /// A symbol table with the name its image goes by in reports and the offset to add to a runtime address
 /// to get the table's address (KASLR).
@@ -32,9 +56,18 @@ final class SymbolSources {
     private var images: [String: ElfImage?] = [:]
     private var symbolFiles: [String: SymbolTable] = [:]
 
+    /// The running kernel's symbols, being read in the background when the recording will likely need them.
+    private let liveKallsyms: KallsymsPrefetch?
+
     init(metadata: RunMetadata, options: SymbolOptions) {
         self.metadata = metadata
         self.options = options
+        // The live kernel is the last resort of `loadKernel(.host)`: prefetch only when nothing the user gave
+        // or the recording carries would come first, and the recording names a host kernel.
+        let hostGiven = options.vmlinux[.host] != nil || options.kallsyms[.host] != nil || options.systemMap[.host] != nil
+        let recorded = metadata.kernelSymbols.contains { $0.domain == .host }
+        let hinted = metadata.symbolHints.contains { $0.domain == .host && $0.kind == .kernel }
+        liveKallsyms = !hostGiven && !recorded && hinted ? KallsymsPrefetch(buildID: HostIdentity.kernelBuildID()) : nil
     }
 
     private func warn(_ s: String) { warnings.append(s) }
@@ -118,6 +151,17 @@ final class SymbolSources {
         return nil
     }
 
+    /// The running kernel's kallsyms text: perf's copy for its build-id when there is one
+    /// (`~/.debug/[kernel.kallsyms]/ID/kallsyms`, what `perf report` reads too: a plain file is much cheaper
+    /// than having the kernel format `/proc/kallsyms` again), else `/proc/kallsyms`.
+    static func runningKernelKallsyms(buildID running: String) -> String? {
+        if !running.isEmpty, let home = getenv("HOME") {
+            let cached = String(cString: home) + "/.debug/[kernel.kallsyms]/" + running + "/kallsyms"
+            if let bytes = try? FileBytes.read(cached), !bytes.isEmpty { return String(decoding: bytes, as: UTF8.self) }
+        }
+        return HostIdentity.kallsyms()
+    }
+
     private func liveKernel() -> NamedTable? {
         guard let hint = metadata.symbolHints.first(where: { $0.domain == .host && $0.kind == .kernel }) else { return nil }
         let running = HostIdentity.kernelBuildID()
@@ -133,15 +177,14 @@ final class SymbolSources {
                 && metadata.hostname == HostIdentity.hostname()
         }
         guard sameKernel || options.forceSymbols else { return nil }
-        // perf keeps a copy of the kernel's kallsyms per build-id (~/.debug/[kernel.kallsyms]/ID/kallsyms);
-        // reading that file is much cheaper than having the kernel format /proc/kallsyms again.
-        var text: String? = nil
-        if !running.isEmpty, let home = getenv("HOME") {
-            let cached = String(cString: home) + "/.debug/[kernel.kallsyms]/" + running + "/kallsyms"
-            if let bytes = try? FileBytes.read(cached), !bytes.isEmpty { text = String(decoding: bytes, as: UTF8.self) }
+        let table: SymbolTable
+        if let liveKallsyms {
+            guard let t = liveKallsyms.result() else { return nil }
+            table = t
+        } else {
+            guard let text = Self.runningKernelKallsyms(buildID: running) else { return nil }
+            table = SymbolTable.kallsyms(text: text).0
         }
-        guard let text = text ?? HostIdentity.kallsyms() else { return nil }
-        let (table, _) = SymbolTable.kallsyms(text: text)
         var t = NamedTable(imageName: "[kernel.kallsyms]", table: table)
         if let ref = kernelReference[.host], let live = table.symbol(named: ref.symbol) {
             t.slide = ref.address &- live.start

@@ -38,8 +38,8 @@ extension SymbolTable {
             while lineEnd < n, b[lineEnd] != 10 { lineEnd += 1 }
             i = lineEnd + 1
             if lineEnd == lineStart { continue }
-            // Split into up to 4 space/tab-separated fields.
-            var fields: [(Int, Int)] = []
+            // Split into up to 4 space/tab-separated fields (fixed slots: no allocation per line).
+            var fields = FieldSlots()
             var p = lineStart
             while p < lineEnd, fields.count < 4 {
                 while p < lineEnd, b[p] == 32 || b[p] == 9 || b[p] == 13 { p += 1 }
@@ -82,5 +82,30 @@ extension SymbolTable {
             entries.append(Entry(address: addr, size: 0, name: name, isGlobal: type == 84, isWeak: type == 87 || type == 119, module: module))
         }
         return (SymbolTable(entries: entries), bad)
+    }
+}
+
+/// Up to four (start, end) byte ranges of one `nm`-style line.
+private struct FieldSlots {
+    private var slots: ((Int, Int), (Int, Int), (Int, Int), (Int, Int)) = ((0, 0), (0, 0), (0, 0), (0, 0))
+    private(set) var count = 0
+
+    mutating func append(_ f: (Int, Int)) {
+        switch count {
+        case 0: slots.0 = f
+        case 1: slots.1 = f
+        case 2: slots.2 = f
+        default: slots.3 = f
+        }
+        count += 1
+    }
+
+    subscript(i: Int) -> (Int, Int) {
+        switch i {
+        case 0: slots.0
+        case 1: slots.1
+        case 2: slots.2
+        default: slots.3
+        }
     }
 }

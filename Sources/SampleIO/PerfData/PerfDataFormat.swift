@@ -12,15 +12,15 @@ public enum PerfDataFormat: SampleFormat {
     }
 
     public static func open(path: String) throws(SampleIOError) -> any SampleSource {
-        let bytes = try FileBytes.read(path)
-        if bytes.starts(with: magicV1) {
+        let bytes = try PerfFileBytes.open(path)
+        if bytes.raw.starts(with: magicV1) {
             throw SampleIOError(.unsupported,
                                 "this is a perf.data file of the legacy version 1 format (magic 'PERFFILE'), written by perf before Linux 2.6.37; xprof reads version 2 ('PERFILE2') only",
                                 path: path, offset: 0,
                                 hint: "re-record with a current perf, or convert it with an old perf's `perf inject`")
         }
         do {
-            return try PerfDataSource(bytes: bytes, path: path)
+            return try PerfDataSource(file: bytes, path: path)
         } catch {
             throw error.at(path: path)
         }

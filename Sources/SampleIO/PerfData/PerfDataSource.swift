@@ -8,7 +8,7 @@ final class PerfDataSource: SampleSource {
     private(set) var metadata = RunMetadata()
     private(set) var stats = DecodeStats()
     let path: String
-    private let bytes: [UInt8]
+    private let file: PerfFileBytes
     private let big: Bool
     private let pipe: Bool
     private var attrs: [PerfAttr] = []
@@ -22,10 +22,32 @@ final class PerfDataSource: SampleSource {
     private var compressedMax = 0
     private var guests: Set<UInt32> = []
     private var done = false
-    /// Events decoded but not yet delivered, waiting to be put in time order (perf's ordered events).
-    private var pending = SampleBatch()
+    /// Per attr: what the sample hot loop reads (plain values).
+    private var layouts: [PerfSampleLayout] = []
+    /// Events decoded but not yet delivered, waiting to be put in time order (perf's ordered events):
+    /// samples with their file sequence numbers, their callchains (`chainStart` indexes `pendingFrames`),
+    /// and side-band events with theirs.
+    private var pendingSamples: [Sample] = []
     private var pendingSampleSeq: [UInt64] = []
+    /// Per pending sample: where its callchain is (`inFile` | file offset of the raw entries, else the index of
+    /// its frames in `pendingFrames`); with a file reference, `chainCount` holds the raw entry count.
+    private var pendingChain: [UInt64] = []
+    private var pendingFrames: [CallFrame] = []
+    private var pendingSideband: [SidebandRecord] = []
     private var pendingSidebandSeq: [UInt64] = []
+    /// Scratch storage reused by every flush (no allocation per round once warmed up).
+    private var order: [Int32] = []
+    private var sidebandOrder: [Int32] = []
+    private var keptSamples: [Sample] = []
+    private var keptSampleSeq: [UInt64] = []
+    private var keptChain: [UInt64] = []
+    /// The lowest file offset a waiting sample still needs (pages before it can be handed back).
+    private var oldestNeeded = Int.max
+    /// Where the data was at the last flush: samples queued since then come from records at or after it.
+    private var posAtLastFlush = 0
+    private var keptFrames: [CallFrame] = []
+    /// Where one sample's callchain is assembled (room for the longest chain a record can hold, plus the ip).
+    private let chainScratch = UnsafeMutableBufferPointer<CallFrame>.allocate(capacity: 8193)
     private var seq: UInt64 = 0
     /// Events ready for delivery, in time order.
     private var ready = SampleBatch()
@@ -33,6 +55,7 @@ final class PerfDataSource: SampleSource {
     private var flushLimit: UInt64 = 0
     private var ordered = false
     private var lastRecordType: UInt32 = 0
+    /// Whether the consumer uses callchains; without, they are walked past but not decoded.
     private var callchains = true
 
     func setCallchainsWanted(_ wanted: Bool) { callchains = wanted }
@@ -48,14 +71,20 @@ final class PerfDataSource: SampleSource {
     /// The build-ids the file carries (hex id, path), as `perf buildid-list` shows them.
     var buildIDs: [(String, String)] { featureBuildIDs }
 
-    init(bytes: [UInt8], path: String) throws(SampleIOError) {
-        self.bytes = bytes
+    /// Decodes a perf.data held in memory (tests, pipes).
+    convenience init(bytes: [UInt8], path: String) throws(SampleIOError) {
+        try self.init(file: PerfFileBytes(copying: bytes), path: path)
+    }
+
+    init(file: PerfFileBytes, path: String) throws(SampleIOError) {
+        self.file = file
+        let bytes = file
         self.path = path
         guard bytes.count >= 16 else {
             throw SampleIOError.truncated(expected: "a perf.data header (at least 16 bytes)", at: 0, found: bytes.count)
         }
-        big = bytes.starts(with: PerfDataFormat.magicBE)
-        let c = ByteCursor(bytes)
+        big = file.raw.starts(with: PerfDataFormat.magicBE)
+        let c = file.cursor(from: 0, to: 104)
         let order: ByteOrder = big ? .big : .little
         let headerSize = Int(clamping: c.peek(UInt64.self, order, at: 8) ?? 0)
         metadata.sourceFormat = "perf.data"
@@ -88,7 +117,7 @@ final class PerfDataSource: SampleSource {
             }
             for i in 0..<(attrsLen / attrSize) {
                 let at = attrsOff + i * attrSize
-                var ac = ByteCursor(bytes, start: at)
+                var ac = file.cursor(from: at, to: at + attrSize)
                 guard var a = PerfAttr.parse(ac, order: order, size: attrSize - 16) else {
                     throw SampleIOError(.badData, "attr \(i) is unreadable", offset: at)
                 }
@@ -99,7 +128,7 @@ final class PerfDataSource: SampleSource {
                     guard idsOff <= bytes.count, idsLen <= bytes.count - idsOff else {
                         throw SampleIOError.truncated(expected: "the id list of attr \(i) (\(idsLen) bytes at \(idsOff))", at: idsOff)
                     }
-                    var ic = ByteCursor(bytes, start: idsOff, end: idsOff + idsLen)
+                    var ic = file.cursor(from: idsOff, to: idsOff + idsLen)
                     while let id = ic.read(UInt64.self, order) { a.ids.append(id) }
                 }
                 addAttr(a)
@@ -125,9 +154,14 @@ final class PerfDataSource: SampleSource {
         finishMetadata()
     }
 
+    deinit {
+        chainScratch.deallocate()
+    }
+
     private func addAttr(_ a: PerfAttr) {
         let index = attrs.count
         attrs.append(a)
+        layouts.append(PerfSampleLayout(a))
         for id in a.ids { idToAttr[id] = index }
     }
 
@@ -157,18 +191,18 @@ final class PerfDataSource: SampleSource {
             let w = c.peek(UInt64.self, order, at: 72 + word * 8) ?? 0
             for b in 0..<64 where w & (1 << UInt64(b)) != 0 { bits.append(word * 64 + b) }
         }
-        var sc = ByteCursor(bytes, start: featuresAt)
+        var sc = file.cursor(from: featuresAt, to: featuresAt + 16 * bits.count)
         for bit in bits {
             guard let off = sc.read(UInt64.self, order), let len = sc.read(UInt64.self, order) else {
                 stats.warnings.append("\(path): the feature table is cut short at feature \(bit); later features ignored")
                 return
             }
             let o = Int(clamping: off), l = Int(clamping: len)
-            guard o <= bytes.count, l <= bytes.count - o else {
+            guard o <= file.count, l <= file.count - o else {
                 stats.warnings.append("\(path): feature \(bit) points outside the file (offset \(off), \(len) bytes); ignored")
                 continue
             }
-            parseFeature(bit, ByteCursor(bytes, start: o, end: o + l), order: order)
+            parseFeature(bit, file.cursor(from: o, to: o + l), order: order)
         }
     }
 
@@ -248,20 +282,20 @@ final class PerfDataSource: SampleSource {
                 guard size >= 8 + 64 else {
                     throw SampleIOError(.badData, "HEADER_ATTR record of \(size) bytes, expected at least 72", offset: pos)
                 }
-                let c = ByteCursor(bytes, start: pos + 8, end: pos + size)
+                let c = file.cursor(from: pos + 8, to: pos + size)
                 let attrSize = Int(c.peek(UInt32.self, big ? .big : .little, at: 4) ?? 0)
                 guard attrSize >= 64, attrSize <= size - 8, var a = PerfAttr.parse(c, order: big ? .big : .little, size: attrSize) else {
                     throw SampleIOError(.badData, "HEADER_ATTR record holds an attr of size \(attrSize) in \(size - 8) bytes", offset: pos)
                 }
-                var ic = ByteCursor(bytes, start: pos + 8 + attrSize, end: pos + size)
+                var ic = file.cursor(from: pos + 8 + attrSize, to: pos + size)
                 while let id = ic.read(UInt64.self, big ? .big : .little) { a.ids.append(id) }
                 addAttr(a)
             case Self.headerFeature:
-                let c = ByteCursor(bytes, start: pos + 8, end: pos + size)
+                let c = file.cursor(from: pos + 8, to: pos + size)
                 let feat = Int(clamping: c.peek(UInt64.self, big ? .big : .little, at: 0) ?? 0)
-                parseFeature(feat, ByteCursor(bytes, start: pos + 16, end: pos + size), order: big ? .big : .little)
+                parseFeature(feat, file.cursor(from: pos + 16, to: pos + size), order: big ? .big : .little)
             case Self.headerBuildID:
-                var c = ByteCursor(bytes, start: pos, end: pos + size)
+                var c = file.cursor(from: pos, to: pos + size)
                 parseBuildIDEvents(&c, order: big ? .big : .little)
             default:
                 break
@@ -278,12 +312,11 @@ final class PerfDataSource: SampleSource {
     /// The record at `o` if its header is complete and its size fits (else nil).
     private func recordAt(_ o: Int) -> RawRecord? {
         guard o >= 0, o + 8 <= end else { return nil }
-        let size = Int(bytes.withUnsafeBytes { raw -> UInt16 in
-            let v = raw.loadUnaligned(fromByteOffset: o + 6, as: UInt16.self)
-            return big ? v.byteSwapped : v
-        })
+        let raw = file.raw
+        let v = raw.loadUnaligned(fromByteOffset: o + 6, as: UInt16.self)
+        let size = Int(big ? v.byteSwapped : v)
         guard size >= 8, o + size <= end else { return nil }
-        return bytes.withUnsafeBytes { raw in RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[o..<(o + size)]), big: big) }
+        return RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[o..<(o + size)]), big: big)
     }
 
     /// Bytes that follow a record in the stream without being part of it (tracing data, AUX data).
@@ -343,89 +376,211 @@ final class PerfDataSource: SampleSource {
             }
             return nil
         }
+        file.release(upTo: min(pos, oldestNeeded, posAtLastFlush))
         let out = ready
+        // The next batch will be about as large: reserve now rather than grow by doubling (and copying).
         ready = SampleBatch()
+        ready.samples.reserveCapacity(out.samples.count)
+        ready.frames.reserveCapacity(out.frames.count)
         return out
     }
 
     /// Moves the pending events with time ≤ `limit` to `ready`, in (time, file order).
+    ///
+    /// Sorts index arrays (not the events), skips the sort when the round is already in time order, and
+    /// copies each callchain once into `ready` (or once into the kept arena when it must wait).
+    /// - Complexity: O(n log n) in the pending events; no allocation once the scratch arrays have grown.
     private func flush(upTo limit: UInt64) {
-        guard !pending.isEmpty else { return }
-        if !ordered {
-            append(all: pending)
-            pending = SampleBatch()
-            pendingSampleSeq.removeAll(keepingCapacity: true)
-            pendingSidebandSeq.removeAll(keepingCapacity: true)
+        if pendingSamples.isEmpty && pendingSideband.isEmpty { return }
+        // Samples in (time, seq) order.
+        order.removeAll(keepingCapacity: true)
+        var inOrder = true
+        var anyChain = false
+        pendingSamples.withUnsafeBufferPointer { smp in
+            pendingSampleSeq.withUnsafeBufferPointer { seq in
+                var prevTime: UInt64 = 0, prevSeq: UInt64 = 0
+                for i in 0..<smp.count {
+                    let t = smp[i].time, q = seq[i]
+                    if smp[i].chainCount != 0 { anyChain = true }
+                    if t < prevTime || (t == prevTime && q < prevSeq) { inOrder = false }
+                    prevTime = t
+                    prevSeq = q
+                    order.append(Int32(truncatingIfNeeded: i))
+                }
+                if !inOrder {
+                    order.sort { a, b in
+                        let ta = smp[Int(a)].time, tb = smp[Int(b)].time
+                        return ta != tb ? ta < tb : seq[Int(a)] < seq[Int(b)]
+                    }
+                }
+            }
+        }
+        if !anyChain && pendingSideband.isEmpty {
+            flushPlainSamples(upTo: limit)
             return
         }
-        // Entries: samples as non-negative indexes, side-band events as -(index + 1).
-        var entries: [(time: UInt64, seq: UInt64, ref: Int)] = []
-        entries.reserveCapacity(pending.samples.count + pending.sideband.count)
-        for (i, smp) in pending.samples.enumerated() { entries.append((smp.time, pendingSampleSeq[i], i)) }
-        for (i, sb) in pending.sideband.enumerated() { entries.append((sb.time, pendingSidebandSeq[i], -(i + 1))) }
-        entries.sort { $0.time != $1.time ? $0.time < $1.time : $0.seq < $1.seq }
-        var keep = SampleBatch()
-        var keepSampleSeq: [UInt64] = [], keepSidebandSeq: [UInt64] = []
-        for e in entries {
-            let emit = e.time <= limit
-            if e.ref >= 0 {
-                let smp = pending.samples[e.ref]
-                let chain = pending.callchain(of: e.ref)
-                if emit {
-                    if smp.chainCount > 0 { ready.append(smp, callchain: chain) } else { var c = smp; c.chainStart = 0; ready.samples.append(c) }
-                } else {
-                    if smp.chainCount > 0 { keep.append(smp, callchain: chain) } else { var c = smp; c.chainStart = 0; keep.samples.append(c) }
-                    keepSampleSeq.append(e.seq)
+        sidebandOrder.removeAll(keepingCapacity: true)
+        for i in pendingSideband.indices { sidebandOrder.append(Int32(truncatingIfNeeded: i)) }
+        if pendingSideband.count > 1 {
+            let sb = pendingSideband, sq = pendingSidebandSeq
+            sidebandOrder.sort { a, b in
+                let ta = sb[Int(a)].time, tb = sb[Int(b)].time
+                return ta != tb ? ta < tb : sq[Int(a)] < sq[Int(b)]
+            }
+        }
+        keptSamples.removeAll(keepingCapacity: true)
+        keptSampleSeq.removeAll(keepingCapacity: true)
+        keptChain.removeAll(keepingCapacity: true)
+        keptFrames.removeAll(keepingCapacity: true)
+        oldestNeeded = Int.max
+        posAtLastFlush = pos
+        var nextSideband = 0
+        let raw = file.raw, big = self.big, scratch = chainScratch
+        pendingFrames.withUnsafeBufferPointer { frames in
+            for oi in order {
+                let i = Int(oi)
+                var smp = pendingSamples[i]
+                let q = pendingSampleSeq[i]
+                // Side-band events that come before this sample (and are due) go first.
+                while nextSideband < sidebandOrder.count {
+                    let j = Int(sidebandOrder[nextSideband])
+                    let e = pendingSideband[j]
+                    guard e.time <= limit, e.time < smp.time || (e.time == smp.time && pendingSidebandSeq[j] < q) else { break }
+                    ready.append(e.event, time: e.time)
+                    nextSideband += 1
                 }
+                if smp.chainCount == 0 {
+                    if smp.time <= limit {
+                        ready.samples.append(smp)
+                    } else {
+                        keptSamples.append(smp)
+                        keptSampleSeq.append(q)
+                        keptChain.append(0)
+                    }
+                    continue
+                }
+                let ref = pendingChain[i]
+                if ref & Self.inFile != 0 {
+                    let at = Int(ref & ~Self.inFile), count = Int(smp.chainCount)
+                    if smp.time <= limit {
+                        let r = RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[at..<(at + 8 * count)]), big: big)
+                        let range = Self.decodeChain(r, at: 0, count: count, ip: smp.ip, mode: smp.mode, into: scratch)
+                        smp.chainStart = UInt32(truncatingIfNeeded: ready.frames.count)
+                        smp.chainCount = UInt32(truncatingIfNeeded: range.count)
+                        ready.frames.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[range]))
+                        ready.samples.append(smp)
+                    } else {
+                        keptSamples.append(smp)
+                        keptSampleSeq.append(q)
+                        keptChain.append(ref)
+                        oldestNeeded = min(oldestNeeded, at)
+                    }
+                    continue
+                }
+                let start = Int(smp.chainStart), count = Int(smp.chainCount)
+                let chain = count > 0 && start + count <= frames.count
+                    ? UnsafeBufferPointer(rebasing: frames[start..<(start + count)]) : UnsafeBufferPointer(start: nil, count: 0)
+                if smp.time <= limit {
+                    smp.chainStart = chain.isEmpty ? 0 : UInt32(truncatingIfNeeded: ready.frames.count)
+                    smp.chainCount = UInt32(truncatingIfNeeded: chain.count)
+                    ready.frames.append(contentsOf: chain)
+                    ready.samples.append(smp)
+                } else {
+                    smp.chainStart = chain.isEmpty ? 0 : UInt32(truncatingIfNeeded: keptFrames.count)
+                    smp.chainCount = UInt32(truncatingIfNeeded: chain.count)
+                    keptChain.append(UInt64(keptFrames.count))
+                    keptFrames.append(contentsOf: chain)
+                    keptSamples.append(smp)
+                    keptSampleSeq.append(q)
+                }
+            }
+        }
+        while nextSideband < sidebandOrder.count {
+            let j = Int(sidebandOrder[nextSideband])
+            guard pendingSideband[j].time <= limit else { break }
+            ready.append(pendingSideband[j].event, time: pendingSideband[j].time)
+            nextSideband += 1
+        }
+        if nextSideband == sidebandOrder.count {
+            pendingSideband.removeAll(keepingCapacity: true)
+            pendingSidebandSeq.removeAll(keepingCapacity: true)
+        } else {
+            let rest = sidebandOrder[nextSideband...].map { Int($0) }
+            pendingSideband = rest.map { pendingSideband[$0] }
+            pendingSidebandSeq = rest.map { pendingSidebandSeq[$0] }
+        }
+        swap(&pendingSamples, &keptSamples)
+        swap(&pendingSampleSeq, &keptSampleSeq)
+        swap(&pendingChain, &keptChain)
+        swap(&pendingFrames, &keptFrames)
+    }
+
+    /// `flush(upTo:)` when `order` is ready and the pending events are samples without callchains: the due
+    /// ones (a prefix of `order`) are gathered into `ready` in one block, the rest kept in order.
+    private func flushPlainSamples(upTo limit: UInt64) {
+        posAtLastFlush = pos
+        oldestNeeded = Int.max
+        let n = order.count
+        pendingSamples.withUnsafeBufferPointer { smp in
+            pendingSampleSeq.withUnsafeBufferPointer { seq in
+                order.withUnsafeBufferPointer { ord in
+                    var due = 0
+                    while due < n && smp[Int(ord[due])].time <= limit { due += 1 }
+                    let block = [Sample](unsafeUninitializedCapacity: due) { buf, count in
+                        for k in 0..<due { (buf.baseAddress! + k).initialize(to: smp[Int(ord[k])]) }
+                        count = due
+                    }
+                    ready.samples.append(contentsOf: block)
+                    keptSamples.removeAll(keepingCapacity: true)
+                    keptSampleSeq.removeAll(keepingCapacity: true)
+                    keptChain.removeAll(keepingCapacity: true)
+                    for k in due..<n {
+                        keptSamples.append(smp[Int(ord[k])])
+                        keptSampleSeq.append(seq[Int(ord[k])])
+                        keptChain.append(0)
+                    }
+                }
+            }
+        }
+        swap(&pendingSamples, &keptSamples)
+        swap(&pendingSampleSeq, &keptSampleSeq)
+        swap(&pendingChain, &keptChain)
+        pendingFrames.removeAll(keepingCapacity: true)
+    }
+
+    /// Queues a decoded sample; `chain` says where its callchain is (see `pendingChain`).
+    private func queue(_ s: Sample, chain: UInt64) {
+        if !ordered {
+            // File order: straight to delivery.
+            var c = s
+            if c.chainCount > 0 {
+                c.chainStart = UInt32(truncatingIfNeeded: ready.frames.count)
+                ready.frames.append(contentsOf: pendingFrames)
+                pendingFrames.removeAll(keepingCapacity: true)
             } else {
-                let sb = pending.sideband[-e.ref - 1]
-                if emit {
-                    ready.append(sb.event, time: sb.time)
-                } else {
-                    keep.append(sb.event, time: sb.time)
-                    keepSidebandSeq.append(e.seq)
-                }
+                c.chainStart = 0
             }
+            ready.samples.append(c)
+            return
         }
-        pending = keep
-        pendingSampleSeq = keepSampleSeq
-        pendingSidebandSeq = keepSidebandSeq
-    }
-
-    /// Appends a whole batch (file order) to `ready`.
-    private func append(all b: SampleBatch) {
-        var next = 0
-        for i in b.samples.indices {
-            while next < b.sideband.count, b.sideband[next].beforeSample <= i {
-                ready.append(b.sideband[next].event, time: b.sideband[next].time)
-                next += 1
-            }
-            if b.samples[i].chainCount > 0 { ready.append(b.samples[i], callchain: b.callchain(of: i)) } else {
-                var c = b.samples[i]; c.chainStart = 0; ready.samples.append(c)
-            }
-        }
-        while next < b.sideband.count {
-            ready.append(b.sideband[next].event, time: b.sideband[next].time)
-            next += 1
-        }
-    }
-
-    /// Queues a decoded sample (with its callchain already in `pending.frames`).
-    private func queue(_ s: Sample) {
-        pending.samples.append(s)
+        pendingSamples.append(s)
         pendingSampleSeq.append(seq)
+        pendingChain.append(chain)
         seq += 1
-        maxTimeSeen = max(maxTimeSeen, s.time)
-        if !ordered { flush(upTo: UInt64.max) } else if pending.samples.count >= 1 << 21 { flush(upTo: maxTimeSeen) }
+        if s.time > maxTimeSeen { maxTimeSeen = s.time }
+        if pendingSamples.count >= 1 << 21 { flush(upTo: maxTimeSeen) }
     }
 
     /// Queues a side-band event.
     private func queue(_ e: SidebandEvent, time: UInt64) {
-        pending.append(e, time: time)
+        if !ordered {
+            ready.append(e, time: time)
+            return
+        }
+        pendingSideband.append(SidebandRecord(beforeSample: 0, time: time, event: e))
         pendingSidebandSeq.append(seq)
         seq += 1
         maxTimeSeen = max(maxTimeSeen, time)
-        if !ordered { flush(upTo: UInt64.max) }
     }
 
     /// Handles the next record of the file; false at the end.
@@ -438,10 +593,8 @@ final class PerfDataSource: SampleSource {
             return false
         }
         guard let r = recordAt(pos) else {
-            let size = bytes.withUnsafeBytes { raw -> UInt16 in
-                let v = raw.loadUnaligned(fromByteOffset: pos + 6, as: UInt16.self)
-                return big ? v.byteSwapped : v
-            }
+            let v = file.raw.loadUnaligned(fromByteOffset: pos + 6, as: UInt16.self)
+            let size = big ? v.byteSwapped : v
             if size < 8 {
                 stats.warnings.append("\(path): record \(recordIndex) at byte \(pos) has size \(size) (at least 8 expected); the data after it cannot be read and is ignored")
             } else {
@@ -459,21 +612,11 @@ final class PerfDataSource: SampleSource {
         return true
     }
 
-    private func attrFor(sampleID id: UInt64) -> PerfAttr? {
-        if attrs.count == 1 { return attrs[0] }
-        if let i = idToAttr[id] { return attrs[i] }
-        return nil
-    }
-
-    private func eventIndex(_ id: UInt64) -> UInt16 {
+    /// Finds the attr index of a sample: by IDENTIFIER/ID at the position the first attr's sample_type gives.
+    @inline(__always)
+    private func sampleAttr(_ r: RawRecord) -> Int? {
         if attrs.count == 1 { return 0 }
-        return UInt16(truncatingIfNeeded: idToAttr[id] ?? 0)
-    }
-
-    /// Finds the attr of a sample: by IDENTIFIER/ID at the position the first attr's sample_type gives.
-    private func sampleAttr(_ r: RawRecord) -> (PerfAttr, UInt16)? {
-        if attrs.count == 1 { return (attrs[0], 0) }
-        let t = attrs[0].sampleType
+        let t = layouts[0].sampleType
         var o = 8
         if t & PerfAttr.identifier != 0 {
             guard r.count >= 16 else { return nil }
@@ -481,11 +624,9 @@ final class PerfDataSource: SampleSource {
             for bit in [PerfAttr.ip, PerfAttr.tid, PerfAttr.time, PerfAttr.addr] where t & bit != 0 { o += 8 }
             guard r.count >= o + 8 else { return nil }
         } else {
-            return (attrs[0], 0)
+            return 0
         }
-        let id = r.u64(o)
-        guard let i = idToAttr[id] else { return nil }
-        return (attrs[i], UInt16(truncatingIfNeeded: i))
+        return idToAttr[r.u64(o)]
     }
 
     private func domain(cpumode: UInt16, pid: UInt32) -> (DomainID, SampleMode) {
@@ -505,16 +646,48 @@ final class PerfDataSource: SampleSource {
         }
     }
 
+    /// Marks a pending sample's chain reference as a byte offset into the file (else an index into `pendingFrames`).
+    static let inFile: UInt64 = 1 << 63
+
+    /// Turns `count` raw callchain entries at byte `at` of `r` into frames in `buf` (which holds at least
+    /// `count + 1`): PERF_CONTEXT_* markers dropped, each frame in the mode of the marker before it, and the
+    /// sampled ip first (added when the chain does not start with it). Returns where the frames are in `buf`.
+    @inline(__always)
+    static func decodeChain(_ r: RawRecord, at: Int, count: Int, ip: UInt64, mode: SampleMode,
+                            into buf: UnsafeMutableBufferPointer<CallFrame>) -> Range<Int> {
+        var n = 1
+        var frameMode = mode
+        for k in 0..<count {
+            let v = r.u64(at + 8 * k)
+            if v >= 0xFFFF_FFFF_FFFF_F001 {  // PERF_CONTEXT_* markers (-4095 … -1)
+                switch Int64(bitPattern: v) {
+                case -32: frameMode = .hypervisor
+                case -128, -2176: frameMode = .kernel
+                case -512, -2560: frameMode = .user
+                default: break
+                }
+                continue
+            }
+            buf[n] = CallFrame(ip: v, mode: frameMode)
+            n += 1
+        }
+        if n > 1 && buf[1].ip == ip { return 1..<n }
+        buf[0] = CallFrame(ip: ip, mode: mode)
+        return 0..<n
+    }
+
     private func handle(_ r: RawRecord, at offset: Int) {
         let type = r.u32(0)
         let misc = r.u16(4)
         switch type {
         case 9:  // SAMPLE
-            guard let (attr, event) = sampleAttr(r) else {
+            guard let ai = sampleAttr(r) else {
                 stats.drop("sample (unknown event id)")
                 return
             }
-            guard attr.sampleType & ~PerfAttr.known == 0, let f = PerfSampleFields.parse(r, attr: attr) else {
+            let attr = layouts[ai]
+            let event = UInt16(truncatingIfNeeded: ai)
+            guard attr.sampleType & ~PerfAttr.known == 0, let f = PerfSampleFields.parse(r, layout: attr) else {
                 stats.drop("sample")
                 if stats.droppedRecords["sample", default: 0] <= 3 {
                     stats.warnings.append("\(path): sample record \(recordIndex) at byte \(offset) is shorter than its sample_type 0x\(String(attr.sampleType, radix: 16)) needs; dropped")
@@ -522,33 +695,29 @@ final class PerfDataSource: SampleSource {
                 return
             }
             let (dom, mode) = domain(cpumode: misc, pid: f.pid)
-            var s = Sample(ip: f.ip, weight: attr.sampleType & PerfAttr.period != 0 ? f.period : max(1, attr.samplePeriodOrFreq),
+            var s = Sample(ip: f.ip, weight: attr.sampleType & PerfAttr.period != 0 ? f.period : attr.fixedPeriod,
                            time: f.time, pid: f.pid == UInt32.max ? -1 : Int32(bitPattern: f.pid),
                            tid: f.tid == UInt32.max ? -1 : Int32(bitPattern: f.tid), domain: dom,
                            pcpu: f.cpu, vcpu: dom == .host ? f.cpu : Sample.unknownCPU, event: event, mode: mode)
+            var chainRef: UInt64 = 0
             if f.chainCount > 0 && callchains {
-                let start = pending.frames.count
-                var frameMode = mode
-                for k in 0..<f.chainCount {
-                    let v = r.u64(f.chainOffset + 8 * k)
-                    if v >= 0xFFFF_FFFF_FFFF_F001 {  // PERF_CONTEXT_* markers (-4095 … -1)
-                        switch Int64(bitPattern: v) {
-                        case -32: frameMode = .hypervisor
-                        case -128, -2176: frameMode = .kernel
-                        case -512, -2560: frameMode = .user
-                        default: break
-                        }
-                        continue
-                    }
-                    pending.frames.append(CallFrame(ip: v, mode: frameMode))
+                // A record holds at most 65535 bytes, so at most 8191 entries (the scratch holds them all).
+                guard f.chainCount < chainScratch.count else { stats.drop("sample (callchain too long)"); return }
+                if ordered && offset >= 0 {
+                    // Waiting for its round: keep only where the chain is in the mapped file and decode it
+                    // once, straight into the batch, when the sample is delivered.
+                    s.chainCount = UInt32(truncatingIfNeeded: f.chainCount)
+                    chainRef = Self.inFile | UInt64(offset + f.chainOffset)
+                } else {
+                    let range = Self.decodeChain(r, at: f.chainOffset, count: f.chainCount, ip: f.ip, mode: mode, into: chainScratch)
+                    let start = pendingFrames.count
+                    pendingFrames.append(contentsOf: UnsafeBufferPointer(rebasing: chainScratch[range]))
+                    s.chainStart = UInt32(truncatingIfNeeded: start)
+                    s.chainCount = UInt32(truncatingIfNeeded: range.count)
+                    chainRef = UInt64(start)
                 }
-                if pending.frames.count == start || pending.frames[start].ip != f.ip {
-                    pending.frames.insert(CallFrame(ip: f.ip, mode: mode), at: start)
-                }
-                s.chainStart = UInt32(start)
-                s.chainCount = UInt32(pending.frames.count - start)
             }
-            queue(s)
+            queue(s, chain: chainRef)
         case 1, 10:  // MMAP, MMAP2
             guard r.count >= 40 else { stats.drop("mmap"); return }
             let pid = r.u32(8)

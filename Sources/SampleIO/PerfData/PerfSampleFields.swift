@@ -41,10 +41,38 @@ struct RawRecord {
     }
 }
 
+/// What the per-sample hot loop needs of an attr, as plain values (no strings or arrays, so reading it
+/// per sample costs no reference counting).
+struct PerfSampleLayout {
+    var sampleType: UInt64
+    var readFormat: UInt64
+    var branchHWIndex: Bool
+    /// Bytes of `regs[]` after a non-zero `abi` of REGS_USER / REGS_INTR.
+    var regsUserBytes: Int
+    var regsIntrBytes: Int
+    /// The weight of a sample without PERIOD: the attr's fixed period (at least 1).
+    var fixedPeriod: UInt64
+
+    init(_ a: PerfAttr) {
+        sampleType = a.sampleType
+        readFormat = a.readFormat
+        branchHWIndex = a.branchHWIndex
+        regsUserBytes = a.sampleRegsUser.nonzeroBitCount * 8
+        regsIntrBytes = a.sampleRegsIntr.nonzeroBitCount * 8
+        fixedPeriod = max(1, a.samplePeriodOrFreq)
+    }
+}
+
 extension PerfSampleFields {
     /// Parses the body of a sample record (`r` starts at the record header). nil if the record is too short
     /// for what `attr.sampleType` promises.
     static func parse(_ r: RawRecord, attr: PerfAttr) -> PerfSampleFields? {
+        parse(r, layout: PerfSampleLayout(attr))
+    }
+
+    /// Parses the body of a sample record with the attr's precomputed layout.
+    @inline(__always)
+    static func parse(_ r: RawRecord, layout attr: PerfSampleLayout) -> PerfSampleFields? {
         let t = attr.sampleType
         var f = PerfSampleFields()
         var o = 8
@@ -102,7 +130,7 @@ extension PerfSampleFields {
             let abi = r.u64(o)
             o += 8
             if abi != 0 {
-                let k = attr.sampleRegsUser.nonzeroBitCount * 8
+                let k = attr.regsUserBytes
                 guard need(k) else { return nil }
                 o += k
             }
@@ -123,7 +151,7 @@ extension PerfSampleFields {
             let abi = r.u64(o)
             o += 8
             if abi != 0 {
-                let k = attr.sampleRegsIntr.nonzeroBitCount * 8
+                let k = attr.regsIntrBytes
                 guard need(k) else { return nil }
                 o += k
             }
