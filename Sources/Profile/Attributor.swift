@@ -75,6 +75,7 @@ final class Attributor {
         case .mapping(let m):
             guard m.executable else { return }
             addressCache.removeAll()
+            lineCache.removeAll()
             let img = imageID(path: m.path, buildID: m.buildID)
             let entry = ProcessMaps.Entry(start: m.start, end: m.end, fileOffset: m.fileOffset, image: img)
             if m.pid < 0 {
@@ -193,6 +194,43 @@ final class Attributor {
         if addressCache.count >= 1 << 20 { addressCache.removeAll() }
         addressCache.set(ip, meta, 0, r)
         return r
+    }
+
+    /// Source lines by address, like `addressCache`.
+    private var lineCache = FastMap<Int32>(capacity: 1024)
+
+    /// `file:line` of an address (DWARF of the mapped binary or its debug file, or of a `--vmlinux` image),
+    /// `??:0` when unknown. Interned id.
+    func sourceLine(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> Int32 {
+        let meta = UInt64(domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: mode == .user ? pid : -1))
+        if let hit = lineCache.get(ip, meta) { return hit }
+        var text = "??:0"
+        if role(of: domain) != .passive || mode != .user {
+            switch mode {
+            case .user:
+                if let m = processes[ProcessKey(domain: domain, pid: pid)]?.find(ip),
+                   let elf = sources.image(imagePaths[Int(m.image)], buildID: imageBuildIDs[Int(m.image)]),
+                   let dw = sources.dwarf(of: elf) {
+                    let vaddr = elf.virtualAddress(forFileOffset: ip &- m.start &+ m.fileOffset) ?? ip
+                    if let loc = dw.location(for: vaddr) { text = basename(loc.file) + ":" + String(loc.line) }
+                }
+            case .kernel:
+                if let t = sources.kernel(domain), let path = t.elfPath, let dw = sources.dwarf(path: path),
+                   let loc = dw.location(for: ip &- t.slide) {
+                    text = basename(loc.file) + ":" + String(loc.line)
+                }
+            case .hypervisor:
+                if let x = sources.xen(), let path = x.elfPath, let dw = sources.dwarf(path: path), let loc = dw.location(for: ip) {
+                    text = basename(loc.file) + ":" + String(loc.line)
+                }
+            case .unknown:
+                break
+            }
+        }
+        let id = strings.intern(text)
+        if lineCache.count >= 1 << 20 { lineCache.removeAll() }
+        lineCache.set(ip, meta, 0, id)
+        return id
     }
 
     private func resolveAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {

@@ -105,6 +105,7 @@ public enum ReportBuilder {
                     case .pid: key[k] = s.pid
                     case .image: key[k] = a.image
                     case .symbol: key[k] = a.symbol
+                    case .line: key[k] = attributor.sourceLine(domain: s.domain, mode: s.mode, pid: s.pid, ip: s.ip)
                     }
                 }
                 let own = row(key)
@@ -126,6 +127,7 @@ public enum ReportBuilder {
                             case .mode: fk[k] = Int32(f.mode.rawValue)
                             case .image: fk[k] = img
                             case .symbol: fk[k] = sym
+                            case .line: fk[k] = attributor.sourceLine(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
                             default: break
                             }
                         }
@@ -183,7 +185,7 @@ public enum ReportBuilder {
                     values.append(d == .hypervisor ? "xen" : String(d.rawValue))
                 case .mode: values.append((SampleMode(rawValue: UInt8(key[k])) ?? .unknown).description)
                 case .pid: values.append(key[k] < 0 ? "-" : String(key[k]))
-                case .comm, .image, .symbol: values.append(attributor.strings[key[k]])
+                case .comm, .image, .symbol, .line: values.append(attributor.strings[key[k]])
                 }
             }
             let pct = total.period == 0 ? 0 : Double(v.period) * 100 / Double(total.period)

@@ -2,7 +2,7 @@ import SampleIO
 
 /// A column a report can group by.
 public enum SortKey: String, Sendable, CaseIterable, Codable {
-    case domain, mode, comm, pid, image, symbol
+    case domain, mode, comm, pid, image, symbol, line
 
     /// Parses a key name; perf's `dso` and `sym` are accepted for `image` and `symbol`.
     public init?(name: String) {
@@ -13,6 +13,7 @@ public enum SortKey: String, Sendable, CaseIterable, Codable {
         case "pid": self = .pid
         case "image", "dso": self = .image
         case "symbol", "sym", "function": self = .symbol
+        case "line", "srcline": self = .line
         default: return nil
         }
     }
@@ -36,6 +37,7 @@ public enum SortKey: String, Sendable, CaseIterable, Codable {
         case .pid: "Pid"
         case .image: "Image"
         case .symbol: "Symbol"
+        case .line: "Source line"
         }
     }
 }

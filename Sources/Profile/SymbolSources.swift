@@ -35,6 +35,8 @@ struct NamedTable {
     var table: SymbolTable
     /// table address = runtime address &- slide.
     var slide: UInt64 = 0
+    /// The ELF file the table came from (for DWARF lines), nil for text maps.
+    var elfPath: String? = nil
 
     func lookup(_ runtime: UInt64) -> SymbolHit? { table.lookup(runtime &- slide) }
 
@@ -55,6 +57,27 @@ final class SymbolSources {
     private var kernels: [DomainID: NamedTable?] = [:]
     private var images: [String: ElfImage?] = [:]
     private var symbolFiles: [String: SymbolTable] = [:]
+    private var dwarfs: [String: DwarfLines?] = [:]
+
+    /// DWARF line tables of an ELF image: its own, else its separate debug file's; nil (once warned) when none.
+    func dwarf(of image: ElfImage) -> DwarfLines? {
+        if let d = dwarfs[image.path] { return d }
+        var d: DwarfLines? = nil
+        var candidates: [String] = []
+        if image.hasDebugLines { candidates.append(image.path) }
+        if let dbg = image.separateDebugFile(debugDirectories: options.debugDirectories) { candidates.append(dbg) }
+        for c in candidates where d == nil { d = try? DwarfLines(path: c) }
+        if d == nil { warn("\(image.path): no DWARF line information (nor a separate debug file); its source lines show as ??:0") }
+        dwarfs[image.path] = d
+        return d
+    }
+
+    /// DWARF of the ELF file at `path` (a --vmlinux or --xen image).
+    func dwarf(path: String) -> DwarfLines? {
+        if let d = dwarfs[path] { return d }
+        guard let img = try? ElfImage(path: path) else { dwarfs[path] = .some(nil); return nil }
+        return dwarf(of: img)
+    }
 
     /// The running kernel's symbols, being read in the background when the recording will likely need them.
     private let liveKallsyms: KallsymsPrefetch?
@@ -80,7 +103,7 @@ final class SymbolSources {
         do {
             let img = try ElfImage(path: path)
             if !checkBuildID(img, kind: .hypervisor, domain: nil) { return nil }
-            xenTable = NamedTable(imageName: basename(path), table: img.symbols)
+            xenTable = NamedTable(imageName: basename(path), table: img.symbols, elfPath: path)
         } catch {
             warn("--xen \(path): \(error); hypervisor samples stay unresolved")
         }
@@ -115,7 +138,7 @@ final class SymbolSources {
             do {
                 let img = try ElfImage(path: path)
                 guard checkBuildID(img, kind: .kernel, domain: domain) else { return nil }
-                var t = NamedTable(imageName: basename(path), table: img.symbols)
+                var t = NamedTable(imageName: basename(path), table: img.symbols, elfPath: path)
                 // KASLR: the recording's _stext (or _text) against the image's.
                 for anchor in ["_stext", "_text"] {
                     if let r = recorded?.symbol(named: anchor), let i = img.symbols.symbol(named: anchor) {
