@@ -147,14 +147,24 @@ public final class SymbolTable: Sendable {
     /// Index of the function containing `address` (for ``name(at:)``/``start(at:)``), or nil.
     /// - Complexity: O(log n), no allocation.
     public func index(containing address: UInt64) -> Int? {
-        guard let i = Self.index(starts, address) else { return nil }
-        var j = i
-        // A sized symbol that ends before `address` may be nested inside an earlier, larger one.
-        while address >= ends[j] {
-            guard j > 0, i - j < 4 else { return nil }
-            j -= 1
+        starts.withUnsafeBufferPointer { st in
+            ends.withUnsafeBufferPointer { en in
+                var lo = 0, hi = st.count
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if st[mid] <= address { lo = mid + 1 } else { hi = mid }
+                }
+                guard lo > 0 else { return nil }
+                let i = lo - 1
+                var j = i
+                // A sized symbol that ends before `address` may be nested inside an earlier, larger one.
+                while address >= en[j] {
+                    guard j > 0, i - j < 4 else { return nil }
+                    j -= 1
+                }
+                return j
+            }
         }
-        return j
     }
 
     /// Name of the symbol at index `i` (from ``index(containing:)``).

@@ -178,13 +178,13 @@ extension Symbolizer {
         let dw = lines ? loadDwarf() : nil
         var out: [UInt8] = []
         out.reserveCapacity(addresses.count * 48)
-        var nameCache: [Int: [UInt8]] = [:]
+        var nameCache = [[UInt8]?](repeating: nil, count: table.count)
         var fileCache: [Int32: [UInt8]] = [:]
         for a in addresses {
             if a == UInt64.max { out += Array("??".utf8) } else { Self.appendHex(a, to: &out) }
             out.append(9)
             if let i = table.index(containing: a) {
-                if let n = nameCache[i] { out += n } else {
+                if let n = nameCache[i] { out.append(contentsOf: n) } else {
                     let n = Array(table.name(at: i).utf8)
                     nameCache[i] = n
                     out += n
