@@ -66,3 +66,25 @@ long long xprof_inflate(const void *src, size_t src_size, void *dst, size_t dst_
     if (r == Z_OK) return (long long)out;
     return r == Z_BUF_ERROR ? -2 : -1;
 }
+
+void *xprof_zstd_stream_new(void) {
+    ZSTD_DStream *ds = ZSTD_createDStream();
+    if (ds) ZSTD_initDStream(ds);
+    return ds;
+}
+
+void xprof_zstd_stream_free(void *stream) {
+    if (stream) ZSTD_freeDStream((ZSTD_DStream *)stream);
+}
+
+long long xprof_zstd_stream_feed(void *stream, const void *src, size_t src_size, void *dst, size_t dst_capacity,
+                                 size_t *consumed, const char **error_name) {
+    ZSTD_inBuffer in = { src, src_size, 0 };
+    ZSTD_outBuffer out = { dst, dst_capacity, 0 };
+    do {
+        size_t r = ZSTD_decompressStream((ZSTD_DStream *)stream, &out, &in);
+        if (ZSTD_isError(r)) { *consumed = in.pos; *error_name = ZSTD_getErrorName(r); return -1; }
+    } while (in.pos < in.size && out.pos < out.size);
+    *consumed = in.pos;
+    return (long long)out.pos;
+}

@@ -186,13 +186,14 @@ final class SymbolSources {
     }
 
     private func liveKernel() -> NamedTable? {
-        guard let hint = metadata.symbolHints.first(where: { $0.domain == .host && $0.kind == .kernel }) else { return nil }
+        // The recording's kernel build-id (perf's BUILD_ID feature; `perf record -z` writes none).
+        let recorded = metadata.symbolHints.first(where: { $0.domain == .host && $0.kind == .kernel && !$0.buildID.isEmpty })?.buildID ?? ""
         let running = HostIdentity.kernelBuildID()
         let sameKernel: Bool
-        if !hint.buildID.isEmpty && !running.isEmpty {
-            sameKernel = hint.buildID == running
+        if !recorded.isEmpty && !running.isEmpty {
+            sameKernel = recorded == running
             if !sameKernel && !options.forceSymbols {
-                warn("the recording's kernel (build-id \(hint.buildID)) is not the running kernel (\(running)); kernel samples stay unresolved (give --kallsyms 0=FILE or --vmlinux 0=FILE)")
+                warn("the recording's kernel (build-id \(recorded)) is not the running kernel (\(running)); kernel samples stay unresolved (give --kallsyms 0=FILE or --vmlinux 0=FILE)")
                 return nil
             }
         } else {

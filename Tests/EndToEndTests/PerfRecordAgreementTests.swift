@@ -4,14 +4,14 @@ import Testing
 /// A perf.data recorded here by `perf record -g` on a bundled workload: xprof's report must agree with
 /// `perf report` and `perf script` on the same file.
 @Suite(.serialized) struct PerfRecordAgreementTests {
-    static func recordPerf(_ args: [String]) throws -> String? {
+    static func recordPerf(_ args: [String], perfOptions: [String] = []) throws -> String? {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perf") else {
             if XprofRunner.underCI { Issue.record("perf is not installed under CI=true") }
             return nil
         }
         let dir = try XprofRunner.temporaryDirectory()
         let out = dir.appendingPathComponent("perf.data").path
-        let r = try XprofRunner.run("/usr/bin/perf", ["record", "-e", "cpu-clock", "-F", "2999", "-g", "-o", out, "--"]
+        let r = try XprofRunner.run("/usr/bin/perf", ["record", "-e", "cpu-clock", "-F", "2999", "-g", "-o", out] + perfOptions + ["--"]
                                     + [XprofRunner.workload] + args)
         #expect(r.status == 0, "perf record failed: \(r.stderr)")
         return out
@@ -81,6 +81,32 @@ import Testing
                 #expect(abs(g.0 - c) <= 0.1, "\(key): children \(g.0) vs perf \(c)")
                 #expect(abs(g.1 - s) <= 0.1, "\(key): self \(g.1) vs perf \(s)")
             }
+        }
+    }
+
+    /// `perf record -z`: records compressed with zstd as one stream across PERF_RECORD_COMPRESSED records.
+    @Test func zstdCompressedRecordingDecodesCompletely() throws {
+        guard let file = try Self.recordPerf(["tlb", "1", "2"], perfOptions: ["-z"]) else { return }
+        let header = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--header-only"])
+        guard header.stdout.contains("compressed") || header.stdout.contains("zstd") else {
+            if XprofRunner.underCI { Issue.record("perf record -z did not compress (perf built without zstd?)") }
+            return
+        }
+        let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "period", "-G"])
+        let n = script.stdout.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
+        let info = try XprofRunner.xprof(["info", file, "--format", "json"])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        #expect(obj["total_samples"] as? Int == n, "xprof \(obj["total_samples"] ?? "?") vs perf script \(n)")
+        #expect((obj["dropped_records"] as? [String: Any] ?? [:]).isEmpty, "\(obj["warnings"] ?? "")")
+        let perf = try Self.perfRows(file)
+        let x = try XprofRunner.xprof(["report", file, "--sort", "dso,sym", "--format", "csv"])
+        var got: [String: Double] = [:]
+        for line in x.stdout.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
+            got["\(f[2])|\(f[3])"] = Double(f[0])
+        }
+        for (pct, dso, sym) in perf.prefix(10) {
+            #expect(abs((got["\(dso)|\(sym)"] ?? -100) - pct) <= 0.1, "\(dso) \(sym): xprof \(got["\(dso)|\(sym)"] ?? -1) vs perf \(pct)")
         }
     }
 

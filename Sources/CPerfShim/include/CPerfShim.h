@@ -40,4 +40,14 @@ size_t xprof_deflate_bound(size_t src_size);
 /// produced, or -1 on corrupt data, -2 if the output does not fit.
 long long xprof_inflate(const void *src, size_t src_size, void *dst, size_t dst_capacity);
 
+/// A zstd decompression stream that lives across calls (perf compresses its records as one stream, so a
+/// frame may continue in the next PERF_RECORD_COMPRESSED). Returns NULL when out of memory.
+void *xprof_zstd_stream_new(void);
+void xprof_zstd_stream_free(void *stream);
+/// Feeds `src` to the stream and writes what it decompresses to `dst`, stopping when `dst` is full.
+/// Returns the bytes written (and in `*consumed` the input bytes used; call again with the rest and a
+/// fresh `dst` while input remains or `dst` came back full), or -1 on a zstd error (`*error_name` set).
+long long xprof_zstd_stream_feed(void *stream, const void *src, size_t src_size, void *dst, size_t dst_capacity,
+                                 size_t *consumed, const char **error_name);
+
 #endif

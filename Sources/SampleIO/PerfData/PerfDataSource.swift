@@ -156,7 +156,11 @@ final class PerfDataSource: SampleSource {
 
     deinit {
         chainScratch.deallocate()
+        xprof_zstd_stream_free(zstd)
     }
+
+    /// perf compresses its records as one zstd stream across PERF_RECORD_COMPRESSED records.
+    private var zstd: UnsafeMutableRawPointer? = nil
 
     private func addAttr(_ a: PerfAttr) {
         let index = attrs.count
@@ -789,25 +793,31 @@ final class PerfDataSource: SampleSource {
         PerfSampleFields.trailer(r, attr: attrs[0])?.time ?? 0
     }
 
-    /// Decompresses one PERF_RECORD_COMPRESSED payload (zstd) and queues its records.
+    /// Decompresses one PERF_RECORD_COMPRESSED payload through the file's zstd stream and queues its records.
     private func inflate(_ src: UnsafeRawBufferPointer, offset: Int) {
-        var capacity = max(compressedMax, src.count * 8, 1 << 16)
-        for _ in 0..<6 {
-            var out = [UInt8](repeating: 0, count: capacity)
+        if zstd == nil { zstd = xprof_zstd_stream_new() }
+        guard let zstd else {
+            stats.drop("compressed")
+            stats.warnings.append("\(path): out of memory for a zstd stream; compressed records at and after byte \(offset) are lost")
+            return
+        }
+        var chunk = [UInt8](repeating: 0, count: max(compressedMax, 1 << 18))
+        var used = 0
+        while true {
+            var consumed = 0
             var err: UnsafePointer<CChar>? = nil
-            let n = out.withUnsafeMutableBytes { dst in
-                xprof_zstd_decompress_stream(src.baseAddress, src.count, dst.baseAddress, dst.count, &err)
+            let n = chunk.withUnsafeMutableBytes { dst in
+                xprof_zstd_stream_feed(zstd, src.baseAddress! + used, src.count - used, dst.baseAddress, dst.count, &consumed, &err)
             }
-            if n == -2 { capacity *= 4; continue }
             if n < 0 {
                 stats.drop("compressed")
                 stats.warnings.append("\(path): compressed record at byte \(offset) does not decompress (zstd: \(err.map { String(cString: $0) } ?? "error")); its events are lost")
                 return
             }
-            inflated.append(contentsOf: out[0..<Int(n)])
-            return
+            used += consumed
+            inflated.append(contentsOf: chunk[0..<Int(n)])
+            // Done when all input is used and the output did not fill up (no more pending output).
+            if used >= src.count && Int(n) < chunk.count { return }
         }
-        stats.drop("compressed")
-        stats.warnings.append("\(path): compressed record at byte \(offset) expands beyond \(capacity) bytes; skipped")
     }
 }
