@@ -16,6 +16,7 @@ struct XProf: ParsableCommand {
             ScaleCommand.self,
             OverheadCommand.self,
             ExportCommand.self,
+            VMStatCommand.self,
         ]
     )
 }

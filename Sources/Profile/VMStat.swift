@@ -1,0 +1,117 @@
+import SampleIO
+
+/// `xprof vmstat`: per physical CPU and time interval, how busy it was and which domain's vCPU held it —
+/// the view of the vm-stat tool of the Xen scaling study (`3 [087.3] d0-3[000.2] d2-0[087.1]`).
+///
+/// Shares are shares of the CPU's samples in the interval: with a time-based event (cpu-clock) the idle
+/// task is sampled too (pid 0 of the host), so busy = non-idle samples / all samples of that CPU.
+public struct VMStat: Sendable {
+    public struct Holder: Sendable, Equatable {
+        public var domain: DomainID
+        /// The vCPU, `Sample.unknownCPU` when the source does not say.
+        public var vcpu: UInt32
+        public var percent: Double
+    }
+
+    public struct CPUInterval: Sendable, Equatable {
+        public var pcpu: UInt32
+        public var samples: UInt64
+        public var busyPercent: Double
+        public var holders: [Holder]
+    }
+
+    public struct Interval: Sendable {
+        public var start: Double
+        public var end: Double
+        public var cpus: [CPUInterval]
+    }
+
+    public var source: String
+    public var intervals: [Interval]
+
+    /// Reads `source`; `interval` seconds per row block (nil: one block for the whole run).
+    public static func build(source: any SampleSource, path: String, interval: Double?) throws(SampleIOError) -> VMStat {
+        source.setCallchainsWanted(false)
+        struct Key: Hashable { var bucket: Int; var pcpu: UInt32; var domain: UInt32; var vcpu: UInt32; var idle: Bool }
+        var counts: [Key: UInt64] = [:]
+        var sawCPU = false
+        let width = interval.map { UInt64(max($0, 0.001) * 1e9) }
+        while let batch = try source.nextBatch() {
+            for s in batch.samples {
+                guard s.pcpu != Sample.unknownCPU else { continue }
+                sawCPU = true
+                // Absolute buckets: samples of different CPUs need not come in time order.
+                let bucket = width.map { Int(s.time / $0) } ?? 0
+                let idle = s.domain == .host && (s.pid == 0 || s.tid == 0)
+                counts[Key(bucket: bucket, pcpu: s.pcpu, domain: s.domain.rawValue, vcpu: s.vcpu, idle: idle), default: 0] += 1
+            }
+        }
+        guard sawCPU else {
+            throw SampleIOError(.unsupported, "the samples carry no physical CPU, so there is no per-CPU view",
+                                path: path, hint: "record with xprof record -a (or perf record -a); Xenoprof rings only name vCPUs")
+        }
+        var byBucket: [Int: [UInt32: [(Key, UInt64)]]] = [:]
+        for (k, n) in counts { byBucket[k.bucket, default: [:]][k.pcpu, default: []].append((k, n)) }
+        let w = width.map { Double($0) / 1e9 } ?? 0
+        let firstBucket = byBucket.keys.min() ?? 0
+        let intervals = byBucket.keys.sorted().map { b -> Interval in
+            let cpus = (byBucket[b] ?? [:]).keys.sorted().map { cpu -> CPUInterval in
+                let entries = byBucket[b]?[cpu] ?? []
+                let total = entries.reduce(0) { $0 + $1.1 }
+                let busy = entries.filter { !$0.0.idle }.reduce(0) { $0 + $1.1 }
+                var holders = entries.filter { !$0.0.idle }.map {
+                    Holder(domain: DomainID($0.0.domain), vcpu: $0.0.vcpu, percent: Double($0.1) * 100 / Double(max(total, 1)))
+                }
+                holders.sort { $0.domain != $1.domain ? $0.domain < $1.domain : $0.vcpu < $1.vcpu }
+                return CPUInterval(pcpu: cpu, samples: total, busyPercent: Double(busy) * 100 / Double(max(total, 1)), holders: holders)
+            }
+            return Interval(start: Double(b - firstBucket) * w, end: Double(b - firstBucket + 1) * w, cpus: cpus)
+        }
+        return VMStat(source: path, intervals: intervals)
+    }
+}
+
+/// Renders ``VMStat`` in vm-stat's line format or as JSON.
+public enum VMStatRenderer {
+    static func share(_ v: Double) -> String {
+        let r = (v * 10).rounded() / 10
+        let whole = Int(r), tenth = Int(((r - Double(whole)) * 10).rounded())
+        let w = String(whole)
+        return String(repeating: "0", count: max(0, 3 - w.count)) + w + "." + String(tenth)
+    }
+
+    static func holderName(_ h: VMStat.Holder) -> String {
+        "d\(h.domain)-" + (h.vcpu == Sample.unknownCPU ? "?" : String(h.vcpu))
+    }
+
+    public static func text(_ v: VMStat) -> String {
+        var out = "# xprof vmstat of \(v.source): per physical CPU, [busy %] then the share each domain-vCPU held\n"
+        for i in v.intervals {
+            if v.intervals.count > 1 || i.end > 0 {
+                out += "# \(ReportRenderer.pct(i.start)) s – \(ReportRenderer.pct(i.end)) s\n"
+            }
+            for c in i.cpus {
+                out += "\(c.pcpu) [\(share(c.busyPercent))]"
+                for h in c.holders { out += " \(holderName(h))[\(share(h.percent))]" }
+                out += "\n"
+            }
+        }
+        return out
+    }
+
+    public static func json(_ v: VMStat) -> String {
+        JSONValue.object([
+            "schema": "xprof.vmstat/1",
+            "source": .of(v.source),
+            "intervals": .array(v.intervals.map { i in
+                .object(["start_s": .of(i.start), "end_s": .of(i.end), "cpus": .array(i.cpus.map { c in
+                    .object(["pcpu": .of(c.pcpu), "samples": .of(c.samples), "busy": .of(c.busyPercent),
+                             "holders": .array(c.holders.map { h in
+                                 .object(["domain": .of(h.domain.rawValue), "vcpu": h.vcpu == Sample.unknownCPU ? .null : .of(h.vcpu),
+                                          "percent": .of(h.percent)])
+                             })])
+                })])
+            }),
+        ]).rendered()
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Profile
+import SampleIO
+
+struct VMStatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vmstat",
+        abstract: "Per physical CPU: busy share and which domain-vCPU held it, per time interval (like vm-stat).",
+        discussion: "Line format: `PCPU [BUSY] dDOM-VCPU[SHARE] ...`, e.g. `3 [087.3] d0-3[000.2] d2-0[087.1]`. Needs samples with a physical CPU (xprof record -a, perf record -a)."
+    )
+
+    @Argument(help: "The profile.") var file: String
+    @Option(help: "Seconds per interval (default: the whole run).") var interval: Double?
+    @Option(help: "Output format: table or json.") var format: String = "table"
+
+    func validate() throws {
+        if let interval, !(interval > 0) { throw ValidationError("--interval must be positive") }
+        guard format == "table" || format == "json" else { throw ValidationError("--format must be table or json") }
+    }
+
+    func run() throws {
+        let stat = runReporting { () throws(SampleIOError) -> VMStat in
+            try VMStat.build(source: try SampleReader.open(path: file), path: file, interval: interval)
+        }
+        print(format == "json" ? VMStatRenderer.json(stat) : VMStatRenderer.text(stat), terminator: "")
+    }
+}
