@@ -83,11 +83,21 @@ public final class SymbolTable: Sendable {
     /// Builds the table; `entries` in source order (that order breaks remaining ties between aliases).
     /// - Complexity: O(n log n).
     public init(entries: [Entry]) {
-        let order = entries.indices.sorted {
-            let a = entries[$0], b = entries[$1]
-            if a.address != b.address { return a.address < b.address }
-            if let p = Self.prefer(a, over: b) { return p }
-            return $0 < $1
+        // Sort plain (address, index) pairs (kallsyms is nearly sorted already), then order each run of
+        // equal addresses by preference; comparing whole entries in the sort would copy strings per step.
+        var keyed = entries.indices.map { (entries[$0].address, $0) }
+        if !zip(keyed, keyed.dropFirst()).allSatisfy({ $0.0 <= $1.0 }) {
+            keyed.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        }
+        var order = keyed.map(\.1)
+        var runStart = 0
+        while runStart < order.count {
+            var runEnd = runStart + 1
+            while runEnd < order.count, keyed[runEnd].0 == keyed[runStart].0 { runEnd += 1 }
+            if runEnd - runStart > 1 {
+                order[runStart..<runEnd].sort { a, b in Self.prefer(entries[a], over: entries[b]) ?? (a < b) }
+            }
+            runStart = runEnd
         }
         var starts: [UInt64] = [], sizes: [UInt64] = [], names: [String] = [], modules: [String] = []
         var aliases: [UInt64: [String]] = [:]
