@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
 DEPS := libelf-dev libdw-dev elfutils libzstd-dev zlib1g-dev linux-perf binutils llvm gcc
-RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path)
+RELEASE_BIN = $(shell $(SWIFT) build -c release --static-swift-stdlib --show-bin-path)
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 
 .PHONY: deps build release test demo bench clean
@@ -20,7 +20,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 test: deps
 	./scripts/fetch-xen-syms.sh >/dev/null

@@ -157,3 +157,16 @@ import Testing
         #expect(r.stderr.contains("999999999"))
     }
 }
+
+/// `xprof record -- CMD` follows the command's children (a shell running the workload).
+@Suite struct RecordChildrenTests {
+    @Test func samplesOfChildProcessesAreRecorded() throws {
+        let dir = try XprofRunner.temporaryDirectory()
+        let out = dir.appendingPathComponent("kids.xprof").path
+        let r = try XprofRunner.xprof(["record", "-F", "1999", "-o", out, "--", "/bin/sh", "-c", "\(XprofRunner.workload) spin 0.6; true"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rep = try XprofRunner.xprof(["report", out, "--sort", "comm,symbol", "--format", "csv", "--top", "1"])
+        let row = try #require(rep.stdout.split(separator: "\n").dropFirst().first?.split(separator: ","))
+        #expect(row[2] == "xprof-workload" && row[3] == "workload_spin_hot", "the child's hot function: \(row)")
+    }
+}
