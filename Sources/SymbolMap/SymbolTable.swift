@@ -134,7 +134,60 @@ public final class SymbolTable: Sendable {
         } else {
             addressRange = nil
         }
+        lookupIndex = LookupIndex(starts: starts, ends: ends)
     }
+
+    /// A copy of the starts and ends in plain memory plus a bucket table over the address range, so a lookup
+    /// is a short search in one bucket without reference counting (millions of lookups per report).
+    final class LookupIndex: @unchecked Sendable {
+        let count: Int
+        let starts: UnsafeMutablePointer<UInt64>
+        let ends: UnsafeMutablePointer<UInt64>
+        let base: UInt64
+        let shift: UInt64
+        /// For bucket b: the first candidate index (the last symbol starting at or before the bucket).
+        let bucketFirst: UnsafeMutablePointer<Int32>
+        let bucketCount: Int
+
+        init(starts s: [UInt64], ends e: [UInt64]) {
+            count = s.count
+            starts = .allocate(capacity: max(1, count))
+            ends = .allocate(capacity: max(1, count))
+            for i in 0..<count { starts[i] = s[i]; ends[i] = e[i] }
+            base = s.first ?? 0
+            let span = (s.last ?? 0) &- base
+            // About one bucket per symbol, a power of two wide.
+            var sh: UInt64 = 0
+            while count > 0, (span >> sh) > UInt64(count) { sh += 1 }
+            shift = sh
+            bucketCount = count == 0 ? 1 : Int(span >> sh) + 1
+            bucketFirst = .allocate(capacity: bucketCount)
+            var j = 0
+            for b in 0..<bucketCount {
+                let bucketStart = base &+ (UInt64(b) << sh)
+                while j + 1 < count, s[j + 1] <= bucketStart { j += 1 }
+                bucketFirst[b] = Int32(j)
+            }
+        }
+
+        deinit {
+            starts.deallocate()
+            ends.deallocate()
+            bucketFirst.deallocate()
+        }
+
+        /// Index of the last symbol whose start is at or before `address`, nil if none.
+        @inline(__always)
+        func lastStart(atOrBefore address: UInt64) -> Int? {
+            guard count > 0, address >= base else { return nil }
+            let b = Int(min(UInt64(bucketCount - 1), (address &- base) >> shift))
+            var i = Int(bucketFirst[b])
+            while i + 1 < count, starts[i + 1] <= address { i += 1 }
+            return i
+        }
+    }
+
+    let lookupIndex: LookupIndex
 
     private static func index(_ starts: [UInt64], _ address: UInt64) -> Int? {
         var lo = 0, hi = starts.count
@@ -157,24 +210,15 @@ public final class SymbolTable: Sendable {
     /// Index of the function containing `address` (for ``name(at:)``/``start(at:)``), or nil.
     /// - Complexity: O(log n), no allocation.
     public func index(containing address: UInt64) -> Int? {
-        starts.withUnsafeBufferPointer { st in
-            ends.withUnsafeBufferPointer { en in
-                var lo = 0, hi = st.count
-                while lo < hi {
-                    let mid = (lo + hi) >> 1
-                    if st[mid] <= address { lo = mid + 1 } else { hi = mid }
-                }
-                guard lo > 0 else { return nil }
-                let i = lo - 1
-                var j = i
-                // A sized symbol that ends before `address` may be nested inside an earlier, larger one.
-                while address >= en[j] {
-                    guard j > 0, i - j < 4 else { return nil }
-                    j -= 1
-                }
-                return j
-            }
+        let ix = lookupIndex
+        guard let i = ix.lastStart(atOrBefore: address) else { return nil }
+        var j = i
+        // A sized symbol that ends before `address` may be nested inside an earlier, larger one.
+        while address >= ix.ends[j] {
+            guard j > 0, i - j < 4 else { return nil }
+            j -= 1
         }
+        return j
     }
 
     /// Name of the symbol at index `i` (from ``index(containing:)``).
