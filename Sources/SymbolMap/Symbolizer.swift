@@ -173,51 +173,125 @@ extension Symbolizer {
     }
 
     /// The addr2line-style TSV of `addresses` (`address, symbol, offset, file, line` per line), built as bytes
-    /// with no per-address allocation: the fast path of `xprof symbolize` without `--inlines`.
+    /// with no per-address allocation or reference counting: the fast path of `xprof symbolize` without
+    /// `--inlines`.
     public func tsv(_ addresses: [UInt64], lines: Bool) -> [UInt8] {
-        let dw = lines ? loadDwarf() : nil
-        var out: [UInt8] = []
-        out.reserveCapacity(addresses.count * 48)
-        var nameCache = [[UInt8]?](repeating: nil, count: table.count)
-        var fileCache: [Int32: [UInt8]] = [:]
-        for a in addresses {
-            if a == UInt64.max { out += Array("??".utf8) } else { Self.appendHex(a, to: &out) }
-            out.append(9)
-            if let i = table.index(containing: a) {
-                if let n = nameCache[i] { out.append(contentsOf: n) } else {
-                    let n = Array(table.name(at: i).utf8)
-                    nameCache[i] = n
-                    out += n
-                }
-                out.append(9)
-                Self.appendHex(a &- table.start(at: i), to: &out)
-            } else {
-                out += [63, 63, 9, 63, 63]  // ??\t??
-            }
-            out.append(9)
-            if let dw, let (f, l, _) = dw.rawLocation(for: a) {
-                if let n = fileCache[f] { out += n } else {
-                    let n = Array(dw.fileName(f).utf8)
-                    fileCache[f] = n
-                    out += n
-                }
-                out.append(9)
-                Self.appendDecimal(Int(l), to: &out)
-            } else {
-                out += [63, 63, 9, 48]  // ??\t0
-            }
-            out.append(10)
+        var state = TSVState(count: table.count)
+        defer { state.release() }
+        var sink = ByteSink(capacity: addresses.count * 56 + 64)
+        defer { sink.release() }
+        writeTSV(addresses, lines: lines, state: &state, into: &sink)
+        return sink.bytes()
+    }
+
+    /// Name bytes of symbols and files, copied into one flat buffer on first use (kept across chunks).
+    struct TSVState {
+        var names = ByteSink(capacity: 4096)
+        var nameAt: [Int32]
+        var nameLen: [Int32]
+        var fileAt: [Int32: (Int, Int)] = [:]
+        init(count: Int) {
+            nameAt = [Int32](repeating: -1, count: count)
+            nameLen = [Int32](repeating: 0, count: count)
         }
-        return out
+        mutating func release() { names.release() }
+    }
+
+    func writeTSV(_ addresses: [UInt64], lines: Bool, state st: inout TSVState, into sink: inout ByteSink) {
+        let dw = lines ? loadDwarf() : nil
+        let ix = table.lookupIndex
+        for a in addresses {
+            if a == UInt64.max { sink.append(63); sink.append(63) } else { sink.appendHex(a) }
+            sink.append(9)
+            if let i = table.index(containing: a) {
+                if st.nameAt[i] < 0 {
+                    st.nameAt[i] = Int32(st.names.count)
+                    var n = table.name(at: i)
+                    n.withUTF8 { st.names.append($0) }
+                    st.nameLen[i] = Int32(st.names.count) - st.nameAt[i]
+                }
+                sink.append(st.names.base + Int(st.nameAt[i]), count: Int(st.nameLen[i]))
+                sink.append(9)
+                sink.appendHex(a &- ix.starts[i])
+            } else {
+                sink.append(63); sink.append(63); sink.append(9); sink.append(63); sink.append(63)
+            }
+            sink.append(9)
+            if let dw, let (f, l, _) = dw.rawLocation(for: a) {
+                let (at, len): (Int, Int)
+                if let known = st.fileAt[f] { (at, len) = known } else {
+                    at = st.names.count
+                    var n = dw.fileName(f)
+                    n.withUTF8 { st.names.append($0) }
+                    len = st.names.count - at
+                    st.fileAt[f] = (at, len)
+                }
+                sink.append(st.names.base + at, count: len)
+                sink.append(9)
+                sink.appendDecimal(Int(l))
+            } else {
+                sink.append(63); sink.append(63); sink.append(9); sink.append(48)
+            }
+            sink.append(10)
+        }
+    }
+
+    /// Streams the TSV: reads addresses from `input` (one per line), writes their rows to `output` as it
+    /// goes, in bounded memory. Returns notes about lines that were not addresses.
+    public func streamTSV(from input: Int32, to output: Int32, lines: Bool) -> [String] {
+        var state = TSVState(count: table.count)
+        defer { state.release() }
+        var sink = ByteSink(capacity: 1 << 20)
+        defer { sink.release() }
+        var pending: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 1 << 18)
+        var bad: [String] = []
+        var lineBase = 0
+        func flush() {
+            var done = 0
+            while done < sink.count {
+                let n = write(output, sink.base + done, sink.count - done)
+                if n <= 0 { break }
+                done += n
+            }
+            sink.reset()
+        }
+        func process(_ bytes: [UInt8]) {
+            let (addrs, notes, linesSeen) = Self.parseAddressLines(bytes, firstLine: lineBase)
+            lineBase += linesSeen
+            if bad.count < 10 { bad += notes.prefix(10 - bad.count) }
+            writeTSV(addrs, lines: lines, state: &state, into: &sink)
+            if sink.count >= 1 << 19 { flush() }
+        }
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            pending.append(contentsOf: buf[0..<n])
+            // Hand over whole lines only.
+            if let lastNewline = pending.lastIndex(of: 10) {
+                process(Array(pending[...lastNewline]))
+                pending.removeSubrange(...lastNewline)
+            }
+        }
+        if !pending.isEmpty { process(pending) }
+        flush()
+        return bad
     }
 
     /// Parses one hex address per line of `bytes` (`0x` optional, blank lines skipped); a line that is not
     /// an address yields `UInt64.max` in its place and a note "line N: …".
     public static func parseAddresses(_ bytes: [UInt8]) -> (addresses: [UInt64], bad: [String]) {
+        let (a, b, _) = parseAddressLines(bytes, firstLine: 0)
+        return (a, b)
+    }
+
+    /// `parseAddresses` with line numbers counted from `firstLine`; also returns how many lines it saw.
+    static func parseAddressLines(_ bytes: [UInt8], firstLine: Int) -> ([UInt64], [String], Int) {
         var out: [UInt64] = []
         out.reserveCapacity(bytes.count / 12)
         var bad: [String] = []
-        var i = 0, lineNo = 0
+        var i = 0, lineNo = firstLine
         let n = bytes.count
         while i < n {
             lineNo += 1
@@ -249,6 +323,86 @@ extension Symbolizer {
                 if bad.count < 10 { bad.append("line \(lineNo): '\(String(decoding: bytes[s..<min(t, s + 40)], as: UTF8.self))' is not a hexadecimal address") }
             }
         }
-        return (out, bad)
+        return (out, bad, lineNo - firstLine)
     }
+}
+
+/// A growable byte buffer in plain memory for the hot output loops (no bounds checks or reference
+/// counting per byte); `release()` frees it.
+struct ByteSink {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(64, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    mutating func release() { base.deallocate() }
+
+    /// Empties the buffer, keeping its memory.
+    mutating func reset() { count = 0 }
+
+    @inline(__always)
+    private mutating func reserve(_ n: Int) {
+        if count + n <= capacity { return }
+        var c = capacity * 2
+        while c < count + n { c *= 2 }
+        let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        nb.update(from: base, count: count)
+        base.deallocate()
+        base = nb
+        capacity = c
+    }
+
+    @inline(__always)
+    mutating func append(_ b: UInt8) {
+        reserve(1)
+        base[count] = b
+        count += 1
+    }
+
+    mutating func append(_ p: UnsafePointer<UInt8>, count n: Int) {
+        reserve(n)
+        (base + count).update(from: p, count: n)
+        count += n
+    }
+
+    mutating func append(_ buf: UnsafeBufferPointer<UInt8>) {
+        guard let p = buf.baseAddress else { return }
+        append(p, count: buf.count)
+    }
+
+    /// `0x` and lower-case hex digits.
+    mutating func appendHex(_ v: UInt64) {
+        reserve(18)
+        base[count] = 48; base[count + 1] = 120
+        count += 2
+        if v == 0 { base[count] = 48; count += 1; return }
+        var shift = (63 - v.leadingZeroBitCount) / 4 * 4
+        while shift >= 0 {
+            let d = UInt8((v >> UInt64(shift)) & 15)
+            base[count] = d < 10 ? 48 + d : 87 + d
+            count += 1
+            shift -= 4
+        }
+    }
+
+    mutating func appendDecimal(_ v: Int) {
+        reserve(21)
+        if v < 0 { base[count] = 45; count += 1; appendDecimal(-v); return }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        var x = v
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[n] = UInt8(48 + x % 10); x /= 10; n += 1 } while x > 0
+            for k in 0..<n { base[count + k] = d[n - 1 - k] }
+        }
+        count += n
+    }
+
+    func bytes() -> [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 }

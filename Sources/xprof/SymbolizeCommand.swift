@@ -50,14 +50,21 @@ struct SymbolizeCommand: ParsableCommand {
             printError("error: \(error)")
             throw ExitCode(error.code == .missingFile ? 66 : 65)
         }
-        var input: [UInt64]
+        let fmt = SymbolizeRenderer.Format(rawValue: format) ?? .tsv
         var bad: [String] = []
+        if fmt == .tsv && !inlines && addresses.isEmpty {
+            // The common, large case: stream stdin to stdout in bounded memory.
+            bad = symbolizer.streamTSV(from: 0, to: 1, lines: lines)
+            for w in symbolizer.warnings { printError("warning: " + w) }
+            for b in bad { printError("warning: stdin " + b) }
+            return
+        }
+        var input: [UInt64]
         if addresses.isEmpty {
             (input, bad) = Symbolizer.parseAddresses(readStdin())
         } else {
             input = addresses.compactMap { SymbolizeRenderer.parseAddress(Substring($0)) }
         }
-        let fmt = SymbolizeRenderer.Format(rawValue: format) ?? .tsv
         if fmt == .tsv && !inlines {
             writeStdout(symbolizer.tsv(input, lines: lines))
         } else {
