@@ -35,7 +35,11 @@ import Testing
         // Through the cache, and through /proc/kallsyms (a HOME without a cache): the same rows.
         let viaCache = try Self.csvRows(file, home: recordHome)
         let viaProc = try Self.csvRows(file, home: try XprofRunner.temporaryDirectory())
-        #expect(viaCache == viaProc)
+        // Rows of 0.5 % and more must be identical. (Code the kernel generates at run time — BPF programs,
+        // ftrace trampolines, which other tests running perf at the same moment can add or remove — may
+        // name a stray sample differently in the live table than in the copy taken at record time.)
+        let major = { (rows: [[String]]) in rows.filter { (Double($0.first ?? "") ?? 0) >= 0.5 } }
+        #expect(major(viaCache) == major(viaProc))
         guard let top = viaCache.first(where: { $0.count == 4 && $0[2] == "[kernel.kallsyms]" && !$0[3].hasPrefix("[unknown]") }) else {
             Issue.record("no resolved kernel row in \(viaCache.prefix(10))"); return
         }
