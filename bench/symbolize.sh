@@ -2,7 +2,8 @@
 # Bench: symbolize the same 100,000 random addresses with xprof symbolize, binutils addr2line -f,
 # elfutils eu-addr2line -f and llvm-symbolizer — on Debian's xen-syms (names only; it has no DWARF) and on
 # a generated gcc -O2 -g binary with 20,000 functions (names and lines). Prints each tool's time and peak
-# memory and its ratio to xprof. Usage: bench/symbolize.sh BIN_DIR   (XPROF_BENCH_ADDRS sets the count)
+# memory and its ratio to xprof (times under a second: best of 5 more runs). Usage: bench/symbolize.sh BIN_DIR
+# (XPROF_BENCH_ADDRS sets the count)
 set -euo pipefail
 bin=${1:?usage: bench/symbolize.sh BIN_DIR}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,17 +38,28 @@ for _ in range('"$n"'):
 addresses "$xen" > "$dir/xen.addrs"
 addresses "$dir/dwarf.so" > "$dir/dwarf.addrs"
 
-measure() { # label input command... → "seconds KB"
+measure() { # label input command... → "seconds KB": peak memory from /usr/bin/time; time the best of
+  # 5 more runs when a run takes under a second (time's 10 ms resolution and a shared machine's noise)
   local label=$1 input=$2; shift 2
   /usr/bin/time -f "%e %M" -o "$dir/t" "$@" <"$input" >"$dir/out" 2>/dev/null || true
   read -r s kb <"$dir/t"
+  if awk -v s="$s" 'BEGIN { exit !(s < 1.0) }'; then
+    local best=""
+    for _ in 1 2 3 4 5; do
+      local t0=$(date +%s%N)
+      "$@" <"$input" >/dev/null 2>&1 || true
+      local ms=$(( ($(date +%s%N) - t0) / 1000 ))
+      if [ -z "$best" ] || [ "$ms" -lt "$best" ]; then best=$ms; fi
+    done
+    s=$(awk -v us="$best" 'BEGIN { printf "%.4f", us / 1e6 }')
+  fi
   echo "$s $kb"
 }
 report() { # title image input xprof-flags...
   local title=$1 image=$2 input=$3; shift 3
   echo "== $title: $n addresses"
   read -r xs xm < <(measure xprof "$input" "$bin/xprof" symbolize --image "$image" "$@")
-  printf '  %-16s %8.2f s %9d KB  %12s\n' "xprof" "$xs" "$xm" "(baseline)"
+  printf '  %-16s %8.3f s %9d KB  %12s\n' "xprof" "$xs" "$xm" "(baseline)"
   for tool in addr2line eu-addr2line llvm-symbolizer; do
     case $tool in
       addr2line) cmd=(addr2line -f -e "$image") ;;
@@ -56,8 +68,8 @@ report() { # title image input xprof-flags...
     esac
     read -r ts tm < <(measure "$tool" "$input" "${cmd[@]}")
     awk -v t="$tool" -v ts="$ts" -v tm="$tm" -v xs="$xs" -v xm="$xm" 'BEGIN {
-      if (xs < 0.01) xs = 0.01;
-      printf "  %-16s %8.2f s %9d KB  xprof %6.1fx faster, %.2fx the memory\n", t, ts, tm, ts / xs, xm / tm }'
+      if (xs < 0.001) xs = 0.001;
+      printf "  %-16s %8.3f s %9d KB  xprof %6.1fx faster, %.2fx the memory\n", t, ts, tm, ts / xs, xm / tm }'
   done
 }
 report "names only, Debian xen-syms-4.17-amd64 (no DWARF)" "$xen" "$dir/xen.addrs"

@@ -68,10 +68,12 @@ public final class SymbolTable: Sendable {
     }
 
     /// Whether `a` is the better name for an address than `b` (the rule `perf report` uses, so the two agree):
-    /// a sized symbol over a zero-size one, then non-weak over weak, global over local, fewer leading
-    /// underscores, the longer name; ties keep the source order.
-    static func prefer(_ a: Entry, over b: Entry) -> Bool? {
-        if (a.size > 0) != (b.size > 0) { return a.size > 0 }
+    /// a symbol with an extent over an empty one, then non-weak over weak, global over local, fewer leading
+    /// underscores, the longer name; ties keep the source order. A zero-size symbol runs to the next
+    /// symbol, so among aliases only the last one listed at an address has an extent of its own (`aSized`,
+    /// `bSized`): of a kallsyms dump's aliases, which all have size 0, that one is named.
+    static func prefer(_ a: Entry, _ aSized: Bool, over b: Entry, _ bSized: Bool) -> Bool? {
+        if aSized != bSized { return aSized }
         if a.isWeak != b.isWeak { return !a.isWeak }
         if a.isGlobal != b.isGlobal { return a.isGlobal }
         let ua = a.name.prefix { $0 == "_" }.count, ub = b.name.prefix { $0 == "_" }.count
@@ -95,7 +97,10 @@ public final class SymbolTable: Sendable {
             var runEnd = runStart + 1
             while runEnd < order.count, keyed[runEnd].0 == keyed[runStart].0 { runEnd += 1 }
             if runEnd - runStart > 1 {
-                order[runStart..<runEnd].sort { a, b in Self.prefer(entries[a], over: entries[b]) ?? (a < b) }
+                let last = order[runEnd - 1]  // the alias listed last: a zero size still runs to the next symbol
+                order[runStart..<runEnd].sort { a, b in
+                    Self.prefer(entries[a], entries[a].size > 0 || a == last, over: entries[b], entries[b].size > 0 || b == last) ?? (a < b)
+                }
             }
             runStart = runEnd
         }
