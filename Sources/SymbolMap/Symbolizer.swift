@@ -187,14 +187,20 @@ extension Symbolizer {
     /// Name bytes of symbols and files, copied into one flat buffer on first use (kept across chunks).
     struct TSVState {
         var names = ByteSink(capacity: 4096)
-        var nameAt: [Int32]
-        var nameLen: [Int32]
+        let nameAt: UnsafeMutablePointer<Int32>
+        let nameLen: UnsafeMutablePointer<Int32>
         var fileAt: [Int32: (Int, Int)] = [:]
         init(count: Int) {
-            nameAt = [Int32](repeating: -1, count: count)
-            nameLen = [Int32](repeating: 0, count: count)
+            nameAt = .allocate(capacity: max(1, count))
+            nameAt.initialize(repeating: -1, count: max(1, count))
+            nameLen = .allocate(capacity: max(1, count))
+            nameLen.initialize(repeating: 0, count: max(1, count))
         }
-        mutating func release() { names.release() }
+        mutating func release() {
+            names.release()
+            nameAt.deallocate()
+            nameLen.deallocate()
+        }
     }
 
     func writeTSV(_ addresses: [UInt64], lines: Bool, state st: inout TSVState, into sink: inout ByteSink) {
@@ -243,8 +249,12 @@ extension Symbolizer {
         defer { state.release() }
         var sink = ByteSink(capacity: 1 << 20)
         defer { sink.release() }
-        var pending: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 1 << 18)
+        let capacity = 1 << 18
+        let buf = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
+        defer { buf.deallocate() }
+        var held = 0  // bytes of an unfinished line at the front of `buf`
+        var addrs: [UInt64] = []
+        addrs.reserveCapacity(capacity / 8)
         var bad: [String] = []
         var lineBase = 0
         func flush() {
@@ -256,25 +266,28 @@ extension Symbolizer {
             }
             sink.reset()
         }
-        func process(_ bytes: [UInt8]) {
-            let (addrs, notes, linesSeen) = Self.parseAddressLines(bytes, firstLine: lineBase)
-            lineBase += linesSeen
-            if bad.count < 10 { bad += notes.prefix(10 - bad.count) }
+        while true {
+            let n = read(input, buf + held, capacity - held)
+            if n < 0 && errno == EINTR { continue }
+            let total = held + max(n, 0)
+            // Hand over whole lines only; at the end of input (or a line longer than the buffer), all of it.
+            var end = total
+            if n > 0 {
+                while end > 0, buf[end - 1] != 10 { end -= 1 }
+                if end == 0 {
+                    if total < capacity { held = total; continue }  // no whole line yet
+                    end = total  // a line longer than the buffer is no address: parse it as it stands
+                }
+            }
+            addrs.removeAll(keepingCapacity: true)
+            lineBase += Self.parseAddressLines(UnsafeBufferPointer(start: buf, count: end), firstLine: lineBase,
+                                               into: &addrs, bad: &bad)
             writeTSV(addrs, lines: lines, state: &state, into: &sink)
             if sink.count >= 1 << 19 { flush() }
-        }
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
+            held = total - end
+            if held > 0 { memmove(buf, buf + end, held) }
             if n <= 0 { break }
-            pending.append(contentsOf: buf[0..<n])
-            // Hand over whole lines only.
-            if let lastNewline = pending.lastIndex(of: 10) {
-                process(Array(pending[...lastNewline]))
-                pending.removeSubrange(...lastNewline)
-            }
         }
-        if !pending.isEmpty { process(pending) }
         flush()
         return bad
     }
@@ -282,48 +295,62 @@ extension Symbolizer {
     /// Parses one hex address per line of `bytes` (`0x` optional, blank lines skipped); a line that is not
     /// an address yields `UInt64.max` in its place and a note "line N: …".
     public static func parseAddresses(_ bytes: [UInt8]) -> (addresses: [UInt64], bad: [String]) {
-        let (a, b, _) = parseAddressLines(bytes, firstLine: 0)
-        return (a, b)
+        var out: [UInt64] = [], bad: [String] = []
+        out.reserveCapacity(bytes.count / 12)
+        bytes.withUnsafeBufferPointer { _ = parseAddressLines($0, firstLine: 0, into: &out, bad: &bad) }
+        return (out, bad)
     }
 
-    /// `parseAddresses` with line numbers counted from `firstLine`; also returns how many lines it saw.
-    static func parseAddressLines(_ bytes: [UInt8], firstLine: Int) -> ([UInt64], [String], Int) {
-        var out: [UInt64] = []
-        out.reserveCapacity(bytes.count / 12)
-        var bad: [String] = []
-        var i = 0, lineNo = firstLine
-        let n = bytes.count
-        while i < n {
-            lineNo += 1
-            var e = i
-            while e < n, bytes[e] != 10 { e += 1 }
-            var s = i, t = e
-            while s < t, bytes[s] == 32 || bytes[s] == 9 || bytes[s] == 13 { s += 1 }
-            while t > s, bytes[t - 1] == 32 || bytes[t - 1] == 9 || bytes[t - 1] == 13 { t -= 1 }
-            i = e + 1
-            if s == t { continue }
-            if t - s >= 2, bytes[s] == 48, bytes[s + 1] | 0x20 == 120 { s += 2 }
-            var v: UInt64 = 0
-            var ok = s < t && t - s <= 16
-            var k = s
-            while ok && k < t {
-                let c = bytes[k]
-                let d: UInt8
-                switch c {
-                case 48...57: d = c - 48
-                case 97...102: d = c - 87
-                case 65...70: d = c - 55
-                default: ok = false; d = 0
-                }
-                v = v << 4 | UInt64(d)
-                k += 1
-            }
-            if ok { out.append(v) } else {
-                out.append(UInt64.max)
-                if bad.count < 10 { bad.append("line \(lineNo): '\(String(decoding: bytes[s..<min(t, s + 40)], as: UTF8.self))' is not a hexadecimal address") }
-            }
+    /// Hex digit values by byte; 255 for anything else.
+    private static let hexValues: [UInt8] = (0..<256).map { c -> UInt8 in
+        switch c {
+        case 48...57: UInt8(c - 48)
+        case 97...102: UInt8(c - 87)
+        case 65...70: UInt8(c - 55)
+        default: 255
         }
-        return (out, bad, lineNo - firstLine)
+    }
+
+    /// `parseAddresses` over plain memory, appending to `out`, with line numbers counted from `firstLine`
+    /// (at most 10 notes kept in `bad`); returns how many lines it saw. One pass, no bounds checks.
+    static func parseAddressLines(_ bytes: UnsafeBufferPointer<UInt8>, firstLine: Int, into out: inout [UInt64],
+                                  bad: inout [String]) -> Int {
+        guard let b = bytes.baseAddress else { return 0 }
+        let n = bytes.count
+        return hexValues.withUnsafeBufferPointer { hv -> Int in
+            @inline(__always) func blank(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 }
+            var i = 0, lineNo = firstLine
+            while i < n {
+                lineNo += 1
+                var s = i
+                while s < n, blank(b[s]) { s += 1 }
+                if s == n || b[s] == 10 { i = s + 1; continue }  // a blank line
+                if s + 1 < n, b[s] == 48, b[s + 1] | 0x20 == 120 { s += 2 }
+                var v: UInt64 = 0, k = s
+                while k < n {
+                    let d = hv[Int(b[k])]
+                    if d > 15 { break }
+                    v = v << 4 | UInt64(d)
+                    k += 1
+                }
+                var e = k
+                while e < n, blank(b[e]) { e += 1 }
+                if k > s, k - s <= 16, e == n || b[e] == 10 {
+                    out.append(v)
+                } else {
+                    while e < n, b[e] != 10 { e += 1 }
+                    var t = e
+                    while t > s, blank(b[t - 1]) { t -= 1 }
+                    out.append(UInt64.max)
+                    if bad.count < 10 {
+                        let text = String(decoding: UnsafeBufferPointer(start: b + s, count: min(t, s + 40) - s), as: UTF8.self)
+                        bad.append("line \(lineNo): '\(text)' is not a hexadecimal address")
+                    }
+                }
+                i = e + 1
+            }
+            return lineNo - firstLine
+        }
     }
 }
 
@@ -374,19 +401,31 @@ struct ByteSink {
         append(p, count: buf.count)
     }
 
-    /// `0x` and lower-case hex digits.
+    /// `0x` and lower-case hex digits, 16 digits at a time without a loop per digit.
+    @inline(__always)
     mutating func appendHex(_ v: UInt64) {
         reserve(18)
-        base[count] = 48; base[count + 1] = 120
-        count += 2
-        if v == 0 { base[count] = 48; count += 1; return }
-        var shift = (63 - v.leadingZeroBitCount) / 4 * 4
-        while shift >= 0 {
-            let d = UInt8((v >> UInt64(shift)) & 15)
-            base[count] = d < 10 ? 48 + d : 87 + d
-            count += 1
-            shift -= 4
-        }
+        let p = base + count
+        p[0] = 48; p[1] = 120
+        let digits = v == 0 ? 1 : (67 - v.leadingZeroBitCount) >> 2
+        let d = UnsafeMutableRawPointer(p + 2)
+        d.storeBytes(of: Self.hexBytes(UInt32(truncatingIfNeeded: v >> 32)), as: UInt64.self)
+        (d + 8).storeBytes(of: Self.hexBytes(UInt32(truncatingIfNeeded: v)), as: UInt64.self)
+        if digits < 16 { memmove(d, d + (16 - digits), digits) }
+        count += digits + 2
+    }
+
+    /// The 8 hex digits of `x` as ASCII bytes, most significant first in memory: each nibble is spread into
+    /// its own byte, then `'0'` is added, and `'a' - '0' - 10` more where the nibble is 10 or above.
+    @inline(__always)
+    static func hexBytes(_ x: UInt32) -> UInt64 {
+        var v = UInt64(x)
+        v = (v | v << 16) & 0x0000_FFFF_0000_FFFF
+        v = (v | v << 8) & 0x00FF_00FF_00FF_00FF
+        v = (v | v << 4) & 0x0F0F_0F0F_0F0F_0F0F  // byte k holds nibble k (least significant first)
+        let letters = ((v &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        v = v &+ 0x3030_3030_3030_3030 &+ letters &* 39
+        return v.bigEndian  // stored, nibble 7 comes first in memory
     }
 
     mutating func appendDecimal(_ v: Int) {

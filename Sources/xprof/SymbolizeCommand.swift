@@ -8,6 +8,7 @@ import Glibc
 struct SymbolizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "symbolize",
+        _superCommandName: "xprof",
         abstract: "Turn addresses into function, file and line (like addr2line) for an ELF file, System.map or kallsyms dump.",
         discussion: """
         Addresses (hex, with or without 0x) come from the arguments, or one per line on stdin; output is in
