@@ -121,17 +121,17 @@ public final class ElfImage: Sendable {
         self.buildID = buildID
         self.debugLink = debugLink
         self.hasDebugLines = hasLines
-        var entries: [SymbolTable.Entry] = []
+        var entries = SymbolTable.Builder()
         var section = ""
         for (candidate, name) in [(symtab, ".symtab"), (dynsym, ".dynsym")] {
             guard let s = candidate else { continue }
             // .dynsym names carry their symbol version as perf prints them: name@@VER (default) or name@VER.
             let versions = name == ".dynsym" ? Self.readVersions(elf: elf, versym: versym, verdef: verdef) : nil
             entries = try Self.readFunctions(elf: elf, section: s, path: path, execSections: execSections, versions: versions)
-            if !entries.isEmpty { section = name; break }
+            if entries.count > 0 { section = name; break }
         }
         symbolSection = section
-        symbols = SymbolTable(entries: entries)
+        symbols = SymbolTable(builder: entries)
     }
 
     private static func readBuildID(_ data: UnsafeMutablePointer<Elf_Data>) -> String {
@@ -183,17 +183,17 @@ public final class ElfImage: Sendable {
     }
 
     private static func readFunctions(elf: OpaquePointer, section: OpaquePointer, path: String,
-                                      execSections: [(UInt64, UInt64)], versions: [String]?) throws(SymbolMapError) -> [SymbolTable.Entry] {
+                                      execSections: [(UInt64, UInt64)], versions: [String]?) throws(SymbolMapError) -> SymbolTable.Builder {
         var sh = GElf_Shdr()
-        guard gelf_getshdr(section, &sh) != nil, sh.sh_entsize > 0 else { return [] }
+        guard gelf_getshdr(section, &sh) != nil, sh.sh_entsize > 0 else { return SymbolTable.Builder() }
         guard let data = elf_getdata(section, nil) else {
             throw SymbolMapError(.corrupt, path: path, "symbol table unreadable: \(String(cString: elf_errmsg(-1)))",
                                  hint: "the file is truncated or corrupt")
         }
         let count = Int(sh.sh_size / sh.sh_entsize)
-        var out: [SymbolTable.Entry] = []
-        var indexes: [Int] = []
-        out.reserveCapacity(count / 2)
+        // Functions: (symbol index, address, size, bind, name).
+        var found: [(Int, UInt64, UInt64, Int32, UnsafeMutablePointer<CChar>)] = []
+        found.reserveCapacity(count / 2)
         for i in 0..<count {
             var sym = GElf_Sym()
             guard gelf_getsym(data, Int32(i), &sym) != nil else { continue }
@@ -202,24 +202,31 @@ public final class ElfImage: Sendable {
             guard sym.st_shndx != UInt16(SHN_UNDEF), sym.st_value != 0 || type == STT_FUNC else { continue }
             let isFunc = type == STT_FUNC || type == STT_GNU_IFUNC
             // Untyped symbols count when they sit in executable sections (assembly entry points).
-            let inExec = execSections.contains { sym.st_value >= $0.0 && sym.st_value < $0.1 }
-            guard isFunc || (type == STT_NOTYPE && inExec) else { continue }
-            guard let cname = elf_strptr(elf, Int(sh.sh_link), Int(sym.st_name)) else { continue }
-            let name = String(cString: cname)
-            if name.isEmpty || name.hasPrefix("$") { continue }
-            out.append(SymbolTable.Entry(address: sym.st_value, size: sym.st_size, name: name,
-                                         isGlobal: bind == STB_GLOBAL, isWeak: bind == STB_WEAK))
-            indexes.append(i)
+            guard isFunc || (type == STT_NOTYPE && execSections.contains { sym.st_value >= $0.0 && sym.st_value < $0.1 }) else { continue }
+            guard let cname = elf_strptr(elf, Int(sh.sh_link), Int(sym.st_name)), cname[0] != 0, cname[0] != 36 /* $ */ else { continue }
+            found.append((i, sym.st_value, sym.st_size, bind, cname))
         }
         // A name defined in several versions is shown with its version (as perf does): name@@VER, name@VER.
+        var suffix: [Int: String] = [:]
         if let versions {
             var counts: [String: Int] = [:]
-            for e in out { counts[e.name, default: 0] += 1 }
-            for k in out.indices where counts[out[k].name, default: 0] > 1 && indexes[k] < versions.count {
-                out[k].name += versions[indexes[k]]
+            for f in found { counts[String(cString: f.4), default: 0] += 1 }
+            for (k, f) in found.enumerated() where f.0 < versions.count && counts[String(cString: f.4), default: 0] > 1 {
+                suffix[k] = versions[f.0]
             }
         }
-        return out
+        var b = SymbolTable.Builder(capacity: found.count)
+        for (k, f) in found.enumerated() {
+            let raw = UnsafeRawPointer(f.4).assumingMemoryBound(to: UInt8.self)
+            if let v = suffix[k] {
+                var full = String(cString: f.4) + v
+                full.withUTF8 { b.add(address: f.1, size: f.2, name: $0, isGlobal: f.3 == STB_GLOBAL, isWeak: f.3 == STB_WEAK) }
+            } else {
+                b.add(address: f.1, size: f.2, name: UnsafeBufferPointer(start: raw, count: strlen(f.4)),
+                      isGlobal: f.3 == STB_GLOBAL, isWeak: f.3 == STB_WEAK)
+            }
+        }
+        return b
     }
 
     /// The ELF virtual address of the byte at `fileOffset` (through the `PT_LOAD` segment holding it).

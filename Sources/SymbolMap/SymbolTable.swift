@@ -31,22 +31,27 @@ public enum SymbolMiss: Sendable, Equatable {
     case buildIDMismatch
 }
 
-/// A sorted, immutable table of function symbols, searched by binary search.
+/// A sorted, immutable table of function symbols, searched through a bucket index.
 ///
-/// Built once from ELF symbols, a System.map or a kallsyms dump. Sizes: a symbol with size 0 runs to
-/// the next symbol's start (the last one covers only its own address). Aliases (several names at one
-/// address) are kept (``aliases(at:)``); ``lookup(_:)`` returns the preferred one by ``prefer(_:over:)``,
-/// the rule `perf report` applies, so both name a function alike.
+/// Built once from ELF symbols, a System.map or a kallsyms dump (through a ``Builder``, which takes names as
+/// bytes: no string per symbol is made while loading a 100,000-symbol kallsyms). Sizes: a symbol with size 0
+/// runs to the next symbol's start (the last one covers only its own address). Aliases (several names at
+/// one address) are kept (``aliases(at:)``); ``lookup(_:)`` returns the preferred one by
+/// ``prefer(_:_:over:_:)``, the rule `perf report` applies, so both name a function alike.
 public final class SymbolTable: Sendable {
     /// Starts, ascending; one entry per distinct address.
     let starts: [UInt64]
     /// Ends (exclusive) per entry.
     let ends: [UInt64]
-    /// Preferred name per entry.
-    let names: [String]
-    /// Module per entry ("" for none).
-    let modules: [String]
-    /// All names per address when there are aliases.
+    /// All names' UTF-8 bytes, one after another.
+    let nameBytes: [UInt8]
+    /// Where the preferred name of each entry is in `nameBytes`, and how long it is.
+    let nameOffset: [UInt32]
+    let nameLength: [UInt32]
+    /// Module per entry, an index into `moduleNames` (0: none).
+    let moduleIDs: [Int32]
+    let moduleNames: [String]
+    /// All names per address when there are aliases (the preferred one first).
     let aliasTable: [UInt64: [String]]
 
     /// One raw symbol before sorting.
@@ -67,63 +72,160 @@ public final class SymbolTable: Sendable {
         }
     }
 
+    /// Collects raw symbols in source order, names as bytes in one buffer.
+    public struct Builder {
+        var addresses: [UInt64] = []
+        var sizes: [UInt64] = []
+        /// Bit 0: global, bit 1: weak.
+        var flags: [UInt8] = []
+        var modules: [Int32] = []
+        /// Start of each name in `bytes`; one more at the end once built.
+        var nameStarts: [UInt32] = []
+        var bytes: [UInt8] = []
+        var moduleNames: [String] = [""]
+        var moduleIndex: [String: Int32] = ["": 0]
+
+        public init(capacity: Int = 0) {
+            addresses.reserveCapacity(capacity)
+            sizes.reserveCapacity(capacity)
+            flags.reserveCapacity(capacity)
+            modules.reserveCapacity(capacity)
+            nameStarts.reserveCapacity(capacity + 1)
+            bytes.reserveCapacity(capacity * 24)
+        }
+
+        public var count: Int { addresses.count }
+
+        /// The id of a module name for ``add(address:size:name:isGlobal:isWeak:module:)`` (0 for none).
+        public mutating func module(_ name: String) -> Int32 {
+            if let id = moduleIndex[name] { return id }
+            let id = Int32(moduleNames.count)
+            moduleNames.append(name)
+            moduleIndex[name] = id
+            return id
+        }
+
+        public mutating func add(address: UInt64, size: UInt64, name: UnsafeBufferPointer<UInt8>, isGlobal: Bool,
+                                 isWeak: Bool = false, module: Int32 = 0) {
+            addresses.append(address)
+            sizes.append(size)
+            flags.append((isGlobal ? 1 : 0) | (isWeak ? 2 : 0))
+            modules.append(module)
+            nameStarts.append(UInt32(truncatingIfNeeded: bytes.count))
+            bytes.append(contentsOf: name)
+        }
+
+        public mutating func add(_ e: Entry) {
+            var name = e.name
+            let m = module(e.module)
+            name.withUTF8 { add(address: e.address, size: e.size, name: $0, isGlobal: e.isGlobal, isWeak: e.isWeak, module: m) }
+        }
+    }
+
     /// Whether `a` is the better name for an address than `b` (the rule `perf report` uses, so the two agree):
     /// a symbol with an extent over an empty one, then non-weak over weak, global over local, fewer leading
-    /// underscores, the longer name; ties keep the source order. A zero-size symbol runs to the next
-    /// symbol, so among aliases only the last one listed at an address has an extent of its own (`aSized`,
-    /// `bSized`): of a kallsyms dump's aliases, which all have size 0, that one is named.
+    /// underscores, the longer name; nil on a tie (source order decides). A zero-size symbol runs to the next
+    /// symbol, so among aliases only the last one listed at an address has an extent of its own
+    /// (`aSized`, `bSized`): of a kallsyms dump's aliases, which all have size 0, that one is named.
     static func prefer(_ a: Entry, _ aSized: Bool, over b: Entry, _ bSized: Bool) -> Bool? {
+        var an = a.name, bn = b.name
+        return an.withUTF8 { ab in
+            bn.withUTF8 { bb in
+                prefer(aSized, a.isWeak, a.isGlobal, ab, over: bSized, b.isWeak, b.isGlobal, bb)
+            }
+        }
+    }
+
+    static func prefer(_ aSized: Bool, _ aWeak: Bool, _ aGlobal: Bool, _ an: UnsafeBufferPointer<UInt8>,
+                       over bSized: Bool, _ bWeak: Bool, _ bGlobal: Bool, _ bn: UnsafeBufferPointer<UInt8>) -> Bool? {
         if aSized != bSized { return aSized }
-        if a.isWeak != b.isWeak { return !a.isWeak }
-        if a.isGlobal != b.isGlobal { return a.isGlobal }
-        let ua = a.name.prefix { $0 == "_" }.count, ub = b.name.prefix { $0 == "_" }.count
+        if aWeak != bWeak { return !aWeak }
+        if aGlobal != bGlobal { return aGlobal }
+        let ua = an.prefix { $0 == 95 }.count, ub = bn.prefix { $0 == 95 }.count
         if ua != ub { return ua < ub }
-        if a.name.utf8.count != b.name.utf8.count { return a.name.utf8.count > b.name.utf8.count }
+        if an.count != bn.count { return an.count > bn.count }
         return nil
     }
 
     /// Builds the table; `entries` in source order (that order breaks remaining ties between aliases).
     /// - Complexity: O(n log n).
-    public init(entries: [Entry]) {
+    public convenience init(entries: [Entry]) {
+        var b = Builder(capacity: entries.count)
+        for e in entries { b.add(e) }
+        self.init(builder: b)
+    }
+
+    /// Builds the table from what `builder` collected.
+    /// - Complexity: O(n log n); names are not copied.
+    public init(builder: Builder) {
+        var b = builder
+        b.nameStarts.append(UInt32(truncatingIfNeeded: b.bytes.count))
+        let n = b.addresses.count
         // Sort plain (address, index) pairs (kallsyms is nearly sorted already), then order each run of
-        // equal addresses by preference; comparing whole entries in the sort would copy strings per step.
-        var keyed = entries.indices.map { (entries[$0].address, $0) }
-        if !zip(keyed, keyed.dropFirst()).allSatisfy({ $0.0 <= $1.0 }) {
-            keyed.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+        // equal addresses by preference.
+        var order = [Int32](unsafeUninitializedCapacity: n) { buf, count in
+            for i in 0..<n { buf[i] = Int32(truncatingIfNeeded: i) }
+            count = n
         }
-        var order = keyed.map(\.1)
+        b.addresses.withUnsafeBufferPointer { addr in
+            var sorted = true
+            for i in 1..<max(1, n) where addr[i - 1] > addr[i] { sorted = false; break }
+            if !sorted {
+                order.sort { x, y in
+                    let ax = addr[Int(x)], ay = addr[Int(y)]
+                    return ax != ay ? ax < ay : x < y
+                }
+            }
+        }
+        func name(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+            b.bytes.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[Int(b.nameStarts[i])..<Int(b.nameStarts[i + 1])]) }
+        }
         var runStart = 0
-        while runStart < order.count {
+        while runStart < n {
             var runEnd = runStart + 1
-            while runEnd < order.count, keyed[runEnd].0 == keyed[runStart].0 { runEnd += 1 }
+            let a = b.addresses[Int(order[runStart])]
+            while runEnd < n, b.addresses[Int(order[runEnd])] == a { runEnd += 1 }
             if runEnd - runStart > 1 {
                 let last = order[runEnd - 1]  // the alias listed last: a zero size still runs to the next symbol
-                order[runStart..<runEnd].sort { a, b in
-                    Self.prefer(entries[a], entries[a].size > 0 || a == last, over: entries[b], entries[b].size > 0 || b == last) ?? (a < b)
+                b.bytes.withUnsafeBufferPointer { bytes in
+                    func nm(_ i: Int32) -> UnsafeBufferPointer<UInt8> {
+                        UnsafeBufferPointer(rebasing: bytes[Int(b.nameStarts[Int(i)])..<Int(b.nameStarts[Int(i) + 1])])
+                    }
+                    order[runStart..<runEnd].sort { x, y in
+                        let fx = b.flags[Int(x)], fy = b.flags[Int(y)]
+                        return Self.prefer(b.sizes[Int(x)] > 0 || x == last, fx & 2 != 0, fx & 1 != 0, nm(x),
+                                           over: b.sizes[Int(y)] > 0 || y == last, fy & 2 != 0, fy & 1 != 0, nm(y)) ?? (x < y)
+                    }
                 }
             }
             runStart = runEnd
         }
-        var starts: [UInt64] = [], sizes: [UInt64] = [], names: [String] = [], modules: [String] = []
+        var starts: [UInt64] = [], sizes: [UInt64] = [], offsets: [UInt32] = [], lengths: [UInt32] = [], mods: [Int32] = []
+        starts.reserveCapacity(n); sizes.reserveCapacity(n); offsets.reserveCapacity(n); lengths.reserveCapacity(n)
+        mods.reserveCapacity(n)
         var aliases: [UInt64: [String]] = [:]
-        starts.reserveCapacity(order.count)
-        for i in order {
-            let e = entries[i]
-            if let last = starts.last, last == e.address {
-                aliases[e.address, default: [names[names.count - 1]]].append(e.name)
-                sizes[sizes.count - 1] = max(sizes[sizes.count - 1], e.size)
+        func string(_ i: Int) -> String { String(decoding: name(i), as: UTF8.self) }
+        var kept = -1  // the source index of the entry that named the last start
+        for oi in order {
+            let i = Int(oi)
+            let address = b.addresses[i]
+            if let last = starts.last, last == address {
+                aliases[address, default: [string(kept)]].append(string(i))
+                sizes[sizes.count - 1] = max(sizes[sizes.count - 1], b.sizes[i])
                 continue
             }
-            starts.append(e.address)
-            sizes.append(e.size)
-            names.append(e.name)
-            modules.append(e.module)
+            kept = i
+            starts.append(address)
+            sizes.append(b.sizes[i])
+            offsets.append(b.nameStarts[i])
+            lengths.append(b.nameStarts[i + 1] - b.nameStarts[i])
+            mods.append(b.modules[i])
         }
         var ends = [UInt64](repeating: 0, count: starts.count)
         for i in starts.indices {
             if sizes[i] > 0 {
                 ends[i] = starts[i] &+ sizes[i]
-            } else if i + 1 < starts.count, modules[i + 1] == modules[i] {
+            } else if i + 1 < starts.count, mods[i + 1] == mods[i] {
                 ends[i] = starts[i + 1]
             } else {
                 ends[i] = starts[i] &+ 1
@@ -131,8 +233,11 @@ public final class SymbolTable: Sendable {
         }
         self.starts = starts
         self.ends = ends
-        self.names = names
-        self.modules = modules
+        self.nameBytes = b.bytes
+        self.nameOffset = offsets
+        self.nameLength = lengths
+        self.moduleIDs = mods
+        self.moduleNames = b.moduleNames
         self.aliasTable = aliases
         if let first = starts.first, let last = ends.max(), last > first {
             addressRange = first..<last
@@ -204,7 +309,7 @@ public final class SymbolTable: Sendable {
     }
 
     /// Whether any symbol belongs to a kernel module (a kallsyms `[module]` column).
-    public var hasModules: Bool { modules.contains { !$0.isEmpty } }
+    public var hasModules: Bool { moduleNames.count > 1 }
 
     /// Number of distinct symbol addresses.
     public var count: Int { starts.count }
@@ -227,7 +332,22 @@ public final class SymbolTable: Sendable {
     }
 
     /// Name of the symbol at index `i` (from ``index(containing:)``).
-    public func name(at i: Int) -> String { names[i] }
+    public func name(at i: Int) -> String {
+        withName(at: i) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Calls `body` with the UTF-8 bytes of the name of the symbol at index `i` (no string is made).
+    @inline(__always)
+    public func withName<R>(at i: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let o = Int(nameOffset[i]), l = Int(nameLength[i])
+        return nameBytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[o..<(o + l)])) }
+    }
+
+    /// The module of the symbol at index `i`, nil for the main image.
+    public func module(at i: Int) -> String? {
+        let m = Int(moduleIDs[i])
+        return m == 0 ? nil : moduleNames[m]
+    }
     /// Start address of the symbol at index `i`.
     public func start(at i: Int) -> UInt64 { starts[i] }
 
@@ -235,26 +355,26 @@ public final class SymbolTable: Sendable {
     /// - Complexity: O(log n).
     public func lookup(_ address: UInt64) -> SymbolHit? {
         guard let j = index(containing: address) else { return nil }
-        return SymbolHit(name: names[j], start: starts[j], size: ends[j] - starts[j], offset: address - starts[j],
-                         module: modules[j].isEmpty ? nil : modules[j])
+        return SymbolHit(name: name(at: j), start: starts[j], size: ends[j] - starts[j], offset: address - starts[j],
+                         module: module(at: j))
     }
 
     /// All names at the address of `hit` (the preferred one first).
     public func aliases(at address: UInt64) -> [String] {
         if let a = aliasTable[address] { return a }
-        if let i = Self.index(starts, address), starts[i] == address { return [names[i]] }
+        if let i = Self.index(starts, address), starts[i] == address { return [name(at: i)] }
         return []
     }
 
     /// The symbol named `name` (e.g. `_stext` to find the kernel's relocation).
     /// - Complexity: O(n): meant for a few anchor symbols, not for bulk lookups.
     public func symbol(named name: String) -> SymbolHit? {
-        var found = names.firstIndex(of: name)
+        var wanted = name
+        var found = wanted.withUTF8 { w in starts.indices.first { i in withName(at: i) { $0.elementsEqual(w) } } }
         if found == nil, let (addr, _) = aliasTable.first(where: { $0.value.contains(name) }) {
             found = Self.index(starts, addr)
         }
         guard let i = found else { return nil }
-        return SymbolHit(name: name, start: starts[i], size: ends[i] - starts[i], offset: 0,
-                         module: modules[i].isEmpty ? nil : modules[i])
+        return SymbolHit(name: name, start: starts[i], size: ends[i] - starts[i], offset: 0, module: module(at: i))
     }
 }

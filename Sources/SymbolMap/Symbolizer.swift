@@ -184,23 +184,13 @@ extension Symbolizer {
         return sink.bytes()
     }
 
-    /// Name bytes of symbols and files, copied into one flat buffer on first use (kept across chunks).
+    /// Source file names' bytes, copied into one flat buffer on first use (kept across chunks); symbol names
+    /// come straight from the table's own bytes.
     struct TSVState {
         var names = ByteSink(capacity: 4096)
-        let nameAt: UnsafeMutablePointer<Int32>
-        let nameLen: UnsafeMutablePointer<Int32>
         var fileAt: [Int32: (Int, Int)] = [:]
-        init(count: Int) {
-            nameAt = .allocate(capacity: max(1, count))
-            nameAt.initialize(repeating: -1, count: max(1, count))
-            nameLen = .allocate(capacity: max(1, count))
-            nameLen.initialize(repeating: 0, count: max(1, count))
-        }
-        mutating func release() {
-            names.release()
-            nameAt.deallocate()
-            nameLen.deallocate()
-        }
+        init(count: Int) {}
+        mutating func release() { names.release() }
     }
 
     func writeTSV(_ addresses: [UInt64], lines: Bool, state st: inout TSVState, into sink: inout ByteSink) {
@@ -210,13 +200,7 @@ extension Symbolizer {
             if a == UInt64.max { sink.append(63); sink.append(63) } else { sink.appendHex(a) }
             sink.append(9)
             if let i = table.index(containing: a) {
-                if st.nameAt[i] < 0 {
-                    st.nameAt[i] = Int32(st.names.count)
-                    var n = table.name(at: i)
-                    n.withUTF8 { st.names.append($0) }
-                    st.nameLen[i] = Int32(st.names.count) - st.nameAt[i]
-                }
-                sink.append(st.names.base + Int(st.nameAt[i]), count: Int(st.nameLen[i]))
+                table.withName(at: i) { sink.append($0) }
                 sink.append(9)
                 sink.appendHex(a &- ix.starts[i])
             } else {

@@ -17,20 +17,13 @@ extension SymbolTable {
     }
 
     private static func parseNM(bytes b: UnsafeBufferPointer<UInt8>, allowModules: Bool) -> (SymbolTable, [String]) {
-        var entries: [Entry] = []
-        entries.reserveCapacity(b.count / 40)
+        var builder = Builder(capacity: b.count / 40)
         var bad: [String] = []
         var lineNo = 0
         var i = 0
         let n = b.count
-        func hexValue(_ c: UInt8) -> UInt64? {
-            switch c {
-            case 48...57: UInt64(c - 48)
-            case 97...102: UInt64(c - 87)
-            case 65...70: UInt64(c - 55)
-            default: nil
-            }
-        }
+        // kallsyms lists each module's symbols together: the last module's bytes and id are reused.
+        var lastModule: (start: Int, end: Int, id: Int32) = (0, 0, 0)
         while i < n {
             lineNo += 1
             let lineStart = i
@@ -61,27 +54,39 @@ extension SymbolTable {
             var addr: UInt64 = 0
             var ok = true
             for k in fields[0].0..<fields[0].1 {
-                guard let v = hexValue(b[k]) else { ok = false; break }
-                addr = addr << 4 | v
+                let c = b[k]
+                let v: UInt8
+                switch c {
+                case 48...57: v = c &- 48
+                case 97...102: v = c &- 87
+                case 65...70: v = c &- 55
+                default: ok = false; v = 0
+                }
+                addr = addr << 4 | UInt64(v)
             }
             guard ok else { badLine("address is not hexadecimal"); continue }
             let type = b[fields[1].0]
             // t T w W: text symbols (functions); everything else is data, absolute or debugging.
             guard type == 116 || type == 84 || type == 119 || type == 87 else { continue }
-            var module = ""
+            var module: Int32 = 0
             if fields.count == 4 {
                 let (ms, me) = fields[3]
-                if allowModules, b[ms] == 91, b[me - 1] == 93, me - ms >= 2 {
-                    module = String(decoding: UnsafeBufferPointer(rebasing: b[(ms + 1)..<(me - 1)]), as: UTF8.self)
-                } else {
+                guard allowModules, b[ms] == 91, b[me - 1] == 93, me - ms >= 2 else {
                     badLine("unexpected fourth field")
                     continue
                 }
+                let name = UnsafeBufferPointer(rebasing: b[(ms + 1)..<(me - 1)])
+                if lastModule.id != 0, name.elementsEqual(UnsafeBufferPointer(rebasing: b[lastModule.start..<lastModule.end])) {
+                    module = lastModule.id
+                } else {
+                    module = builder.module(String(decoding: name, as: UTF8.self))
+                    lastModule = (ms + 1, me - 1, module)
+                }
             }
-            let name = String(decoding: UnsafeBufferPointer(rebasing: b[fields[2].0..<fields[2].1]), as: UTF8.self)
-            entries.append(Entry(address: addr, size: 0, name: name, isGlobal: type == 84, isWeak: type == 87 || type == 119, module: module))
+            builder.add(address: addr, size: 0, name: UnsafeBufferPointer(rebasing: b[fields[2].0..<fields[2].1]),
+                        isGlobal: type == 84, isWeak: type == 87 || type == 119, module: module)
         }
-        return (SymbolTable(entries: entries), bad)
+        return (SymbolTable(builder: builder), bad)
     }
 }
 
