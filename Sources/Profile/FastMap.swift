@@ -1,25 +1,22 @@
 /// A small open-addressing hash map from up to three 64-bit words to a value, with a multiplicative hash:
 /// the per-sample caches of the attribution, where SipHash through `Dictionary` costs more than the work
 /// it saves.
+///
+/// Each slot is four words in one array (the key, then the value's index + 1, 0 when empty), so a probe
+/// touches one cache line; values sit densely in a second array.
 /// - Complexity: O(1) expected per lookup and insert; grows by doubling at 50 % load.
 struct FastMap<Value> {
-    private var keysA: [UInt64]
-    private var keysB: [UInt64]
-    private var keysC: [UInt64]
-    private var used: [Bool]
-    private var values: [Value?]
-    private(set) var count = 0
+    private var slots: [UInt64]
+    private var values: [Value] = []
     private var mask: Int
+    var count: Int { values.count }
 
     init(capacity: Int = 1024) {
         var n = 16
         while n < capacity * 2 { n <<= 1 }
-        (keysA, keysB, keysC, used, values, mask) = Self.storage(n)
-    }
-
-    private static func storage(_ n: Int) -> ([UInt64], [UInt64], [UInt64], [Bool], [Value?], Int) {
-        (Array(repeating: 0, count: n), Array(repeating: 0, count: n), Array(repeating: 0, count: n),
-         Array(repeating: false, count: n), Array(repeating: nil, count: n), n - 1)
+        slots = [UInt64](repeating: 0, count: n * 4)
+        mask = n - 1
+        values.reserveCapacity(n / 2)
     }
 
     @inline(__always)
@@ -29,42 +26,59 @@ struct FastMap<Value> {
         return Int(truncatingIfNeeded: h) & mask
     }
 
-    func get(_ a: UInt64, _ b: UInt64, _ c: UInt64 = 0) -> Value? {
-        var i = Self.slot(a, b, c, mask)
-        while used[i] {
-            if keysA[i] == a && keysB[i] == b && keysC[i] == c { return values[i] }
-            i = (i + 1) & mask
+    /// The slot holding the key, or the empty slot where it would go (as `~slot`).
+    @inline(__always)
+    private func find(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> Int {
+        slots.withUnsafeBufferPointer { s in
+            var i = Self.slot(a, b, c, mask)
+            while true {
+                let at = i &* 4
+                if s[at + 3] == 0 { return ~i }
+                if s[at] == a && s[at + 1] == b && s[at + 2] == c { return i }
+                i = (i &+ 1) & mask
+            }
         }
-        return nil
+    }
+
+    @inline(__always)
+    func get(_ a: UInt64, _ b: UInt64, _ c: UInt64 = 0) -> Value? {
+        let i = find(a, b, c)
+        if i < 0 { return nil }
+        return values.withUnsafeBufferPointer { $0[Int(slots.withUnsafeBufferPointer { $0[i &* 4 + 3] }) - 1] }
     }
 
     mutating func set(_ a: UInt64, _ b: UInt64, _ c: UInt64 = 0, _ v: Value) {
-        if (count + 1) * 2 > used.count { grow() }
-        var i = Self.slot(a, b, c, mask)
-        while used[i] {
-            if keysA[i] == a && keysB[i] == b && keysC[i] == c { values[i] = v; return }
-            i = (i + 1) & mask
+        if (values.count + 1) * 2 > mask + 1 { grow() }
+        let i = find(a, b, c)
+        if i >= 0 {
+            values[Int(slots[i * 4 + 3]) - 1] = v
+            return
         }
-        used[i] = true
-        keysA[i] = a
-        keysB[i] = b
-        keysC[i] = c
-        values[i] = v
-        count += 1
+        let at = ~i * 4
+        values.append(v)
+        slots[at] = a
+        slots[at + 1] = b
+        slots[at + 2] = c
+        slots[at + 3] = UInt64(values.count)
     }
 
     mutating func removeAll() {
-        guard count > 0 else { return }
-        for i in used.indices { used[i] = false; values[i] = nil }
-        count = 0
+        guard !values.isEmpty else { return }
+        slots.withUnsafeMutableBufferPointer { s in
+            for k in stride(from: 3, to: s.count, by: 4) { s[k] = 0 }
+        }
+        values.removeAll(keepingCapacity: true)
     }
 
     private mutating func grow() {
-        let oldA = keysA, oldB = keysB, oldC = keysC, oldUsed = used, oldValues = values
-        (keysA, keysB, keysC, used, values, mask) = Self.storage(used.count * 2)
-        count = 0
-        for i in oldUsed.indices where oldUsed[i] {
-            if let v = oldValues[i] { set(oldA[i], oldB[i], oldC[i], v) }
+        let old = slots, oldValues = values
+        let n = (mask + 1) * 2
+        slots = [UInt64](repeating: 0, count: n * 4)
+        mask = n - 1
+        values.removeAll(keepingCapacity: true)
+        values.reserveCapacity(n / 2)
+        for k in stride(from: 0, to: old.count, by: 4) where old[k + 3] != 0 {
+            set(old[k], old[k + 1], old[k + 2], oldValues[Int(old[k + 3]) - 1])
         }
     }
 }

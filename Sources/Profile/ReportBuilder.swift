@@ -84,31 +84,50 @@ public enum ReportBuilder {
         var input: UInt64 = 0
         let keys = options.sortKeys
         var domainList: [DomainTally] = []
+        // Rows by (ip, domain/mode/pid, tid): every sort key is a function of these while no side-band event
+        // changes the attribution, so a sample (or callchain frame) seen before costs this one lookup. Emptied
+        // whenever a side-band event is applied.
+        var rowCache = FastMap<(Int32, Bool)>(capacity: 4096)
+        @inline(__always) func place(_ s: Sample, _ mode: SampleMode) -> UInt64 {
+            UInt64(s.domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: s.pid))
+        }
+        func apply(_ event: SidebandEvent) {
+            attributor.apply(event)
+            rowCache.removeAll()
+        }
         while let batch = try source.nextBatch() {
             var next = 0
             let sideband = batch.sideband
             for (i, s) in batch.samples.enumerated() {
                 while next < sideband.count, sideband[next].beforeSample <= i {
-                    attributor.apply(sideband[next].event)
+                    apply(sideband[next].event)
                     next += 1
                 }
                 input += 1
                 if let d = options.domain, s.domain != d { continue }
                 if let m = options.mode, s.mode != m { continue }
-                let a = attributor.attribute(s)
-                var key = RowKey()
-                for (k, sk) in keys.enumerated() {
-                    switch sk {
-                    case .domain: key[k] = Int32(bitPattern: s.domain.rawValue)
-                    case .mode: key[k] = Int32(s.mode.rawValue)
-                    case .comm: key[k] = a.comm
-                    case .pid: key[k] = s.pid
-                    case .image: key[k] = a.image
-                    case .symbol: key[k] = a.symbol
-                    case .line: key[k] = attributor.sourceLine(domain: s.domain, mode: s.mode, pid: s.pid, ip: s.ip)
+                let tid = UInt64(UInt32(bitPattern: s.tid))
+                let own: Int, resolved: Bool
+                if let hit = rowCache.get(s.ip, place(s, s.mode), tid) {
+                    (own, resolved) = (Int(hit.0), hit.1)
+                } else {
+                    let a = attributor.attribute(s)
+                    var key = RowKey()
+                    for (k, sk) in keys.enumerated() {
+                        switch sk {
+                        case .domain: key[k] = Int32(bitPattern: s.domain.rawValue)
+                        case .mode: key[k] = Int32(s.mode.rawValue)
+                        case .comm: key[k] = a.comm
+                        case .pid: key[k] = s.pid
+                        case .image: key[k] = a.image
+                        case .symbol: key[k] = a.symbol
+                        case .line: key[k] = attributor.sourceLine(domain: s.domain, mode: s.mode, pid: s.pid, ip: s.ip)
+                        }
                     }
+                    (own, resolved) = (row(key), a.resolved)
+                    if rowCache.count >= 1 << 20 { rowCache.removeAll() }
+                    rowCache.set(s.ip, place(s, s.mode), tid, (Int32(own), resolved))
                 }
-                let own = row(key)
                 rowValues[own].add(s.weight)
                 if options.children {
                     // Every distinct row on the sample's stack (its own included) gets the period once: a row
@@ -120,18 +139,26 @@ public enum ReportBuilder {
                     let frames = cc > 1 && cs + cc <= batch.frames.count ? (cs + 1)..<(cs + cc) : 0..<0
                     for j in frames {
                         let f = batch.frames[j]
-                        let (img, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
-                        var fk = key
-                        for (k, sk) in keys.enumerated() {
-                            switch sk {
-                            case .mode: fk[k] = Int32(f.mode.rawValue)
-                            case .image: fk[k] = img
-                            case .symbol: fk[k] = sym
-                            case .line: fk[k] = attributor.sourceLine(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
-                            default: break
+                        let r: Int
+                        if let hit = rowCache.get(f.ip, place(s, f.mode), tid) {
+                            r = Int(hit.0)
+                        } else {
+                            // The sample's own key with the frame's mode, image, symbol and line.
+                            let (img, sym, res) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
+                            var fk = rowKeys[own]
+                            for (k, sk) in keys.enumerated() {
+                                switch sk {
+                                case .mode: fk[k] = Int32(f.mode.rawValue)
+                                case .image: fk[k] = img
+                                case .symbol: fk[k] = sym
+                                case .line: fk[k] = attributor.sourceLine(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
+                                default: break
+                                }
                             }
+                            r = row(fk)
+                            if rowCache.count >= 1 << 20 { rowCache.removeAll() }
+                            rowCache.set(f.ip, place(s, f.mode), tid, (Int32(r), res))
                         }
-                        let r = row(fk)
                         if rowStamps[r] != sampleSerial {
                             rowStamps[r] = sampleSerial
                             rowValues[r].children &+= s.weight
@@ -148,10 +175,10 @@ public enum ReportBuilder {
                 domainList[di].samples += 1
                 domainList[di].period &+= s.weight
                 domainList[di].modes[Int(s.mode.rawValue) & 3] += 1
-                if a.resolved { domainList[di].resolved += 1 }
+                if resolved { domainList[di].resolved += 1 }
             }
             while next < sideband.count {
-                attributor.apply(sideband[next].event)
+                apply(sideband[next].event)
                 next += 1
             }
         }

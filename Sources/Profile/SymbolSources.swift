@@ -16,7 +16,7 @@ final class KallsymsPrefetch: @unchecked Sendable {
     init(buildID: String) {
         group.enter()
         DispatchQueue.global().async {
-            self.table = SymbolSources.runningKernelKallsyms(buildID: buildID).map { SymbolTable.kallsyms(text: $0).0 }
+            self.table = SymbolSources.runningKernelKallsyms(buildID: buildID).map { SymbolTable.kallsyms(bytes: $0).0 }
             self.group.leave()
         }
     }
@@ -177,12 +177,12 @@ final class SymbolSources {
     /// The running kernel's kallsyms text: perf's copy for its build-id when there is one
     /// (`~/.debug/[kernel.kallsyms]/ID/kallsyms`, what `perf report` reads too: a plain file is much cheaper
     /// than having the kernel format `/proc/kallsyms` again), else `/proc/kallsyms`.
-    static func runningKernelKallsyms(buildID running: String) -> String? {
+    static func runningKernelKallsyms(buildID running: String) -> [UInt8]? {
         if !running.isEmpty, let home = getenv("HOME") {
             let cached = String(cString: home) + "/.debug/[kernel.kallsyms]/" + running + "/kallsyms"
-            if let bytes = try? FileBytes.read(cached), !bytes.isEmpty { return String(decoding: bytes, as: UTF8.self) }
+            if let bytes = try? FileBytes.read(cached), !bytes.isEmpty { return bytes }
         }
-        return HostIdentity.kallsyms()
+        return HostIdentity.kallsymsBytes()
     }
 
     private func liveKernel() -> NamedTable? {
@@ -206,8 +206,8 @@ final class SymbolSources {
             guard let t = liveKallsyms.result() else { return nil }
             table = t
         } else {
-            guard let text = Self.runningKernelKallsyms(buildID: running) else { return nil }
-            table = SymbolTable.kallsyms(text: text).0
+            guard let bytes = Self.runningKernelKallsyms(buildID: running) else { return nil }
+            table = SymbolTable.kallsyms(bytes: bytes).0
         }
         var t = NamedTable(imageName: "[kernel.kallsyms]", table: table)
         if let ref = kernelReference[.host], let live = table.symbol(named: ref.symbol) {

@@ -5,6 +5,11 @@ extension SymbolTable {
         parseNM(text: text, allowModules: true)
     }
 
+    /// `kallsyms(text:)` on the file's bytes, as read (no string of the whole file is made).
+    public static func kallsyms(bytes: [UInt8]) -> (SymbolTable, [String]) {
+        bytes.withUnsafeBufferPointer { parseNM(bytes: $0, allowModules: true) }
+    }
+
     /// Parses a System.map (`ADDR TYPE NAME`, as `nm -n` prints), keeping function symbols.
     public static func systemMap(text: String) -> (SymbolTable, [String]) {
         parseNM(text: text, allowModules: false)

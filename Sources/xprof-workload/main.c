@@ -7,6 +7,10 @@
  *                                               buffer while the main thread mprotects and munmaps pages
  *                                               of it, which makes the kernel send TLB-flush IPIs
  *   xprof-workload mixed   [SECONDS]            half spin, half syscall, in two threads
+ *   xprof-workload stacks  [SECONDS]            deep, varied call stacks (like an interpreter or a server):
+ *                                               two threads descend 8 to 40 levels through 32 functions
+ *                                               (stack_f0 ... stack_f31) along 128 routes each, then spin
+ *                                               (workload_spin_hot) or make system calls at the leaf
  *   xprof-workload work    [ROUNDS]             a fixed amount of CPU work (ROUNDS calls of workload_spin_hot,
  *                                               default 2000): its run time is what profiling overhead changes
  *
@@ -138,6 +142,78 @@ static long run_tlb(double seconds, int threads) {
     return ops;
 }
 
+/* stacks: 32 functions that call each other in an order a seed decides, so the samples carry many
+ * distinct deep callchains. Each does a little work after its call (no tail calls: every level keeps its
+ * frame). */
+typedef uint64_t (*stack_fn)(uint64_t seed, int depth, int leaf_syscall);
+static stack_fn stack_table[32];
+static int stack_null_fd = -1;
+
+static uint64_t stack_leaf(uint64_t seed, int leaf_syscall) {
+    if (leaf_syscall) {
+        char c = (char)seed;
+        for (int i = 0; i < 16; i++) {
+            seed += (uint64_t)syscall(SYS_getppid);
+            if (write(stack_null_fd, &c, 1) < 0) seed++;
+        }
+        return seed;
+    }
+    return workload_spin_hot(seed, 3000);
+}
+
+#define STACK_FN(n)                                                                  \
+    __attribute__((noinline)) uint64_t stack_f##n(uint64_t seed, int depth, int leaf_syscall) { \
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull + n;           \
+        uint64_t r = depth <= 0 ? stack_leaf(seed, leaf_syscall)                     \
+                                : stack_table[(seed >> 33) & 31](seed, depth - 1, leaf_syscall); \
+        sink += r;                                                                   \
+        return r ^ (seed >> 7);                                                      \
+    }
+STACK_FN(0) STACK_FN(1) STACK_FN(2) STACK_FN(3) STACK_FN(4) STACK_FN(5) STACK_FN(6) STACK_FN(7)
+STACK_FN(8) STACK_FN(9) STACK_FN(10) STACK_FN(11) STACK_FN(12) STACK_FN(13) STACK_FN(14) STACK_FN(15)
+STACK_FN(16) STACK_FN(17) STACK_FN(18) STACK_FN(19) STACK_FN(20) STACK_FN(21) STACK_FN(22) STACK_FN(23)
+STACK_FN(24) STACK_FN(25) STACK_FN(26) STACK_FN(27) STACK_FN(28) STACK_FN(29) STACK_FN(30) STACK_FN(31)
+
+struct stacks_args { double seconds; int leaf_syscall; uint64_t seed; long result; };
+static void *stacks_thread(void *arg) {
+    struct stacks_args *a = arg;
+    double end = now() + a->seconds;
+    uint64_t seed = a->seed;
+    long calls = 0;
+    uint64_t out = 0;
+    while (now() < end) {
+        for (int i = 0; i < 64; i++) {
+            /* One of 128 routes: a route's seed fixes its path and depth, as a program's call graph does. */
+            seed = seed * 2862933555777941757ull + 3037000493ull;
+            uint64_t route = (seed >> 32) % 128 + 1 + (a->leaf_syscall ? 1000 : 0);
+            uint64_t r = route * 0x9E3779B97F4A7C15ull;
+            int depth = 8 + (int)((r >> 40) % 33);
+            out += stack_table[(r >> 20) & 31](r, depth, a->leaf_syscall);
+            calls++;
+        }
+    }
+    sink += out;
+    a->result = calls;
+    return NULL;
+}
+
+static long run_stacks(double seconds) {
+    stack_fn fns[32] = { stack_f0, stack_f1, stack_f2, stack_f3, stack_f4, stack_f5, stack_f6, stack_f7,
+                         stack_f8, stack_f9, stack_f10, stack_f11, stack_f12, stack_f13, stack_f14, stack_f15,
+                         stack_f16, stack_f17, stack_f18, stack_f19, stack_f20, stack_f21, stack_f22, stack_f23,
+                         stack_f24, stack_f25, stack_f26, stack_f27, stack_f28, stack_f29, stack_f30, stack_f31 };
+    memcpy(stack_table, fns, sizeof fns);
+    stack_null_fd = open("/dev/null", O_WRONLY);
+    if (stack_null_fd < 0) { perror("xprof-workload: /dev/null"); exit(1); }
+    struct stacks_args a = { seconds, 0, 88172645463325252ull, 0 }, b = { seconds, 1, 1181783497276652981ull, 0 };
+    pthread_t t;
+    pthread_create(&t, NULL, stacks_thread, &a);
+    stacks_thread(&b);
+    pthread_join(t, NULL);
+    close(stack_null_fd);
+    return a.result + b.result;
+}
+
 struct spin_args { double seconds; long result; };
 static void *spin_thread(void *arg) {
     struct spin_args *a = arg;
@@ -146,7 +222,7 @@ static void *spin_thread(void *arg) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: xprof-workload spin|syscall|tlb|mixed [SECONDS] [THREADS] | work [ROUNDS]\n");
+    fprintf(stderr, "usage: xprof-workload spin|syscall|tlb|mixed|stacks [SECONDS] [THREADS] | work [ROUNDS]\n");
     exit(64);
 }
 
@@ -182,6 +258,9 @@ int main(int argc, char **argv) {
         long s = run_syscall(seconds);
         pthread_join(t, NULL);
         fprintf(stderr, "xprof-workload: mixed: %ld spin rounds, %ld system calls in %.2f s\n", a.result, s, seconds);
+    } else if (strcmp(mode, "stacks") == 0) {
+        long r = run_stacks(seconds);
+        fprintf(stderr, "xprof-workload: stacks: %ld descents of 8 to 40 levels in %.2f s\n", r, seconds);
     } else {
         usage();
     }

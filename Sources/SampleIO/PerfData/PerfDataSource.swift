@@ -530,11 +530,7 @@ final class PerfDataSource: SampleSource {
                 order.withUnsafeBufferPointer { ord in
                     var due = 0
                     while due < n && smp[Int(ord[due])].time <= limit { due += 1 }
-                    let block = [Sample](unsafeUninitializedCapacity: due) { buf, count in
-                        for k in 0..<due { (buf.baseAddress! + k).initialize(to: smp[Int(ord[k])]) }
-                        count = due
-                    }
-                    ready.samples.append(contentsOf: block)
+                    ready.samples.append(contentsOf: (0..<due).lazy.map { smp[Int(ord[$0])] })
                     keptSamples.removeAll(keepingCapacity: true)
                     keptSampleSeq.removeAll(keepingCapacity: true)
                     keptChain.removeAll(keepingCapacity: true)

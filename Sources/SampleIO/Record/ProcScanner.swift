@@ -176,9 +176,13 @@ public enum HostIdentity {
     public static func hostname() -> String { ProcScanner.hostname() }
     /// The running kernel's function symbols as kallsyms text, nil when unreadable or hidden.
     public static func kallsyms() -> String? {
+        kallsymsBytes().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `/proc/kallsyms` as bytes; nil when unreadable or when kptr_restrict shows every address as zeros.
+    public static func kallsymsBytes() -> [UInt8]? {
         guard let bytes = try? FileBytes.read("/proc/kallsyms"), !bytes.isEmpty else { return nil }
-        // kptr_restrict shows every address as zeros.
         if bytes.prefix(16).allSatisfy({ $0 == UInt8(ascii: "0") }) { return nil }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 }
