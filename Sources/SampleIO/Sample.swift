@@ -1,5 +1,5 @@
 /// Where the CPU was when a sample was taken.
-public enum SampleMode: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+public enum SampleMode: UInt8, Sendable, CaseIterable, CustomStringConvertible, BitwiseCopyable {
     /// User space of the running domain.
     case user = 0
     /// The running domain's kernel.
@@ -35,7 +35,7 @@ public enum SampleMode: UInt8, Sendable, CaseIterable, CustomStringConvertible {
 /// Xen domain ids are used as they are (0 is dom0, the coordinator); KVM guests get the id the
 /// decoder assigns (documented per input). The hypervisor itself, when samples belong to it rather
 /// than to the domain it ran for, is ``hypervisor`` (Xen's `DOMID_XEN`).
-public struct DomainID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct DomainID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible, BitwiseCopyable {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
     public init(_ value: UInt32) { self.rawValue = value }
@@ -54,7 +54,7 @@ public struct DomainID: RawRepresentable, Hashable, Comparable, Sendable, Custom
 ///
 /// A small plain value: decoders produce these in contiguous ``SampleBatch`` arrays. Fields the input
 /// did not carry hold the documented "unknown" value.
-public struct Sample: Sendable, Equatable {
+public struct Sample: Sendable, Equatable, BitwiseCopyable {
     /// The sampled instruction pointer, as the sampled domain saw it (runtime address).
     public var ip: UInt64
     /// The sample's weight: the event period it stands for (1 when the input has no period).
@@ -101,7 +101,7 @@ public struct Sample: Sendable, Equatable {
 }
 
 /// One frame of a callchain: a return address (or the sampled pc for frame 0) and the mode it belongs to.
-public struct CallFrame: Sendable, Equatable {
+public struct CallFrame: Sendable, Equatable, BitwiseCopyable {
     public var ip: UInt64
     public var mode: SampleMode
     public init(ip: UInt64, mode: SampleMode) {

@@ -27,25 +27,25 @@ final class PerfDataSource: SampleSource {
     /// Events decoded but not yet delivered, waiting to be put in time order (perf's ordered events):
     /// samples with their file sequence numbers, their callchains (`chainStart` indexes `pendingFrames`),
     /// and side-band events with theirs.
-    private var pendingSamples: [Sample] = []
-    private var pendingSampleSeq: [UInt64] = []
+    private var pendingSamples = PlainBuffer<Sample>(capacity: 1 << 16)
+    private var pendingSampleSeq = PlainBuffer<UInt64>(capacity: 1 << 16)
     /// Per pending sample: where its callchain is (`inFile` | file offset of the raw entries, else the index of
     /// its frames in `pendingFrames`); with a file reference, `chainCount` holds the raw entry count.
-    private var pendingChain: [UInt64] = []
-    private var pendingFrames: [CallFrame] = []
+    private var pendingChain = PlainBuffer<UInt64>(capacity: 1 << 16)
+    private var pendingFrames = PlainBuffer<CallFrame>(capacity: 1 << 16)
     private var pendingSideband: [SidebandRecord] = []
     private var pendingSidebandSeq: [UInt64] = []
     /// Scratch storage reused by every flush (no allocation per round once warmed up).
     private var order: [Int32] = []
     private var sidebandOrder: [Int32] = []
-    private var keptSamples: [Sample] = []
-    private var keptSampleSeq: [UInt64] = []
-    private var keptChain: [UInt64] = []
+    private var keptSamples = PlainBuffer<Sample>(capacity: 1 << 16)
+    private var keptSampleSeq = PlainBuffer<UInt64>(capacity: 1 << 16)
+    private var keptChain = PlainBuffer<UInt64>(capacity: 1 << 16)
     /// The lowest file offset a waiting sample still needs (pages before it can be handed back).
     private var oldestNeeded = Int.max
     /// Where the data was at the last flush: samples queued since then come from records at or after it.
     private var posAtLastFlush = 0
-    private var keptFrames: [CallFrame] = []
+    private var keptFrames = PlainBuffer<CallFrame>(capacity: 1 << 16)
     /// Where one sample's callchain is assembled (room for the longest chain a record can hold, plus the ip).
     private let chainScratch = UnsafeMutableBufferPointer<CallFrame>.allocate(capacity: 8193)
     private var seq: UInt64 = 0
@@ -156,6 +156,8 @@ final class PerfDataSource: SampleSource {
 
     deinit {
         chainScratch.deallocate()
+        pendingSamples.release(); pendingSampleSeq.release(); pendingChain.release(); pendingFrames.release()
+        keptSamples.release(); keptSampleSeq.release(); keptChain.release(); keptFrames.release()
         xprof_zstd_stream_free(zstd)
     }
 
@@ -400,8 +402,9 @@ final class PerfDataSource: SampleSource {
         order.removeAll(keepingCapacity: true)
         var inOrder = true
         var anyChain = false
-        pendingSamples.withUnsafeBufferPointer { smp in
-            pendingSampleSeq.withUnsafeBufferPointer { seq in
+        do {
+            let smp = pendingSamples.buffer, seq = pendingSampleSeq.buffer
+            do {
                 var prevTime: UInt64 = 0, prevSeq: UInt64 = 0
                 for i in 0..<smp.count {
                     let t = smp[i].time, q = seq[i]
@@ -432,15 +435,16 @@ final class PerfDataSource: SampleSource {
                 return ta != tb ? ta < tb : sq[Int(a)] < sq[Int(b)]
             }
         }
-        keptSamples.removeAll(keepingCapacity: true)
-        keptSampleSeq.removeAll(keepingCapacity: true)
-        keptChain.removeAll(keepingCapacity: true)
-        keptFrames.removeAll(keepingCapacity: true)
+        keptSamples.removeAll()
+        keptSampleSeq.removeAll()
+        keptChain.removeAll()
+        keptFrames.removeAll()
         oldestNeeded = Int.max
         posAtLastFlush = pos
         var nextSideband = 0
         let raw = file.raw, big = self.big, scratch = chainScratch
-        pendingFrames.withUnsafeBufferPointer { frames in
+        do {
+            let frames = pendingFrames.buffer
             for oi in order {
                 let i = Int(oi)
                 var smp = pendingSamples[i]
@@ -525,27 +529,24 @@ final class PerfDataSource: SampleSource {
         posAtLastFlush = pos
         oldestNeeded = Int.max
         let n = order.count
-        pendingSamples.withUnsafeBufferPointer { smp in
-            pendingSampleSeq.withUnsafeBufferPointer { seq in
-                order.withUnsafeBufferPointer { ord in
-                    var due = 0
-                    while due < n && smp[Int(ord[due])].time <= limit { due += 1 }
-                    ready.samples.append(contentsOf: (0..<due).lazy.map { smp[Int(ord[$0])] })
-                    keptSamples.removeAll(keepingCapacity: true)
-                    keptSampleSeq.removeAll(keepingCapacity: true)
-                    keptChain.removeAll(keepingCapacity: true)
-                    for k in due..<n {
-                        keptSamples.append(smp[Int(ord[k])])
-                        keptSampleSeq.append(seq[Int(ord[k])])
-                        keptChain.append(0)
-                    }
-                }
+        let smp = pendingSamples.buffer, seq = pendingSampleSeq.buffer
+        order.withUnsafeBufferPointer { ord in
+            var due = 0
+            while due < n && smp[Int(ord[due])].time <= limit { due += 1 }
+            ready.samples.append(contentsOf: (0..<due).lazy.map { smp[Int(ord[$0])] })
+            keptSamples.removeAll()
+            keptSampleSeq.removeAll()
+            keptChain.removeAll()
+            for k in due..<n {
+                keptSamples.append(smp[Int(ord[k])])
+                keptSampleSeq.append(seq[Int(ord[k])])
+                keptChain.append(0)
             }
         }
         swap(&pendingSamples, &keptSamples)
         swap(&pendingSampleSeq, &keptSampleSeq)
         swap(&pendingChain, &keptChain)
-        pendingFrames.removeAll(keepingCapacity: true)
+        pendingFrames.removeAll()
     }
 
     /// Queues a decoded sample; `chain` says where its callchain is (see `pendingChain`).
@@ -555,8 +556,8 @@ final class PerfDataSource: SampleSource {
             var c = s
             if c.chainCount > 0 {
                 c.chainStart = UInt32(truncatingIfNeeded: ready.frames.count)
-                ready.frames.append(contentsOf: pendingFrames)
-                pendingFrames.removeAll(keepingCapacity: true)
+                ready.frames.append(contentsOf: pendingFrames.buffer)
+                pendingFrames.removeAll()
             } else {
                 c.chainStart = 0
             }
