@@ -16,7 +16,7 @@ final class KallsymsPrefetch: @unchecked Sendable {
     init(buildID: String) {
         group.enter()
         DispatchQueue.global().async {
-            self.table = SymbolSources.runningKernelKallsyms(buildID: buildID).map { SymbolTable.kallsyms(bytes: $0).0 }
+            self.table = SymbolSources.runningKernelTable(buildID: buildID)
             self.group.leave()
         }
     }
@@ -177,12 +177,14 @@ final class SymbolSources {
     /// The running kernel's kallsyms text: perf's copy for its build-id when there is one
     /// (`~/.debug/[kernel.kallsyms]/ID/kallsyms`, what `perf report` reads too: a plain file is much cheaper
     /// than having the kernel format `/proc/kallsyms` again), else `/proc/kallsyms`.
-    static func runningKernelKallsyms(buildID running: String) -> [UInt8]? {
-        if !running.isEmpty, let home = getenv("HOME") {
-            let cached = String(cString: home) + "/.debug/[kernel.kallsyms]/" + running + "/kallsyms"
-            if let bytes = try? FileBytes.read(cached), !bytes.isEmpty { return bytes }
+    /// The running kernel's symbols: perf's build-id cache copy of its kallsyms (mapped), else /proc/kallsyms.
+    static func runningKernelTable(buildID running: String) -> SymbolTable? {
+        if !running.isEmpty, let home = getenv("HOME"),
+           let (t, _) = SymbolTable.kallsyms(mapping: String(cString: home) + "/.debug/[kernel.kallsyms]/" + running + "/kallsyms"),
+           t.count > 0 {
+            return t
         }
-        return HostIdentity.kallsymsBytes()
+        return HostIdentity.kallsymsBytes().map { SymbolTable.kallsyms(bytes: $0).0 }
     }
 
     private func liveKernel() -> NamedTable? {
@@ -206,8 +208,8 @@ final class SymbolSources {
             guard let t = liveKallsyms.result() else { return nil }
             table = t
         } else {
-            guard let bytes = Self.runningKernelKallsyms(buildID: running) else { return nil }
-            table = SymbolTable.kallsyms(bytes: bytes).0
+            guard let t = Self.runningKernelTable(buildID: running) else { return nil }
+            table = t
         }
         var t = NamedTable(imageName: "[kernel.kallsyms]", table: table)
         if let ref = kernelReference[.host], let live = table.symbol(named: ref.symbol) {

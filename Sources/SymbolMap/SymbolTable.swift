@@ -161,75 +161,80 @@ public final class SymbolTable: Sendable {
         var b = builder
         b.nameStarts.append(UInt32(truncatingIfNeeded: b.bytes.count))
         let n = b.addresses.count
-        // Sort plain (address, index) pairs (kallsyms is nearly sorted already), then order each run of
-        // equal addresses by preference.
-        var order = [Int32](unsafeUninitializedCapacity: n) { buf, count in
-            for i in 0..<n { buf[i] = Int32(truncatingIfNeeded: i) }
-            count = n
-        }
-        b.addresses.withUnsafeBufferPointer { addr in
-            var sorted = true
-            for i in 1..<max(1, n) where addr[i - 1] > addr[i] { sorted = false; break }
-            if !sorted {
+        // Source order is usually address order already (kallsyms, System.map): then no order array at all.
+        var order: [Int32] = []
+        let sorted = b.addresses.withUnsafeBufferPointer { a in (0..<max(0, n - 1)).allSatisfy { a[$0] <= a[$0 + 1] } }
+        if !sorted {
+            order = (0..<n).map { Int32(truncatingIfNeeded: $0) }
+            b.addresses.withUnsafeBufferPointer { a in
                 order.sort { x, y in
-                    let ax = addr[Int(x)], ay = addr[Int(y)]
+                    let ax = a[Int(x)], ay = a[Int(y)]
                     return ax != ay ? ax < ay : x < y
                 }
             }
         }
-        func name(_ i: Int) -> UnsafeBufferPointer<UInt8> {
-            b.bytes.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[Int(b.nameStarts[i])..<Int(b.nameStarts[i + 1])]) }
-        }
-        var runStart = 0
-        while runStart < n {
-            var runEnd = runStart + 1
-            let a = b.addresses[Int(order[runStart])]
-            while runEnd < n, b.addresses[Int(order[runEnd])] == a { runEnd += 1 }
-            if runEnd - runStart > 1 {
-                let last = order[runEnd - 1]  // the alias listed last: a zero size still runs to the next symbol
-                b.bytes.withUnsafeBufferPointer { bytes in
-                    func nm(_ i: Int32) -> UnsafeBufferPointer<UInt8> {
-                        UnsafeBufferPointer(rebasing: bytes[Int(b.nameStarts[Int(i)])..<Int(b.nameStarts[Int(i) + 1])])
-                    }
-                    order[runStart..<runEnd].sort { x, y in
-                        let fx = b.flags[Int(x)], fy = b.flags[Int(y)]
-                        return Self.prefer(b.sizes[Int(x)] > 0 || x == last, fx & 2 != 0, fx & 1 != 0, nm(x),
-                                           over: b.sizes[Int(y)] > 0 || y == last, fy & 2 != 0, fy & 1 != 0, nm(y)) ?? (x < y)
-                    }
-                }
-            }
-            runStart = runEnd
-        }
-        var starts: [UInt64] = [], sizes: [UInt64] = [], offsets: [UInt32] = [], lengths: [UInt32] = [], mods: [Int32] = []
+        var starts = [UInt64](), sizes = [UInt64](), offsets = [UInt32](), lengths = [UInt32](), mods = [Int32]()
         starts.reserveCapacity(n); sizes.reserveCapacity(n); offsets.reserveCapacity(n); lengths.reserveCapacity(n)
         mods.reserveCapacity(n)
         var aliases: [UInt64: [String]] = [:]
-        func string(_ i: Int) -> String { String(decoding: name(i), as: UTF8.self) }
-        var kept = -1  // the source index of the entry that named the last start
-        for oi in order {
-            let i = Int(oi)
-            let address = b.addresses[i]
-            if let last = starts.last, last == address {
-                aliases[address, default: [string(kept)]].append(string(i))
-                sizes[sizes.count - 1] = max(sizes[sizes.count - 1], b.sizes[i])
-                continue
+        b.addresses.withUnsafeBufferPointer { addr in
+        b.sizes.withUnsafeBufferPointer { sz in
+        b.flags.withUnsafeBufferPointer { flags in
+        b.modules.withUnsafeBufferPointer { modules in
+        b.nameStarts.withUnsafeBufferPointer { ns in
+        b.bytes.withUnsafeBufferPointer { bytes in
+        order.withUnsafeBufferPointer { ord in
+            @inline(__always) func at(_ k: Int) -> Int { sorted ? k : Int(ord[k]) }
+            func name(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(rebasing: bytes[Int(ns[i])..<Int(ns[i + 1])])
             }
-            kept = i
-            starts.append(address)
-            sizes.append(b.sizes[i])
-            offsets.append(b.nameStarts[i])
-            lengths.append(b.nameStarts[i + 1] - b.nameStarts[i])
-            mods.append(b.modules[i])
-        }
-        var ends = [UInt64](repeating: 0, count: starts.count)
-        for i in starts.indices {
-            if sizes[i] > 0 {
-                ends[i] = starts[i] &+ sizes[i]
-            } else if i + 1 < starts.count, mods[i + 1] == mods[i] {
-                ends[i] = starts[i + 1]
-            } else {
-                ends[i] = starts[i] &+ 1
+            var k = 0
+            while k < n {
+                let first = at(k)
+                let address = addr[first]
+                var runEnd = k + 1
+                while runEnd < n, addr[at(runEnd)] == address { runEnd += 1 }
+                var chosen = first
+                var size = sz[first]
+                if runEnd - k > 1 {
+                    // Aliases: order the run by preference; the alias listed last still runs to the next symbol.
+                    var run = (k..<runEnd).map(at)
+                    let last = run[run.count - 1]
+                    run.sort { x, y in
+                        let fx = flags[x], fy = flags[y]
+                        return Self.prefer(sz[x] > 0 || x == last, fx & 2 != 0, fx & 1 != 0, name(x),
+                                           over: sz[y] > 0 || y == last, fy & 2 != 0, fy & 1 != 0, name(y)) ?? (x < y)
+                    }
+                    chosen = run[0]
+                    size = run.map { sz[$0] }.max() ?? 0
+                    aliases[address] = run.map { String(decoding: name($0), as: UTF8.self) }
+                }
+                starts.append(address)
+                sizes.append(size)
+                offsets.append(ns[chosen])
+                lengths.append(ns[chosen + 1] - ns[chosen])
+                mods.append(modules[chosen])
+                k = runEnd
             }
+        } } } } } } }
+        let m = starts.count
+        let ends = [UInt64](unsafeUninitializedCapacity: m) { e, count in
+            starts.withUnsafeBufferPointer { s in
+                sizes.withUnsafeBufferPointer { z in
+                    mods.withUnsafeBufferPointer { md in
+                        for i in 0..<m {
+                            if z[i] > 0 {
+                                e[i] = s[i] &+ z[i]
+                            } else if i + 1 < m, md[i + 1] == md[i] {
+                                e[i] = s[i + 1]
+                            } else {
+                                e[i] = s[i] &+ 1
+                            }
+                        }
+                    }
+                }
+            }
+            count = m
         }
         self.starts = starts
         self.ends = ends

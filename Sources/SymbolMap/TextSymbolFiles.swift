@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension SymbolTable {
     /// Parses `/proc/kallsyms` text (`ADDR TYPE NAME [MODULE]`), keeping function symbols (t, T, w, W).
     /// - Returns: the table and one warning per malformed line ("line N: …").
@@ -8,6 +12,20 @@ extension SymbolTable {
     /// `kallsyms(text:)` on the file's bytes, as read (no string of the whole file is made).
     public static func kallsyms(bytes: [UInt8]) -> (SymbolTable, [String]) {
         bytes.withUnsafeBufferPointer { parseNM(bytes: $0, allowModules: true) }
+    }
+
+    /// `kallsyms(text:)` on a regular file (such as perf's build-id cache copy), mapped rather than read;
+    /// nil when it cannot be opened or mapped.
+    public static func kallsyms(mapping path: String) -> (SymbolTable, [String])? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
+        let size = Int(st.st_size)
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return nil }
+        defer { munmap(p, size) }
+        return parseNM(bytes: UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt8.self), count: size), allowModules: true)
     }
 
     /// Parses a System.map (`ADDR TYPE NAME`, as `nm -n` prints), keeping function symbols.
@@ -29,13 +47,50 @@ extension SymbolTable {
         let n = b.count
         // kallsyms lists each module's symbols together: the last module's bytes and id are reused.
         var lastModule: (start: Int, end: Int, id: Int32) = (0, 0, 0)
+        guard let base = b.baseAddress else { return (SymbolTable(builder: builder), bad) }
+        let digits = Self.hexDigit
+        digits.withUnsafeBufferPointer { hexDigit in
         while i < n {
             lineNo += 1
             let lineStart = i
-            var lineEnd = i
-            while lineEnd < n, b[lineEnd] != 10 { lineEnd += 1 }
+            let lineEnd = memchr(base + i, 10, n - i).map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base } ?? n
             i = lineEnd + 1
             if lineEnd == lineStart { continue }
+            // The usual line, as the kernel writes it: 16 hex digits, a space, the type, a space, the name, and
+            // for modules a tab and `[module]`. Anything else takes the general path below.
+            if lineEnd - lineStart > 18, b[lineStart + 16] == 32, b[lineStart + 18] == 32, b[lineStart + 19] > 32 {
+                var addr: UInt64 = 0
+                var hex = true
+                for k in lineStart..<(lineStart + 16) {
+                    let d = hexDigit[Int(b[k])]
+                    if d > 15 { hex = false; break }
+                    addr = addr << 4 | UInt64(d)
+                }
+                let type = b[lineStart + 17]
+                let isText = type == 116 || type == 84 || type == 119 || type == 87
+                var e = lineStart + 19
+                while e < lineEnd, b[e] > 32 { e += 1 }
+                if hex && !isText && (e == lineEnd || b[e] == 9) { continue }  // data, absolute, debugging
+                if hex && e == lineEnd {
+                    builder.add(address: addr, size: 0, name: UnsafeBufferPointer(rebasing: b[(lineStart + 19)..<e]),
+                                isGlobal: type == 84, isWeak: type == 87 || type == 119)
+                    continue
+                }
+                if hex && allowModules, b[e] == 9, lineEnd - e >= 4, b[e + 1] == 91, b[lineEnd - 1] == 93,
+                   !UnsafeBufferPointer(rebasing: b[(e + 1)..<lineEnd]).contains(where: { $0 <= 32 }) {
+                    let name = UnsafeBufferPointer(rebasing: b[(e + 2)..<(lineEnd - 1)])
+                    let module: Int32
+                    if lastModule.id != 0, name.elementsEqual(UnsafeBufferPointer(rebasing: b[lastModule.start..<lastModule.end])) {
+                        module = lastModule.id
+                    } else {
+                        module = builder.module(String(decoding: name, as: UTF8.self))
+                        lastModule = (e + 2, lineEnd - 1, module)
+                    }
+                    builder.add(address: addr, size: 0, name: UnsafeBufferPointer(rebasing: b[(lineStart + 19)..<e]),
+                                isGlobal: type == 84, isWeak: type == 87 || type == 119, module: module)
+                    continue
+                }
+            }
             // Split into up to 4 space/tab-separated fields (fixed slots: no allocation per line).
             var fields = FieldSlots()
             var p = lineStart
@@ -91,7 +146,20 @@ extension SymbolTable {
             builder.add(address: addr, size: 0, name: UnsafeBufferPointer(rebasing: b[fields[2].0..<fields[2].1]),
                         isGlobal: type == 84, isWeak: type == 87 || type == 119, module: module)
         }
+        }
         return (SymbolTable(builder: builder), bad)
+    }
+}
+
+extension SymbolTable {
+    /// Hex digit values by byte; 255 for anything else.
+    fileprivate static let hexDigit: [UInt8] = (0..<256).map { c -> UInt8 in
+        switch c {
+        case 48...57: UInt8(c - 48)
+        case 97...102: UInt8(c - 87)
+        case 65...70: UInt8(c - 55)
+        default: 255
+        }
     }
 }
 
