@@ -69,6 +69,29 @@ final class Attributor {
         return .passive
     }
 
+    /// Reads all of `source` in order, applying its side-band events before the samples they precede, and
+    /// calls `body` with each sample that passes the domain and mode filters (its batch and index give its
+    /// callchain).
+    func forEachSample(of source: any SampleSource, domain: DomainID?, mode: SampleMode?,
+                       _ body: (Sample, SampleBatch, Int) -> Void) throws(SampleIOError) {
+        while let batch = try source.nextBatch() {
+            var next = 0
+            for (i, s) in batch.samples.enumerated() {
+                while next < batch.sideband.count, batch.sideband[next].beforeSample <= i {
+                    apply(batch.sideband[next].event)
+                    next += 1
+                }
+                if let domain, s.domain != domain { continue }
+                if let mode, s.mode != mode { continue }
+                body(s, batch, i)
+            }
+            while next < batch.sideband.count {
+                apply(batch.sideband[next].event)
+                next += 1
+            }
+        }
+    }
+
     /// Applies one side-band event.
     func apply(_ event: SidebandEvent) {
         switch event {

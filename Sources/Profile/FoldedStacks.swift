@@ -25,37 +25,24 @@ public enum FoldedStacks {
         var stack: [Int32] = []
         var modes: [SampleMode] = []
         var modeByFrame: [Int32: SampleMode] = [:]
-        while let batch = try source.nextBatch() {
-            var next = 0
-            for (i, s) in batch.samples.enumerated() {
-                while next < batch.sideband.count, batch.sideband[next].beforeSample <= i {
-                    attributor.apply(batch.sideband[next].event)
-                    next += 1
-                }
-                if let d = options.domain, s.domain != d { continue }
-                if let m = options.mode, s.mode != m { continue }
-                stack.removeAll(keepingCapacity: true)
-                modes.removeAll(keepingCapacity: true)
-                if options.includeComm { stack.append(attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid)); modes.append(.unknown) }
-                let chain = batch.callchain(of: i)
-                let frames: [CallFrame] = chain.isEmpty ? [CallFrame(ip: s.ip, mode: s.mode)] : Array(chain)
-                // Root first.
-                for f in frames.reversed() {
-                    let (_, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
-                    stack.append(sym)
-                    modes.append(f.mode)
-                }
-                if options.annotateModes {
-                    for (k, id) in stack.enumerated() where modes[k] == .kernel || modes[k] == .hypervisor {
-                        modeByFrame[id] = modes[k]
-                    }
-                }
-                counts[stack, default: 0] += options.byPeriod ? s.weight : 1
+        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode) { s, batch, i in
+            stack.removeAll(keepingCapacity: true)
+            modes.removeAll(keepingCapacity: true)
+            if options.includeComm { stack.append(attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid)); modes.append(.unknown) }
+            let chain = batch.callchain(of: i)
+            let frames: [CallFrame] = chain.isEmpty ? [CallFrame(ip: s.ip, mode: s.mode)] : Array(chain)
+            // Root first.
+            for f in frames.reversed() {
+                let (_, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
+                stack.append(sym)
+                modes.append(f.mode)
             }
-            while next < batch.sideband.count {
-                attributor.apply(batch.sideband[next].event)
-                next += 1
+            if options.annotateModes {
+                for (k, id) in stack.enumerated() where modes[k] == .kernel || modes[k] == .hypervisor {
+                    modeByFrame[id] = modes[k]
+                }
             }
+            counts[stack, default: 0] += options.byPeriod ? s.weight : 1
         }
         var lines: [String] = []
         lines.reserveCapacity(counts.count)

@@ -90,30 +90,17 @@ public enum PProfExport {
             return loc.id
         }
 
-        while let batch = try source.nextBatch() {
-            var next = 0
-            for (i, s) in batch.samples.enumerated() {
-                while next < batch.sideband.count, batch.sideband[next].beforeSample <= i {
-                    attributor.apply(batch.sideband[next].event)
-                    next += 1
-                }
-                if let d = options.domain, s.domain != d { continue }
-                if let m = options.mode, s.mode != m { continue }
-                let chain = batch.callchain(of: i)
-                frames.removeAll(keepingCapacity: true)
-                if chain.isEmpty { frames.append(CallFrame(ip: s.ip, mode: s.mode)) } else { frames.append(contentsOf: chain) }
-                locs.removeAll(keepingCapacity: true)
-                for f in frames { locs.append(location(s, f)) }  // leaf first, as pprof wants
-                let key = StackKey(locations: locs, comm: attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid),
-                                   pid: s.pid, domain: s.domain.rawValue, mode: s.mode.rawValue)
-                stacks[key, default: (0, 0)].count += 1
-                stacks[key, default: (0, 0)].period &+= Int64(truncatingIfNeeded: s.weight)
-                summary.samples += 1
-            }
-            while next < batch.sideband.count {
-                attributor.apply(batch.sideband[next].event)
-                next += 1
-            }
+        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode) { s, batch, i in
+            let chain = batch.callchain(of: i)
+            frames.removeAll(keepingCapacity: true)
+            if chain.isEmpty { frames.append(CallFrame(ip: s.ip, mode: s.mode)) } else { frames.append(contentsOf: chain) }
+            locs.removeAll(keepingCapacity: true)
+            for f in frames { locs.append(location(s, f)) }  // leaf first, as pprof wants
+            let key = StackKey(locations: locs, comm: attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid),
+                               pid: s.pid, domain: s.domain.rawValue, mode: s.mode.rawValue)
+            stacks[key, default: (0, 0)].count += 1
+            stacks[key, default: (0, 0)].period &+= Int64(truncatingIfNeeded: s.weight)
+            summary.samples += 1
         }
 
         var p = Perftools_Profiles_Profile()
