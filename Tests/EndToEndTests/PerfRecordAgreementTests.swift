@@ -117,6 +117,29 @@ import Testing
         }
     }
 
+    /// `--call-graph dwarf` puts REGS_USER and STACK_USER (a copy of the user stack, 4 KB here) in every sample:
+    /// all of it must be walked over exactly, or every later field and record would be misread.
+    @Test func dwarfCallGraphSamplesDecodeCompletely() throws {
+        guard let file = try Self.recordPerf(["mixed", "1"], perfOptions: ["--call-graph", "dwarf,4096"]) else { return }
+        let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "period", "-G"])
+        let n = script.stdout.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
+        let info = try XprofRunner.xprof(["info", file, "--format", "json"])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        #expect(n > 100)
+        #expect(obj["total_samples"] as? Int == n, "xprof \(obj["total_samples"] ?? "?") vs perf script \(n)")
+        #expect((obj["dropped_records"] as? [String: Any] ?? [:]).isEmpty, "\(obj["warnings"] ?? "")")
+        let perf = try Self.perfRows(file)
+        let x = try XprofRunner.xprof(["report", file, "--sort", "dso,sym", "--format", "csv"])
+        var got: [String: Double] = [:]
+        for line in x.stdout.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
+            got["\(f[2])|\(f[3])"] = Double(f[0])
+        }
+        for (pct, dso, sym) in perf.prefix(10) {
+            #expect(abs((got["\(dso)|\(sym)"] ?? -100) - pct) <= 0.1, "\(dso) \(sym): xprof \(got["\(dso)|\(sym)"] ?? -1) vs perf \(pct)")
+        }
+    }
+
     @Test func sampleCountEqualsPerfScript() throws {
         guard let file = try Self.recordPerf(["mixed", "1"]) else { return }
         let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "ip"])
