@@ -140,6 +140,35 @@ import Testing
         }
     }
 
+    /// A big-endian perf.data (a recording rewritten by scripts/perfdata-to-big-endian.py as a big-endian
+    /// machine would have written it): perf reads it, and xprof must report what perf reports and what it
+    /// reports for the original.
+    @Test func bigEndianFileAgreesWithPerfReport() throws {
+        guard let file = try Self.recordPerf(["mixed", "1"]) else { return }
+        let be = file + ".be"
+        let conv = try XprofRunner.run("/usr/bin/python3", [XprofRunner.packageRoot.appendingPathComponent("scripts/perfdata-to-big-endian.py").path, file, be])
+        #expect(conv.status == 0, "\(conv.stderr)")
+        let head = try #require(FileHandle(forReadingAtPath: be)?.readData(ofLength: 8))
+        #expect(String(decoding: head, as: UTF8.self) == "2ELIFREP", "the big-endian magic")
+        let perf = try Self.perfRows(be)
+        #expect(perf.count >= 5, "perf report read the big-endian file")
+        func rows(_ path: String) throws -> [String: Double] {
+            let r = try XprofRunner.xprof(["report", path, "--sort", "dso,sym", "--format", "csv", "--force-symbols"])
+            #expect(r.status == 0, "\(r.stderr)")
+            var out: [String: Double] = [:]
+            for line in r.stdout.split(separator: "\n").dropFirst() {
+                let f = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
+                out["\(f[2])|\(f[3])"] = Double(f[0])
+            }
+            return out
+        }
+        let big = try rows(be), little = try rows(file)
+        #expect(big == little, "the same report from both byte orders")
+        for (pct, dso, sym) in perf.prefix(10) {
+            #expect(abs((big["\(dso)|\(sym)"] ?? -100) - pct) <= 0.1, "\(dso) \(sym): xprof \(big["\(dso)|\(sym)"] ?? -1) vs perf \(pct)")
+        }
+    }
+
     @Test func sampleCountEqualsPerfScript() throws {
         guard let file = try Self.recordPerf(["mixed", "1"]) else { return }
         let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "ip"])
