@@ -73,3 +73,91 @@ import Testing
         #expect(table.stdout.contains("vm1 (\(id))"), "the guest's name is shown: \(table.stdout)")
     }
 }
+
+/// `perf inject --guest-data` names each guest event's machine (the VMM's pid) and vCPU in a second array of
+/// the PERF_RECORD_ID_INDEX entries. Such a file is made here from a real two-event recording (so that every
+/// sample carries its event id): the ID_INDEX record gets machine 4242 for the cpu-clock ids (vCPU = the
+/// entry's cpu) and none for the task-clock ids, and every sample is rewritten to a guest cpumode. perf is
+/// the oracle for both halves: its raw dump shows the machine entries it read, and `perf script` on the
+/// original counts each event's samples (perf 6.1 has no field to print a guest sample's machine).
+@Suite struct PerfGuestMachineTests {
+    static func u64(_ b: [UInt8], _ o: Int) -> UInt64 { b[o..<(o + 8)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } }
+    static func put64(_ b: inout [UInt8], _ o: Int, _ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { b.replaceSubrange(o..<(o + 8), with: $0) } }
+
+    /// Adds machine entries to the file's ID_INDEX record; returns how many ids got a machine.
+    static func addMachines(_ b: inout [UInt8], machine: UInt64) throws -> Int {
+        let attrSize = Int(u64(b, 16)), attrsAt = Int(u64(b, 24)), dataAt = Int(u64(b, 40)), dataSize = Int(u64(b, 48))
+        // The first attr's ids (cpu-clock): {offset, size} after the attr itself.
+        let idsAt = Int(u64(b, attrsAt + attrSize - 16)), idsSize = Int(u64(b, attrsAt + attrSize - 8))
+        let firstIDs = Set((0..<(idsSize / 8)).map { u64(b, idsAt + 8 * $0) })
+        var o = dataAt
+        while o + 8 <= dataAt + dataSize {
+            let type = b[o..<(o + 4)].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
+            let size = Int(b[(o + 6)..<(o + 8)].withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) })
+            guard size >= 8 else { break }
+            if type == 69 {
+                let nr = Int(u64(b, o + 8))
+                try #require(size == 16 + nr * 32, "an ID_INDEX record without machine entries")
+                var extra: [UInt8] = []
+                var named = 0
+                for k in 0..<nr {
+                    let id = u64(b, o + 16 + k * 32), cpu = u64(b, o + 16 + k * 32 + 16)
+                    let pid: UInt64 = firstIDs.contains(id) ? machine : 0
+                    if pid != 0 { named += 1 }
+                    withUnsafeBytes(of: pid.littleEndian) { extra += $0 }
+                    withUnsafeBytes(of: cpu.littleEndian) { extra += $0 }
+                }
+                b.insert(contentsOf: extra, at: o + size)
+                let newSize = UInt16(size + extra.count)
+                withUnsafeBytes(of: newSize.littleEndian) { b.replaceSubrange((o + 6)..<(o + 8), with: $0) }
+                put64(&b, 48, UInt64(dataSize + extra.count))
+                // The feature sections come after the data: their offsets move too.
+                let features = (0..<4).reduce(0) { $0 + u64(b, 72 + 8 * $1).nonzeroBitCount }
+                let table = dataAt + dataSize + extra.count
+                for f in 0..<features { put64(&b, table + 16 * f, u64(b, table + 16 * f) + UInt64(extra.count)) }
+                return named
+            }
+            o += size
+        }
+        Issue.record("no ID_INDEX record in the recording")
+        return 0
+    }
+
+    @Test func machinePidOfTheIdIndexNamesTheGuest() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perf") else {
+            if XprofRunner.underCI { Issue.record("perf missing under CI=true") }
+            return
+        }
+        let dir = try XprofRunner.temporaryDirectory()
+        let host = dir.appendingPathComponent("host.data").path
+        let rec = try XprofRunner.run("/usr/bin/perf", ["record", "-e", "cpu-clock", "-e", "task-clock", "-F", "1999", "-o", host, "--",
+                                                        XprofRunner.workload, "syscall", "0.7"])
+        #expect(rec.status == 0, "\(rec.stderr)")
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: host)))
+        #expect(try Self.addMachines(&bytes, machine: 4242) > 0)
+        let rewritten = PerfGuestTests.rewriteToGuest(&bytes)
+        #expect(rewritten > 100)
+        let guest = dir.appendingPathComponent("guest.data").path
+        try Data(bytes).write(to: URL(fileURLWithPath: guest))
+
+        // perf reads the machine entries as written (perf 6.1 shows them in its raw dump) ...
+        let dump = try XprofRunner.run("/usr/bin/perf", ["report", "-D", "-i", guest])
+        #expect(dump.stdout.contains("machine_pid: 4242"), "perf parses the ID_INDEX machine entries")
+        // ... and counts the samples of each event in the original: the cpu-clock ones belong to machine 4242.
+        let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", host, "-F", "event"])
+        #expect(script.status == 0, "\(script.stderr)")
+        let events = script.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let perfMachine = events.filter { $0.hasPrefix("cpu-clock") }.count
+        let perfOther = events.filter { $0.hasPrefix("task-clock") }.count
+        #expect(perfMachine > 0 && perfOther > 0 && perfMachine + perfOther == rewritten)
+
+        let info = try XprofRunner.xprof(["info", guest, "--format", "json"])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        let domains = try #require(obj["domains"] as? [[String: Any]])
+        let machine = domains.first { ($0["id"] as? Int) == 4242 }
+        #expect(machine?["role"] as? String == "passive")
+        #expect(machine?["samples"] as? Int == perfMachine, "xprof \(machine?["samples"] ?? "none") vs perf \(perfMachine) samples on machine 4242")
+        let others = domains.filter { ($0["id"] as? Int) != 4242 }.reduce(0) { $0 + ($1["samples"] as? Int ?? 0) }
+        #expect(others == perfOther, "the task-clock samples stay with their sampled pid's guest")
+    }
+}

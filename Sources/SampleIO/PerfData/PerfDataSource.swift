@@ -21,6 +21,9 @@ final class PerfDataSource: SampleSource {
     private var inflatedPos = 0
     private var compressedMax = 0
     private var guests: Set<UInt32> = []
+    /// From PERF_RECORD_ID_INDEX entries that name a guest machine (`perf inject --guest-data` writes them):
+    /// sample id → the VMM's pid and the vCPU. Guest samples with such an id belong to that machine.
+    private var idMachine: [UInt64: (pid: UInt32, vcpu: UInt32)] = [:]
     private var done = false
     /// Per attr: what the sample hot loop reads (plain values).
     private var layouts: [PerfSampleLayout] = []
@@ -65,7 +68,7 @@ final class PerfDataSource: SampleSource {
     static let headerBuildID: UInt32 = 67, finishedRound: UInt32 = 68, auxtrace: UInt32 = 71
     static let headerFeature: UInt32 = 80, compressed: UInt32 = 81, compressed2: UInt32 = 83
     /// Kernel and tool record types that carry nothing xprof needs (skipped without counting as unknown).
-    static let ignored: Set<UInt32> = [5, 6, 8, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 65, 69, 70, 72, 73, 74,
+    static let ignored: Set<UInt32> = [5, 6, 8, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 65, 70, 72, 73, 74,
                                        75, 76, 77, 78, 79, 82]
 
     /// The build-ids the file carries (hex id, path), as `perf buildid-list` shows them.
@@ -695,11 +698,14 @@ final class PerfDataSource: SampleSource {
                 }
                 return
             }
-            let (dom, mode) = domain(cpumode: misc, pid: f.pid)
+            // A guest sample's machine: the VMM of its id's index entry when the file has one, else the sampled pid.
+            let guest = misc & 7 == 4 || misc & 7 == 5
+            let machine = guest && !idMachine.isEmpty ? idMachine[f.id] : nil
+            let (dom, mode) = domain(cpumode: misc, pid: machine?.pid ?? f.pid)
             var s = Sample(ip: f.ip, weight: attr.sampleType & PerfAttr.period != 0 ? f.period : attr.fixedPeriod,
                            time: f.time, pid: f.pid == UInt32.max ? -1 : Int32(bitPattern: f.pid),
                            tid: f.tid == UInt32.max ? -1 : Int32(bitPattern: f.tid), domain: dom,
-                           pcpu: f.cpu, vcpu: dom == .host ? f.cpu : Sample.unknownCPU, event: event, mode: mode)
+                           pcpu: f.cpu, vcpu: dom == .host ? f.cpu : (machine?.vcpu ?? Sample.unknownCPU), event: event, mode: mode)
             var chainRef: UInt64 = 0
             if f.chainCount > 0 && callchains {
                 // A record holds at most 65535 bytes, so at most 8191 entries (the scratch holds them all).
@@ -758,6 +764,16 @@ final class PerfDataSource: SampleSource {
                 queue(.fork(domain: .host, pid: pid, ppid: ppid, tid: tid, ptid: ptid), time: r.u64(24))
             } else {
                 queue(.exit(domain: .host, pid: pid, tid: tid), time: r.u64(24))
+            }
+        case 69:  // ID_INDEX: u64 nr, nr × {id, idx, cpu, tid}, then (newer perf) nr × {machine_pid, vcpu}
+            guard r.count >= 16 else { stats.drop("id_index"); return }
+            let nr = r.u64(8)
+            guard nr <= UInt64((r.count - 16) / 32) else { stats.drop("id_index"); return }
+            let n = Int(nr)
+            guard r.count >= 16 + n * 48 else { return }  // no machine entries
+            for k in 0..<n {
+                let pid = r.u64(16 + n * 32 + k * 16), vcpu = r.u64(16 + n * 32 + k * 16 + 8)
+                if pid != 0 { idMachine[r.u64(16 + k * 32)] = (UInt32(truncatingIfNeeded: pid), UInt32(truncatingIfNeeded: vcpu)) }
             }
         case 2:  // LOST
             guard r.count >= 24 else { stats.drop("lost"); return }
