@@ -5,4 +5,14 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
+#include <stddef.h>
+
+/* GNU extensions under names of their own (the Glibc module declares them only with _GNU_SOURCE), for
+   xprof symbolize's helper thread: the CPUs it may use, the CPU it runs on, and starting the helper on
+   another CPU than the main thread's (else Linux may start it on the same one and move it only a few
+   milliseconds later, as long as a whole run). Masks are glibc cpu_set_t bit sets. */
+extern int xprof_sched_getaffinity(int pid, size_t size, void *mask) __asm__("sched_getaffinity");
+extern int xprof_sched_setaffinity(int pid, size_t size, const void *mask) __asm__("sched_setaffinity");
+extern int xprof_sched_getcpu(void) __asm__("sched_getcpu");
+extern int xprof_pthread_attr_setaffinity_np(void *attr, size_t size, const void *mask) __asm__("pthread_attr_setaffinity_np");
 #endif

@@ -27,34 +27,94 @@ public struct InlineFrame: Sendable, Equatable {
 /// DWARF line tables and inline scopes of one ELF file, read with libdw.
 ///
 /// The compilation unit of an address is found by binary search over all units' address ranges
-/// (gathered once). A unit's line table and its function/inline scopes are built on its first lookup,
-/// sorted, and then binary-searched; nothing is looked up per address through `dwarf_getsrc_die` or
-/// `dwfl_module_addrinfo`. Not thread-safe (units load lazily); owns the file, `Elf*` and `Dwarf*`.
+/// (gathered once). A unit's line table is read on its first lookup into plain memory with a bucket
+/// index (``LineRows``); its function/inline scopes are built on the first inline-chain lookup in it.
+/// Nothing is looked up per address through `dwarf_getsrc_die` or `dwfl_module_addrinfo`.
+///
+/// Not thread-safe: units load lazily. The one exception is ``ensureUnits(_:helper:)``, which loads the
+/// units a batch of addresses needs on two threads (the second through its own libdw handle: libdw is
+/// not thread-safe per handle), after which ``withView(_:)`` serves lookups to several threads at once.
+/// Owns the file, `Elf*` and `Dwarf*`.
 public final class DwarfLines {
     public let path: String
     private let fd: Int32
     private let elf: OpaquePointer
     private let dbg: OpaquePointer
-    /// Unit address ranges: (start, end, unit index), sorted by start.
-    private var unitRanges: [(UInt64, UInt64, Int)] = []
+    /// A second handle on the file for loading units on a helper thread, opened on first need.
+    private var second: (fd: Int32, elf: OpaquePointer, dbg: OpaquePointer, dies: [Dwarf_Die])?
+    private var secondFailed = false
+    /// Unit address ranges sorted by start, in plain memory: starts, ends and unit indices.
+    private var rangeCount = 0
+    private var rangeLo = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    private var rangeHi = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    private var rangeUnit = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
     private var unitDies: [Dwarf_Die] = []
     private var units: [Unit?] = []
-    private var lastUnit: (lo: UInt64, hi: UInt64, unit: Unit)? = nil
+    /// Per unit, its rows' pointers (``LineRows/loaded`` false until read); plain memory.
+    private var tables = UnsafeMutablePointer<LineRows>.allocate(capacity: 1)
     private var files: [String] = []
     private var fileIDs: [String: Int32] = [:]
+    /// All file names' bytes one after another; file `i` is `fileStarts[i]..<fileStarts[i + 1]`.
+    private var fileBytes = ByteSink(capacity: 4096)
+    private var fileStarts: [Int] = [0]
     private var names: [String] = []
     private var nameIDs: [String: Int32] = [:]
 
-    /// One unit's sorted line rows and scopes.
+    /// One line-table row: file id (-1 for the end of a sequence), line and column.
+    struct LineRow {
+        var file: Int32
+        var line: Int32
+        var column: Int32
+    }
+
+    /// A unit's rows sorted by address, in plain memory (owned by its ``Unit``), with a bucket index over
+    /// the address range: a lookup is a short binary search inside one bucket.
+    struct LineRows {
+        var loaded = false
+        var count = 0
+        var addrs: UnsafeMutablePointer<UInt64>? = nil
+        var rows: UnsafeMutablePointer<LineRow>? = nil
+        var base: UInt64 = 0
+        var shift: UInt64 = 0
+        /// For bucket b: the first row at or above the bucket's start; one more entry (`count`) at the end.
+        var buckets: UnsafeMutablePointer<Int32>? = nil
+        var bucketCount = 0
+        /// Added to the rows' unit-local file ids to give ids of the whole file.
+        var fileBase: Int32 = 0
+
+        /// The row for `address`: the last one at or before it, nil if none (or if it ends a sequence).
+        @inline(__always)
+        func row(for address: UInt64) -> LineRow? {
+            guard count > 0, address >= base, let addrs, let rows, let buckets else { return nil }
+            let b = Int(min(UInt64(bucketCount - 1), (address &- base) >> shift))
+            var lo = Int(buckets[b]), hi = Int(buckets[b + 1])
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if addrs[mid] <= address { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo > 0 else { return nil }
+            let r = rows[lo - 1]
+            return r.file < 0 ? nil : LineRow(file: r.file &+ fileBase, line: r.line, column: r.column)
+        }
+    }
+
+    /// One unit's rows (memory it owns) and scopes.
     final class Unit {
         var index = 0
-        var addrs: [UInt64] = []
-        var rows: [(file: Int32, line: Int32, column: Int32, end: Bool)] = []
+        var rows = LineRows()
+        /// The unit's file names, in the order of its local file ids.
+        var localFiles: [String] = []
         /// Out-of-line functions: (low, high, scope index), sorted, non-overlapping in practice.
         var functions: [(UInt64, UInt64, Int)] = []
         /// Scopes: name, depth, call site (for inlined ones), and for each function its inlined scopes.
         var scopes: [Scope] = []
         var scopesLoaded = false
+
+        deinit {
+            rows.addrs?.deallocate()
+            rows.rows?.deallocate()
+            rows.buckets?.deallocate()
+        }
     }
 
     struct Scope {
@@ -90,6 +150,17 @@ public final class DwarfLines {
     }
 
     deinit {
+        units = []
+        tables.deallocate()
+        rangeLo.deallocate()
+        rangeHi.deallocate()
+        rangeUnit.deallocate()
+        fileBytes.release()
+        if let s = second {
+            dwarf_end(s.dbg)
+            elf_end(s.elf)
+            close(s.fd)
+        }
         dwarf_end(dbg)
         elf_end(elf)
         close(fd)
@@ -103,7 +174,25 @@ public final class DwarfLines {
         return i
     }
 
-    private func ranges(of die: inout Dwarf_Die) -> [(UInt64, UInt64)] {
+    /// The id of file name `s`, adding it if new.
+    private func internFile(_ s: String) -> Int32 {
+        if let i = fileIDs[s] { return i }
+        let i = appendFile(s)
+        fileIDs[s] = i
+        return i
+    }
+
+    /// Adds a file name (without looking for an earlier copy) and returns its id.
+    private func appendFile(_ s: String) -> Int32 {
+        let i = Int32(files.count)
+        files.append(s)
+        var t = s
+        t.withUTF8 { fileBytes.append($0) }
+        fileStarts.append(fileBytes.count)
+        return i
+    }
+
+    private static func ranges(of die: inout Dwarf_Die) -> [(UInt64, UInt64)] {
         var out: [(UInt64, UInt64)] = []
         var base: Dwarf_Addr = 0, start: Dwarf_Addr = 0, end: Dwarf_Addr = 0
         var offset: Int = 0
@@ -115,7 +204,11 @@ public final class DwarfLines {
         return out
     }
 
-    private func indexUnits() {
+    private func ranges(of die: inout Dwarf_Die) -> [(UInt64, UInt64)] { Self.ranges(of: &die) }
+
+    /// The unit DIEs of a libdw handle, in file order.
+    private static func unitDIEs(_ dbg: OpaquePointer) -> [Dwarf_Die] {
+        var out: [Dwarf_Die] = []
         var cu: OpaquePointer? = nil
         while true {
             var next: OpaquePointer? = nil
@@ -125,32 +218,105 @@ public final class DwarfLines {
             var subdie = Dwarf_Die()
             if dwarf_get_units(dbg, cu, &next, &version, &unitType, &cudie, &subdie) != 0 { break }
             cu = next
-            let index = unitDies.count
-            unitDies.append(cudie)
-            for (s, e) in ranges(of: &cudie) { unitRanges.append((s, e, index)) }
+            out.append(cudie)
+        }
+        return out
+    }
+
+    private func indexUnits() {
+        unitDies = Self.unitDIEs(dbg)
+        var unitRanges: [(UInt64, UInt64, Int)] = []
+        for i in unitDies.indices {
+            var cudie = unitDies[i]
+            for (s, e) in ranges(of: &cudie) { unitRanges.append((s, e, i)) }
         }
         unitRanges.sort { $0.0 < $1.0 }
+        rangeCount = unitRanges.count
+        for p in [rangeLo, rangeHi] { p.deallocate() }
+        rangeUnit.deallocate()
+        rangeLo = .allocate(capacity: max(1, rangeCount))
+        rangeHi = .allocate(capacity: max(1, rangeCount))
+        rangeUnit = .allocate(capacity: max(1, rangeCount))
+        for (k, r) in unitRanges.enumerated() {
+            rangeLo[k] = r.0
+            rangeHi[k] = r.1
+            rangeUnit[k] = Int32(r.2)
+        }
         units = Array(repeating: nil, count: unitDies.count)
+        tables.deallocate()
+        tables = .allocate(capacity: max(1, unitDies.count))
+        tables.initialize(repeating: LineRows(), count: max(1, unitDies.count))
     }
 
     /// Number of compilation units.
     public var unitCount: Int { unitDies.count }
 
-    private func unit(containing address: UInt64) -> Unit? {
-        if let l = lastUnit, address >= l.lo, address < l.hi { return l.unit }
-        var lo = 0, hi = unitRanges.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if unitRanges[mid].0 <= address { lo = mid + 1 } else { hi = mid }
+    /// Lookups as plain pointers for several threads at once: valid until the next call that may load a
+    /// unit or add a file name (``ensureUnits(_:helper:)``, ``rawLocation(for:)``, ``frames(for:)`` …).
+    struct View {
+        let rangeCount: Int
+        let rangeLo: UnsafeMutablePointer<UInt64>
+        let rangeHi: UnsafeMutablePointer<UInt64>
+        let rangeUnit: UnsafeMutablePointer<Int32>
+        let tables: UnsafeMutablePointer<LineRows>
+        let fileBytes: UnsafeMutablePointer<UInt8>
+        let fileStarts: UnsafePointer<Int>
+
+        /// The unit whose range holds `address` (nil if none): a binary search over the unit ranges,
+        /// looking back a little because ranges may nest or overlap.
+        @inline(__always)
+        func unitIndex(containing address: UInt64) -> Int? {
+            var lo = 0, hi = rangeCount
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if rangeLo[mid] <= address { lo = mid + 1 } else { hi = mid }
+            }
+            var i = lo - 1
+            while i >= 0 && i >= lo - 8 {
+                if address < rangeHi[i] { return Int(rangeUnit[i]) }
+                i -= 1
+            }
+            return nil
         }
-        // Unit ranges may nest or overlap; look back a little for one that contains the address.
+
+        /// File id, line and column of `address` when its unit is loaded.
+        @inline(__always)
+        func row(for address: UInt64) -> LineRow? {
+            guard let u = unitIndex(containing: address) else { return nil }
+            return tables[u].row(for: address)
+        }
+
+        /// The bytes of file `id`'s name.
+        @inline(__always)
+        func fileName(_ id: Int32) -> (UnsafeMutablePointer<UInt8>, Int) {
+            let s = fileStarts[Int(id)]
+            return (fileBytes + s, fileStarts[Int(id) + 1] - s)
+        }
+    }
+
+    /// Calls `body` with a ``View``: the units the addresses need must have been loaded
+    /// (``ensureUnits(_:helper:)``); rows of other units read as unknown.
+    func withView<R>(_ body: (View) throws -> R) rethrows -> R {
+        try fileStarts.withUnsafeBufferPointer { fs in
+            try body(View(rangeCount: rangeCount, rangeLo: rangeLo, rangeHi: rangeHi, rangeUnit: rangeUnit, tables: tables,
+                          fileBytes: fileBytes.base, fileStarts: fs.baseAddress!))
+        }
+    }
+
+    private func unit(containing address: UInt64) -> Unit? {
+        guard let i = unitIndex(containing: address) else { return nil }
+        return load(i)
+    }
+
+    private func unitIndex(containing address: UInt64) -> Int? {
+        var lo = 0, hi = rangeCount
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if rangeLo[mid] <= address { lo = mid + 1 } else { hi = mid }
+        }
         var i = lo - 1
         while i >= 0 && i >= lo - 8 {
-            if address < unitRanges[i].1 {
-                let u = load(unitRanges[i].2)
-                lastUnit = (unitRanges[i].0, unitRanges[i].1, u)
-                return u
-            }
+            if address < rangeHi[i] { return Int(rangeUnit[i]) }
             i -= 1
         }
         return nil
@@ -158,42 +324,167 @@ public final class DwarfLines {
 
     private func load(_ index: Int) -> Unit {
         if let u = units[index] { return u }
+        var die = unitDies[index]
+        let u = Self.readUnit(&die, index: index)
+        adopt(u)
+        return u
+    }
+
+    /// Makes a unit read by ``readUnit(_:index:)`` (on any thread) part of the tables: its file names get
+    /// ids of the whole file. Not thread-safe.
+    private func adopt(_ u: Unit) {
+        u.rows.fileBase = Int32(files.count)
+        for f in u.localFiles { _ = appendFile(f) }
+        units[u.index] = u
+        tables[u.index] = u.rows
+    }
+
+    /// Loads the units that `addresses` fall in and that are not loaded yet: on this thread and, when there
+    /// are two or more and `helper` is given, on the helper thread too (through a second libdw handle).
+    /// Afterwards ``withView(_:)`` finds every one of the addresses' rows.
+    func ensureUnits(_ batches: [[UInt64]], helper: HelperThread?) {
+        var needed: [Int] = []
+        var seen = [Bool](repeating: false, count: unitDies.count)
+        for addresses in batches {
+            var last = -1
+            for a in addresses {
+                guard let u = unitIndex(containing: a), u != last else { continue }
+                last = u
+                if units[u] == nil && !seen[u] { seen[u] = true; needed.append(u) }
+            }
+        }
+        loadUnits(needed, helper: helper)
+    }
+
+    /// Loads units by index (see ``ensureUnits(_:helper:)``).
+    func loadUnits(_ needed: [Int], helper: HelperThread?) {
+        if needed.isEmpty { return }
+        guard needed.count >= 2, let helper else {
+            for i in needed { _ = load(i) }
+            return
+        }
+        // Both threads take the next unit until none are left (units differ in size); the helper reads
+        // through the second handle, opened on its first unit.
+        let results = UnsafeMutableBufferPointer<Unit?>.allocate(capacity: needed.count)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize(); results.deallocate() }
+        let dies = unitDies
+        let path = self.path
+        var second = self.second
+        var tried = secondFailed
+        helper.share(needed.count) { k, onHelper in
+            if onHelper {
+                if second == nil && !tried {
+                    tried = true
+                    if let o = Self.openSecond(path) {
+                        if o.dies.count == dies.count { second = o } else { dwarf_end(o.dbg); elf_end(o.elf); close(o.fd) }
+                    }
+                }
+                if var die = second?.dies[needed[k]] {
+                    results[k] = Self.readUnit(&die, index: needed[k])
+                    return
+                }
+                // No second handle: leave the unit to this thread, below.
+                return
+            }
+            var die = dies[needed[k]]
+            results[k] = Self.readUnit(&die, index: needed[k])
+        }
+        self.second = second
+        secondFailed = tried && second == nil
+        for r in results { if let u = r { adopt(u) } }
+        // Units the helper could not read (no second handle) are read here.
+        for i in needed where units[i] == nil { _ = load(i) }
+    }
+
+    /// Opens the file a second time for loading units on another thread; nil if that fails.
+    private static func openSecond(_ path: String) -> (fd: Int32, elf: OpaquePointer, dbg: OpaquePointer, dies: [Dwarf_Die])? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        guard let e = elf_begin(fd, ELF_C_READ_MMAP, nil) else { close(fd); return nil }
+        guard let d = dwarf_begin_elf(e, DWARF_C_READ, nil) else { elf_end(e); close(fd); return nil }
+        return (fd, e, d, unitDIEs(d))
+    }
+
+    /// Reads one unit's line table into plain memory. Touches nothing shared but the unit's libdw handle,
+    /// so units of different handles can be read on different threads.
+    private static func readUnit(_ cudie: inout Dwarf_Die, index: Int) -> Unit {
         let u = Unit()
         u.index = index
-        var cudie = unitDies[index]
-        // Line table.
         var lines: OpaquePointer? = nil
         var n = 0
-        if dwarf_getsrclines(&cudie, &lines, &n) == 0, let lines {
-            var rows: [(UInt64, Int, Int32, Int32, Int32, Bool)] = []
-            rows.reserveCapacity(n)
-            // libdw hands back the same string for the same file: map its address to our id once.
-            var byPointer: [UnsafePointer<CChar>: Int32] = [:]
-            for i in 0..<n {
-                guard let l = dwarf_onesrcline(lines, i) else { continue }
-                var addr: Dwarf_Addr = 0, line: Int32 = 0, col: Int32 = 0
-                var end = false
-                dwarf_lineaddr(l, &addr)
-                dwarf_lineno(l, &line)
-                dwarf_linecol(l, &col)
-                dwarf_lineendsequence(l, &end)
-                let f: Int32
-                if let p = dwarf_linesrc(l, nil, nil) {
+        guard dwarf_getsrclines(&cudie, &lines, &n) == 0, let lines, n > 0 else { return u }
+        var addrs = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
+        var rows = UnsafeMutablePointer<LineRow>.allocate(capacity: n)
+        // libdw hands back the same string for the same file: map its address to a local id, once.
+        var byPointer: [UnsafePointer<CChar>: Int32] = [:]
+        var lastPointer: UnsafePointer<CChar>? = nil
+        var lastFile: Int32 = 0
+        var unknownFile: Int32 = -1
+        var k = 0
+        var sorted = true
+        var previous: UInt64 = 0
+        for i in 0..<n {
+            guard let l = dwarf_onesrcline(lines, i) else { continue }
+            var addr: Dwarf_Addr = 0, line: Int32 = 0, col: Int32 = 0
+            var end = false
+            dwarf_lineaddr(l, &addr)
+            dwarf_lineno(l, &line)
+            dwarf_linecol(l, &col)
+            dwarf_lineendsequence(l, &end)
+            var f: Int32
+            if let p = dwarf_linesrc(l, nil, nil) {
+                if p == lastPointer { f = lastFile } else {
                     if let known = byPointer[p] { f = known } else {
-                        f = intern(String(cString: p), &files, &fileIDs)
+                        f = Int32(u.localFiles.count)
+                        u.localFiles.append(String(cString: p))
                         byPointer[p] = f
                     }
-                } else {
-                    f = intern("??", &files, &fileIDs)
+                    lastPointer = p
+                    lastFile = f
                 }
-                rows.append((addr, i, f, line, col, end))
+            } else {
+                if unknownFile < 0 {
+                    unknownFile = Int32(u.localFiles.count)
+                    u.localFiles.append("??")
+                }
+                f = unknownFile
             }
-            // Sequences can come in any order; within one address keep the table's order.
-            rows.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-            u.addrs = rows.map(\.0)
-            u.rows = rows.map { ($0.2, $0.3, $0.4, $0.5) }
+            if addr < previous { sorted = false }
+            previous = addr
+            addrs[k] = addr
+            rows[k] = LineRow(file: end ? -1 : f, line: line, column: col)
+            k += 1
         }
-        units[index] = u
+        if !sorted {
+            // Sequences can come in any order (libdw sorts them; in case it did not): by address, and within
+            // one address in the table's order.
+            var order = Array(0..<k)
+            order.sort { addrs[$0] != addrs[$1] ? addrs[$0] < addrs[$1] : $0 < $1 }
+            let na = UnsafeMutablePointer<UInt64>.allocate(capacity: n), nr = UnsafeMutablePointer<LineRow>.allocate(capacity: n)
+            for (j, o) in order.enumerated() { na[j] = addrs[o]; nr[j] = rows[o] }
+            addrs.deallocate(); rows.deallocate()
+            addrs = na; rows = nr
+        }
+        var t = LineRows(loaded: true, count: k, addrs: addrs, rows: rows)
+        if k > 0 {
+            t.base = addrs[0]
+            let span = addrs[k - 1] &- t.base
+            var sh: UInt64 = 0
+            while (span >> sh) >= UInt64(k) { sh += 1 }
+            t.shift = sh
+            t.bucketCount = Int(span >> sh) + 1
+            let b = UnsafeMutablePointer<Int32>.allocate(capacity: t.bucketCount + 1)
+            var j = 0
+            for bucket in 0..<t.bucketCount {
+                let start = t.base &+ (UInt64(bucket) << sh)
+                while j < k, addrs[j] < start { j += 1 }
+                b[bucket] = Int32(j)
+            }
+            b[t.bucketCount] = Int32(k)
+            t.buckets = b
+        }
+        u.rows = t
         return u
     }
 
@@ -209,7 +500,7 @@ public final class DwarfLines {
         if dwarf_getsrcfiles(&cudie, &srcFiles, &nfiles) == 0, let srcFiles {
             for i in 0..<nfiles {
                 let s = dwarf_filesrc(srcFiles, i, nil, nil).map { String(cString: $0) } ?? "??"
-                unitFiles.append(intern(s, &files, &fileIDs))
+                unitFiles.append(internFile(s))
             }
         }
         // Scopes: walk the DIE tree once.
@@ -285,32 +576,15 @@ public final class DwarfLines {
 
     /// File id, line and column of `address` without building strings (see ``fileName(_:)``).
     public func rawLocation(for address: UInt64) -> (file: Int32, line: Int32, column: Int32)? {
-        guard let u = unit(containing: address) else { return nil }
-        let lo = u.addrs.withUnsafeBufferPointer { a -> Int in
-            var lo = 0, hi = a.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if a[mid] <= address { lo = mid + 1 } else { hi = mid }
-            }
-            return lo
-        }
-        guard lo > 0 else { return nil }
-        let r = u.rows[lo - 1]
-        return r.end ? nil : (r.file, r.line, r.column)
+        guard let u = unit(containing: address), let r = u.rows.row(for: address) else { return nil }
+        return (r.file, r.line, r.column)
     }
 
     /// The path of a file id from ``rawLocation(for:)``.
     public func fileName(_ id: Int32) -> String { files[Int(id)] }
 
     private func location(in u: Unit, _ address: UInt64) -> SourceLocation? {
-        var lo = 0, hi = u.addrs.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if u.addrs[mid] <= address { lo = mid + 1 } else { hi = mid }
-        }
-        guard lo > 0 else { return nil }
-        let r = u.rows[lo - 1]
-        if r.end { return nil }
+        guard let r = u.rows.row(for: address) else { return nil }
         return SourceLocation(file: files[Int(r.file)], line: Int(r.line), column: Int(r.column))
     }
 

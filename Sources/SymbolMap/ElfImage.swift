@@ -191,9 +191,12 @@ public final class ElfImage: Sendable {
                                  hint: "the file is truncated or corrupt")
         }
         let count = Int(sh.sh_size / sh.sh_entsize)
+        // Without versions (.symtab) functions go straight into the builder, which has room for all
+        // symbols from the start (memory it does not fill is never touched, and nothing is copied to grow).
+        var direct = SymbolTable.Builder(capacity: versions == nil ? count : 0)
         // Functions: (symbol index, address, size, bind, name).
         var found: [(Int, UInt64, UInt64, Int32, UnsafeMutablePointer<CChar>)] = []
-        found.reserveCapacity(count / 2)
+        if versions != nil { found.reserveCapacity(count / 2) }
         for i in 0..<count {
             var sym = GElf_Sym()
             guard gelf_getsym(data, Int32(i), &sym) != nil else { continue }
@@ -204,8 +207,15 @@ public final class ElfImage: Sendable {
             // Untyped symbols count when they sit in executable sections (assembly entry points).
             guard isFunc || (type == STT_NOTYPE && execSections.contains { sym.st_value >= $0.0 && sym.st_value < $0.1 }) else { continue }
             guard let cname = elf_strptr(elf, Int(sh.sh_link), Int(sym.st_name)), cname[0] != 0, cname[0] != 36 /* $ */ else { continue }
-            found.append((i, sym.st_value, sym.st_size, bind, cname))
+            if versions == nil {
+                let raw = UnsafeRawPointer(cname).assumingMemoryBound(to: UInt8.self)
+                direct.add(address: sym.st_value, size: sym.st_size, name: UnsafeBufferPointer(start: raw, count: strlen(cname)),
+                           isGlobal: bind == STB_GLOBAL, isWeak: bind == STB_WEAK)
+            } else {
+                found.append((i, sym.st_value, sym.st_size, bind, cname))
+            }
         }
+        if versions == nil { return direct }
         // A name defined in several versions is shown with its version (as perf does): name@@VER, name@VER.
         var suffix: [Int: String] = [:]
         if let versions {

@@ -271,9 +271,10 @@ public final class SymbolTable: Sendable {
             for i in 0..<count { starts[i] = s[i]; ends[i] = e[i] }
             base = s.first ?? 0
             let span = (s.last ?? 0) &- base
-            // About one bucket per symbol, a power of two wide.
+            // Two to four buckets per symbol, a power of two wide: symbols cluster (many small functions
+            // side by side), and fewer per bucket means a shorter scan (4 bytes per bucket).
             var sh: UInt64 = 0
-            while count > 0, (span >> sh) > UInt64(count) { sh += 1 }
+            while count > 0, (span >> sh) > UInt64(count) * 4 { sh += 1 }
             shift = sh
             bucketCount = count == 0 ? 1 : Int(span >> sh) + 1
             bucketFirst = .allocate(capacity: bucketCount)
@@ -291,6 +292,24 @@ public final class SymbolTable: Sendable {
             bucketFirst.deallocate()
         }
 
+        /// The same lookups through a value of plain pointers (no reference counting per lookup, so
+        /// several threads can share the index without touching a common counter).
+        var view: View {
+            View(count: count, starts: starts, ends: ends, base: base, shift: shift, bucketFirst: bucketFirst,
+                 bucketCount: bucketCount)
+        }
+    }
+
+    /// The lookup index as plain pointers, valid while its table lives.
+    struct View {
+        let count: Int
+        let starts: UnsafeMutablePointer<UInt64>
+        let ends: UnsafeMutablePointer<UInt64>
+        let base: UInt64
+        let shift: UInt64
+        let bucketFirst: UnsafeMutablePointer<Int32>
+        let bucketCount: Int
+
         /// Index of the last symbol whose start is at or before `address`, nil if none.
         @inline(__always)
         func lastStart(atOrBefore address: UInt64) -> Int? {
@@ -299,6 +318,47 @@ public final class SymbolTable: Sendable {
             var i = Int(bucketFirst[b])
             while i + 1 < count, starts[i + 1] <= address { i += 1 }
             return i
+        }
+
+        /// Index of the function containing `address`, or nil (see ``SymbolTable/index(containing:)``).
+        @inline(__always)
+        func index(containing address: UInt64) -> Int? {
+            guard let i = lastStart(atOrBefore: address) else { return nil }
+            var j = i
+            // A sized symbol that ends before `address` may be nested inside an earlier, larger one.
+            while address >= ends[j] {
+                guard j > 0, i - j < 4 else { return nil }
+                j -= 1
+            }
+            return j
+        }
+    }
+
+    /// Where the names are, as plain pointers: valid inside ``withNames(_:)`` only.
+    struct NameView {
+        let bytes: UnsafePointer<UInt8>
+        let offsets: UnsafePointer<UInt32>
+        let lengths: UnsafePointer<UInt32>
+    }
+
+    /// Calls `body` with plain pointers to the names (for loops that must not retain arrays per lookup,
+    /// possibly on several threads at once: the table is immutable).
+    func withNames<R>(_ body: (NameView) throws -> R) rethrows -> R {
+        try nameBytes.withUnsafeBufferPointer { b in
+            try nameOffset.withUnsafeBufferPointer { o in
+                try nameLength.withUnsafeBufferPointer { l in
+                    if let bb = b.baseAddress, let ob = o.baseAddress, let lb = l.baseAddress {
+                        return try body(NameView(bytes: bb, offsets: ob, lengths: lb))
+                    }
+                    // An empty array has no base address: point at a zero instead (an empty name).
+                    let zero = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
+                    defer { zero.deallocate() }
+                    zero.initialize(to: 0)
+                    let raw = UnsafeRawPointer(zero)
+                    return try body(NameView(bytes: b.baseAddress ?? raw.assumingMemoryBound(to: UInt8.self),
+                                             offsets: o.baseAddress ?? UnsafePointer(zero), lengths: l.baseAddress ?? UnsafePointer(zero)))
+                }
+            }
         }
     }
 
@@ -325,15 +385,7 @@ public final class SymbolTable: Sendable {
     /// Index of the function containing `address` (for ``name(at:)``/``start(at:)``), or nil.
     /// - Complexity: O(log n), no allocation.
     public func index(containing address: UInt64) -> Int? {
-        let ix = lookupIndex
-        guard let i = ix.lastStart(atOrBefore: address) else { return nil }
-        var j = i
-        // A sized symbol that ends before `address` may be nested inside an earlier, larger one.
-        while address >= ix.ends[j] {
-            guard j > 0, i - j < 4 else { return nil }
-            j -= 1
-        }
-        return j
+        lookupIndex.view.index(containing: address)
     }
 
     /// Name of the symbol at index `i` (from ``index(containing:)``).

@@ -152,137 +152,49 @@ public final class Symbolizer {
 }
 
 extension Symbolizer {
-    /// Appends `0x` and the lower-case hex digits of `v`.
-    @inline(__always)
-    static func appendHex(_ v: UInt64, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "0")); out.append(UInt8(ascii: "x"))
-        if v == 0 { out.append(UInt8(ascii: "0")); return }
-        var shift = (63 - v.leadingZeroBitCount) / 4 * 4
-        while shift >= 0 {
-            let d = UInt8((v >> UInt64(shift)) & 15)
-            out.append(d < 10 ? 48 + d : 87 + d)
-            shift -= 4
-        }
-    }
-
-    @inline(__always)
-    static func appendDecimal(_ v: Int, to out: inout [UInt8]) {
-        if v < 0 { out.append(45); appendDecimal(-v, to: &out); return }
-        if v >= 10 { appendDecimal(v / 10, to: &out) }
-        out.append(UInt8(48 + v % 10))
-    }
-
     /// The addr2line-style TSV of `addresses` (`address, symbol, offset, file, line` per line), built as bytes
-    /// with no per-address allocation or reference counting: the fast path of `xprof symbolize` without
-    /// `--inlines`.
+    /// with no per-address allocation or reference counting: the rows `xprof symbolize` without `--inlines`
+    /// writes (``streamTSV(from:to:lines:)`` streams the same rows).
     public func tsv(_ addresses: [UInt64], lines: Bool) -> [UInt8] {
-        var state = TSVState(count: table.count)
-        defer { state.release() }
+        let dw = lines ? loadDwarf() : nil
         var sink = ByteSink(capacity: addresses.count * 56 + 64)
         defer { sink.release() }
-        writeTSV(addresses, lines: lines, state: &state, into: &sink)
+        dw?.ensureUnits([addresses], helper: nil)
+        addresses.withUnsafeBufferPointer { a in
+            withFormatter(lines: dw) { f in f.rows(a, into: &sink) }
+        }
         return sink.bytes()
     }
 
-    /// Source file names' bytes, copied into one flat buffer on first use (kept across chunks); symbol names
-    /// come straight from the table's own bytes.
-    struct TSVState {
-        var names = ByteSink(capacity: 4096)
-        var fileAt: [Int32: (Int, Int)] = [:]
-        init(count: Int) {}
-        mutating func release() { names.release() }
-    }
+    /// The DWARF of the image for `--lines` (loaded on first call; nil without any).
+    func linesSource() -> DwarfLines? { loadDwarf() }
 
-    func writeTSV(_ addresses: [UInt64], lines: Bool, state st: inout TSVState, into sink: inout ByteSink) {
-        let dw = lines ? loadDwarf() : nil
-        let ix = table.lookupIndex
-        for a in addresses {
-            if a == UInt64.max { sink.append(63); sink.append(63) } else { sink.appendHex(a) }
-            sink.append(9)
-            if let i = table.index(containing: a) {
-                table.withName(at: i) { sink.append($0) }
-                sink.append(9)
-                sink.appendHex(a &- ix.starts[i])
-            } else {
-                sink.append(63); sink.append(63); sink.append(9); sink.append(63); sink.append(63)
+    /// Calls `body` with a ``RowFormatter`` over this image's tables (and `dw`'s loaded units): plain
+    /// pointers, valid inside `body` only, usable from several threads at once.
+    func withFormatter<R>(lines dw: DwarfLines?, _ body: (RowFormatter) throws -> R) rethrows -> R {
+        try table.withNames { names in
+            let symbols = table.lookupIndex.view
+            if let dw {
+                return try dw.withView { lv in try body(RowFormatter(symbols: symbols, names: names, lines: lv)) }
             }
-            sink.append(9)
-            if let dw, let (f, l, _) = dw.rawLocation(for: a) {
-                let (at, len): (Int, Int)
-                if let known = st.fileAt[f] { (at, len) = known } else {
-                    at = st.names.count
-                    var n = dw.fileName(f)
-                    n.withUTF8 { st.names.append($0) }
-                    len = st.names.count - at
-                    st.fileAt[f] = (at, len)
-                }
-                sink.append(st.names.base + at, count: len)
-                sink.append(9)
-                sink.appendDecimal(Int(l))
-            } else {
-                sink.append(63); sink.append(63); sink.append(9); sink.append(48)
-            }
-            sink.append(10)
+            return try body(RowFormatter(symbols: symbols, names: names, lines: nil))
         }
     }
 
-    /// Streams the TSV: reads addresses from `input` (one per line), writes their rows to `output` as it
-    /// goes, in bounded memory. Returns notes about lines that were not addresses.
-    public func streamTSV(from input: Int32, to output: Int32, lines: Bool) -> [String] {
-        var state = TSVState(count: table.count)
-        defer { state.release() }
-        var sink = ByteSink(capacity: 1 << 20)
-        defer { sink.release() }
-        let capacity = 1 << 18
-        let buf = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-        defer { buf.deallocate() }
-        var held = 0  // bytes of an unfinished line at the front of `buf`
-        var addrs: [UInt64] = []
-        addrs.reserveCapacity(capacity / 8)
-        var bad: [String] = []
-        var lineBase = 0
-        func flush() {
-            var done = 0
-            while done < sink.count {
-                let n = write(output, sink.base + done, sink.count - done)
-                if n <= 0 { break }
-                done += n
-            }
-            sink.reset()
-        }
-        while true {
-            let n = read(input, buf + held, capacity - held)
-            if n < 0 && errno == EINTR { continue }
-            let total = held + max(n, 0)
-            // Hand over whole lines only; at the end of input (or a line longer than the buffer), all of it.
-            var end = total
-            if n > 0 {
-                while end > 0, buf[end - 1] != 10 { end -= 1 }
-                if end == 0 {
-                    if total < capacity { held = total; continue }  // no whole line yet
-                    end = total  // a line longer than the buffer is no address: parse it as it stands
-                }
-            }
-            addrs.removeAll(keepingCapacity: true)
-            lineBase += Self.parseAddressLines(UnsafeBufferPointer(start: buf, count: end), firstLine: lineBase,
-                                               into: &addrs, bad: &bad)
-            writeTSV(addrs, lines: lines, state: &state, into: &sink)
-            if sink.count >= 1 << 19 { flush() }
-            held = total - end
-            if held > 0 { memmove(buf, buf + end, held) }
-            if n <= 0 { break }
-        }
-        flush()
-        return bad
+    /// A note about an input line that is not an address.
+    struct BadLine {
+        var line: Int
+        var text: String
+        var note: String { "line \(line): '\(text)' is not a hexadecimal address" }
     }
 
     /// Parses one hex address per line of `bytes` (`0x` optional, blank lines skipped); a line that is not
     /// an address yields `UInt64.max` in its place and a note "line N: …".
     public static func parseAddresses(_ bytes: [UInt8]) -> (addresses: [UInt64], bad: [String]) {
-        var out: [UInt64] = [], bad: [String] = []
+        var out: [UInt64] = [], bad: [BadLine] = []
         out.reserveCapacity(bytes.count / 12)
         bytes.withUnsafeBufferPointer { _ = parseAddressLines($0, firstLine: 0, into: &out, bad: &bad) }
-        return (out, bad)
+        return (out, bad.map(\.note))
     }
 
     /// Hex digit values by byte; 255 for anything else.
@@ -295,12 +207,41 @@ extension Symbolizer {
         }
     }
 
+    /// The hex digits at the start of the 8 bytes at `p` (0 to 8 of them, either case) and their value, all
+    /// 8 bytes at once: a byte is a digit when it is '0'...'9' or, lower-cased, 'a'...'f' (range tests on
+    /// the low 7 bits of each byte, whose additions cannot carry into the next byte).
+    @inline(__always)
+    static func hex8(_ p: UnsafePointer<UInt8>) -> (UInt64, Int) {
+        let x = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080
+        let x7 = x & ~high, l7 = (x | 0x2020_2020_2020_2020) & ~high
+        let digit = (x7 &+ ones &* (0x80 - 0x30)) & ~(x7 &+ ones &* (0x7f - 0x39))
+        let letter = (l7 &+ ones &* (0x80 - 0x61)) & ~(l7 &+ ones &* (0x7f - 0x66))
+        let valid = (digit | letter) & ~x & high
+        let invalid = ~valid & high
+        let k = invalid == 0 ? 8 : invalid.trailingZeroBitCount >> 3
+        if k == 0 { return (0, 0) }
+        // Nibble values (letters: low 4 bits + 9), the k digits moved to the end so that missing ones
+        // read as leading zeros, then pairs, quads and octets of digits joined (the first byte is the most
+        // significant digit).
+        var v = ((x & (ones &* 0x0f)) &+ ((x >> 6) & ones) &* 9) << UInt64(8 * (8 - k))
+        v = ((v & 0x00ff_00ff_00ff_00ff) << 4) | ((v >> 8) & 0x00ff_00ff_00ff_00ff)
+        v = ((v & 0x0000_ffff_0000_ffff) << 8) | ((v >> 16) & 0x0000_ffff_0000_ffff)
+        v = ((v & 0x0000_0000_ffff_ffff) << 16) | ((v >> 32) & 0xffff)
+        return (v & 0xffff_ffff, k)
+    }
+
     /// `parseAddresses` over plain memory, appending to `out`, with line numbers counted from `firstLine`
     /// (at most 10 notes kept in `bad`); returns how many lines it saw. One pass, no bounds checks.
-    static func parseAddressLines(_ bytes: UnsafeBufferPointer<UInt8>, firstLine: Int, into out: inout [UInt64],
-                                  bad: inout [String]) -> Int {
+    static func parseAddressLines(_ bytes: UnsafeBufferPointer<UInt8>, firstLine: Int, into result: inout [UInt64],
+                                  bad: inout [BadLine]) -> Int {
         guard let b = bytes.baseAddress else { return 0 }
         let n = bytes.count
+        // Appends to a local array, moved in and out (no copy): `result` may be a field shared with another
+        // thread's data in one cache line.
+        var out: [UInt64] = []
+        swap(&out, &result)
+        defer { swap(&out, &result) }
         return hexValues.withUnsafeBufferPointer { hv -> Int in
             @inline(__always) func blank(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 }
             var i = 0, lineNo = firstLine
@@ -311,6 +252,19 @@ extension Symbolizer {
                 if s == n || b[s] == 10 { i = s + 1; continue }  // a blank line
                 if s + 1 < n, b[s] == 48, b[s + 1] | 0x20 == 120 { s += 2 }
                 var v: UInt64 = 0, k = s
+                // Eight digits at a time while 16 bytes are there; one at a time otherwise, and for more
+                // than 16 digits (not an address: the loop below takes them all, then the line is refused).
+                if s + 16 <= n {
+                    let (v1, k1) = hex8(b + s)
+                    if k1 < 8 {
+                        v = v1
+                        k = s + k1
+                    } else {
+                        let (v2, k2) = hex8(b + s + 8)
+                        v = k2 == 0 ? v1 : v1 << UInt64(4 * k2) | v2
+                        k = s + 8 + k2
+                    }
+                }
                 while k < n {
                     let d = hv[Int(b[k])]
                     if d > 15 { break }
@@ -327,8 +281,7 @@ extension Symbolizer {
                     while t > s, blank(b[t - 1]) { t -= 1 }
                     out.append(UInt64.max)
                     if bad.count < 10 {
-                        let text = String(decoding: UnsafeBufferPointer(start: b + s, count: min(t, s + 40) - s), as: UTF8.self)
-                        bad.append("line \(lineNo): '\(text)' is not a hexadecimal address")
+                        bad.append(BadLine(line: lineNo, text: String(decoding: UnsafeBufferPointer(start: b + s, count: min(t, s + 40) - s), as: UTF8.self)))
                     }
                 }
                 i = e + 1
@@ -338,8 +291,58 @@ extension Symbolizer {
     }
 }
 
+/// Writes TSV rows from plain pointers into the symbol table (and the loaded DWARF units): only reads, so
+/// several threads may each format their own addresses into their own sink at once.
+struct RowFormatter {
+    let symbols: SymbolTable.View
+    let names: SymbolTable.NameView
+    let lines: DwarfLines.View?
+
+    /// One row per address: address, symbol, offset, file, line (`??` and `0` where unknown).
+    func rows(_ addresses: UnsafeBufferPointer<UInt64>, into out: inout ByteSink) {
+        // A local copy (registers) while writing: `out` may sit next to another thread's sink in memory, and
+        // writing its count per byte would bounce that cache line between the two CPUs.
+        var sink = out
+        defer { out = sink }
+        for a in addresses {
+            let i = symbols.index(containing: a)
+            var nameAt = 0, nameLength = 0
+            if let i {
+                nameAt = Int(names.offsets[i])
+                nameLength = Int(names.lengths[i])
+            }
+            var file: UnsafeMutablePointer<UInt8>? = nil, fileLength = 0, line: Int32 = 0
+            if let lines, let r = lines.row(for: a) {
+                (file, fileLength) = lines.fileName(r.file)
+                line = r.line
+            }
+            // Room for the whole row at once: 2 hex numbers, the two names, a line number, tabs.
+            sink.reserve(nameLength + fileLength + 64)
+            if a == UInt64.max { sink.put(63); sink.put(63) } else { sink.putHex(a) }
+            sink.put(9)
+            if let i {
+                sink.put(names.bytes + nameAt, count: nameLength)
+                sink.put(9)
+                sink.putHex(a &- symbols.starts[i])
+            } else {
+                sink.put(63); sink.put(63); sink.put(9); sink.put(63); sink.put(63)
+            }
+            sink.put(9)
+            if let file {
+                sink.put(file, count: fileLength)
+                sink.put(9)
+                sink.putDecimal(line)
+            } else {
+                sink.put(63); sink.put(63); sink.put(9); sink.put(48)
+            }
+            sink.put(10)
+        }
+    }
+}
+
 /// A growable byte buffer in plain memory for the hot output loops (no bounds checks or reference
-/// counting per byte); `release()` frees it.
+/// counting per byte); `release()` frees it. The `put` methods write without checking for room: call
+/// ``reserve(_:)`` first for all of it.
 struct ByteSink {
     private(set) var base: UnsafeMutablePointer<UInt8>
     private(set) var count = 0
@@ -355,9 +358,14 @@ struct ByteSink {
     /// Empties the buffer, keeping its memory.
     mutating func reset() { count = 0 }
 
+    /// Makes room for `n` more bytes.
     @inline(__always)
-    private mutating func reserve(_ n: Int) {
+    mutating func reserve(_ n: Int) {
         if count + n <= capacity { return }
+        grow(n)
+    }
+
+    private mutating func grow(_ n: Int) {
         var c = capacity * 2
         while c < count + n { c *= 2 }
         let nb = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
@@ -370,14 +378,12 @@ struct ByteSink {
     @inline(__always)
     mutating func append(_ b: UInt8) {
         reserve(1)
-        base[count] = b
-        count += 1
+        put(b)
     }
 
     mutating func append(_ p: UnsafePointer<UInt8>, count n: Int) {
         reserve(n)
-        (base + count).update(from: p, count: n)
-        count += n
+        put(p, count: n)
     }
 
     mutating func append(_ buf: UnsafeBufferPointer<UInt8>) {
@@ -385,18 +391,66 @@ struct ByteSink {
         append(p, count: buf.count)
     }
 
-    /// `0x` and lower-case hex digits, 16 digits at a time without a loop per digit.
+    /// `0x` and lower-case hex digits.
     @inline(__always)
     mutating func appendHex(_ v: UInt64) {
         reserve(18)
+        putHex(v)
+    }
+
+    mutating func appendDecimal(_ v: Int) {
+        reserve(21)
+        if v < 0 { put(45); appendDecimal(-v); return }
+        var x = v
+        var n = 0
+        repeat { n += 1; x /= 10 } while x > 0
+        x = v
+        for k in stride(from: n - 1, through: 0, by: -1) {
+            base[count + k] = UInt8(48 + x % 10)
+            x /= 10
+        }
+        count += n
+    }
+
+    @inline(__always)
+    mutating func put(_ b: UInt8) {
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func put(_ p: UnsafePointer<UInt8>, count n: Int) {
+        (base + count).update(from: p, count: n)
+        count += n
+    }
+
+    /// `0x` and lower-case hex digits (18 bytes of room), 16 digits at a time: the value is shifted so its
+    /// top digit comes first, all 16 digit bytes are stored, and only the significant ones are kept.
+    @inline(__always)
+    mutating func putHex(_ v: UInt64) {
         let p = base + count
         p[0] = 48; p[1] = 120
         let digits = v == 0 ? 1 : (67 - v.leadingZeroBitCount) >> 2
+        let w = v << UInt64((16 - digits) << 2)
         let d = UnsafeMutableRawPointer(p + 2)
-        d.storeBytes(of: Self.hexBytes(UInt32(truncatingIfNeeded: v >> 32)), as: UInt64.self)
-        (d + 8).storeBytes(of: Self.hexBytes(UInt32(truncatingIfNeeded: v)), as: UInt64.self)
-        if digits < 16 { memmove(d, d + (16 - digits), digits) }
+        d.storeBytes(of: Self.hexBytes(UInt32(truncatingIfNeeded: w >> 32)), as: UInt64.self)
+        (d + 8).storeBytes(of: Self.hexBytes(UInt32(truncatingIfNeeded: w)), as: UInt64.self)
         count += digits + 2
+    }
+
+    /// A line number (11 bytes of room).
+    @inline(__always)
+    mutating func putDecimal(_ v: Int32) {
+        if v < 0 { put(45) }
+        var x = v.magnitude
+        var n = 1
+        var t = x
+        while t >= 10 { t /= 10; n += 1 }
+        for k in stride(from: n - 1, through: 0, by: -1) {
+            base[count + k] = UInt8(truncatingIfNeeded: 48 + x % 10)
+            x /= 10
+        }
+        count += n
     }
 
     /// The 8 hex digits of `x` as ASCII bytes, most significant first in memory: each nibble is spread into
@@ -412,19 +466,16 @@ struct ByteSink {
         return v.bigEndian  // stored, nibble 7 comes first in memory
     }
 
-    mutating func appendDecimal(_ v: Int) {
-        reserve(21)
-        if v < 0 { base[count] = 45; count += 1; appendDecimal(-v); return }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        var x = v
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat { d[n] = UInt8(48 + x % 10); x /= 10; n += 1 } while x > 0
-            for k in 0..<n { base[count + k] = d[n - 1 - k] }
+    /// Writes the bytes to `fd` (all of them, unless it fails) and empties the buffer.
+    mutating func write(to fd: Int32) {
+        var done = 0
+        while done < count {
+            let n = Glibc.write(fd, base + done, count - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            done += n
         }
-        count += n
+        count = 0
     }
 
     func bytes() -> [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }

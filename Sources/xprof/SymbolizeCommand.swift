@@ -44,22 +44,113 @@ struct SymbolizeCommand: ParsableCommand {
     }
 
     func run() throws {
+        let request = SymbolizeRequest(image: image, lines: lines, inlines: inlines, format: format, debugDirs: debugDirs,
+                                       addresses: addresses)
+        let code = request.run()
+        if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// What `xprof symbolize` was asked, apart from ArgumentParser: `xprof symbolize` is often run once per batch
+/// of addresses, so its plain command lines are read by ``quickParse(_:)`` (building ArgumentParser's view
+/// of the command costs about a millisecond: reflection over the options) and anything else goes
+/// through ``SymbolizeCommand`` as usual, for the same help and the same errors.
+struct SymbolizeRequest {
+    var image: String
+    var lines = false
+    var inlines = false
+    var format = "tsv"
+    var debugDirs: [String] = []
+    var addresses: [String] = []
+
+    /// The request of `args` (the arguments after `symbolize`) when they are plain: `--image`, `--format`,
+    /// `--debug-dir` (with their value as the next argument or after `=`), `--lines`, `--inlines`, each flag
+    /// once, and valid hex addresses. Nil for anything else (help, errors, `--`, unknown or repeated
+    /// options): ArgumentParser then parses and reports it.
+    static func quickParse(_ args: [String]) -> SymbolizeRequest? {
+        var image: String? = nil, format: String? = nil
+        var r = SymbolizeRequest(image: "")
+        var i = 0
+        var seenLines = false, seenInlines = false
+        while i < args.count {
+            let a = args[i]
+            i += 1
+            if !a.hasPrefix("-") {
+                guard SymbolizeRenderer.parseAddress(Substring(a)) != nil else { return nil }
+                r.addresses.append(a)
+                continue
+            }
+            switch a {
+            case "--lines":
+                if seenLines { return nil }
+                seenLines = true
+                r.lines = true
+                continue
+            case "--inlines":
+                if seenInlines { return nil }
+                seenInlines = true
+                r.inlines = true
+                continue
+            default: break
+            }
+            // An option with a value: `--name value` or `--name=value`.
+            let name: Substring, value: String
+            if let eq = a.firstIndex(of: "=") {
+                name = a[..<eq]
+                value = String(a[a.index(after: eq)...])
+            } else {
+                guard i < args.count, !args[i].hasPrefix("-") else { return nil }
+                name = Substring(a)
+                value = args[i]
+                i += 1
+            }
+            switch name {
+            case "--image":
+                if image != nil { return nil }
+                image = value
+            case "--format":
+                if format != nil { return nil }
+                format = value
+            case "--debug-dir":
+                r.debugDirs.append(value)
+            default:
+                return nil
+            }
+        }
+        guard let image else { return nil }
+        r.image = image
+        if let format {
+            guard SymbolizeRenderer.Format(rawValue: format) != nil else { return nil }
+            r.format = format
+        }
+        return r
+    }
+
+    /// Symbolizes as asked; returns the exit status (66: image missing, 65: image unusable).
+    func run() -> Int32 {
+        let fmt = SymbolizeRenderer.Format(rawValue: format) ?? .tsv
+        let dirs = debugDirs + ["/usr/lib/debug"]
+        if fmt == .tsv && !inlines && addresses.isEmpty {
+            // The common, large case: stream stdin to stdout in bounded memory (the image loads on a second
+            // thread while stdin is read).
+            do {
+                let (symbolizer, bad) = try Symbolizer.streamTSV(image: image, debugDirectories: dirs, from: 0, to: 1, lines: lines)
+                for w in symbolizer.warnings { printError("warning: " + w) }
+                for b in bad { printError("warning: stdin " + b) }
+                return 0
+            } catch {
+                printError("error: \(error)")
+                return error.code == .missingFile ? 66 : 65
+            }
+        }
         let symbolizer: Symbolizer
         do {
-            symbolizer = try Symbolizer(path: image, debugDirectories: debugDirs + ["/usr/lib/debug"])
+            symbolizer = try Symbolizer(path: image, debugDirectories: dirs)
         } catch {
             printError("error: \(error)")
-            throw ExitCode(error.code == .missingFile ? 66 : 65)
+            return error.code == .missingFile ? 66 : 65
         }
-        let fmt = SymbolizeRenderer.Format(rawValue: format) ?? .tsv
         var bad: [String] = []
-        if fmt == .tsv && !inlines && addresses.isEmpty {
-            // The common, large case: stream stdin to stdout in bounded memory.
-            bad = symbolizer.streamTSV(from: 0, to: 1, lines: lines)
-            for w in symbolizer.warnings { printError("warning: " + w) }
-            for b in bad { printError("warning: stdin " + b) }
-            return
-        }
         var input: [UInt64]
         if addresses.isEmpty {
             (input, bad) = Symbolizer.parseAddresses(readStdin())
@@ -74,6 +165,7 @@ struct SymbolizeCommand: ParsableCommand {
         }
         for w in symbolizer.warnings { printError("warning: " + w) }
         for b in bad { printError("warning: stdin " + b) }
+        return 0
     }
 
     private func readStdin() -> [UInt8] {

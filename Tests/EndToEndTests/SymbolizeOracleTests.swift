@@ -135,6 +135,19 @@ import Testing
             }
         }
         #expect(bad.isEmpty, "\(bad.count) of \(addrs.count) differ: \(bad.prefix(5))")
+        // The streamed TSV (its units loaded by two threads, rows formatted in pieces by both): the same
+        // function, file and line as the JSON rows, in input order.
+        let tsv = try XprofRunner.xprof(["symbolize", "--image=\(so)", "--lines"], stdin: input0x)
+        #expect(tsv.status == 0, "\(tsv.stderr)")
+        let rows = Self.tsvRows(tsv.stdout)
+        #expect(rows.count == objs.count)
+        var tsvBad: [String] = []
+        for (r, o) in zip(rows, objs) {
+            let want = [o["address"] as? String ?? "??", o["symbol"] as? String ?? "??", o["offset"] as? String ?? "??",
+                        o["file"] as? String ?? "??", String(o["line"] as? Int ?? 0)]
+            if r != want { tsvBad.append("tsv \(r) json \(want)") }
+        }
+        #expect(tsvBad.isEmpty, "\(tsvBad.count) of \(rows.count) differ: \(tsvBad.prefix(3))")
         // Inline chains.
         let inl = try XprofRunner.xprof(["symbolize", "--image", so, "--inlines", "--format", "json"], stdin: input0x)
         let iobjs = try #require(try JSONSerialization.jsonObject(with: Data(inl.stdout.utf8)) as? [[String: Any]])
@@ -190,6 +203,38 @@ import Testing
             if !names.contains(rows[i][1]) { bad += 1 }
         }
         #expect(bad == 0, "\(bad) of \(expected.count) addresses got a function nm -n order does not give")
+    }
+
+    /// Plain `xprof symbolize` command lines are read without ArgumentParser: spellings it accepts give the
+    /// same output, and anything else still gets its checks and messages.
+    @Test func symbolizeCommandLinesReadLikeArgumentParser() throws {
+        let dir = try XprofRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let map = dir.appendingPathComponent("System.map").path
+        try "ffffffff81000000 T _stext\nffffffff81000100 T do_work\nffffffff81000200 T _etext\n".write(toFile: map, atomically: true, encoding: .utf8)
+        let input = "ffffffff81000105\n0xffffffff81000001\nnope\n"
+        let plain = try XprofRunner.xprof(["symbolize", "--image", map], stdin: input)
+        #expect(plain.status == 0)
+        #expect(plain.stdout == "0xffffffff81000105\tdo_work\t0x5\t??\t0\n0xffffffff81000001\t_stext\t0x1\t??\t0\n??\t??\t??\t??\t0\n")
+        #expect(plain.stderr.contains("line 3: 'nope'"))
+        for args in [["--image=\(map)"], ["--format", "tsv", "--image", map], ["--debug-dir", dir.path, "--image", map, "--format=tsv"]] {
+            let r = try XprofRunner.xprof(["symbolize"] + args, stdin: input)
+            #expect(r.status == 0 && r.stdout == plain.stdout, "\(args): \(r.stderr)")
+        }
+        let positional = try XprofRunner.xprof(["symbolize", "ffffffff81000105", "--image", map, "0xffffffff81000001"])
+        #expect(positional.status == 0)
+        #expect(positional.stdout == "0xffffffff81000105\tdo_work\t0x5\t??\t0\n0xffffffff81000001\t_stext\t0x1\t??\t0\n")
+        let json = try XprofRunner.xprof(["symbolize", "--image", map, "--format", "json", "ffffffff81000105"])
+        #expect(json.status == 0 && json.stdout.contains("\"do_work\""))
+        // Left to ArgumentParser: its messages and its usage-error status.
+        let badFormat = try XprofRunner.xprof(["symbolize", "--image", map, "--format", "xml"], stdin: input)
+        #expect(badFormat.status == 64 && badFormat.stderr.contains("--format must be tsv or json"), "\(badFormat.stderr)")
+        let unknown = try XprofRunner.xprof(["symbolize", "--image", map, "--colour"], stdin: input)
+        #expect(unknown.status == 64 && unknown.stderr.contains("--colour"), "\(unknown.stderr)")
+        let noImage = try XprofRunner.xprof(["symbolize"], stdin: input)
+        #expect(noImage.status == 64 && noImage.stderr.contains("--image"), "\(noImage.stderr)")
+        let badAddress = try XprofRunner.xprof(["symbolize", "--image", map, "0xzz"])
+        #expect(badAddress.status == 64 && badAddress.stderr.contains("'0xzz' is not a hexadecimal address"), "\(badAddress.stderr)")
     }
 
     @Test func badSymbolSourcesGiveClearMessages() throws {
