@@ -51,10 +51,7 @@ struct SymbolizeCommand: ParsableCommand {
     }
 }
 
-/// What `xprof symbolize` was asked, apart from ArgumentParser: `xprof symbolize` is often run once per batch
-/// of addresses, so its plain command lines are read by ``quickParse(_:)`` (building ArgumentParser's view
-/// of the command costs about a millisecond: reflection over the options) and anything else goes
-/// through ``SymbolizeCommand`` as usual, for the same help and the same errors.
+/// What `xprof symbolize` was asked (parsed by ``SymbolizeCommand``), and how it is done.
 struct SymbolizeRequest {
     var image: String
     var lines = false
@@ -62,69 +59,6 @@ struct SymbolizeRequest {
     var format = "tsv"
     var debugDirs: [String] = []
     var addresses: [String] = []
-
-    /// The request of `args` (the arguments after `symbolize`) when they are plain: `--image`, `--format`,
-    /// `--debug-dir` (with their value as the next argument or after `=`), `--lines`, `--inlines`, each flag
-    /// once, and valid hex addresses. Nil for anything else (help, errors, `--`, unknown or repeated
-    /// options): ArgumentParser then parses and reports it.
-    static func quickParse(_ args: [String]) -> SymbolizeRequest? {
-        var image: String? = nil, format: String? = nil
-        var r = SymbolizeRequest(image: "")
-        var i = 0
-        var seenLines = false, seenInlines = false
-        while i < args.count {
-            let a = args[i]
-            i += 1
-            if !a.hasPrefix("-") {
-                guard SymbolizeRenderer.parseAddress(Substring(a)) != nil else { return nil }
-                r.addresses.append(a)
-                continue
-            }
-            switch a {
-            case "--lines":
-                if seenLines { return nil }
-                seenLines = true
-                r.lines = true
-                continue
-            case "--inlines":
-                if seenInlines { return nil }
-                seenInlines = true
-                r.inlines = true
-                continue
-            default: break
-            }
-            // An option with a value: `--name value` or `--name=value`.
-            let name: Substring, value: String
-            if let eq = a.firstIndex(of: "=") {
-                name = a[..<eq]
-                value = String(a[a.index(after: eq)...])
-            } else {
-                guard i < args.count, !args[i].hasPrefix("-") else { return nil }
-                name = Substring(a)
-                value = args[i]
-                i += 1
-            }
-            switch name {
-            case "--image":
-                if image != nil { return nil }
-                image = value
-            case "--format":
-                if format != nil { return nil }
-                format = value
-            case "--debug-dir":
-                r.debugDirs.append(value)
-            default:
-                return nil
-            }
-        }
-        guard let image else { return nil }
-        r.image = image
-        if let format {
-            guard SymbolizeRenderer.Format(rawValue: format) != nil else { return nil }
-            r.format = format
-        }
-        return r
-    }
 
     /// Symbolizes as asked; returns the exit status (66: image missing, 65: image unusable).
     func run() -> Int32 {

@@ -1,7 +1,4 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 
 @main
 struct XProf: ParsableCommand {
@@ -30,12 +27,6 @@ struct XProf: ParsableCommand {
         let args = Array(CommandLine.arguments.dropFirst())
         if args.first == SymbolizeCommand._commandName,
            !args.contains(where: { ["-h", "--help", "help", "--version", "--generate-completion-script"].contains($0) || $0.hasPrefix("--generate-completion") }) {
-            // Plain command lines skip ArgumentParser altogether; the rest get its parsing and messages.
-            if let request = SymbolizeRequest.quickParse(Array(args.dropFirst())) {
-                let code = request.run()
-                if code != 0 { Glibc.exit(code) }
-                return
-            }
             SymbolizeCommand.main(Array(args.dropFirst()))
         } else {
             main(nil)

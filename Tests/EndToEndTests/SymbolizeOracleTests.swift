@@ -205,8 +205,8 @@ import Testing
         #expect(bad == 0, "\(bad) of \(expected.count) addresses got a function nm -n order does not give")
     }
 
-    /// Plain `xprof symbolize` command lines are read without ArgumentParser: spellings it accepts give the
-    /// same output, and anything else still gets its checks and messages.
+    /// `xprof symbolize` command lines (parsed by that command alone, without the whole command tree): the
+    /// spellings ArgumentParser accepts give the same output, and errors get its checks and messages.
     @Test func symbolizeCommandLinesReadLikeArgumentParser() throws {
         let dir = try XprofRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
