@@ -15,13 +15,12 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries from Debian's libelf-dev and libdw-dev; only SymbolMap imports this.
         .systemLibrary(name: "CElfUtils", path: "Sources/CElfUtils"),
         // What Swift cannot call directly: perf_event_open, ordered loads/stores of the perf ring
-        // head/tail, zlib (crc32, deflate, gzip) and libzstd's streaming decoder.
+        // head/tail, zlib (crc32, deflate) and libzstd's streaming decoder.
         .target(
             name: "CPerfShim",
             path: "Sources/CPerfShim",
@@ -30,9 +29,7 @@ let package = Package(
         // The per-sample loops of decoding and attribution: exclusivity is checked at compile time only.
         .target(name: "SampleIO", dependencies: ["CPerfShim"], swiftSettings: hotLoops),
         .target(name: "SymbolMap", dependencies: ["CElfUtils"]),
-        .target(name: "Profile", dependencies: ["SampleIO", "SymbolMap", "CPerfShim",
-                                                .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-                swiftSettings: hotLoops),
+        .target(name: "Profile", dependencies: ["SampleIO", "SymbolMap"], swiftSettings: hotLoops),
         .executableTarget(
             name: "xprof",
             dependencies: [

@@ -1,26 +1,20 @@
 import ArgumentParser
 import Profile
 import SampleIO
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a profile in another format: folded stacks (flame graphs), pprof, or the report as csv/json.",
+        abstract: "Write a profile in another format: folded stacks (flame graphs), or the report as csv/json.",
         discussion: """
         folded: one line per distinct callchain, `comm;outermost;...;leaf COUNT` (samples, or event period with
         --period), the input of flamegraph.pl and inferno. Samples without callchains give one-frame stacks.
-        pprof: the gzip-compressed protocol buffer of `go tool pprof` (and speedscope, Perfetto's importer, ...):
-        values samples/count and the event period (cpu/nanoseconds for the CPU clocks); labels comm, pid,
-        domain and mode (e.g. `pprof -tagfocus domain=2`). Binary: give -o FILE (by convention .pb.gz).
         csv/json: the report rows (as `xprof report --format`).
         """
     )
 
     @Argument(help: "The profile.") var file: String
-    @Option(help: "folded, pprof, csv or json.") var format: String = "folded"
+    @Option(help: "folded, csv or json.") var format: String = "folded"
     @Option(name: .short, help: "Output file (default: stdout).") var output: String?
     @Flag(help: "folded: count event period instead of samples.") var period = false
     @Flag(help: "folded: mark kernel frames _[k] and hypervisor frames _[h].") var annotate = false
@@ -31,39 +25,13 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var symbols: SymbolOptionGroup
 
     func validate() throws {
-        guard ["folded", "pprof", "csv", "json"].contains(format) else { throw ValidationError("--format must be folded, pprof, csv or json") }
-        if format == "pprof" && output == nil && isatty(1) != 0 {
-            throw ValidationError("pprof output is binary: give -o FILE (e.g. -o profile.pb.gz) or redirect standard output")
-        }
+        guard ["folded", "csv", "json"].contains(format) else { throw ValidationError("--format must be folded, csv or json") }
         if let mode, SampleMode(name: mode) == nil { throw ValidationError("--mode must be user, kernel or hypervisor") }
         guard SortKey.parseList(sort) != nil else { throw ValidationError("--sort: unknown key in '\(sort)'") }
     }
 
     func run() throws {
         var text: String
-        if format == "pprof" {
-            var o = PProfExport.Options()
-            o.domain = domain.map { DomainID($0) }
-            o.mode = mode.flatMap(SampleMode.init(name:))
-            o.symbols = symbols.options
-            let opts = o
-            let out = runReporting { () throws(SampleIOError) -> PProfExport.Output in
-                try PProfExport.build(source: try SampleReader.open(path: file), options: opts)
-            }
-            let bytes = out.bytes, summary = out.summary
-            if let output {
-                runReporting { try FileBytes.write(bytes, to: output) }
-                printError("wrote \(output): \(summary.samples) samples in \(summary.stacks) stacks, \(summary.locations) locations, \(summary.functions) functions")
-            } else {
-                var done = 0
-                while done < bytes.count {
-                    let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, $0.count - done) }
-                    if n <= 0 { if errno == EINTR { continue }; throw ExitCode(74) }
-                    done += n
-                }
-            }
-            return
-        }
         if format == "folded" {
             var o = FoldedStacks.Options()
             o.domain = domain.map { DomainID($0) }
