@@ -169,6 +169,27 @@ import Testing
         }
     }
 
+    /// A leader-sampled group (`{cpu-clock,task-clock}:S`): every sample carries PERF_SAMPLE_READ in the
+    /// GROUP|ID|LOST read format. Each record is walked over exactly; perf script shows one line per group
+    /// member of each record, xprof counts the record once (as the leader's sample).
+    @Test func groupReadSamplesDecodeCompletely() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perf") else {
+            if XprofRunner.underCI { Issue.record("perf is not installed under CI=true") }
+            return
+        }
+        let file = try XprofRunner.temporaryDirectory().appendingPathComponent("group.data").path
+        let rec = try XprofRunner.run("/usr/bin/perf", ["record", "-e", "{cpu-clock,task-clock}:S", "-F", "1999", "-g", "-o", file,
+                                                        "--", XprofRunner.workload, "mixed", "1"])
+        #expect(rec.status == 0, "\(rec.stderr)")
+        let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "period", "-G"])
+        let n = script.stdout.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
+        let info = try XprofRunner.xprof(["info", file, "--format", "json"])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        #expect(n > 100)
+        #expect((obj["total_samples"] as? Int).map { $0 * 2 } == n, "xprof \(obj["total_samples"] ?? "?") records vs perf script \(n) member samples")
+        #expect((obj["dropped_records"] as? [String: Any] ?? [:]).isEmpty, "\(obj["warnings"] ?? "")")
+    }
+
     @Test func sampleCountEqualsPerfScript() throws {
         guard let file = try Self.recordPerf(["mixed", "1"]) else { return }
         let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "ip"])
