@@ -20,7 +20,7 @@ import Testing
         // perf record keeps its build-id cache under $HOME/.debug: a fresh HOME holds only this recording's.
         let recordHome = try XprofRunner.temporaryDirectory()
         let file = recordHome.appendingPathComponent("perf.data").path
-        let rec = try XprofRunner.run("/usr/bin/perf", ["record", "-e", "cpu-clock", "-F", "2999", "-o", file, "--",
+        let rec = try XprofRunner.perfRecord(["-e", "cpu-clock", "-F", "2999", "-o", file, "--",
                                                         XprofRunner.workload, "syscall", "1"],
                                       environment: ["HOME": recordHome.path])
         #expect(rec.status == 0, "perf record failed: \(rec.stderr)")

@@ -33,7 +33,7 @@ import Testing
         }
         let dir = try XprofRunner.temporaryDirectory()
         let host = dir.appendingPathComponent("host.data").path
-        let rec = try XprofRunner.run("/usr/bin/perf", ["record", "-e", "cpu-clock", "-F", "2999", "-o", host, "--",
+        let rec = try XprofRunner.perfRecord(["-e", "cpu-clock", "-F", "2999", "-o", host, "--",
                                                         XprofRunner.workload, "syscall", "0.7"])
         #expect(rec.status == 0, "\(rec.stderr)")
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: host)))
@@ -130,7 +130,7 @@ import Testing
         }
         let dir = try XprofRunner.temporaryDirectory()
         let host = dir.appendingPathComponent("host.data").path
-        let rec = try XprofRunner.run("/usr/bin/perf", ["record", "-e", "cpu-clock", "-e", "task-clock", "-F", "1999", "-o", host, "--",
+        let rec = try XprofRunner.perfRecord(["-e", "cpu-clock", "-e", "task-clock", "-F", "1999", "-o", host, "--",
                                                         XprofRunner.workload, "syscall", "0.7"])
         #expect(rec.status == 0, "\(rec.stderr)")
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: host)))

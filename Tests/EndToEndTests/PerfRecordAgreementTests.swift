@@ -11,15 +11,8 @@ import Testing
         }
         let dir = try XprofRunner.temporaryDirectory()
         let out = dir.appendingPathComponent("perf.data").path
-        // perf 6.1 itself now and then aborts (status 6, SIGABRT) when the machine is busy with other tests:
-        // such a run is retried (twice at most) and logged; a perf that keeps failing fails the test.
-        var r = try XprofRunner.run("/usr/bin/perf", ["record", "-e", "cpu-clock", "-F", "2999", "-g", "-o", out] + perfOptions + ["--"]
-                                    + [XprofRunner.workload] + args)
-        for attempt in 2...3 where r.status != 0 {
-            print("perf record failed with status \(r.status) (attempt \(attempt - 1)), retrying: \(r.stderr.suffix(500))")
-            r = try XprofRunner.run("/usr/bin/perf", ["record", "-e", "cpu-clock", "-F", "2999", "-g", "-o", out] + perfOptions + ["--"]
-                                    + [XprofRunner.workload] + args)
-        }
+        let r = try XprofRunner.perfRecord(["-e", "cpu-clock", "-F", "2999", "-g", "-o", out] + perfOptions + ["--"]
+                                           + [XprofRunner.workload] + args)
         #expect(r.status == 0, "perf record failed: \(r.stderr)")
         return out
     }
@@ -178,7 +171,7 @@ import Testing
             return
         }
         let file = try XprofRunner.temporaryDirectory().appendingPathComponent("group.data").path
-        let rec = try XprofRunner.run("/usr/bin/perf", ["record", "-e", "{cpu-clock,task-clock}:S", "-F", "1999", "-g", "-o", file,
+        let rec = try XprofRunner.perfRecord(["-e", "{cpu-clock,task-clock}:S", "-F", "1999", "-g", "-o", file,
                                                         "--", XprofRunner.workload, "mixed", "1"])
         #expect(rec.status == 0, "\(rec.stderr)")
         let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "period", "-G"])

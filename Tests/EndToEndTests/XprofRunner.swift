@@ -67,6 +67,18 @@ enum XprofRunner {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Runs `perf record ARGUMENTS`. perf 6.1 now and then dies before finishing its file (status 6, the data
+    /// size left 0) when the machine is busy with other tests: such a run is retried (twice at most) and
+    /// logged; a perf that keeps failing fails the test that checks the status.
+    static func perfRecord(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        var r = try run("/usr/bin/perf", ["record"] + arguments, environment: environment)
+        for attempt in 2...3 where r.status != 0 {
+            print("perf record failed with status \(r.status) (attempt \(attempt - 1)), retrying: \(r.stderr.suffix(500))")
+            r = try run("/usr/bin/perf", ["record"] + arguments, environment: environment)
+        }
+        return r
+    }
+
     /// Runs the built `xprof`.
     @discardableResult
     static func xprof(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> Result {
