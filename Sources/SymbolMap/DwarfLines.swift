@@ -67,13 +67,22 @@ public final class DwarfLines {
         var column: Int32
     }
 
+    /// One line-table row as kept for lookups: its address next to its file id (-1: end of a sequence) and
+    /// line, so that the last probe of a search and the row share a cache line.
+    struct LineEntry {
+        var address: UInt64
+        var file: Int32
+        var line: Int32
+    }
+
     /// A unit's rows sorted by address, in plain memory (owned by its ``Unit``), with a bucket index over
     /// the address range: a lookup is a short binary search inside one bucket.
     struct LineRows {
         var loaded = false
         var count = 0
-        var addrs: UnsafeMutablePointer<UInt64>? = nil
-        var rows: UnsafeMutablePointer<LineRow>? = nil
+        var entries: UnsafeMutablePointer<LineEntry>? = nil
+        /// Columns per row (apart: only JSON and inline frames show them).
+        var columns: UnsafeMutablePointer<Int32>? = nil
         var base: UInt64 = 0
         var shift: UInt64 = 0
         /// For bucket b: the first row at or above the bucket's start; one more entry (`count`) at the end.
@@ -82,19 +91,34 @@ public final class DwarfLines {
         /// Added to the rows' unit-local file ids to give ids of the whole file.
         var fileBase: Int32 = 0
 
+        /// The rows that may hold `address`'s (`lo..<hi`; `hi` 0 when none can).
+        @inline(__always)
+        func span(for address: UInt64) -> (lo: Int32, hi: Int32) {
+            guard count > 0, address >= base, let buckets else { return (0, 0) }
+            let b = Int(min(UInt64(bucketCount - 1), (address &- base) >> shift))
+            return (buckets[b], buckets[b + 1])
+        }
+
+        /// The index of `address`'s row within `span` (the last one at or before it), -1 if none.
+        @inline(__always)
+        func index(for address: UInt64, in span: (lo: Int32, hi: Int32)) -> Int {
+            guard let entries else { return -1 }
+            var lo = Int(span.lo), hi = Int(span.hi)
+            if hi == 0 { return -1 }
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if entries[mid].address <= address { lo = mid + 1 } else { hi = mid }
+            }
+            return lo - 1
+        }
+
         /// The row for `address`: the last one at or before it, nil if none (or if it ends a sequence).
         @inline(__always)
         func row(for address: UInt64) -> LineRow? {
-            guard count > 0, address >= base, let addrs, let rows, let buckets else { return nil }
-            let b = Int(min(UInt64(bucketCount - 1), (address &- base) >> shift))
-            var lo = Int(buckets[b]), hi = Int(buckets[b + 1])
-            while lo < hi {
-                let mid = (lo + hi) >> 1
-                if addrs[mid] <= address { lo = mid + 1 } else { hi = mid }
-            }
-            guard lo > 0 else { return nil }
-            let r = rows[lo - 1]
-            return r.file < 0 ? nil : LineRow(file: r.file &+ fileBase, line: r.line, column: r.column)
+            let i = index(for: address, in: span(for: address))
+            guard i >= 0, let entries, let columns else { return nil }
+            let e = entries[i]
+            return e.file < 0 ? nil : LineRow(file: e.file &+ fileBase, line: e.line, column: columns[i])
         }
     }
 
@@ -111,8 +135,8 @@ public final class DwarfLines {
         var scopesLoaded = false
 
         deinit {
-            rows.addrs?.deallocate()
-            rows.rows?.deallocate()
+            rows.entries?.deallocate()
+            rows.columns?.deallocate()
             rows.buckets?.deallocate()
         }
     }
@@ -414,8 +438,8 @@ public final class DwarfLines {
         var lines: OpaquePointer? = nil
         var n = 0
         guard dwarf_getsrclines(&cudie, &lines, &n) == 0, let lines, n > 0 else { return u }
-        var addrs = UnsafeMutablePointer<UInt64>.allocate(capacity: n)
-        var rows = UnsafeMutablePointer<LineRow>.allocate(capacity: n)
+        var entries = UnsafeMutablePointer<LineEntry>.allocate(capacity: n)
+        var columns = UnsafeMutablePointer<Int32>.allocate(capacity: n)
         // libdw hands back the same string for the same file: map its address to a local id, once.
         var byPointer: [UnsafePointer<CChar>: Int32] = [:]
         var lastPointer: UnsafePointer<CChar>? = nil
@@ -452,24 +476,24 @@ public final class DwarfLines {
             }
             if addr < previous { sorted = false }
             previous = addr
-            addrs[k] = addr
-            rows[k] = LineRow(file: end ? -1 : f, line: line, column: col)
+            entries[k] = LineEntry(address: addr, file: end ? -1 : f, line: line)
+            columns[k] = col
             k += 1
         }
         if !sorted {
             // Sequences can come in any order (libdw sorts them; in case it did not): by address, and within
             // one address in the table's order.
             var order = Array(0..<k)
-            order.sort { addrs[$0] != addrs[$1] ? addrs[$0] < addrs[$1] : $0 < $1 }
-            let na = UnsafeMutablePointer<UInt64>.allocate(capacity: n), nr = UnsafeMutablePointer<LineRow>.allocate(capacity: n)
-            for (j, o) in order.enumerated() { na[j] = addrs[o]; nr[j] = rows[o] }
-            addrs.deallocate(); rows.deallocate()
-            addrs = na; rows = nr
+            order.sort { entries[$0].address != entries[$1].address ? entries[$0].address < entries[$1].address : $0 < $1 }
+            let ne = UnsafeMutablePointer<LineEntry>.allocate(capacity: n), nc = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+            for (j, o) in order.enumerated() { ne[j] = entries[o]; nc[j] = columns[o] }
+            entries.deallocate(); columns.deallocate()
+            entries = ne; columns = nc
         }
-        var t = LineRows(loaded: true, count: k, addrs: addrs, rows: rows)
+        var t = LineRows(loaded: true, count: k, entries: entries, columns: columns)
         if k > 0 {
-            t.base = addrs[0]
-            let span = addrs[k - 1] &- t.base
+            t.base = entries[0].address
+            let span = entries[k - 1].address &- t.base
             var sh: UInt64 = 0
             while (span >> sh) >= UInt64(k) { sh += 1 }
             t.shift = sh
@@ -478,7 +502,7 @@ public final class DwarfLines {
             var j = 0
             for bucket in 0..<t.bucketCount {
                 let start = t.base &+ (UInt64(bucket) << sh)
-                while j < k, addrs[j] < start { j += 1 }
+                while j < k, entries[j].address < start { j += 1 }
                 b[bucket] = Int32(j)
             }
             b[t.bucketCount] = Int32(k)

@@ -249,26 +249,25 @@ public final class SymbolTable: Sendable {
         } else {
             addressRange = nil
         }
-        lookupIndex = LookupIndex(starts: starts, ends: ends)
+        lookupIndex = LookupIndex(starts: starts, ends: ends, nameOffsets: offsets, nameLengths: lengths)
     }
 
     /// A copy of the starts and ends in plain memory plus a bucket table over the address range, so a lookup
     /// is a short search in one bucket without reference counting (millions of lookups per report).
     final class LookupIndex: @unchecked Sendable {
         let count: Int
-        let starts: UnsafeMutablePointer<UInt64>
-        let ends: UnsafeMutablePointer<UInt64>
+        /// Per symbol, all a lookup and its row need, side by side (one cache line or two per lookup).
+        let entries: UnsafeMutablePointer<IndexEntry>
         let base: UInt64
         let shift: UInt64
         /// For bucket b: the first candidate index (the last symbol starting at or before the bucket).
         let bucketFirst: UnsafeMutablePointer<Int32>
         let bucketCount: Int
 
-        init(starts s: [UInt64], ends e: [UInt64]) {
+        init(starts s: [UInt64], ends e: [UInt64], nameOffsets o: [UInt32], nameLengths l: [UInt32]) {
             count = s.count
-            starts = .allocate(capacity: max(1, count))
-            ends = .allocate(capacity: max(1, count))
-            for i in 0..<count { starts[i] = s[i]; ends[i] = e[i] }
+            entries = .allocate(capacity: max(1, count))
+            for i in 0..<count { entries[i] = IndexEntry(start: s[i], end: e[i], nameOffset: o[i], nameLength: l[i]) }
             base = s.first ?? 0
             let span = (s.last ?? 0) &- base
             // Two to four buckets per symbol, a power of two wide: symbols cluster (many small functions
@@ -287,24 +286,29 @@ public final class SymbolTable: Sendable {
         }
 
         deinit {
-            starts.deallocate()
-            ends.deallocate()
+            entries.deallocate()
             bucketFirst.deallocate()
         }
 
         /// The same lookups through a value of plain pointers (no reference counting per lookup, so
         /// several threads can share the index without touching a common counter).
         var view: View {
-            View(count: count, starts: starts, ends: ends, base: base, shift: shift, bucketFirst: bucketFirst,
-                 bucketCount: bucketCount)
+            View(count: count, entries: entries, base: base, shift: shift, bucketFirst: bucketFirst, bucketCount: bucketCount)
         }
+    }
+
+    /// One symbol of the lookup index: its extent and where its preferred name is in the name bytes.
+    struct IndexEntry {
+        var start: UInt64
+        var end: UInt64
+        var nameOffset: UInt32
+        var nameLength: UInt32
     }
 
     /// The lookup index as plain pointers, valid while its table lives.
     struct View {
         let count: Int
-        let starts: UnsafeMutablePointer<UInt64>
-        let ends: UnsafeMutablePointer<UInt64>
+        let entries: UnsafeMutablePointer<IndexEntry>
         let base: UInt64
         let shift: UInt64
         let bucketFirst: UnsafeMutablePointer<Int32>
@@ -316,7 +320,7 @@ public final class SymbolTable: Sendable {
             guard count > 0, address >= base else { return nil }
             let b = Int(min(UInt64(bucketCount - 1), (address &- base) >> shift))
             var i = Int(bucketFirst[b])
-            while i + 1 < count, starts[i + 1] <= address { i += 1 }
+            while i + 1 < count, entries[i + 1].start <= address { i += 1 }
             return i
         }
 
@@ -326,7 +330,7 @@ public final class SymbolTable: Sendable {
             guard let i = lastStart(atOrBefore: address) else { return nil }
             var j = i
             // A sized symbol that ends before `address` may be nested inside an earlier, larger one.
-            while address >= ends[j] {
+            while address >= entries[j].end {
                 guard j > 0, i - j < 4 else { return nil }
                 j -= 1
             }
@@ -334,31 +338,20 @@ public final class SymbolTable: Sendable {
         }
     }
 
-    /// Where the names are, as plain pointers: valid inside ``withNames(_:)`` only.
+    /// Where the names' bytes are, as a plain pointer (offsets and lengths are in ``IndexEntry``): valid
+    /// inside ``withNames(_:)`` only.
     struct NameView {
         let bytes: UnsafePointer<UInt8>
-        let offsets: UnsafePointer<UInt32>
-        let lengths: UnsafePointer<UInt32>
     }
 
-    /// Calls `body` with plain pointers to the names (for loops that must not retain arrays per lookup,
+    /// Calls `body` with a plain pointer to the names (for loops that must not retain arrays per lookup,
     /// possibly on several threads at once: the table is immutable).
     func withNames<R>(_ body: (NameView) throws -> R) rethrows -> R {
         try nameBytes.withUnsafeBufferPointer { b in
-            try nameOffset.withUnsafeBufferPointer { o in
-                try nameLength.withUnsafeBufferPointer { l in
-                    if let bb = b.baseAddress, let ob = o.baseAddress, let lb = l.baseAddress {
-                        return try body(NameView(bytes: bb, offsets: ob, lengths: lb))
-                    }
-                    // An empty array has no base address: point at a zero instead (an empty name).
-                    let zero = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
-                    defer { zero.deallocate() }
-                    zero.initialize(to: 0)
-                    let raw = UnsafeRawPointer(zero)
-                    return try body(NameView(bytes: b.baseAddress ?? raw.assumingMemoryBound(to: UInt8.self),
-                                             offsets: o.baseAddress ?? UnsafePointer(zero), lengths: l.baseAddress ?? UnsafePointer(zero)))
-                }
-            }
+            if let base = b.baseAddress { return try body(NameView(bytes: base)) }
+            // No names at all (an empty array has no base address): point at a zero byte instead.
+            var zero: UInt8 = 0
+            return try withUnsafePointer(to: &zero) { try body(NameView(bytes: $0)) }
         }
     }
 

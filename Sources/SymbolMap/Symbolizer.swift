@@ -304,39 +304,90 @@ struct RowFormatter {
         // writing its count per byte would bounce that cache line between the two CPUs.
         var sink = out
         defer { out = sink }
-        for a in addresses {
-            let i = symbols.index(containing: a)
-            var nameAt = 0, nameLength = 0
-            if let i {
-                nameAt = Int(names.offsets[i])
-                nameLength = Int(names.lengths[i])
-            }
-            var file: UnsafeMutablePointer<UInt8>? = nil, fileLength = 0, line: Int32 = 0
-            if let lines, let r = lines.row(for: a) {
-                (file, fileLength) = lines.fileName(r.file)
-                line = r.line
-            }
-            // Room for the whole row at once: 2 hex numbers, the two names, a line number, tabs.
-            sink.reserve(nameLength + fileLength + 64)
-            if a == UInt64.max { sink.put(63); sink.put(63) } else { sink.putHex(a) }
-            sink.put(9)
-            if let i {
-                sink.put(names.bytes + nameAt, count: nameLength)
-                sink.put(9)
-                sink.putHex(a &- symbols.starts[i])
-            } else {
-                sink.put(63); sink.put(63); sink.put(9); sink.put(63); sink.put(63)
-            }
-            sink.put(9)
-            if let file {
-                sink.put(file, count: fileLength)
-                sink.put(9)
-                sink.putDecimal(line)
-            } else {
-                sink.put(63); sink.put(63); sink.put(9); sink.put(48)
-            }
-            sink.put(10)
+        guard let lines else {
+            for a in addresses { row(a, file: nil, 0, line: 0, into: &sink) }
+            return
         }
+        // With lines, in batches: the line tables are large and a lookup is two or three cache misses in a
+        // row (bucket, search, row); short loops over a batch let the CPU overlap the misses of several
+        // addresses: first every bucket, then every row, then the rows of output.
+        let batch = 32
+        withUnsafeTemporaryAllocation(of: LineSpan.self, capacity: batch) { spans in
+            var at = 0
+            while at < addresses.count {
+                let end = min(addresses.count, at + batch)
+                for k in at..<end {
+                    let a = addresses[k]
+                    if let u = lines.unitIndex(containing: a) {
+                        let sp = lines.tables[u].span(for: a)
+                        spans[k - at] = LineSpan(unit: Int32(u), lo: sp.lo, hi: sp.hi)
+                    } else {
+                        spans[k - at] = LineSpan(unit: -1, lo: 0, hi: 0)
+                    }
+                }
+                for k in at..<end {
+                    let sp = spans[k - at]
+                    guard sp.unit >= 0 else { continue }
+                    let t = lines.tables[Int(sp.unit)]
+                    let i = t.index(for: addresses[k], in: (sp.lo, sp.hi))
+                    if i >= 0, let e = t.entries?[i], e.file >= 0 {
+                        spans[k - at] = LineSpan(unit: e.file &+ t.fileBase, lo: e.line, hi: 0)
+                    } else {
+                        spans[k - at] = LineSpan(unit: -1, lo: 0, hi: 0)
+                    }
+                }
+                for k in at..<end {
+                    let sp = spans[k - at]
+                    if sp.unit >= 0 {
+                        let (file, length) = lines.fileName(sp.unit)
+                        row(addresses[k], file: file, length, line: sp.lo, into: &sink)
+                    } else {
+                        row(addresses[k], file: nil, 0, line: 0, into: &sink)
+                    }
+                }
+                at = end
+            }
+        }
+    }
+
+    /// Where a line lookup is between passes: unit and bucket rows, then file id and line (unit -1: none).
+    private struct LineSpan {
+        var unit: Int32
+        var lo: Int32
+        var hi: Int32
+    }
+
+    /// One row: the symbol of `a`, and `file` (nil: unknown) and `line`.
+    @inline(__always)
+    private func row(_ a: UInt64, file: UnsafeMutablePointer<UInt8>?, _ fileLength: Int, line: Int32, into sink: inout ByteSink) {
+        let i = symbols.index(containing: a)
+        var nameAt = 0, nameLength = 0, start: UInt64 = 0
+        if let i {
+            let e = symbols.entries[i]
+            nameAt = Int(e.nameOffset)
+            nameLength = Int(e.nameLength)
+            start = e.start
+        }
+        // Room for the whole row at once: 2 hex numbers, the two names, a line number, tabs.
+        sink.reserve(nameLength + fileLength + 64)
+        if a == UInt64.max { sink.put(63); sink.put(63) } else { sink.putHex(a) }
+        sink.put(9)
+        if i != nil {
+            sink.put(names.bytes + nameAt, count: nameLength)
+            sink.put(9)
+            sink.putHex(a &- start)
+        } else {
+            sink.put(63); sink.put(63); sink.put(9); sink.put(63); sink.put(63)
+        }
+        sink.put(9)
+        if let file {
+            sink.put(file, count: fileLength)
+            sink.put(9)
+            sink.putDecimal(line)
+        } else {
+            sink.put(63); sink.put(63); sink.put(9); sink.put(48)
+        }
+        sink.put(10)
     }
 }
 
