@@ -55,6 +55,11 @@ measure() { # label input command... → "seconds KB": peak memory from /usr/bin
   fi
   echo "$s $kb"
 }
+# Debian's llvm-symbolizer (the `llvm` package `make` installs), not whichever comes first on PATH: the Swift
+# toolchain ships another build of it in /opt/swift/usr/bin.
+llvm=/usr/bin/llvm-symbolizer
+[ -x "$llvm" ] || llvm=$(command -v llvm-symbolizer)
+echo "llvm-symbolizer: $llvm ($("$llvm" --version 2>/dev/null | grep -m1 -i version | sed 's/^ *//'))"
 report() { # title image input xprof-flags...
   local title=$1 image=$2 input=$3; shift 3
   echo "== $title: $n addresses"
@@ -64,7 +69,7 @@ report() { # title image input xprof-flags...
     case $tool in
       addr2line) cmd=(addr2line -f -e "$image") ;;
       eu-addr2line) cmd=(eu-addr2line -f -e "$image") ;;
-      llvm-symbolizer) cmd=(llvm-symbolizer --obj="$image" --no-inlines) ;;
+      llvm-symbolizer) cmd=("$llvm" --obj="$image" --no-inlines) ;;
     esac
     read -r ts tm < <(measure "$tool" "$input" "${cmd[@]}")
     awk -v t="$tool" -v ts="$ts" -v tm="$tm" -v xs="$xs" -v xm="$xm" 'BEGIN {

@@ -290,17 +290,7 @@ public final class DwarfLines {
         /// looking back a little because ranges may nest or overlap.
         @inline(__always)
         func unitIndex(containing address: UInt64) -> Int? {
-            var lo = 0, hi = rangeCount
-            while lo < hi {
-                let mid = (lo + hi) >> 1
-                if rangeLo[mid] <= address { lo = mid + 1 } else { hi = mid }
-            }
-            var i = lo - 1
-            while i >= 0 && i >= lo - 8 {
-                if address < rangeHi[i] { return Int(rangeUnit[i]) }
-                i -= 1
-            }
-            return nil
+            DwarfLines.unitIndex(containing: address, count: rangeCount, lo: rangeLo, hi: rangeHi, unit: rangeUnit)
         }
 
         /// File id, line and column of `address` when its unit is loaded.
@@ -333,7 +323,15 @@ public final class DwarfLines {
     }
 
     private func unitIndex(containing address: UInt64) -> Int? {
-        var lo = 0, hi = rangeCount
+        Self.unitIndex(containing: address, count: rangeCount, lo: rangeLo, hi: rangeHi, unit: rangeUnit)
+    }
+
+    /// The unit whose range holds `address` (nil if none): a binary search over the unit ranges sorted by
+    /// start, looking back a little because ranges may nest or overlap.
+    @inline(__always)
+    static func unitIndex(containing address: UInt64, count: Int, lo rangeLo: UnsafeMutablePointer<UInt64>,
+                          hi rangeHi: UnsafeMutablePointer<UInt64>, unit rangeUnit: UnsafeMutablePointer<Int32>) -> Int? {
+        var lo = 0, hi = count
         while lo < hi {
             let mid = (lo + hi) >> 1
             if rangeLo[mid] <= address { lo = mid + 1 } else { hi = mid }

@@ -197,16 +197,6 @@ extension Symbolizer {
         return (out, bad.map(\.note))
     }
 
-    /// Hex digit values by byte; 255 for anything else.
-    private static let hexValues: [UInt8] = (0..<256).map { c -> UInt8 in
-        switch c {
-        case 48...57: UInt8(c - 48)
-        case 97...102: UInt8(c - 87)
-        case 65...70: UInt8(c - 55)
-        default: 255
-        }
-    }
-
     /// The hex digits at the start of the 8 bytes at `p` (0 to 8 of them, either case) and their value, all
     /// 8 bytes at once: a byte is a digit when it is '0'...'9' or, lower-cased, 'a'...'f' (range tests on
     /// the low 7 bits of each byte, whose additions cannot carry into the next byte).
@@ -242,7 +232,7 @@ extension Symbolizer {
         var out: [UInt64] = []
         swap(&out, &result)
         defer { swap(&out, &result) }
-        return hexValues.withUnsafeBufferPointer { hv -> Int in
+        return hexDigitValues.withUnsafeBufferPointer { hv -> Int in
             @inline(__always) func blank(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 }
             var i = 0, lineNo = firstLine
             while i < n {

@@ -48,8 +48,7 @@ extension SymbolTable {
         // kallsyms lists each module's symbols together: the last module's bytes and id are reused.
         var lastModule: (start: Int, end: Int, id: Int32) = (0, 0, 0)
         guard let base = b.baseAddress else { return (SymbolTable(builder: builder), bad) }
-        let digits = Self.hexDigit
-        digits.withUnsafeBufferPointer { hexDigit in
+        hexDigitValues.withUnsafeBufferPointer { hexDigit in
         while i < n {
             lineNo += 1
             let lineStart = i
@@ -151,15 +150,14 @@ extension SymbolTable {
     }
 }
 
-extension SymbolTable {
-    /// Hex digit values by byte; 255 for anything else.
-    fileprivate static let hexDigit: [UInt8] = (0..<256).map { c -> UInt8 in
-        switch c {
-        case 48...57: UInt8(c - 48)
-        case 97...102: UInt8(c - 87)
-        case 65...70: UInt8(c - 55)
-        default: 255
-        }
+/// Hex digit values by byte (either case); 255 for anything else. For the address parsers of text symbol
+/// files and of `xprof symbolize` input.
+let hexDigitValues: [UInt8] = (0..<256).map { c -> UInt8 in
+    switch c {
+    case 48...57: UInt8(c - 48)
+    case 97...102: UInt8(c - 87)
+    case 65...70: UInt8(c - 55)
+    default: 255
     }
 }
 

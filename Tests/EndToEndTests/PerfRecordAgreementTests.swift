@@ -17,6 +17,21 @@ import Testing
         return out
     }
 
+    /// The first `count` rows of `perf report --sort dso,sym` are in xprof's report, within 0.1 percentage points.
+    static func expectTopRowsAgree(_ file: String, count: Int = 10, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let perf = try perfRows(file)
+        let x = try XprofRunner.xprof(["report", file, "--sort", "dso,sym", "--format", "csv"])
+        var got: [String: Double] = [:]
+        for line in x.stdout.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
+            got["\(f[2])|\(f[3])"] = Double(f[0])
+        }
+        for (pct, dso, sym) in perf.prefix(count) {
+            #expect(abs((got["\(dso)|\(sym)"] ?? -100) - pct) <= 0.1, "\(dso) \(sym): xprof \(got["\(dso)|\(sym)"] ?? -1) vs perf \(pct)",
+                    sourceLocation: sourceLocation)
+        }
+    }
+
     /// `perf report --stdio --no-children --sort dso,sym -g none` rows: (percent, dso, symbol).
     static func perfRows(_ file: String) throws -> [(Double, String, String)] {
         let r = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--no-children", "--sort", "dso,sym",
@@ -98,16 +113,7 @@ import Testing
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
         #expect(obj["total_samples"] as? Int == n, "xprof \(obj["total_samples"] ?? "?") vs perf script \(n)")
         #expect((obj["dropped_records"] as? [String: Any] ?? [:]).isEmpty, "\(obj["warnings"] ?? "")")
-        let perf = try Self.perfRows(file)
-        let x = try XprofRunner.xprof(["report", file, "--sort", "dso,sym", "--format", "csv"])
-        var got: [String: Double] = [:]
-        for line in x.stdout.split(separator: "\n").dropFirst() {
-            let f = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
-            got["\(f[2])|\(f[3])"] = Double(f[0])
-        }
-        for (pct, dso, sym) in perf.prefix(10) {
-            #expect(abs((got["\(dso)|\(sym)"] ?? -100) - pct) <= 0.1, "\(dso) \(sym): xprof \(got["\(dso)|\(sym)"] ?? -1) vs perf \(pct)")
-        }
+        try Self.expectTopRowsAgree(file)
     }
 
     /// `--call-graph dwarf` puts REGS_USER and STACK_USER (a copy of the user stack, 4 KB here) in every sample:
@@ -121,16 +127,7 @@ import Testing
         #expect(n > 100)
         #expect(obj["total_samples"] as? Int == n, "xprof \(obj["total_samples"] ?? "?") vs perf script \(n)")
         #expect((obj["dropped_records"] as? [String: Any] ?? [:]).isEmpty, "\(obj["warnings"] ?? "")")
-        let perf = try Self.perfRows(file)
-        let x = try XprofRunner.xprof(["report", file, "--sort", "dso,sym", "--format", "csv"])
-        var got: [String: Double] = [:]
-        for line in x.stdout.split(separator: "\n").dropFirst() {
-            let f = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
-            got["\(f[2])|\(f[3])"] = Double(f[0])
-        }
-        for (pct, dso, sym) in perf.prefix(10) {
-            #expect(abs((got["\(dso)|\(sym)"] ?? -100) - pct) <= 0.1, "\(dso) \(sym): xprof \(got["\(dso)|\(sym)"] ?? -1) vs perf \(pct)")
-        }
+        try Self.expectTopRowsAgree(file)
     }
 
     /// A big-endian perf.data (a recording rewritten by scripts/perfdata-to-big-endian.py as a big-endian
