@@ -255,45 +255,34 @@ public final class SymbolTable: Sendable {
     /// A copy of the starts and ends in plain memory plus a bucket table over the address range, so a lookup
     /// is a short search in one bucket without reference counting (millions of lookups per report).
     final class LookupIndex: @unchecked Sendable {
-        let count: Int
-        /// Per symbol, all a lookup and its row need, side by side (one cache line or two per lookup).
-        let entries: UnsafeMutablePointer<IndexEntry>
-        let base: UInt64
-        let shift: UInt64
-        /// For bucket b: the first candidate index (the last symbol starting at or before the bucket).
-        let bucketFirst: UnsafeMutablePointer<Int32>
-        let bucketCount: Int
+        /// The index itself, as plain pointers this object owns: lookups go through it with no reference
+        /// counting, so several threads can share the index without touching a common counter.
+        let view: View
 
         init(starts s: [UInt64], ends e: [UInt64], nameOffsets o: [UInt32], nameLengths l: [UInt32]) {
-            count = s.count
-            entries = .allocate(capacity: max(1, count))
+            let count = s.count
+            let entries = UnsafeMutablePointer<IndexEntry>.allocate(capacity: max(1, count))
             for i in 0..<count { entries[i] = IndexEntry(start: s[i], end: e[i], nameOffset: o[i], nameLength: l[i]) }
-            base = s.first ?? 0
+            let base = s.first ?? 0
             let span = (s.last ?? 0) &- base
             // Two to four buckets per symbol, a power of two wide: symbols cluster (many small functions
             // side by side), and fewer per bucket means a shorter scan (4 bytes per bucket).
             var sh: UInt64 = 0
             while count > 0, (span >> sh) > UInt64(count) * 4 { sh += 1 }
-            shift = sh
-            bucketCount = count == 0 ? 1 : Int(span >> sh) + 1
-            bucketFirst = .allocate(capacity: bucketCount)
+            let bucketCount = count == 0 ? 1 : Int(span >> sh) + 1
+            let bucketFirst = UnsafeMutablePointer<Int32>.allocate(capacity: bucketCount)
             var j = 0
             for b in 0..<bucketCount {
                 let bucketStart = base &+ (UInt64(b) << sh)
                 while j + 1 < count, s[j + 1] <= bucketStart { j += 1 }
                 bucketFirst[b] = Int32(j)
             }
+            view = View(count: count, entries: entries, base: base, shift: sh, bucketFirst: bucketFirst, bucketCount: bucketCount)
         }
 
         deinit {
-            entries.deallocate()
-            bucketFirst.deallocate()
-        }
-
-        /// The same lookups through a value of plain pointers (no reference counting per lookup, so
-        /// several threads can share the index without touching a common counter).
-        var view: View {
-            View(count: count, entries: entries, base: base, shift: shift, bucketFirst: bucketFirst, bucketCount: bucketCount)
+            view.entries.deallocate()
+            view.bucketFirst.deallocate()
         }
     }
 
@@ -308,9 +297,11 @@ public final class SymbolTable: Sendable {
     /// The lookup index as plain pointers, valid while its table lives.
     struct View {
         let count: Int
+        /// Per symbol, all a lookup and its row need, side by side (one cache line or two per lookup).
         let entries: UnsafeMutablePointer<IndexEntry>
         let base: UInt64
         let shift: UInt64
+        /// For bucket b: the first candidate index (the last symbol starting at or before the bucket).
         let bucketFirst: UnsafeMutablePointer<Int32>
         let bucketCount: Int
 
