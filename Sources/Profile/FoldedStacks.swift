@@ -20,6 +20,7 @@ public enum FoldedStacks {
     /// Reads `source` and returns the folded lines, sorted.
     public static func build(source: any SampleSource, options: Options) throws(SampleIOError) -> [String] {
         source.setCallchainsWanted(true)
+        source.setMergingAllowed(true)
         let attributor = Attributor(metadata: source.metadata, options: options.symbols)
         var counts: [[Int32]: UInt64] = [:]
         var stack: [Int32] = []
@@ -42,7 +43,7 @@ public enum FoldedStacks {
                     modeByFrame[id] = modes[k]
                 }
             }
-            counts[stack, default: 0] += options.byPeriod ? s.weight : 1
+            counts[stack, default: 0] += options.byPeriod ? s.weight : s.count
         }
         var lines: [String] = []
         lines.reserveCapacity(counts.count)

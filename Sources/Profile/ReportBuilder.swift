@@ -50,8 +50,8 @@ public enum ReportBuilder {
         var period: UInt64 = 0
         /// Period of samples whose callchain passes through this row (itself included).
         var children: UInt64 = 0
-        mutating func add(_ weight: UInt64) {
-            samples += 1
+        mutating func add(_ weight: UInt64, count: UInt64) {
+            samples += count
             period &+= weight
         }
     }
@@ -59,6 +59,8 @@ public enum ReportBuilder {
     /// Reads all of `source` and aggregates it by `options.sortKeys`.
     public static func build(source input: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
         input.setCallchainsWanted(options.children)
+        // A report only counts: identical samples may come merged (see Sample.count).
+        input.setMergingAllowed(true)
         // Decoding runs a few batches ahead on another core while this thread attributes and aggregates.
         let source = ReadAheadSource(input, depth: 2)
         let meta = source.metadata
@@ -103,7 +105,7 @@ public enum ReportBuilder {
                     apply(sideband[next].event)
                     next += 1
                 }
-                input += 1
+                input += s.count
                 if let d = options.domain, s.domain != d { continue }
                 if let m = options.mode, s.mode != m { continue }
                 let tid = UInt64(UInt32(bitPattern: s.tid))
@@ -128,7 +130,7 @@ public enum ReportBuilder {
                     if rowCache.count >= 1 << 20 { rowCache.removeAll() }
                     rowCache.set(s.ip, place(s, s.mode), tid, (Int32(own), resolved))
                 }
-                rowValues[own].add(s.weight)
+                rowValues[own].add(s.weight, count: s.count)
                 if options.children {
                     // Every distinct row on the sample's stack (its own included) gets the period once: a row
                     // stamped with this sample's serial number was already credited.
@@ -165,17 +167,17 @@ public enum ReportBuilder {
                         }
                     }
                 }
-                total.samples += 1
+                total.samples += s.count
                 total.period &+= s.weight
                 var di = 0
                 while di < domainList.count, domainList[di].domain != s.domain { di += 1 }
                 if di == domainList.count {
                     domainList.append(DomainTally(domain: s.domain))
                 }
-                domainList[di].samples += 1
+                domainList[di].samples += s.count
                 domainList[di].period &+= s.weight
-                domainList[di].modes[Int(s.mode.rawValue) & 3] += 1
-                if resolved { domainList[di].resolved += 1 }
+                domainList[di].modes[Int(s.mode.rawValue) & 3] += s.count
+                if resolved { domainList[di].resolved += s.count }
             }
             while next < sideband.count {
                 apply(sideband[next].event)

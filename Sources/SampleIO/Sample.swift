@@ -79,12 +79,15 @@ public struct Sample: Sendable, Equatable, BitwiseCopyable {
     public var chainStart: UInt32
     /// Number of callchain frames (0: no callchain). Frames are leaf first; frame 0 is `ip`.
     public var chainCount: UInt32
+    /// How many samples this one stands for: 1, unless the consumer let the source merge identical samples
+    /// (``SampleSource/setMergingAllowed(_:)``); then `weight` is their summed weight and `time` the last one's.
+    public var count: UInt64
 
     public static let unknownCPU = UInt32.max
 
     public init(ip: UInt64, weight: UInt64 = 1, time: UInt64 = 0, pid: Int32 = -1, tid: Int32 = -1,
                 domain: DomainID = .host, pcpu: UInt32 = Sample.unknownCPU, vcpu: UInt32 = Sample.unknownCPU,
-                event: UInt16 = 0, mode: SampleMode, chainStart: UInt32 = 0, chainCount: UInt32 = 0) {
+                event: UInt16 = 0, mode: SampleMode, chainStart: UInt32 = 0, chainCount: UInt32 = 0, count: UInt64 = 1) {
         self.ip = ip
         self.weight = weight
         self.time = time
@@ -97,6 +100,7 @@ public struct Sample: Sendable, Equatable, BitwiseCopyable {
         self.mode = mode
         self.chainStart = chainStart
         self.chainCount = chainCount
+        self.count = count
     }
 }
 

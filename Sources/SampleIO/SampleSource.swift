@@ -13,10 +13,16 @@ public protocol SampleSource: AnyObject {
     /// Tells the source whether callchains will be used; a source may then skip decoding them.
     /// Call before the first batch. The default does nothing.
     func setCallchainsWanted(_ wanted: Bool)
+    /// Tells the source that the consumer only counts: samples that are identical but for their time and
+    /// weight (same address, thread, CPUs, domain, mode, event and, when wanted, callchain) and that no
+    /// side-band event separates may then arrive as one ``Sample`` with ``Sample/count`` > 1. Call before the
+    /// first batch. The default ignores it (every sample has a count of 1).
+    func setMergingAllowed(_ allowed: Bool)
 }
 
 extension SampleSource {
     public func setCallchainsWanted(_ wanted: Bool) {}
+    public func setMergingAllowed(_ allowed: Bool) {}
 }
 
 /// A format xprof can read: it sniffs the first bytes of a file, then opens it.

@@ -39,20 +39,16 @@ public enum SymbolMiss: Sendable, Equatable {
 /// one address) are kept (``aliases(at:)``); ``lookup(_:)`` returns the preferred one by
 /// ``prefer(_:_:over:_:)``, the rule `perf report` applies, so both name a function alike.
 public final class SymbolTable: Sendable {
-    /// Starts, ascending; one entry per distinct address.
-    let starts: [UInt64]
-    /// Ends (exclusive) per entry.
-    let ends: [UInt64]
-    /// All names' UTF-8 bytes, one after another.
+    /// All names' UTF-8 bytes (for text maps: the whole file, names referenced where they stand).
     let nameBytes: [UInt8]
-    /// Where the preferred name of each entry is in `nameBytes`, and how long it is.
-    let nameOffset: [UInt32]
-    let nameLength: [UInt32]
     /// Module per entry, an index into `moduleNames` (0: none).
     let moduleIDs: [Int32]
     let moduleNames: [String]
-    /// All names per address when there are aliases (the preferred one first).
-    let aliasTable: [UInt64: [String]]
+    /// Addresses that have several names, ascending, and for each the range of its names in `aliasNames`
+    /// (offset and length into `nameBytes`, the preferred one first): strings only when asked for.
+    let aliasAddresses: [UInt64]
+    let aliasRanges: [Range<Int32>]
+    let aliasNames: [(UInt32, UInt32)]
 
     /// One raw symbol before sorting.
     public struct Entry: Sendable {
@@ -72,29 +68,36 @@ public final class SymbolTable: Sendable {
         }
     }
 
-    /// Collects raw symbols in source order, names as bytes in one buffer.
+    /// Collects raw symbols with their names as bytes (no `String` per symbol), for ``init(builder:)``.
     public struct Builder {
-        var addresses: [UInt64] = []
-        var sizes: [UInt64] = []
-        /// Bit 0: global, bit 1: weak.
-        var flags: [UInt8] = []
-        var modules: [Int32] = []
-        /// Start of each name in `bytes`; one more at the end once built.
-        var nameStarts: [UInt32] = []
+        /// One collected symbol: its address and size, where its name is in `bytes`, its module and flags
+        /// (bit 0: global, bit 1: weak). One append per symbol.
+        struct Raw {
+            var address: UInt64
+            var size: UInt64
+            var nameStart: UInt32
+            var nameLength: UInt32
+            var module: Int32
+            var flags: UInt8
+        }
+        var raws: [Raw] = []
         var bytes: [UInt8] = []
         var moduleNames: [String] = [""]
         var moduleIndex: [String: Int32] = ["": 0]
 
         public init(capacity: Int = 0) {
-            addresses.reserveCapacity(capacity)
-            sizes.reserveCapacity(capacity)
-            flags.reserveCapacity(capacity)
-            modules.reserveCapacity(capacity)
-            nameStarts.reserveCapacity(capacity + 1)
+            raws.reserveCapacity(capacity)
             bytes.reserveCapacity(capacity * 24)
         }
 
-        public var count: Int { addresses.count }
+        /// A builder whose names are already in `names` (a text map's bytes): symbols are then added with
+        /// ``add(address:size:nameAt:length:isGlobal:isWeak:module:)`` and no name is copied.
+        init(capacity: Int, names: [UInt8]) {
+            raws.reserveCapacity(capacity)
+            bytes = names
+        }
+
+        public var count: Int { raws.count }
 
         /// The id of a module name for ``add(address:size:name:isGlobal:isWeak:module:)`` (0 for none).
         public mutating func module(_ name: String) -> Int32 {
@@ -107,12 +110,18 @@ public final class SymbolTable: Sendable {
 
         public mutating func add(address: UInt64, size: UInt64, name: UnsafeBufferPointer<UInt8>, isGlobal: Bool,
                                  isWeak: Bool = false, module: Int32 = 0) {
-            addresses.append(address)
-            sizes.append(size)
-            flags.append((isGlobal ? 1 : 0) | (isWeak ? 2 : 0))
-            modules.append(module)
-            nameStarts.append(UInt32(truncatingIfNeeded: bytes.count))
+            let at = bytes.count
             bytes.append(contentsOf: name)
+            add(address: address, size: size, nameAt: at, length: name.count, isGlobal: isGlobal, isWeak: isWeak, module: module)
+        }
+
+        /// Adds a symbol whose name is `bytes[nameAt ..< nameAt + length]`.
+        @inline(__always)
+        mutating func add(address: UInt64, size: UInt64, nameAt: Int, length: Int, isGlobal: Bool,
+                          isWeak: Bool = false, module: Int32 = 0) {
+            raws.append(Raw(address: address, size: size, nameStart: UInt32(truncatingIfNeeded: nameAt),
+                            nameLength: UInt32(truncatingIfNeeded: length), module: module,
+                            flags: (isGlobal ? 1 : 0) | (isWeak ? 2 : 0)))
         }
 
         public mutating func add(_ e: Entry) {
@@ -156,100 +165,96 @@ public final class SymbolTable: Sendable {
     }
 
     /// Builds the table from what `builder` collected.
-    /// - Complexity: O(n log n); names are not copied.
-    public init(builder: Builder) {
-        var b = builder
-        b.nameStarts.append(UInt32(truncatingIfNeeded: b.bytes.count))
-        let n = b.addresses.count
-        // Source order is usually address order already (kallsyms, System.map): then no order array at all.
-        var order: [Int32] = []
-        let sorted = b.addresses.withUnsafeBufferPointer { a in (0..<max(0, n - 1)).allSatisfy { a[$0] <= a[$0 + 1] } }
-        if !sorted {
-            order = (0..<n).map { Int32(truncatingIfNeeded: $0) }
-            b.addresses.withUnsafeBufferPointer { a in
+    /// - Complexity: O(n) when the symbols came in address order (kallsyms, System.map), else O(n log n);
+    ///   names are not copied.
+    public init(builder b: Builder) {
+        let n = b.raws.count
+        var modules: [Int32] = []
+        var aliasAddresses: [UInt64] = [], aliasRanges: [Range<Int32>] = [], aliasNames: [(UInt32, UInt32)] = []
+        var m = 0
+        let entries = UnsafeMutablePointer<IndexEntry>.allocate(capacity: max(1, n))
+        b.raws.withUnsafeBufferPointer { raws in
+            // Source order is usually address order already: then no order array at all.
+            var sorted = true
+            var k = 1
+            while k < n { if raws[k - 1].address > raws[k].address { sorted = false; break }; k += 1 }
+            var order: [Int32] = []
+            if !sorted {
+                order = (0..<n).map { Int32(truncatingIfNeeded: $0) }
                 order.sort { x, y in
-                    let ax = a[Int(x)], ay = a[Int(y)]
+                    let ax = raws[Int(x)].address, ay = raws[Int(y)].address
                     return ax != ay ? ax < ay : x < y
                 }
             }
-        }
-        var starts = [UInt64](), sizes = [UInt64](), offsets = [UInt32](), lengths = [UInt32](), mods = [Int32]()
-        starts.reserveCapacity(n); sizes.reserveCapacity(n); offsets.reserveCapacity(n); lengths.reserveCapacity(n)
-        mods.reserveCapacity(n)
-        var aliases: [UInt64: [String]] = [:]
-        b.addresses.withUnsafeBufferPointer { addr in
-        b.sizes.withUnsafeBufferPointer { sz in
-        b.flags.withUnsafeBufferPointer { flags in
-        b.modules.withUnsafeBufferPointer { modules in
-        b.nameStarts.withUnsafeBufferPointer { ns in
-        b.bytes.withUnsafeBufferPointer { bytes in
-        order.withUnsafeBufferPointer { ord in
-            @inline(__always) func at(_ k: Int) -> Int { sorted ? k : Int(ord[k]) }
-            func name(_ i: Int) -> UnsafeBufferPointer<UInt8> {
-                UnsafeBufferPointer(rebasing: bytes[Int(ns[i])..<Int(ns[i + 1])])
-            }
-            var k = 0
-            while k < n {
-                let first = at(k)
-                let address = addr[first]
-                var runEnd = k + 1
-                while runEnd < n, addr[at(runEnd)] == address { runEnd += 1 }
-                var chosen = first
-                var size = sz[first]
-                if runEnd - k > 1 {
-                    // Aliases: order the run by preference; the alias listed last still runs to the next symbol.
-                    var run = (k..<runEnd).map(at)
-                    let last = run[run.count - 1]
-                    run.sort { x, y in
-                        let fx = flags[x], fy = flags[y]
-                        return Self.prefer(sz[x] > 0 || x == last, fx & 2 != 0, fx & 1 != 0, name(x),
-                                           over: sz[y] > 0 || y == last, fy & 2 != 0, fy & 1 != 0, name(y)) ?? (x < y)
-                    }
-                    chosen = run[0]
-                    size = run.map { sz[$0] }.max() ?? 0
-                    aliases[address] = run.map { String(decoding: name($0), as: UTF8.self) }
+            modules.reserveCapacity(n)
+            order.withUnsafeBufferPointer { ord in
+            b.bytes.withUnsafeBufferPointer { bytes in
+                @inline(__always) func at(_ k: Int) -> Int { sorted ? k : Int(ord[k]) }
+                func name(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+                    let r = raws[i]
+                    return UnsafeBufferPointer(rebasing: bytes[Int(r.nameStart)..<(Int(r.nameStart) + Int(r.nameLength))])
                 }
-                starts.append(address)
-                sizes.append(size)
-                offsets.append(ns[chosen])
-                lengths.append(ns[chosen + 1] - ns[chosen])
-                mods.append(modules[chosen])
-                k = runEnd
-            }
-        } } } } } } }
-        let m = starts.count
-        let ends = [UInt64](unsafeUninitializedCapacity: m) { e, count in
-            starts.withUnsafeBufferPointer { s in
-                sizes.withUnsafeBufferPointer { z in
-                    mods.withUnsafeBufferPointer { md in
-                        for i in 0..<m {
-                            if z[i] > 0 {
-                                e[i] = s[i] &+ z[i]
-                            } else if i + 1 < m, md[i + 1] == md[i] {
-                                e[i] = s[i + 1]
-                            } else {
-                                e[i] = s[i] &+ 1
-                            }
+                var k = 0
+                while k < n {
+                    let first = at(k)
+                    let address = raws[first].address
+                    var runEnd = k + 1
+                    while runEnd < n, raws[at(runEnd)].address == address { runEnd += 1 }
+                    var chosen = first
+                    var size = raws[first].size
+                    if runEnd - k > 1 {
+                        // Aliases: order the run by preference; the alias listed last still runs to the next symbol.
+                        var run = (k..<runEnd).map(at)
+                        let last = run[run.count - 1]
+                        run.sort { x, y in
+                            let fx = raws[x].flags, fy = raws[y].flags
+                            return Self.prefer(raws[x].size > 0 || x == last, fx & 2 != 0, fx & 1 != 0, name(x),
+                                               over: raws[y].size > 0 || y == last, fy & 2 != 0, fy & 1 != 0, name(y)) ?? (x < y)
                         }
+                        chosen = run[0]
+                        size = run.map { raws[$0].size }.max() ?? 0
+                        let from = Int32(aliasNames.count)
+                        for i in run { aliasNames.append((raws[i].nameStart, raws[i].nameLength)) }
+                        aliasAddresses.append(address)
+                        aliasRanges.append(from..<Int32(aliasNames.count))
                     }
+                    // `end` holds the size for now; the next pass turns it into the end.
+                    entries[m] = IndexEntry(start: address, end: size, nameOffset: raws[chosen].nameStart,
+                                            nameLength: raws[chosen].nameLength)
+                    modules.append(raws[chosen].module)
+                    m += 1
+                    k = runEnd
                 }
             }
-            count = m
+            }
         }
-        self.starts = starts
-        self.ends = ends
+        // A zero-size symbol runs to the next one of its module; the last one covers only its own address.
+        var lastEnd: UInt64 = 0
+        for i in 0..<m {
+            let s = entries[i].start, z = entries[i].end
+            let e: UInt64
+            if z > 0 {
+                e = s &+ z
+            } else if i + 1 < m, modules[i + 1] == modules[i] {
+                e = entries[i + 1].start
+            } else {
+                e = s &+ 1
+            }
+            entries[i].end = e
+            lastEnd = max(lastEnd, e)
+        }
         self.nameBytes = b.bytes
-        self.nameOffset = offsets
-        self.nameLength = lengths
-        self.moduleIDs = mods
+        self.moduleIDs = modules
         self.moduleNames = b.moduleNames
-        self.aliasTable = aliases
-        if let first = starts.first, let last = ends.max(), last > first {
-            addressRange = first..<last
+        self.aliasAddresses = aliasAddresses
+        self.aliasRanges = aliasRanges
+        self.aliasNames = aliasNames
+        if m > 0, lastEnd > entries[0].start {
+            addressRange = entries[0].start..<lastEnd
         } else {
             addressRange = nil
         }
-        lookupIndex = LookupIndex(starts: starts, ends: ends, nameOffsets: offsets, nameLengths: lengths)
+        lookupIndex = LookupIndex(entries: entries, count: m)
     }
 
     /// A copy of the starts and ends in plain memory plus a bucket table over the address range, so a lookup
@@ -259,12 +264,10 @@ public final class SymbolTable: Sendable {
         /// counting, so several threads can share the index without touching a common counter.
         let view: View
 
-        init(starts s: [UInt64], ends e: [UInt64], nameOffsets o: [UInt32], nameLengths l: [UInt32]) {
-            let count = s.count
-            let entries = UnsafeMutablePointer<IndexEntry>.allocate(capacity: max(1, count))
-            for i in 0..<count { entries[i] = IndexEntry(start: s[i], end: e[i], nameOffset: o[i], nameLength: l[i]) }
-            let base = s.first ?? 0
-            let span = (s.last ?? 0) &- base
+        /// Takes ownership of `entries` (sorted by start, `count` of them).
+        init(entries: UnsafeMutablePointer<IndexEntry>, count: Int) {
+            let base = count > 0 ? entries[0].start : 0
+            let span = count > 0 ? entries[count - 1].start &- base : 0
             // Two to four buckets per symbol, a power of two wide: symbols cluster (many small functions
             // side by side), and fewer per bucket means a shorter scan (4 bytes per bucket).
             var sh: UInt64 = 0
@@ -274,7 +277,7 @@ public final class SymbolTable: Sendable {
             var j = 0
             for b in 0..<bucketCount {
                 let bucketStart = base &+ (UInt64(b) << sh)
-                while j + 1 < count, s[j + 1] <= bucketStart { j += 1 }
+                while j + 1 < count, entries[j + 1].start <= bucketStart { j += 1 }
                 bucketFirst[b] = Int32(j)
             }
             view = View(count: count, entries: entries, base: base, shift: sh, bucketFirst: bucketFirst, bucketCount: bucketCount)
@@ -348,20 +351,17 @@ public final class SymbolTable: Sendable {
 
     let lookupIndex: LookupIndex
 
-    private static func index(_ starts: [UInt64], _ address: UInt64) -> Int? {
-        var lo = 0, hi = starts.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if starts[mid] <= address { lo = mid + 1 } else { hi = mid }
-        }
-        return lo > 0 ? lo - 1 : nil
+    /// Index of the entry starting exactly at `address`, nil if none.
+    private func entry(startingAt address: UInt64) -> Int? {
+        guard let i = lookupIndex.view.lastStart(atOrBefore: address), lookupIndex.view.entries[i].start == address else { return nil }
+        return i
     }
 
     /// Whether any symbol belongs to a kernel module (a kallsyms `[module]` column).
     public var hasModules: Bool { moduleNames.count > 1 }
 
     /// Number of distinct symbol addresses.
-    public var count: Int { starts.count }
+    public var count: Int { lookupIndex.view.count }
 
     /// Lowest start ..< highest end: the range "inside the image".
     public let addressRange: Range<UInt64>?
@@ -380,8 +380,13 @@ public final class SymbolTable: Sendable {
     /// Calls `body` with the UTF-8 bytes of the name of the symbol at index `i` (no string is made).
     @inline(__always)
     public func withName<R>(at i: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        let o = Int(nameOffset[i]), l = Int(nameLength[i])
+        let e = lookupIndex.view.entries[i]
+        let o = Int(e.nameOffset), l = Int(e.nameLength)
         return nameBytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[o..<(o + l)])) }
+    }
+
+    private func string(_ span: (UInt32, UInt32)) -> String {
+        nameBytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[Int(span.0)..<(Int(span.0) + Int(span.1))]), as: UTF8.self) }
     }
 
     /// The module of the symbol at index `i`, nil for the main image.
@@ -390,20 +395,31 @@ public final class SymbolTable: Sendable {
         return m == 0 ? nil : moduleNames[m]
     }
     /// Start address of the symbol at index `i`.
-    public func start(at i: Int) -> UInt64 { starts[i] }
+    public func start(at i: Int) -> UInt64 { lookupIndex.view.entries[i].start }
+
+    private func hit(_ j: Int, name: String, offset: UInt64) -> SymbolHit {
+        let e = lookupIndex.view.entries[j]
+        return SymbolHit(name: name, start: e.start, size: e.end - e.start, offset: offset, module: module(at: j))
+    }
 
     /// The function containing `address`, or nil.
     /// - Complexity: O(log n).
     public func lookup(_ address: UInt64) -> SymbolHit? {
         guard let j = index(containing: address) else { return nil }
-        return SymbolHit(name: name(at: j), start: starts[j], size: ends[j] - starts[j], offset: address - starts[j],
-                         module: module(at: j))
+        return hit(j, name: name(at: j), offset: address - start(at: j))
     }
 
     /// All names at the address of `hit` (the preferred one first).
     public func aliases(at address: UInt64) -> [String] {
-        if let a = aliasTable[address] { return a }
-        if let i = Self.index(starts, address), starts[i] == address { return [name(at: i)] }
+        var lo = 0, hi = aliasAddresses.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if aliasAddresses[mid] < address { lo = mid + 1 } else { hi = mid }
+        }
+        if lo < aliasAddresses.count, aliasAddresses[lo] == address {
+            return aliasRanges[lo].map { string(aliasNames[Int($0)]) }
+        }
+        if let i = entry(startingAt: address) { return [name(at: i)] }
         return []
     }
 
@@ -411,11 +427,18 @@ public final class SymbolTable: Sendable {
     /// - Complexity: O(n): meant for a few anchor symbols, not for bulk lookups.
     public func symbol(named name: String) -> SymbolHit? {
         var wanted = name
-        var found = wanted.withUTF8 { w in starts.indices.first { i in withName(at: i) { $0.elementsEqual(w) } } }
-        if found == nil, let (addr, _) = aliasTable.first(where: { $0.value.contains(name) }) {
-            found = Self.index(starts, addr)
+        var found = wanted.withUTF8 { w in (0..<count).first { i in withName(at: i) { $0.elementsEqual(w) } } }
+        if found == nil {
+            let k = wanted.withUTF8 { w in
+                aliasNames.firstIndex { span in
+                    nameBytes.withUnsafeBufferPointer { UnsafeBufferPointer(rebasing: $0[Int(span.0)..<(Int(span.0) + Int(span.1))]).elementsEqual(w) }
+                }
+            }
+            if let k, let r = aliasRanges.firstIndex(where: { $0.contains(Int32(k)) }) {
+                found = entry(startingAt: aliasAddresses[r])
+            }
         }
         guard let i = found else { return nil }
-        return SymbolHit(name: name, start: starts[i], size: ends[i] - starts[i], offset: 0, module: module(at: i))
+        return hit(i, name: name, offset: 0)
     }
 }

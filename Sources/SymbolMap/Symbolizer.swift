@@ -72,9 +72,8 @@ public final class Symbolizer {
                 throw SymbolMapError(.notELF, path: path, "neither an ELF file nor a text symbol map (it holds binary data)",
                                      hint: "give an ELF image, a System.map or a kallsyms dump")
             }
-            let text = String(decoding: bytes, as: UTF8.self)
             // Both are `ADDRESS TYPE NAME` lines; only kallsyms has a `[module]` column.
-            let (t, bad) = SymbolTable.kallsyms(text: text)
+            let (t, bad) = SymbolTable.kallsyms(bytes: bytes)
             format = t.hasModules ? .kallsyms : .systemMap
             if !bad.isEmpty {
                 warnings.append("\(path): \(bad.count) line\(bad.count == 1 ? "" : "s") skipped; first: \(bad[0])")

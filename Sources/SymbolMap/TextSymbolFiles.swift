@@ -6,16 +6,17 @@ extension SymbolTable {
     /// Parses `/proc/kallsyms` text (`ADDR TYPE NAME [MODULE]`), keeping function symbols (t, T, w, W).
     /// - Returns: the table and one warning per malformed line ("line N: …").
     public static func kallsyms(text: String) -> (SymbolTable, [String]) {
-        parseNM(text: text, allowModules: true)
+        parseNM(bytes: Array(text.utf8), allowModules: true)
     }
 
-    /// `kallsyms(text:)` on the file's bytes, as read (no string of the whole file is made).
+    /// `kallsyms(text:)` on the file's bytes, as read (no string of the whole file is made). The table keeps
+    /// the bytes: names are used where they stand.
     public static func kallsyms(bytes: [UInt8]) -> (SymbolTable, [String]) {
-        bytes.withUnsafeBufferPointer { parseNM(bytes: $0, allowModules: true) }
+        parseNM(bytes: bytes, allowModules: true)
     }
 
-    /// `kallsyms(text:)` on a regular file (such as perf's build-id cache copy), mapped rather than read;
-    /// nil when it cannot be opened or mapped.
+    /// `kallsyms(text:)` on a regular file (such as perf's build-id cache copy), read in one piece; nil when
+    /// it cannot be opened or read.
     public static func kallsyms(mapping path: String) -> (SymbolTable, [String])? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
@@ -23,31 +24,41 @@ extension SymbolTable {
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
         let size = Int(st.st_size)
-        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return nil }
-        defer { munmap(p, size) }
-        return parseNM(bytes: UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt8.self), count: size), allowModules: true)
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
+            var got = 0
+            while got < size {
+                let n = read(fd, buf.baseAddress! + got, size - got)
+                if n <= 0 { failed = n < 0; break }
+                got += n
+            }
+            count = got
+        }
+        if failed || bytes.isEmpty { return nil }
+        return parseNM(bytes: bytes, allowModules: true)
     }
 
     /// Parses a System.map (`ADDR TYPE NAME`, as `nm -n` prints), keeping function symbols.
     public static func systemMap(text: String) -> (SymbolTable, [String]) {
-        parseNM(text: text, allowModules: false)
+        parseNM(bytes: Array(text.utf8), allowModules: false)
     }
 
-    /// Parses `nm`-style lines on the UTF-8 bytes (this runs on 100,000+ line kallsyms dumps per report).
-    private static func parseNM(text: String, allowModules: Bool) -> (SymbolTable, [String]) {
-        var text = text
-        return text.withUTF8 { buf in parseNM(bytes: buf, allowModules: allowModules) }
+    /// Parses `nm`-style lines (this runs on 100,000+ line kallsyms dumps per report). The table adopts
+    /// `bytes` as its name storage: no name is copied.
+    private static func parseNM(bytes all: [UInt8], allowModules: Bool) -> (SymbolTable, [String]) {
+        var builder = Builder(capacity: all.count / 40, names: all)
+        let bad = all.withUnsafeBufferPointer { parseNM(bytes: $0, allowModules: allowModules, into: &builder) }
+        return (SymbolTable(builder: builder), bad)
     }
 
-    private static func parseNM(bytes b: UnsafeBufferPointer<UInt8>, allowModules: Bool) -> (SymbolTable, [String]) {
-        var builder = Builder(capacity: b.count / 40)
+    private static func parseNM(bytes b: UnsafeBufferPointer<UInt8>, allowModules: Bool, into builder: inout Builder) -> [String] {
         var bad: [String] = []
         var lineNo = 0
         var i = 0
         let n = b.count
         // kallsyms lists each module's symbols together: the last module's bytes and id are reused.
         var lastModule: (start: Int, end: Int, id: Int32) = (0, 0, 0)
-        guard let base = b.baseAddress else { return (SymbolTable(builder: builder), bad) }
+        guard let base = b.baseAddress else { return bad }
         hexDigitValues.withUnsafeBufferPointer { hexDigit in
         while i < n {
             lineNo += 1
@@ -71,7 +82,7 @@ extension SymbolTable {
                 while e < lineEnd, b[e] > 32 { e += 1 }
                 if hex && !isText && (e == lineEnd || b[e] == 9) { continue }  // data, absolute, debugging
                 if hex && e == lineEnd {
-                    builder.add(address: addr, size: 0, name: UnsafeBufferPointer(rebasing: b[(lineStart + 19)..<e]),
+                    builder.add(address: addr, size: 0, nameAt: lineStart + 19, length: e - lineStart - 19,
                                 isGlobal: type == 84, isWeak: type == 87 || type == 119)
                     continue
                 }
@@ -85,7 +96,7 @@ extension SymbolTable {
                         module = builder.module(String(decoding: name, as: UTF8.self))
                         lastModule = (e + 2, lineEnd - 1, module)
                     }
-                    builder.add(address: addr, size: 0, name: UnsafeBufferPointer(rebasing: b[(lineStart + 19)..<e]),
+                    builder.add(address: addr, size: 0, nameAt: lineStart + 19, length: e - lineStart - 19,
                                 isGlobal: type == 84, isWeak: type == 87 || type == 119, module: module)
                     continue
                 }
@@ -142,11 +153,11 @@ extension SymbolTable {
                     lastModule = (ms + 1, me - 1, module)
                 }
             }
-            builder.add(address: addr, size: 0, name: UnsafeBufferPointer(rebasing: b[fields[2].0..<fields[2].1]),
+            builder.add(address: addr, size: 0, nameAt: fields[2].0, length: fields[2].1 - fields[2].0,
                         isGlobal: type == 84, isWeak: type == 87 || type == 119, module: module)
         }
         }
-        return (SymbolTable(builder: builder), bad)
+        return bad
     }
 }
 

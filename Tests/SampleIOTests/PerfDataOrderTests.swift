@@ -149,6 +149,56 @@ import Testing
         #expect(ahead.metadata.domains.map(\.id) == direct.metadata.domains.map(\.id))
     }
 
+    /// Per stretch between two side-band events ("epoch"): each distinct sample (everything but time and
+    /// weight, callchain included) with its count and summed weight; and the side-band events in order.
+    static func epochs(_ source: any SampleSource) throws -> (epochs: [[String: [UInt64]]], sideband: [String]) {
+        var epochs: [[String: [UInt64]]] = [[:]]
+        var sideband: [String] = []
+        while let b = try source.nextBatch() {
+            var next = 0
+            func flushSideband(upTo i: Int) {
+                while next < b.sideband.count, b.sideband[next].beforeSample <= i {
+                    sideband.append("\(b.sideband[next].time) \(b.sideband[next].event)")
+                    epochs.append([:])
+                    next += 1
+                }
+            }
+            for i in b.samples.indices {
+                flushSideband(upTo: i)
+                let s = b.samples[i]
+                let chain = b.callchain(of: i).map { "\(String($0.ip, radix: 16))/\($0.mode)" }.joined(separator: ",")
+                let key = "\(String(s.ip, radix: 16)) \(s.pid) \(s.tid) \(s.domain) \(s.pcpu) \(s.vcpu) \(s.event) \(s.mode) [\(chain)]"
+                let v = epochs[epochs.count - 1][key, default: [0, 0]]
+                epochs[epochs.count - 1][key] = [v[0] + s.count, v[1] &+ s.weight]
+            }
+            flushSideband(upTo: Int.max)
+        }
+        return (epochs, sideband)
+    }
+
+    /// A consumer that only counts may let the decoder merge identical samples: between any two side-band
+    /// events the merged stream has exactly the counts and weights of the sample-by-sample stream, with and
+    /// without callchains, and fewer samples.
+    @Test(arguments: readable)
+    func mergedSamplesKeepEveryCountBetweenSideBandEvents(name: String) throws {
+        guard let file = Self.path(name) else { return }
+        for chains in [false, true] {
+            let plain = try PerfDataFormat.open(path: file)
+            plain.setCallchainsWanted(chains)
+            let merged = try PerfDataFormat.open(path: file)
+            merged.setCallchainsWanted(chains)
+            merged.setMergingAllowed(true)
+            let a = try Self.epochs(plain), b = try Self.epochs(merged)
+            #expect(a.sideband == b.sideband)
+            #expect(a.epochs.count == b.epochs.count)
+            // Empty stretches aside (an epoch with no sample is empty in both).
+            #expect(a.epochs == b.epochs, "\(name), callchains \(chains)")
+            let total = a.epochs.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1[0] } }
+            #expect(total > 0)
+            #expect(merged.stats.lostSamples == plain.stats.lostSamples)
+        }
+    }
+
     /// A source that yields `batches` one-sample batches, then throws (or ends), and says when it is released.
     final class Scripted: SampleSource {
         var metadata = RunMetadata()

@@ -62,6 +62,26 @@ final class PerfDataSource: SampleSource {
     private var callchains = true
 
     func setCallchainsWanted(_ wanted: Bool) { callchains = wanted }
+
+    /// Whether identical samples are merged (the consumer only counts): then each sample is reduced to its
+    /// merger key on the spot, and rounds are put in order as (time, key) pairs, never as whole samples.
+    private var merging = false
+    private var merger = SampleMerger()
+    /// Merging, ordered files: the samples of the rounds not yet flushed, and scratch for a flush.
+    private var pendingKeys = PlainBuffer<MergedRef>(capacity: 1 << 16)
+    private var keptKeys = PlainBuffer<MergedRef>(capacity: 1 << 16)
+    private var epochStarts: [Int] = []
+    private var epochOrder = PlainBuffer<Int32>(capacity: 1 << 10)
+
+    func setMergingAllowed(_ allowed: Bool) { merging = allowed }
+
+    /// A merged sample waiting for its round: when, its weight, its place in the file's event order, its key.
+    struct MergedRef: BitwiseCopyable {
+        var time: UInt64
+        var weight: UInt64
+        var seq: UInt64
+        var key: UInt32
+    }
     private var featureBuildIDs: [(String, String)] = []
 
     static let headerAttr: UInt32 = 64, headerEventType: UInt32 = 65, headerTracingData: UInt32 = 66
@@ -161,6 +181,7 @@ final class PerfDataSource: SampleSource {
         chainScratch.deallocate()
         pendingSamples.release(); pendingSampleSeq.release(); pendingChain.release(); pendingFrames.release()
         keptSamples.release(); keptSampleSeq.release(); keptChain.release(); keptFrames.release()
+        merger.release(); pendingKeys.release(); keptKeys.release(); epochOrder.release()
         xprof_zstd_stream_free(zstd)
     }
 
@@ -376,6 +397,7 @@ final class PerfDataSource: SampleSource {
                 inflatedPos = inflated.count
             }
             flush(upTo: UInt64.max)
+            if merging { merger.emit(into: &ready) }
         }
         if ready.isEmpty && pos >= end {
             done = true
@@ -400,6 +422,7 @@ final class PerfDataSource: SampleSource {
     /// copies each callchain once into `ready` (or once into the kept arena when it must wait).
     /// - Complexity: O(n log n) in the pending events; no allocation once the scratch arrays have grown.
     private func flush(upTo limit: UInt64) {
+        if merging { flushMerged(upTo: limit); return }
         if pendingSamples.isEmpty && pendingSideband.isEmpty { return }
         // Samples in (time, seq) order.
         order.removeAll(keepingCapacity: true)
@@ -429,15 +452,7 @@ final class PerfDataSource: SampleSource {
             flushPlainSamples(upTo: limit)
             return
         }
-        sidebandOrder.removeAll(keepingCapacity: true)
-        for i in pendingSideband.indices { sidebandOrder.append(Int32(truncatingIfNeeded: i)) }
-        if pendingSideband.count > 1 {
-            let sb = pendingSideband, sq = pendingSidebandSeq
-            sidebandOrder.sort { a, b in
-                let ta = sb[Int(a)].time, tb = sb[Int(b)].time
-                return ta != tb ? ta < tb : sq[Int(a)] < sq[Int(b)]
-            }
-        }
+        orderPendingSideband()
         keptSamples.removeAll()
         keptSampleSeq.removeAll()
         keptChain.removeAll()
@@ -526,6 +541,86 @@ final class PerfDataSource: SampleSource {
         swap(&pendingFrames, &keptFrames)
     }
 
+    /// Puts the indexes of the pending side-band events into `sidebandOrder`, in (time, file order).
+    private func orderPendingSideband() {
+        sidebandOrder.removeAll(keepingCapacity: true)
+        for i in pendingSideband.indices { sidebandOrder.append(Int32(truncatingIfNeeded: i)) }
+        if pendingSideband.count > 1 {
+            let sb = pendingSideband, sq = pendingSidebandSeq
+            sidebandOrder.sort { a, b in
+                let ta = sb[Int(a)].time, tb = sb[Int(b)].time
+                return ta != tb ? ta < tb : sq[Int(a)] < sq[Int(b)]
+            }
+        }
+    }
+
+    /// `flush(upTo:)` when merging: the due samples (time ≤ `limit`) go into the merger, and before each due
+    /// side-band event the merger hands out what precedes it. The samples between two side-band events (an
+    /// "epoch") need no order among themselves, so nothing is sorted but the side-band events.
+    /// - Complexity: O(n + s log s) for n pending samples and s pending side-band events.
+    private func flushMerged(upTo limit: UInt64) {
+        // Side-band events in (time, seq) order; the due ones are a prefix.
+        orderPendingSideband()
+        var due = 0
+        while due < sidebandOrder.count, pendingSideband[Int(sidebandOrder[due])].time <= limit { due += 1 }
+        keptKeys.removeAll()
+        let refs = pendingKeys.buffer
+        if due == 0 {
+            for r in refs {
+                if r.time <= limit { merger.add(r.key, weight: r.weight, time: r.time) } else { keptKeys.append(r) }
+            }
+        } else {
+            // The epoch of a due sample: how many due side-band events come before it in (time, seq) order.
+            let sbTime = sidebandOrder[0..<due].map { pendingSideband[Int($0)].time }
+            let sbSeq = sidebandOrder[0..<due].map { pendingSidebandSeq[Int($0)] }
+            func epoch(_ r: MergedRef) -> Int {
+                var lo = 0, hi = due
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if sbTime[mid] < r.time || (sbTime[mid] == r.time && sbSeq[mid] < r.seq) { lo = mid + 1 } else { hi = mid }
+                }
+                return lo
+            }
+            // Counting sort of the due samples by epoch (file order kept within one).
+            epochStarts = [Int](repeating: 0, count: due + 2)
+            for r in refs where r.time <= limit { epochStarts[epoch(r) + 1] += 1 }
+            for e in 0...due { epochStarts[e + 1] += epochStarts[e] }
+            epochOrder.removeAll()
+            for _ in 0..<epochStarts[due + 1] { epochOrder.append(0) }
+            var fill = epochStarts
+            for (i, r) in refs.enumerated() {
+                if r.time <= limit {
+                    let e = epoch(r)
+                    epochOrder[fill[e]] = Int32(truncatingIfNeeded: i)
+                    fill[e] += 1
+                } else {
+                    keptKeys.append(r)
+                }
+            }
+            for e in 0...due {
+                for j in epochStarts[e]..<epochStarts[e + 1] {
+                    let r = refs[Int(epochOrder[j])]
+                    merger.add(r.key, weight: r.weight, time: r.time)
+                }
+                if e < due {
+                    merger.emit(into: &ready)
+                    let j = Int(sidebandOrder[e])
+                    ready.append(pendingSideband[j].event, time: pendingSideband[j].time)
+                }
+            }
+        }
+        if due > 0 {
+            let rest = sidebandOrder[due...].map { Int($0) }
+            pendingSideband = rest.map { pendingSideband[$0] }
+            pendingSidebandSeq = rest.map { pendingSidebandSeq[$0] }
+        }
+        swap(&pendingKeys, &keptKeys)
+        // Merged samples keep nothing of the file: everything read so far can be handed back.
+        posAtLastFlush = pos
+        oldestNeeded = Int.max
+        file.release(upTo: pos)
+    }
+
     /// `flush(upTo:)` when `order` is ready and the pending events are samples without callchains: the due
     /// ones (a prefix of `order`) are gathered into `ready` in one block, the rest kept in order.
     private func flushPlainSamples(upTo limit: UInt64) {
@@ -578,6 +673,8 @@ final class PerfDataSource: SampleSource {
     /// Queues a side-band event.
     private func queue(_ e: SidebandEvent, time: UInt64) {
         if !ordered {
+            // The merged samples before it go first.
+            if merging { merger.emit(into: &ready) }
             ready.append(e, time: time)
             return
         }
@@ -706,6 +803,24 @@ final class PerfDataSource: SampleSource {
                            time: f.time, pid: f.pid == UInt32.max ? -1 : Int32(bitPattern: f.pid),
                            tid: f.tid == UInt32.max ? -1 : Int32(bitPattern: f.tid), domain: dom,
                            pcpu: f.cpu, vcpu: dom == .host ? f.cpu : (machine?.vcpu ?? Sample.unknownCPU), event: event, mode: mode)
+            if merging {
+                var chain = UnsafeBufferPointer<CallFrame>(start: nil, count: 0)
+                if f.chainCount > 0 && callchains {
+                    guard f.chainCount < chainScratch.count else { stats.drop("sample (callchain too long)"); return }
+                    let range = Self.decodeChain(r, at: f.chainOffset, count: f.chainCount, ip: f.ip, mode: mode, into: chainScratch)
+                    chain = UnsafeBufferPointer(rebasing: chainScratch[range])
+                }
+                let k = merger.key(for: s, chain: chain)
+                if !ordered {
+                    merger.add(k, weight: s.weight, time: s.time)
+                    return
+                }
+                pendingKeys.append(MergedRef(time: s.time, weight: s.weight, seq: seq, key: k))
+                seq += 1
+                if s.time > maxTimeSeen { maxTimeSeen = s.time }
+                if pendingKeys.count >= 1 << 21 { flush(upTo: maxTimeSeen) }
+                return
+            }
             var chainRef: UInt64 = 0
             if f.chainCount > 0 && callchains {
                 // A record holds at most 65535 bytes, so at most 8191 entries (the scratch holds them all).
