@@ -65,6 +65,8 @@ public enum ReportBuilder {
         let source = ReadAheadSource(input, depth: 2)
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbols)
+        // Decoding has begun on the other thread: read the images with samples in the meantime.
+        attributor.sources.preloadUserImages()
         // Rows: keys and values in arrays, found through a FastMap from the key's words to the row index.
         var rowKeys: [RowKey] = []
         var rowValues: [RowValue] = []

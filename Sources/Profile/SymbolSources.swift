@@ -239,6 +239,15 @@ final class SymbolSources {
         return table
     }
 
+    /// Loads now the symbols of the host's user images the recording says have samples (perf's build-id
+    /// table lists only those), so that a consumer that would otherwise wait for its first samples (merged
+    /// samples come late) reads them while the decoder is still busy.
+    func preloadUserImages() {
+        for h in metadata.symbolHints where h.domain == .host && h.kind == .user && h.path.hasPrefix("/") {
+            if let img = image(h.path, buildID: []) { _ = symbols(of: img) }
+        }
+    }
+
     /// The ELF image at `path` (under `--symfs` if given); nil when missing or unreadable (warned once).
     func image(_ path: String, buildID: [UInt8]) -> ElfImage? {
         if let i = images[path] { return i }

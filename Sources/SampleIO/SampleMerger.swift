@@ -2,23 +2,57 @@
 /// event, mode and callchain — into one ``Sample`` with a ``Sample/count`` and the summed weight, for
 /// consumers that only count (``SampleSource/setMergingAllowed(_:)``).
 ///
-/// A decoder asks for a sample's ``key(for:chain:)`` once (a hash and a compare when seen before), adds
+/// A decoder asks for a sample's key ``index(of:chain:)`` once (a hash and a compare when seen before), adds
 /// samples to keys with ``add(_:weight:time:)``, and hands the sums out with ``emit(into:)`` wherever the
 /// order matters (before each side-band event, and at the end). Keys live for the whole decode, so memory
 /// grows with the number of distinct samples (and their callchains), not with the number of samples.
 /// Plain memory, not copy-on-write: exactly one owner calls ``release()`` once.
 struct SampleMerger {
-    /// Per key: the sample (with `chainStart` into `frames`), its hash, and what was added since the last emit.
-    private var templates = PlainBuffer<Sample>(capacity: 1024)
-    private var hashes = PlainBuffer<UInt64>(capacity: 1024)
+    /// What identifies a merged sample besides its callchain, as four words (compared and hashed as such).
+    struct Key: Equatable, BitwiseCopyable {
+        var ip: UInt64
+        /// pid << 32 | tid (bit patterns).
+        var threads: UInt64
+        /// domain << 32 | event << 8 | mode.
+        var place: UInt64
+        /// pcpu << 32 | vcpu.
+        var cpus: UInt64
+
+        @inline(__always)
+        init(ip: UInt64, pid: Int32, tid: Int32, domain: DomainID, pcpu: UInt32, vcpu: UInt32, event: UInt16, mode: SampleMode) {
+            self.ip = ip
+            threads = UInt64(UInt32(bitPattern: pid)) << 32 | UInt64(UInt32(bitPattern: tid))
+            place = UInt64(domain.rawValue) << 32 | UInt64(event) << 8 | UInt64(mode.rawValue)
+            cpus = UInt64(pcpu) << 32 | UInt64(vcpu)
+        }
+
+        init(_ s: Sample) {
+            self.init(ip: s.ip, pid: s.pid, tid: s.tid, domain: s.domain, pcpu: s.pcpu, vcpu: s.vcpu, event: s.event, mode: s.mode)
+        }
+
+        /// The sample this key stands for (weight, time and count 0, no callchain).
+        var sample: Sample {
+            Sample(ip: ip, weight: 0, time: 0, pid: Int32(bitPattern: UInt32(truncatingIfNeeded: threads >> 32)),
+                   tid: Int32(bitPattern: UInt32(truncatingIfNeeded: threads)),
+                   domain: DomainID(UInt32(truncatingIfNeeded: place >> 32)),
+                   pcpu: UInt32(truncatingIfNeeded: cpus >> 32), vcpu: UInt32(truncatingIfNeeded: cpus),
+                   event: UInt16(truncatingIfNeeded: place >> 8), mode: SampleMode(rawValue: UInt8(truncatingIfNeeded: place)) ?? .unknown,
+                   count: 0)
+        }
+    }
+
+    /// Per key: its words, where its callchain is in `frames`, and what was added since the last emit.
+    private var keys = PlainBuffer<Key>(capacity: 1024)
+    private var chains = PlainBuffer<(start: UInt32, count: UInt32)>(capacity: 1024)
     private var counts = PlainBuffer<UInt64>(capacity: 1024)
     private var weights = PlainBuffer<UInt64>(capacity: 1024)
     private var times = PlainBuffer<UInt64>(capacity: 1024)
     /// Keys with a count since the last emit, in the order they were first added.
     private var touched = PlainBuffer<UInt32>(capacity: 1024)
     private var frames = PlainBuffer<CallFrame>(capacity: 4096)
-    /// Open addressing: key index + 1 per slot, 0 when free; at most half full.
-    private var slots: UnsafeMutablePointer<UInt32>
+    /// Open addressing, at most half full: per slot the hash's high half << 32 | key index + 1 (0: free), so
+    /// most misses and all but the matching key are told apart without touching the key arrays.
+    private var slots: UnsafeMutablePointer<UInt64>
     private var mask: Int
 
     init() {
@@ -29,38 +63,32 @@ struct SampleMerger {
 
     /// Frees the memory; the merger must not be used afterwards.
     func release() {
-        templates.release(); hashes.release(); counts.release(); weights.release(); times.release()
+        keys.release(); chains.release(); counts.release(); weights.release(); times.release()
         touched.release(); frames.release(); slots.deallocate()
     }
 
     /// Number of distinct keys so far.
-    var keyCount: Int { templates.count }
+    var keyCount: Int { keys.count }
 
     /// Whether anything was added since the last emit.
     var isEmpty: Bool { touched.isEmpty }
 
     @inline(__always)
-    private static func mix(_ h: UInt64, _ w: UInt64) -> UInt64 {
-        let x = (h ^ w) &* 0x9E37_79B9_7F4A_7C15
-        return x ^ (x >> 29)
+    private static func hash(_ k: Key, _ chain: UnsafeBufferPointer<CallFrame>) -> UInt64 {
+        // Four independent products (they run side by side), then the callchain one frame at a time.
+        var h = (k.ip &* 0x9E37_79B9_7F4A_7C15) ^ (k.threads &* 0xC2B2_AE3D_27D4_EB4F)
+            ^ (k.place &* 0x1656_67B1_9E37_79F9) ^ (k.cpus &* 0x27D4_EB2F_1656_67C5)
+        for f in chain { h = (h ^ (f.ip &+ UInt64(f.mode.rawValue))) &* 0x9E37_79B9_7F4A_7C15; h ^= h >> 29 }
+        h ^= h >> 32
+        h = (h ^ UInt64(chain.count)) &* 0xD6E8_FEB8_6659_FD93
+        return h ^ (h >> 32)
     }
 
     @inline(__always)
-    private static func hash(_ s: Sample, _ chain: UnsafeBufferPointer<CallFrame>) -> UInt64 {
-        var h = mix(0x243F_6A88_85A3_08D3, s.ip)
-        h = mix(h, UInt64(UInt32(bitPattern: s.pid)) << 32 | UInt64(UInt32(bitPattern: s.tid)))
-        h = mix(h, UInt64(s.domain.rawValue) << 32 | UInt64(s.event) << 8 | UInt64(s.mode.rawValue))
-        h = mix(h, UInt64(s.pcpu) << 32 | UInt64(s.vcpu))
-        for f in chain { h = mix(h, f.ip &+ UInt64(f.mode.rawValue)) }
-        return mix(h, UInt64(chain.count))
-    }
-
-    @inline(__always)
-    private func matches(_ k: Int, _ s: Sample, _ chain: UnsafeBufferPointer<CallFrame>) -> Bool {
-        let t = templates[k]
-        guard t.ip == s.ip, t.pid == s.pid, t.tid == s.tid, t.domain == s.domain, t.pcpu == s.pcpu, t.vcpu == s.vcpu,
-              t.event == s.event, t.mode == s.mode, Int(t.chainCount) == chain.count else { return false }
-        let start = Int(t.chainStart)
+    private func sameChain(_ k: Int, _ chain: UnsafeBufferPointer<CallFrame>) -> Bool {
+        let c = chains[k]
+        guard Int(c.count) == chain.count else { return false }
+        let start = Int(c.start)
         for j in 0..<chain.count {
             let f = frames[start + j]
             if f.ip != chain[j].ip || f.mode != chain[j].mode { return false }
@@ -68,44 +96,44 @@ struct SampleMerger {
         return true
     }
 
-    /// The key of `s` with callchain `chain` (leaf first; empty for none). `s`'s time, weight, count and
-    /// chain fields are ignored.
+    /// The index of key `key` with callchain `chain` (leaf first; empty for none), added if new.
     @inline(__always)
-    mutating func key(for s: Sample, chain: UnsafeBufferPointer<CallFrame>) -> UInt32 {
-        let h = Self.hash(s, chain)
-        var i = Int(truncatingIfNeeded: h >> 20) & mask
+    mutating func index(of key: Key, chain: UnsafeBufferPointer<CallFrame>) -> UInt32 {
+        let h = Self.hash(key, chain)
+        let tag = h & 0xFFFF_FFFF_0000_0000
+        var i = Int(truncatingIfNeeded: h) & mask
         while true {
             let v = slots[i]
             if v == 0 { break }
-            let k = Int(v - 1)
-            if hashes[k] == h && matches(k, s, chain) { return UInt32(k) }
+            if v & 0xFFFF_FFFF_0000_0000 == tag {
+                let k = Int(truncatingIfNeeded: v & 0xFFFF_FFFF) - 1
+                if keys[k] == key && sameChain(k, chain) { return UInt32(k) }
+            }
             i = (i + 1) & mask
         }
-        let k = templates.count
-        var t = s
-        t.chainStart = UInt32(truncatingIfNeeded: frames.count)
-        t.chainCount = UInt32(truncatingIfNeeded: chain.count)
-        t.count = 0
-        t.weight = 0
+        let k = keys.count
+        keys.append(key)
+        chains.append((UInt32(truncatingIfNeeded: frames.count), UInt32(truncatingIfNeeded: chain.count)))
         frames.append(contentsOf: chain)
-        templates.append(t)
-        hashes.append(h)
         counts.append(0)
         weights.append(0)
         times.append(0)
-        slots[i] = UInt32(k + 1)
-        if templates.count * 2 > mask { grow() }
+        slots[i] = tag | UInt64(k + 1)
+        if keys.count * 2 > mask { grow() }
         return UInt32(k)
     }
 
     private mutating func grow() {
         let newMask = mask * 2 + 1
-        let ns = UnsafeMutablePointer<UInt32>.allocate(capacity: newMask + 1)
+        let ns = UnsafeMutablePointer<UInt64>.allocate(capacity: newMask + 1)
         ns.initialize(repeating: 0, count: newMask + 1)
-        for k in 0..<templates.count {
-            var i = Int(truncatingIfNeeded: hashes[k] >> 20) & newMask
-            while ns[i] != 0 { i = (i + 1) & newMask }
-            ns[i] = UInt32(k + 1)
+        for i in 0...mask where slots[i] != 0 {
+            let v = slots[i]
+            let k = Int(truncatingIfNeeded: v & 0xFFFF_FFFF) - 1
+            var j = Int(truncatingIfNeeded: Self.hash(keys[k], UnsafeBufferPointer(start: frames.base + Int(chains[k].start),
+                                                                                    count: Int(chains[k].count)))) & newMask
+            while ns[j] != 0 { j = (j + 1) & newMask }
+            ns[j] = v
         }
         slots.deallocate()
         slots = ns
@@ -129,13 +157,16 @@ struct SampleMerger {
         batch.samples.reserveCapacity(batch.samples.count + touched.count)
         for k in touched.buffer {
             let i = Int(k)
-            var s = templates[i]
+            var s = keys[i].sample
             s.count = counts[i]
             s.weight = weights[i]
             s.time = times[i]
-            let start = Int(s.chainStart), n = Int(s.chainCount)
-            s.chainStart = n > 0 ? UInt32(truncatingIfNeeded: batch.frames.count) : 0
-            if n > 0 { batch.frames.append(contentsOf: UnsafeBufferPointer(start: frames.base + start, count: n)) }
+            let c = chains[i]
+            if c.count > 0 {
+                s.chainStart = UInt32(truncatingIfNeeded: batch.frames.count)
+                s.chainCount = c.count
+                batch.frames.append(contentsOf: UnsafeBufferPointer(start: frames.base + Int(c.start), count: Int(c.count)))
+            }
             batch.samples.append(s)
             counts[i] = 0
             weights[i] = 0

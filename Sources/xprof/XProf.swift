@@ -20,16 +20,23 @@ struct XProf: ParsableCommand {
         ]
     )
 
-    /// `xprof symbolize` is often run once per batch of addresses, so its start-up counts: its arguments are
-    /// parsed by that command alone, which spares building and checking the whole command tree (about a
-    /// millisecond, a tenth of a 100,000-address run). Help goes through the tree as usual.
+    /// Every run's start-up counts (`xprof symbolize` is often run once per batch of addresses, and a report
+    /// of a small file takes a few tens of milliseconds): a subcommand's arguments are parsed by that command
+    /// alone, which spares building and checking the whole command tree (about a millisecond). Help, and any
+    /// arguments the command refuses, go through the tree as usual, so usage and errors read as always.
     static func main() {
         let args = Array(CommandLine.arguments.dropFirst())
-        if args.first == SymbolizeCommand._commandName,
-           !args.contains(where: { ["-h", "--help", "help", "--version", "--generate-completion-script"].contains($0) || $0.hasPrefix("--generate-completion") }) {
-            SymbolizeCommand.main(Array(args.dropFirst()))
-        } else {
-            main(nil)
+        let help = ["-h", "--help", "help", "--version"]
+        if let name = args.first, !args.contains(where: { help.contains($0) || $0.hasPrefix("--generate-completion") }),
+           let type = configuration.subcommands.first(where: { $0._commandName == name }),
+           var command = try? type.parseAsRoot(Array(args.dropFirst())) {
+            do {
+                try command.run()
+            } catch {
+                type.exit(withError: error)
+            }
+            return
         }
+        main(nil)
     }
 }

@@ -1,4 +1,7 @@
 internal import CPerfShim
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Decodes the records of a perf.data file into sample batches and side-band events.
 ///
@@ -73,7 +76,31 @@ final class PerfDataSource: SampleSource {
     private var epochStarts: [Int] = []
     private var epochOrder = PlainBuffer<Int32>(capacity: 1 << 10)
 
-    func setMergingAllowed(_ allowed: Bool) { merging = allowed }
+    func setMergingAllowed(_ allowed: Bool) {
+        merging = allowed
+        // Merged samples keep no reference into the file: a mapped file is then read front to back through
+        // a reused buffer instead of through the mapping.
+        streaming = allowed && file.isMapped
+    }
+
+    /// Reading the records through `window` (see ``setMergingAllowed(_:)``): it holds the file's bytes
+    /// `windowStart ..< windowEnd`.
+    private var streaming = false
+    private static let windowSize = 1 << 20
+    private let window = UnsafeMutableRawPointer.allocate(byteCount: PerfDataSource.windowSize, alignment: 16)
+    private var windowStart = 0
+    private var windowEnd = 0
+
+    /// Makes the window hold `o ..< o + n` (n ≤ 64 KiB + 8), reading from `o` on when it does not; false
+    /// when the file ends (or cannot be read) before `o + n`.
+    @inline(__always)
+    private func windowHolds(_ o: Int, _ n: Int) -> Bool {
+        if o >= windowStart && o + n <= windowEnd { return true }
+        let got = file.read(into: window, count: min(Self.windowSize, end - o), at: o)
+        windowStart = o
+        windowEnd = o + got
+        return o + n <= windowEnd
+    }
 
     /// A merged sample waiting for its round: when, its weight, its place in the file's event order, its key.
     struct MergedRef: BitwiseCopyable {
@@ -182,6 +209,7 @@ final class PerfDataSource: SampleSource {
         pendingSamples.release(); pendingSampleSeq.release(); pendingChain.release(); pendingFrames.release()
         keptSamples.release(); keptSampleSeq.release(); keptChain.release(); keptFrames.release()
         merger.release(); pendingKeys.release(); keptKeys.release(); epochOrder.release()
+        window.deallocate()
         xprof_zstd_stream_free(zstd)
     }
 
@@ -342,6 +370,13 @@ final class PerfDataSource: SampleSource {
     /// The record at `o` if its header is complete and its size fits (else nil).
     private func recordAt(_ o: Int) -> RawRecord? {
         guard o >= 0, o + 8 <= end else { return nil }
+        if streaming {
+            guard windowHolds(o, 8) else { return nil }
+            let v = window.loadUnaligned(fromByteOffset: o - windowStart + 6, as: UInt16.self)
+            let size = Int(big ? v.byteSwapped : v)
+            guard size >= 8, o + size <= end, windowHolds(o, size) else { return nil }
+            return RawRecord(p: UnsafeRawBufferPointer(start: window + (o - windowStart), count: size), big: big)
+        }
         let raw = file.raw
         let v = raw.loadUnaligned(fromByteOffset: o + 6, as: UInt16.self)
         let size = Int(big ? v.byteSwapped : v)
@@ -618,7 +653,7 @@ final class PerfDataSource: SampleSource {
         // Merged samples keep nothing of the file: everything read so far can be handed back.
         posAtLastFlush = pos
         oldestNeeded = Int.max
-        file.release(upTo: pos)
+        if !streaming { file.release(upTo: pos) }
     }
 
     /// `flush(upTo:)` when `order` is ready and the pending events are samples without callchains: the due
@@ -810,7 +845,7 @@ final class PerfDataSource: SampleSource {
                     let range = Self.decodeChain(r, at: f.chainOffset, count: f.chainCount, ip: f.ip, mode: mode, into: chainScratch)
                     chain = UnsafeBufferPointer(rebasing: chainScratch[range])
                 }
-                let k = merger.key(for: s, chain: chain)
+                let k = merger.index(of: SampleMerger.Key(s), chain: chain)
                 if !ordered {
                     merger.add(k, weight: s.weight, time: s.time)
                     return

@@ -52,6 +52,13 @@ struct PerfSampleLayout {
     var regsIntrBytes: Int
     /// The weight of a sample without PERIOD: the attr's fixed period (at least 1).
     var fixedPeriod: UInt64
+    /// When every field has a fixed size but the callchain (the usual `perf record` sample): where each
+    /// field is (-1: absent), where the callchain's `nr` is (-1: none), the bytes before it (or the whole
+    /// fixed record) and the fixed bytes after its entries. `fixed` is false otherwise (then
+    /// ``PerfSampleFields/parse(_:layout:)`` walks the fields one by one).
+    var fixed = false
+    var ipAt = -1, tidAt = -1, timeAt = -1, idAt = -1, cpuAt = -1, periodAt = -1, chainAt = -1
+    var head = 0, tail = 0
 
     init(_ a: PerfAttr) {
         sampleType = a.sampleType
@@ -60,6 +67,39 @@ struct PerfSampleLayout {
         regsUserBytes = a.sampleRegsUser.nonzeroBitCount * 8
         regsIntrBytes = a.sampleRegsIntr.nonzeroBitCount * 8
         fixedPeriod = max(1, a.samplePeriodOrFreq)
+        // The kernel's field order; READ without GROUP is fixed, everything variable but the callchain ends
+        // the fast layout.
+        let t = sampleType
+        guard t & ~PerfAttr.known == 0 else { return }
+        let variable = PerfAttr.raw | PerfAttr.branchStack | PerfAttr.regsUser | PerfAttr.stackUser
+            | PerfAttr.regsIntr | PerfAttr.aux
+        guard t & variable == 0, t & PerfAttr.read == 0 || readFormat & PerfAttr.fmtGroup == 0 else { return }
+        var o = 8
+        func take(_ bit: UInt64, _ size: Int = 8) -> Int {
+            guard t & bit != 0 else { return -1 }
+            defer { o += size }
+            return o
+        }
+        let idFirst = take(PerfAttr.identifier)
+        ipAt = take(PerfAttr.ip)
+        tidAt = take(PerfAttr.tid)
+        timeAt = take(PerfAttr.time)
+        _ = take(PerfAttr.addr)
+        let id = take(PerfAttr.id)
+        idAt = id >= 0 ? id : idFirst  // as the walk: ID, when both are there (the kernel writes the same value)
+        _ = take(PerfAttr.streamID)
+        cpuAt = take(PerfAttr.cpu)
+        periodAt = take(PerfAttr.period)
+        let rf = readFormat
+        let readSize = 8 + (rf & PerfAttr.fmtID != 0 ? 8 : 0) + (rf & PerfAttr.fmtLost != 0 ? 8 : 0)
+            + (rf & PerfAttr.fmtTotalTimeEnabled != 0 ? 8 : 0) + (rf & PerfAttr.fmtTotalTimeRunning != 0 ? 8 : 0)
+        _ = take(PerfAttr.read, readSize)
+        chainAt = take(PerfAttr.callchain, 0)
+        head = o
+        for bit in [PerfAttr.weight | PerfAttr.weightStruct, PerfAttr.dataSrc, PerfAttr.transaction, PerfAttr.physAddr,
+                    PerfAttr.cgroup, PerfAttr.dataPageSize, PerfAttr.codePageSize] where t & bit != 0 { o += 8 }
+        tail = o - head
+        fixed = true
     }
 }
 
@@ -73,6 +113,36 @@ extension PerfSampleFields {
     /// Parses the body of a sample record with the attr's precomputed layout.
     @inline(__always)
     static func parse(_ r: RawRecord, layout attr: PerfSampleLayout) -> PerfSampleFields? {
+        if attr.fixed { return parseFixed(r, layout: attr) }
+        return parseFields(r, layout: attr)
+    }
+
+    /// ``parse(_:layout:)`` for a fixed layout: each field read where it is, the sizes checked once.
+    @inline(__always)
+    static func parseFixed(_ r: RawRecord, layout a: PerfSampleLayout) -> PerfSampleFields? {
+        let n = r.count
+        var f = PerfSampleFields()
+        var end = a.head
+        if a.chainAt >= 0 {
+            guard n >= a.head + 8 else { return nil }
+            let nr = r.u64(a.chainAt)
+            guard nr <= UInt64((n - a.head - 8) / 8) else { return nil }
+            f.chainOffset = a.chainAt + 8
+            f.chainCount = Int(nr)
+            end = a.head + 8 + Int(nr) * 8
+        }
+        guard n - end >= a.tail else { return nil }
+        if a.ipAt >= 0 { f.ip = r.u64(a.ipAt) }
+        if a.tidAt >= 0 { f.pid = r.u32(a.tidAt); f.tid = r.u32(a.tidAt + 4) }
+        if a.timeAt >= 0 { f.time = r.u64(a.timeAt) }
+        if a.idAt >= 0 { f.id = r.u64(a.idAt) }
+        if a.cpuAt >= 0 { f.cpu = r.u32(a.cpuAt) }
+        if a.periodAt >= 0 { f.period = r.u64(a.periodAt) }
+        return f
+    }
+
+    /// ``parse(_:layout:)`` field by field, for layouts with variable-size fields.
+    static func parseFields(_ r: RawRecord, layout attr: PerfSampleLayout) -> PerfSampleFields? {
         let t = attr.sampleType
         var f = PerfSampleFields()
         var o = 8
