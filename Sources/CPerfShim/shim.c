@@ -89,3 +89,59 @@ long long xprof_zstd_stream_feed(void *stream, const void *src, size_t src_size,
     *consumed = in.pos;
     return (long long)out.pos;
 }
+
+static inline uint64_t load64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline uint32_t load32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sample_layout *l,
+                               xprof_parsed_sample *out, size_t cap, size_t *written) {
+    const int32_t ip_at = l->ip_at, tid_at = l->tid_at, time_at = l->time_at, cpu_at = l->cpu_at;
+    const int32_t period_at = l->period_at, chain_at = l->chain_at, head = l->head, tail = l->tail;
+    const uint64_t fixed_period = l->fixed_period;
+    size_t o = 0, n = 0;
+    while (n < cap && o + 8 <= len) {
+        const uint8_t *p = buf + o;
+        uint32_t type = load32(p);
+        uint16_t misc, size16;
+        memcpy(&misc, p + 4, 2);
+        memcpy(&size16, p + 6, 2);
+        size_t size = size16;
+        unsigned cpumode = misc & 7;
+        if (type != 9 || size < 8 || o + size > len || cpumode == 4 || cpumode == 5) break;
+        size_t body_end = (size_t)head;
+        if (chain_at >= 0) {
+            if (size < (size_t)head + 8) break;
+            uint64_t nr = load64(p + chain_at);
+            if (nr > (size - head - 8) / 8) break;
+            body_end = (size_t)head + 8 + (size_t)nr * 8;
+        } else if (size < (size_t)head) {
+            break;
+        }
+        if (size - body_end < (size_t)tail) break;
+        uint64_t ip = ip_at >= 0 ? load64(p + ip_at) : 0;
+        uint64_t pid_tid = tid_at >= 0 ? load64(p + tid_at) : ~0ull;
+        uint64_t pid = pid_tid & 0xFFFFFFFFull, tid = pid_tid >> 32;
+        uint64_t cpu = cpu_at >= 0 ? load32(p + cpu_at) : 0xFFFFFFFFull;
+        uint64_t domain, mode;
+        switch (cpumode) {
+        case 1: domain = 0; mode = 1; break;           /* host kernel */
+        case 2: domain = 0; mode = 0; break;           /* host user */
+        case 3: domain = 0x7FF2; mode = 2; break;      /* hypervisor */
+        default: domain = 0; mode = 3; break;          /* unknown */
+        }
+        xprof_parsed_sample *s = out + n;
+        s->ip = ip;
+        s->threads = pid << 32 | tid;
+        s->place = domain << 32 | mode;
+        s->cpus = cpu << 32 | (domain == 0 ? cpu : 0xFFFFFFFFull);
+        s->hash = xprof_key_hash(s->ip, s->threads, s->place, s->cpus);
+        s->time = time_at >= 0 ? load64(p + time_at) : 0;
+        s->weight = period_at >= 0 ? load64(p + period_at) : fixed_period;
+        s->chain_start = 0;
+        s->chain_count = 0;
+        n++;
+        o += size;
+    }
+    *written = n;
+    return o;
+}

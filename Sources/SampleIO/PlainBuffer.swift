@@ -37,6 +37,14 @@ struct PlainBuffer<Element: BitwiseCopyable> {
         nonmutating set { base[i] = newValue }
     }
 
+    /// Lets `fill` write up to `maxCount` elements after the last one (into uninitialized memory, trivial
+    /// values only) and keeps as many as it says it wrote.
+    mutating func append(upTo maxCount: Int, _ fill: (UnsafeMutablePointer<Element>) -> Int) {
+        if count + maxCount > capacity { grow(count + maxCount) }
+        let n = fill(base + count)
+        count += max(0, min(n, maxCount))
+    }
+
     /// Empties the buffer, keeping its memory.
     mutating func removeAll() { count = 0 }
 

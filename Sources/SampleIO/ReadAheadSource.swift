@@ -10,7 +10,7 @@ import Dispatch
 public final class ReadAheadSource: SampleSource {
     public private(set) var metadata: RunMetadata
     public private(set) var stats: DecodeStats
-    private let channel: Channel
+    private let channel: HandOff<Item>
     private var finished = false
 
     /// Starts decoding `source` in the background right away.
@@ -18,7 +18,7 @@ public final class ReadAheadSource: SampleSource {
     public init(_ source: any SampleSource, depth: Int = 4) {
         metadata = source.metadata
         stats = source.stats
-        let channel = Channel(depth: max(1, depth))
+        let channel = HandOff<Item>(capacity: max(1, depth))
         self.channel = channel
         let producer = Producer(source: source, channel: channel)
         DispatchQueue.global().async { producer.run() }
@@ -30,7 +30,8 @@ public final class ReadAheadSource: SampleSource {
 
     public func nextBatch() throws(SampleIOError) -> SampleBatch? {
         if finished { return nil }
-        let item = channel.take()
+        // The producer puts an item for the end and for an error, and stops only after either.
+        guard let item = channel.take() else { finished = true; return nil }
         metadata = item.metadata
         stats = item.stats
         switch item.result {
@@ -49,62 +50,11 @@ public final class ReadAheadSource: SampleSource {
         var stats: DecodeStats
     }
 
-    /// A bounded queue between the decoding thread and the consumer.
-    final class Channel: @unchecked Sendable {
-        private let slots: DispatchSemaphore
-        private let filled = DispatchSemaphore(value: 0)
-        private let lock = DispatchSemaphore(value: 1)  // free again whenever it can be released
-        private var items: [Item] = []
-        private var head = 0
-        private var cancelled = false
-
-        init(depth: Int) {
-            // libdispatch refuses to free a semaphore whose count is below the one it was created with, and
-            // a consumer that stops early leaves slots taken: start at 0 and add the slots one by one.
-            slots = DispatchSemaphore(value: 0)
-            for _ in 0..<depth { slots.signal() }
-        }
-
-        /// Producer side: waits for room; false when the consumer has gone away.
-        func put(_ item: Item) -> Bool {
-            slots.wait()
-            lock.wait()
-            defer { lock.signal() }
-            if cancelled { return false }
-            items.append(item)
-            filled.signal()
-            return true
-        }
-
-        /// Consumer side: waits for the next item.
-        func take() -> Item {
-            filled.wait()
-            lock.wait()
-            let item = items[head]
-            head += 1
-            if head == items.count {
-                items.removeAll(keepingCapacity: true)
-                head = 0
-            }
-            lock.signal()
-            slots.signal()
-            return item
-        }
-
-        /// The consumer is gone: release a producer waiting for room and make it stop.
-        func cancel() {
-            lock.wait()
-            cancelled = true
-            lock.signal()
-            slots.signal()
-        }
-    }
-
     /// Owns the wrapped source on the background thread.
     final class Producer: @unchecked Sendable {
         let source: any SampleSource
-        let channel: Channel
-        init(source: any SampleSource, channel: Channel) {
+        let channel: HandOff<Item>
+        init(source: any SampleSource, channel: HandOff<Item>) {
             self.source = source
             self.channel = channel
         }

@@ -1,3 +1,5 @@
+internal import CPerfShim
+
 /// Merges samples that are identical but for their time and weight — same address, pid, tid, domain, CPUs,
 /// event, mode and callchain — into one ``Sample`` with a ``Sample/count`` and the summed weight, for
 /// consumers that only count (``SampleSource/setMergingAllowed(_:)``).
@@ -24,6 +26,13 @@ struct SampleMerger {
             threads = UInt64(UInt32(bitPattern: pid)) << 32 | UInt64(UInt32(bitPattern: tid))
             place = UInt64(domain.rawValue) << 32 | UInt64(event) << 8 | UInt64(mode.rawValue)
             cpus = UInt64(pcpu) << 32 | UInt64(vcpu)
+        }
+
+        init(ip: UInt64, threads: UInt64, place: UInt64, cpus: UInt64) {
+            self.ip = ip
+            self.threads = threads
+            self.place = place
+            self.cpus = cpus
         }
 
         init(_ s: Sample) {
@@ -73,8 +82,9 @@ struct SampleMerger {
     /// Whether anything was added since the last emit.
     var isEmpty: Bool { touched.isEmpty }
 
+    /// The hash ``index(of:chain:hash:)`` wants (a decoder may compute it on another thread).
     @inline(__always)
-    private static func hash(_ k: Key, _ chain: UnsafeBufferPointer<CallFrame>) -> UInt64 {
+    static func hash(_ k: Key, _ chain: UnsafeBufferPointer<CallFrame>) -> UInt64 {
         // Four independent products (they run side by side), then the callchain one frame at a time.
         var h = (k.ip &* 0x9E37_79B9_7F4A_7C15) ^ (k.threads &* 0xC2B2_AE3D_27D4_EB4F)
             ^ (k.place &* 0x1656_67B1_9E37_79F9) ^ (k.cpus &* 0x27D4_EB2F_1656_67C5)
@@ -82,6 +92,11 @@ struct SampleMerger {
         h ^= h >> 32
         h = (h ^ UInt64(chain.count)) &* 0xD6E8_FEB8_6659_FD93
         return h ^ (h >> 32)
+    }
+
+    /// What the decoder's C fast path computes for a key without callchain (tests hold it to ``hash(_:_:)``).
+    static func fastPathHash(_ k: Key) -> UInt64 {
+        xprof_key_hash(k.ip, k.threads, k.place, k.cpus)
     }
 
     @inline(__always)
@@ -96,10 +111,10 @@ struct SampleMerger {
         return true
     }
 
-    /// The index of key `key` with callchain `chain` (leaf first; empty for none), added if new.
+    /// The index of key `key` with callchain `chain` (leaf first; empty for none), added if new; `h` is
+    /// their ``hash(_:_:)``.
     @inline(__always)
-    mutating func index(of key: Key, chain: UnsafeBufferPointer<CallFrame>) -> UInt32 {
-        let h = Self.hash(key, chain)
+    mutating func index(of key: Key, chain: UnsafeBufferPointer<CallFrame>, hash h: UInt64) -> UInt32 {
         let tag = h & 0xFFFF_FFFF_0000_0000
         var i = Int(truncatingIfNeeded: h) & mask
         while true {

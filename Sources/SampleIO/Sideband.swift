@@ -97,3 +97,53 @@ public struct SampleBatch: Sendable, Equatable {
         sideband.append(SidebandRecord(beforeSample: samples.count, time: time, event: event))
     }
 }
+
+/// Side-band events waiting for their round (perf's ordered events), each with its place in the input's
+/// event order; ``sortByTime()`` puts them in (time, place) order for delivery.
+struct SidebandQueue {
+    private var events: [SidebandRecord] = []
+    private var seqs: [UInt64] = []
+    /// Indexes of `events` in (time, place) order (after ``sortByTime()``).
+    private var order: [Int32] = []
+
+    var isEmpty: Bool { events.isEmpty }
+    /// Number of events in ``sortByTime()`` order.
+    var count: Int { order.count }
+
+    mutating func append(_ e: SidebandEvent, time: UInt64, seq: UInt64) {
+        events.append(SidebandRecord(beforeSample: 0, time: time, event: e))
+        seqs.append(seq)
+    }
+
+    /// Orders the waiting events by (time, place).
+    mutating func sortByTime() {
+        order.removeAll(keepingCapacity: true)
+        for i in events.indices { order.append(Int32(truncatingIfNeeded: i)) }
+        if events.count > 1 {
+            let sb = events, sq = seqs
+            order.sort { a, b in
+                let ta = sb[Int(a)].time, tb = sb[Int(b)].time
+                return ta != tb ? ta < tb : sq[Int(a)] < sq[Int(b)]
+            }
+        }
+    }
+
+    /// The k-th event in time order, and its place in the input.
+    subscript(k: Int) -> (record: SidebandRecord, seq: UInt64) {
+        let j = Int(order[k])
+        return (events[j], seqs[j])
+    }
+
+    /// Drops the first `k` events in time order (delivered); the others wait, in time order.
+    mutating func removeFirst(_ k: Int) {
+        if k >= order.count {
+            events.removeAll(keepingCapacity: true)
+            seqs.removeAll(keepingCapacity: true)
+        } else if k > 0 {
+            let rest = order[k...].map { Int($0) }
+            events = rest.map { events[$0] }
+            seqs = rest.map { seqs[$0] }
+        }
+        order.removeAll(keepingCapacity: true)
+    }
+}

@@ -176,6 +176,16 @@ import Testing
         return (epochs, sideband)
     }
 
+    /// Where two `epochs` results first differ (nil when equal), briefly, for a failure message.
+    static func firstDifference(_ a: [[String: [UInt64]]], _ b: [[String: [UInt64]]]) -> String? {
+        if a.count != b.count { return "\(a.count) against \(b.count) epochs" }
+        for (i, (x, y)) in zip(a, b).enumerated() where x != y {
+            let key = Set(x.keys).union(y.keys).sorted().first { x[$0] != y[$0] } ?? "?"
+            return "epoch \(i), sample \(key): \(x[key] ?? []) against \(y[key] ?? [])"
+        }
+        return nil
+    }
+
     /// A consumer that only counts may let the decoder merge identical samples: between any two side-band
     /// events the merged stream has exactly the counts and weights of the sample-by-sample stream, with and
     /// without callchains, and fewer samples.
@@ -192,7 +202,8 @@ import Testing
             #expect(a.sideband == b.sideband)
             #expect(a.epochs.count == b.epochs.count)
             // Empty stretches aside (an epoch with no sample is empty in both).
-            #expect(a.epochs == b.epochs, "\(name), callchains \(chains)")
+            let diff = Self.firstDifference(a.epochs, b.epochs)
+            #expect(diff == nil, "\(name), callchains \(chains): \(diff ?? "")")
             let total = a.epochs.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1[0] } }
             #expect(total > 0)
             #expect(merged.stats.lostSamples == plain.stats.lostSamples)

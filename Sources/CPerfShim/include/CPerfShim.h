@@ -50,4 +50,39 @@ void xprof_zstd_stream_free(void *stream);
 long long xprof_zstd_stream_feed(void *stream, const void *src, size_t src_size, void *dst, size_t dst_capacity,
                                  size_t *consumed, const char **error_name);
 
+/* The hot loop of reading a large perf.data for a report that merges identical samples (the Swift
+ * decoder's fast path): consecutive PERF_RECORD_SAMPLE records of the host or hypervisor, with a fixed
+ * field layout, little-endian, callchains not wanted. */
+
+/* Where each field of a fixed sample layout is (byte offsets from the record start, -1 when absent);
+ * `head`: bytes before the callchain entries (or of the whole fixed part), `tail`: fixed bytes after them. */
+typedef struct {
+    int32_t ip_at, tid_at, time_at, cpu_at, period_at, chain_at, head, tail;
+    uint64_t fixed_period;
+} xprof_sample_layout;
+
+/* A parsed sample: its merger key (ip; pid << 32 | tid; domain << 32 | event << 8 | mode; pcpu << 32 |
+ * vcpu), the key's hash, time, weight, and where its callchain is (none here). Same layout as the Swift
+ * decoder's PerfChunk.Parsed. */
+typedef struct {
+    uint64_t ip, threads, place, cpus;
+    uint64_t hash, time, weight;
+    uint32_t chain_start, chain_count;
+} xprof_parsed_sample;
+
+/* The merger's hash of a key without callchain (must equal SampleMerger.hash in Swift; a test checks). */
+static inline uint64_t xprof_key_hash(uint64_t ip, uint64_t threads, uint64_t place, uint64_t cpus) {
+    uint64_t h = (ip * 0x9E3779B97F4A7C15ull) ^ (threads * 0xC2B2AE3D27D4EB4Full)
+        ^ (place * 0x165667B19E3779F9ull) ^ (cpus * 0x27D4EB2F165667C5ull);
+    h ^= h >> 32;
+    h = h * 0xD6E8FEB86659FD93ull;
+    return h ^ (h >> 32);
+}
+
+/* Parses the samples at the start of buf[0 ..< len] into out[0 ..< cap]; stops at the first record it does
+ * not take (another type, a guest cpumode, a record that does not fit or is too short for the layout).
+ * Returns the bytes consumed; *written gets the number of samples. */
+size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sample_layout *layout,
+                               xprof_parsed_sample *out, size_t cap, size_t *written);
+
 #endif

@@ -39,11 +39,9 @@ final class PerfDataSource: SampleSource {
     /// its frames in `pendingFrames`); with a file reference, `chainCount` holds the raw entry count.
     private var pendingChain = PlainBuffer<UInt64>(capacity: 1 << 16)
     private var pendingFrames = PlainBuffer<CallFrame>(capacity: 1 << 16)
-    private var pendingSideband: [SidebandRecord] = []
-    private var pendingSidebandSeq: [UInt64] = []
+    private var pendingSideband = SidebandQueue()
     /// Scratch storage reused by every flush (no allocation per round once warmed up).
     private var order: [Int32] = []
-    private var sidebandOrder: [Int32] = []
     private var keptSamples = PlainBuffer<Sample>(capacity: 1 << 16)
     private var keptSampleSeq = PlainBuffer<UInt64>(capacity: 1 << 16)
     private var keptChain = PlainBuffer<UInt64>(capacity: 1 << 16)
@@ -67,48 +65,89 @@ final class PerfDataSource: SampleSource {
     func setCallchainsWanted(_ wanted: Bool) { callchains = wanted }
 
     /// Whether identical samples are merged (the consumer only counts): then each sample is reduced to its
-    /// merger key on the spot, and rounds are put in order as (time, key) pairs, never as whole samples.
+    /// merger key and hash on the spot, and a ``MergeStage`` puts them in order — on a thread of its own
+    /// (`worker`, fed with `chunk`s) for a file on disk, here (`stage`) otherwise.
     private var merging = false
-    private var merger = SampleMerger()
-    /// Merging, ordered files: the samples of the rounds not yet flushed, and scratch for a flush.
-    private var pendingKeys = PlainBuffer<MergedRef>(capacity: 1 << 16)
-    private var keptKeys = PlainBuffer<MergedRef>(capacity: 1 << 16)
-    private var epochStarts: [Int] = []
-    private var epochOrder = PlainBuffer<Int32>(capacity: 1 << 10)
+    private var stage: MergeStage?
+    private var worker: MergeWorker?
+    /// With a worker: the chunk being filled, as plain buffers here (no object reference in the per-sample
+    /// path); moved into a ``PerfChunk`` when sent.
+    private var piping = false
+    private var chunkSamples = PlainBuffer<PerfChunk.Parsed>(capacity: PerfChunk.capacity)
+    private var chunkFrames = PlainBuffer<CallFrame>(capacity: 1 << 15)
+    private var chunkControls: [(before: Int, control: PerfChunk.Control)] = []
+    private var sentLast = false
 
     func setMergingAllowed(_ allowed: Bool) {
-        merging = allowed
+        guard allowed, !merging else { return }
+        merging = true
         // Merged samples keep no reference into the file: a mapped file is then read front to back through
         // a reused buffer instead of through the mapping.
-        streaming = allowed && file.isMapped
+        streaming = file.isMapped
+        fastPath = streaming && !big && attrs.count == 1 && layouts[0].fixed
+        if fastPath {
+            let a = layouts[0]
+            cLayout = xprof_sample_layout(ip_at: Int32(a.ipAt), tid_at: Int32(a.tidAt), time_at: Int32(a.timeAt),
+                                          cpu_at: Int32(a.cpuAt), period_at: Int32(a.periodAt), chain_at: Int32(a.chainAt),
+                                          head: Int32(a.head), tail: Int32(a.tail), fixed_period: a.fixedPeriod)
+        }
+        let w = MergeWorker(ordered: ordered)
+        if streaming && w.start() {
+            worker = w
+            piping = true
+            let r = WindowReader(file: file, start: pos, end: end)
+            if r.begin() { reader = r }
+        } else {
+            stage = MergeStage(ordered: ordered)
+        }
     }
 
     /// Reading the records through `window` (see ``setMergingAllowed(_:)``): it holds the file's bytes
     /// `windowStart ..< windowEnd`.
     private var streaming = false
     private static let windowSize = 1 << 20
-    private let window = UnsafeMutableRawPointer.allocate(byteCount: PerfDataSource.windowSize, alignment: 16)
+    private let ownWindow = UnsafeMutableRawPointer.allocate(byteCount: PerfDataSource.windowSize, alignment: 16)
+    private var window: UnsafeMutableRawPointer
     private var windowStart = 0
     private var windowEnd = 0
+    /// With a merging thread, the file is read by a third one (`reader`): `window` is then its buffer
+    /// `windowSlot`, which holds window `windowIndex`.
+    private var reader: WindowReader?
+    private var windowIndex = -1
+    private var windowSlot = -1
 
     /// Makes the window hold `o ..< o + n` (n ≤ 64 KiB + 8), reading from `o` on when it does not; false
     /// when the file ends (or cannot be read) before `o + n`.
     @inline(__always)
     private func windowHolds(_ o: Int, _ n: Int) -> Bool {
         if o >= windowStart && o + n <= windowEnd { return true }
+        if let reader { return nextWindow(reader, holding: o, n) }
         let got = file.read(into: window, count: min(Self.windowSize, end - o), at: o)
         windowStart = o
         windowEnd = o + got
         return o + n <= windowEnd
     }
 
-    /// A merged sample waiting for its round: when, its weight, its place in the file's event order, its key.
-    struct MergedRef: BitwiseCopyable {
-        var time: UInt64
-        var weight: UInt64
-        var seq: UInt64
-        var key: UInt32
+    /// `windowHolds` with a reader: moves on to the window whose first `stride` bytes hold `o`.
+    private func nextWindow(_ reader: WindowReader, holding o: Int, _ n: Int) -> Bool {
+        let want = (o - reader.start) / reader.stride
+        while windowIndex < want {
+            if windowSlot >= 0 { _ = reader.free.put(windowSlot); windowSlot = -1 }
+            guard let w = reader.filled.take(), w.index >= 0 else {
+                windowStart = 0
+                windowEnd = 0
+                windowIndex = Int.max
+                return false
+            }
+            windowIndex = w.index
+            windowSlot = w.slot
+            window = reader.buffers[w.slot]
+            windowStart = reader.start + w.index * reader.stride
+            windowEnd = windowStart + w.count
+        }
+        return o >= windowStart && o + n <= windowEnd
     }
+
     private var featureBuildIDs: [(String, String)] = []
 
     static let headerAttr: UInt32 = 64, headerEventType: UInt32 = 65, headerTracingData: UInt32 = 66
@@ -128,6 +167,7 @@ final class PerfDataSource: SampleSource {
 
     init(file: PerfFileBytes, path: String) throws(SampleIOError) {
         self.file = file
+        window = ownWindow
         let bytes = file
         self.path = path
         guard bytes.count >= 16 else {
@@ -208,8 +248,11 @@ final class PerfDataSource: SampleSource {
         chainScratch.deallocate()
         pendingSamples.release(); pendingSampleSeq.release(); pendingChain.release(); pendingFrames.release()
         keptSamples.release(); keptSampleSeq.release(); keptChain.release(); keptFrames.release()
-        merger.release(); pendingKeys.release(); keptKeys.release(); epochOrder.release()
-        window.deallocate()
+        // The merging thread stops once it sees the hand-off cancelled (it holds nothing of this object).
+        worker?.chunks.cancel()
+        reader?.cancel()
+        ownWindow.deallocate()
+        chunkSamples.release(); chunkFrames.release()
         xprof_zstd_stream_free(zstd)
     }
 
@@ -401,45 +444,18 @@ final class PerfDataSource: SampleSource {
 
     func nextBatch() throws(SampleIOError) -> SampleBatch? {
         if done { return nil }
-        while ready.samples.count < 16384 {
-            // Records decompressed from PERF_RECORD_COMPRESSED come first.
-            if inflatedPos < inflated.count {
-                let consumed = inflated.withUnsafeBytes { raw -> Int in
-                    let avail = raw.count - inflatedPos
-                    guard avail >= 8 else { return 0 }
-                    let v = raw.loadUnaligned(fromByteOffset: inflatedPos + 6, as: UInt16.self)
-                    let size = Int(big ? v.byteSwapped : v)
-                    guard size >= 8, size <= avail else { return 0 }
-                    let r = RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[inflatedPos..<(inflatedPos + size)]), big: big)
-                    handle(r, at: -1)
-                    return size
-                }
-                if consumed == 0 {
-                    // A partial record: keep it and append the next compressed payload to it.
-                    inflated.removeSubrange(0..<inflatedPos)
-                    inflatedPos = 0
-                    if !nextRecord() { break }
-                } else {
-                    inflatedPos += consumed
-                }
-                continue
-            }
-            if !nextRecord() { break }
+        if let worker { return nextMergedBatch(worker) }
+        while !exhausted && ready.samples.count < 16384 && (stage?.ready.samples.count ?? 0) < 16384 {
+            if fastPath && inflatedPos >= inflated.count { fastSamples(limit: Int.max) }
+            if !step() { exhausted = true }
         }
-        if pos >= end && (inflatedPos >= inflated.count || !inflated.isEmpty) {
-            if inflatedPos < inflated.count {
-                stats.drop("compressed tail")
-                inflatedPos = inflated.count
-            }
-            flush(upTo: UInt64.max)
-            if merging { merger.emit(into: &ready) }
+        if exhausted {
+            endOfInput()
+            if let stage { stage.finish() } else { flush(upTo: UInt64.max) }
         }
-        if ready.isEmpty && pos >= end {
+        if let stage { ready = stage.takeReady() }
+        if ready.isEmpty && exhausted {
             done = true
-            if pipe && lastRecordType != Self.finishedRound && recordIndex > 0 {
-                // perf ends every flush of a pipe with FINISHED_ROUND; a stream that does not was cut short.
-                stats.warnings.append("\(path): the stream ends after record \(recordIndex - 1) (type \(lastRecordType)) instead of a FINISHED_ROUND record: it was probably cut short")
-            }
             return nil
         }
         file.release(upTo: min(pos, oldestNeeded, posAtLastFlush))
@@ -451,13 +467,193 @@ final class PerfDataSource: SampleSource {
         return out
     }
 
+    /// `nextBatch()` with a merging thread: records are parsed here into chunks for it, and its batches are
+    /// handed on as they come (most at the end: merged samples wait for the next side-band event).
+    private func nextMergedBatch(_ worker: MergeWorker) -> SampleBatch? {
+        while true {
+            let out = sentLast ? worker.outputs.take() : worker.outputs.tryTake()
+            if let out {
+                if let batch = out { return batch }
+                done = true
+                return nil
+            }
+            if sentLast {
+                // The worker is gone without its last word (cannot happen unless the hand-off was cancelled).
+                done = true
+                return nil
+            }
+            while chunkSamples.count < PerfChunk.capacity && chunkControls.count < 1024 {
+                if fastPath && inflatedPos >= inflated.count {
+                    fastSamples(limit: PerfChunk.capacity)
+                    if chunkSamples.count >= PerfChunk.capacity { break }
+                }
+                if !step() {
+                    endOfInput()
+                    sentLast = true
+                    break
+                }
+            }
+            // Hand the filled buffers over in a chunk, and keep its empty ones.
+            let c = worker.free.tryTake() ?? PerfChunk()
+            swap(&c.samples, &chunkSamples)
+            swap(&c.frames, &chunkFrames)
+            swap(&c.controls, &chunkControls)
+            c.last = sentLast
+            guard worker.chunks.put(c) else { done = true; return nil }
+        }
+    }
+
+    /// Whether ``fastSamples(limit:)`` applies: merging a little-endian file of one event whose samples have
+    /// a fixed layout, read through the window. Set when merging starts.
+    private var fastPath = false
+    private var cLayout = xprof_sample_layout()
+
+    /// The bulk of a large recording in one tight loop: consecutive samples of the host or hypervisor,
+    /// parsed from the window and handed to the merging stage (or the chunk for its thread) with no call
+    /// per record. Stops at anything else — another record type, a guest sample, a sample it cannot parse,
+    /// the end of the window, `limit` samples in the chunk — which ``step()`` then handles as usual.
+    private func fastSamples(limit: Int) {
+        if piping && !callchains {
+            // No callchains to decode: the C loop parses straight into the chunk.
+            let we = min(windowEnd, end)
+            guard pos >= windowStart, pos < we else { return }
+            var used = 0, written = 0
+            var layout = cLayout
+            let room = max(0, limit - chunkSamples.count)
+            let from = window.assumingMemoryBound(to: UInt8.self) + (pos - windowStart), length = we - pos
+            chunkSamples.append(upTo: room) { out in
+                used = xprof_perf_fast_samples(from, length, &layout, out, room, &written)
+                return written
+            }
+            if used > 0 {
+                pos += used
+                recordIndex += written
+                lastRecordType = 9
+            }
+            return
+        }
+        let a = layouts[0]
+        // The layout's offsets as locals (no optional fields: absent ones read as their "unknown" value).
+        let ipAt = a.ipAt, tidAt = a.tidAt, timeAt = a.timeAt, cpuAt = a.cpuAt, periodAt = a.periodAt
+        let chainAt = a.chainAt, head = a.head, tail = a.tail, fixedPeriod = a.fixedPeriod
+        let wantChains = callchains
+        let scratch = chainScratch
+        let base = window
+        let ws = windowStart, we = min(windowEnd, end)
+        var o = pos
+        var n = 0
+        var samples = chunkSamples, frames = chunkFrames
+        let st = stage
+        while o + 8 <= we && samples.count < limit {
+            let p = base + (o - ws)
+            let size = Int(p.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
+            let cpumode = p.loadUnaligned(fromByteOffset: 4, as: UInt16.self) & 7
+            guard p.loadUnaligned(as: UInt32.self) == 9, size >= 8, o + size <= we, cpumode != 4, cpumode != 5 else { break }
+            let r = RawRecord(p: UnsafeRawBufferPointer(start: p, count: size), big: false)
+            // PerfSampleFields.parseFixed, spelled out here so that nothing but loads remains.
+            var chainCount = 0
+            var bodyEnd = head
+            if chainAt >= 0 {
+                guard size >= head + 8 else { break }
+                let nr = p.loadUnaligned(fromByteOffset: chainAt, as: UInt64.self)
+                guard nr <= UInt64((size - head - 8) / 8) else { break }
+                chainCount = Int(nr)
+                bodyEnd = head + 8 + chainCount * 8
+            }
+            guard size - bodyEnd >= tail else { break }
+            let ip = ipAt >= 0 ? p.loadUnaligned(fromByteOffset: ipAt, as: UInt64.self) : 0
+            let pidTid = tidAt >= 0 ? p.loadUnaligned(fromByteOffset: tidAt, as: UInt64.self) : UInt64.max
+            let pid = UInt32(truncatingIfNeeded: pidTid), tid = UInt32(truncatingIfNeeded: pidTid >> 32)
+            let time = timeAt >= 0 ? p.loadUnaligned(fromByteOffset: timeAt, as: UInt64.self) : 0
+            let cpu = cpuAt >= 0 ? p.loadUnaligned(fromByteOffset: cpuAt, as: UInt32.self) : UInt32.max
+            let weight = periodAt >= 0 ? p.loadUnaligned(fromByteOffset: periodAt, as: UInt64.self) : fixedPeriod
+            let dom: DomainID, mode: SampleMode
+            switch cpumode {
+            case 1: (dom, mode) = (.host, .kernel)
+            case 2: (dom, mode) = (.host, .user)
+            case 3: (dom, mode) = (.hypervisor, .hypervisor)
+            default: (dom, mode) = (.host, .unknown)
+            }
+            var chain = UnsafeBufferPointer<CallFrame>(start: nil, count: 0)
+            if chainCount > 0 && wantChains {
+                guard chainCount < scratch.count else { break }
+                let range = Self.decodeChain(r, at: chainAt + 8, count: chainCount, ip: ip, mode: mode, into: scratch)
+                chain = UnsafeBufferPointer(rebasing: scratch[range])
+            }
+            let key = SampleMerger.Key(ip: ip, pid: pid == UInt32.max ? -1 : Int32(bitPattern: pid),
+                                       tid: tid == UInt32.max ? -1 : Int32(bitPattern: tid), domain: dom,
+                                       pcpu: cpu, vcpu: dom == .host ? cpu : Sample.unknownCPU, event: 0, mode: mode)
+            let h = SampleMerger.hash(key, chain)
+            if let st {
+                st.sample(key, hash: h, chain: chain, time: time, weight: weight)
+            } else {
+                samples.append(PerfChunk.Parsed(ip: key.ip, threads: key.threads, place: key.place, cpus: key.cpus,
+                                                hash: h, time: time, weight: weight,
+                                                chain_start: UInt32(truncatingIfNeeded: frames.count),
+                                                chain_count: UInt32(truncatingIfNeeded: chain.count)))
+                frames.append(contentsOf: chain)
+            }
+            o += size
+            n += 1
+        }
+        chunkSamples = samples
+        chunkFrames = frames
+        if n > 0 {
+            pos = o
+            recordIndex += n
+            lastRecordType = 9
+        }
+    }
+
+    /// Handles the next record (a decompressed one first); false at the end of the input.
+    @inline(__always)
+    private func step() -> Bool {
+        // Records decompressed from PERF_RECORD_COMPRESSED come first.
+        if inflatedPos < inflated.count {
+            let consumed = inflated.withUnsafeBytes { raw -> Int in
+                let avail = raw.count - inflatedPos
+                guard avail >= 8 else { return 0 }
+                let v = raw.loadUnaligned(fromByteOffset: inflatedPos + 6, as: UInt16.self)
+                let size = Int(big ? v.byteSwapped : v)
+                guard size >= 8, size <= avail else { return 0 }
+                let r = RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[inflatedPos..<(inflatedPos + size)]), big: big)
+                handle(r, at: -1)
+                return size
+            }
+            if consumed == 0 {
+                // A partial record: keep it and append the next compressed payload to it.
+                inflated.removeSubrange(0..<inflatedPos)
+                inflatedPos = 0
+                return nextRecord()
+            }
+            inflatedPos += consumed
+            return true
+        }
+        return nextRecord()
+    }
+
+    /// What the end of the input says: a partial decompressed record left over, a pipe cut short (once).
+    private func endOfInput() {
+        if inflatedPos < inflated.count {
+            stats.drop("compressed tail")
+            inflatedPos = inflated.count
+        }
+        if pipe && !endChecked && lastRecordType != Self.finishedRound && recordIndex > 0 {
+            // perf ends every flush of a pipe with FINISHED_ROUND; a stream that does not was cut short.
+            stats.warnings.append("\(path): the stream ends after record \(recordIndex - 1) (type \(lastRecordType)) instead of a FINISHED_ROUND record: it was probably cut short")
+        }
+        endChecked = true
+    }
+    private var endChecked = false
+    /// No record is left (``step()`` said so).
+    private var exhausted = false
+
     /// Moves the pending events with time ≤ `limit` to `ready`, in (time, file order).
     ///
     /// Sorts index arrays (not the events), skips the sort when the round is already in time order, and
     /// copies each callchain once into `ready` (or once into the kept arena when it must wait).
     /// - Complexity: O(n log n) in the pending events; no allocation once the scratch arrays have grown.
     private func flush(upTo limit: UInt64) {
-        if merging { flushMerged(upTo: limit); return }
         if pendingSamples.isEmpty && pendingSideband.isEmpty { return }
         // Samples in (time, seq) order.
         order.removeAll(keepingCapacity: true)
@@ -487,7 +683,7 @@ final class PerfDataSource: SampleSource {
             flushPlainSamples(upTo: limit)
             return
         }
-        orderPendingSideband()
+        pendingSideband.sortByTime()
         keptSamples.removeAll()
         keptSampleSeq.removeAll()
         keptChain.removeAll()
@@ -503,10 +699,9 @@ final class PerfDataSource: SampleSource {
                 var smp = pendingSamples[i]
                 let q = pendingSampleSeq[i]
                 // Side-band events that come before this sample (and are due) go first.
-                while nextSideband < sidebandOrder.count {
-                    let j = Int(sidebandOrder[nextSideband])
-                    let e = pendingSideband[j]
-                    guard e.time <= limit, e.time < smp.time || (e.time == smp.time && pendingSidebandSeq[j] < q) else { break }
+                while nextSideband < pendingSideband.count {
+                    let (e, eq) = pendingSideband[nextSideband]
+                    guard e.time <= limit, e.time < smp.time || (e.time == smp.time && eq < q) else { break }
                     ready.append(e.event, time: e.time)
                     nextSideband += 1
                 }
@@ -556,104 +751,17 @@ final class PerfDataSource: SampleSource {
                 }
             }
         }
-        while nextSideband < sidebandOrder.count {
-            let j = Int(sidebandOrder[nextSideband])
-            guard pendingSideband[j].time <= limit else { break }
-            ready.append(pendingSideband[j].event, time: pendingSideband[j].time)
+        while nextSideband < pendingSideband.count {
+            let e = pendingSideband[nextSideband].record
+            guard e.time <= limit else { break }
+            ready.append(e.event, time: e.time)
             nextSideband += 1
         }
-        if nextSideband == sidebandOrder.count {
-            pendingSideband.removeAll(keepingCapacity: true)
-            pendingSidebandSeq.removeAll(keepingCapacity: true)
-        } else {
-            let rest = sidebandOrder[nextSideband...].map { Int($0) }
-            pendingSideband = rest.map { pendingSideband[$0] }
-            pendingSidebandSeq = rest.map { pendingSidebandSeq[$0] }
-        }
+        pendingSideband.removeFirst(nextSideband)
         swap(&pendingSamples, &keptSamples)
         swap(&pendingSampleSeq, &keptSampleSeq)
         swap(&pendingChain, &keptChain)
         swap(&pendingFrames, &keptFrames)
-    }
-
-    /// Puts the indexes of the pending side-band events into `sidebandOrder`, in (time, file order).
-    private func orderPendingSideband() {
-        sidebandOrder.removeAll(keepingCapacity: true)
-        for i in pendingSideband.indices { sidebandOrder.append(Int32(truncatingIfNeeded: i)) }
-        if pendingSideband.count > 1 {
-            let sb = pendingSideband, sq = pendingSidebandSeq
-            sidebandOrder.sort { a, b in
-                let ta = sb[Int(a)].time, tb = sb[Int(b)].time
-                return ta != tb ? ta < tb : sq[Int(a)] < sq[Int(b)]
-            }
-        }
-    }
-
-    /// `flush(upTo:)` when merging: the due samples (time ≤ `limit`) go into the merger, and before each due
-    /// side-band event the merger hands out what precedes it. The samples between two side-band events (an
-    /// "epoch") need no order among themselves, so nothing is sorted but the side-band events.
-    /// - Complexity: O(n + s log s) for n pending samples and s pending side-band events.
-    private func flushMerged(upTo limit: UInt64) {
-        // Side-band events in (time, seq) order; the due ones are a prefix.
-        orderPendingSideband()
-        var due = 0
-        while due < sidebandOrder.count, pendingSideband[Int(sidebandOrder[due])].time <= limit { due += 1 }
-        keptKeys.removeAll()
-        let refs = pendingKeys.buffer
-        if due == 0 {
-            for r in refs {
-                if r.time <= limit { merger.add(r.key, weight: r.weight, time: r.time) } else { keptKeys.append(r) }
-            }
-        } else {
-            // The epoch of a due sample: how many due side-band events come before it in (time, seq) order.
-            let sbTime = sidebandOrder[0..<due].map { pendingSideband[Int($0)].time }
-            let sbSeq = sidebandOrder[0..<due].map { pendingSidebandSeq[Int($0)] }
-            func epoch(_ r: MergedRef) -> Int {
-                var lo = 0, hi = due
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if sbTime[mid] < r.time || (sbTime[mid] == r.time && sbSeq[mid] < r.seq) { lo = mid + 1 } else { hi = mid }
-                }
-                return lo
-            }
-            // Counting sort of the due samples by epoch (file order kept within one).
-            epochStarts = [Int](repeating: 0, count: due + 2)
-            for r in refs where r.time <= limit { epochStarts[epoch(r) + 1] += 1 }
-            for e in 0...due { epochStarts[e + 1] += epochStarts[e] }
-            epochOrder.removeAll()
-            for _ in 0..<epochStarts[due + 1] { epochOrder.append(0) }
-            var fill = epochStarts
-            for (i, r) in refs.enumerated() {
-                if r.time <= limit {
-                    let e = epoch(r)
-                    epochOrder[fill[e]] = Int32(truncatingIfNeeded: i)
-                    fill[e] += 1
-                } else {
-                    keptKeys.append(r)
-                }
-            }
-            for e in 0...due {
-                for j in epochStarts[e]..<epochStarts[e + 1] {
-                    let r = refs[Int(epochOrder[j])]
-                    merger.add(r.key, weight: r.weight, time: r.time)
-                }
-                if e < due {
-                    merger.emit(into: &ready)
-                    let j = Int(sidebandOrder[e])
-                    ready.append(pendingSideband[j].event, time: pendingSideband[j].time)
-                }
-            }
-        }
-        if due > 0 {
-            let rest = sidebandOrder[due...].map { Int($0) }
-            pendingSideband = rest.map { pendingSideband[$0] }
-            pendingSidebandSeq = rest.map { pendingSidebandSeq[$0] }
-        }
-        swap(&pendingKeys, &keptKeys)
-        // Merged samples keep nothing of the file: everything read so far can be handed back.
-        posAtLastFlush = pos
-        oldestNeeded = Int.max
-        if !streaming { file.release(upTo: pos) }
     }
 
     /// `flush(upTo:)` when `order` is ready and the pending events are samples without callchains: the due
@@ -707,14 +815,15 @@ final class PerfDataSource: SampleSource {
 
     /// Queues a side-band event.
     private func queue(_ e: SidebandEvent, time: UInt64) {
+        if merging {
+            if piping { chunkControls.append((chunkSamples.count, .sideband(e, time: time))) } else { stage?.sideband(e, time: time) }
+            return
+        }
         if !ordered {
-            // The merged samples before it go first.
-            if merging { merger.emit(into: &ready) }
             ready.append(e, time: time)
             return
         }
-        pendingSideband.append(SidebandRecord(beforeSample: 0, time: time, event: e))
-        pendingSidebandSeq.append(seq)
+        pendingSideband.append(e, time: time, seq: seq)
         seq += 1
         maxTimeSeen = max(maxTimeSeen, time)
     }
@@ -845,15 +954,17 @@ final class PerfDataSource: SampleSource {
                     let range = Self.decodeChain(r, at: f.chainOffset, count: f.chainCount, ip: f.ip, mode: mode, into: chainScratch)
                     chain = UnsafeBufferPointer(rebasing: chainScratch[range])
                 }
-                let k = merger.index(of: SampleMerger.Key(s), chain: chain)
-                if !ordered {
-                    merger.add(k, weight: s.weight, time: s.time)
-                    return
+                let key = SampleMerger.Key(s)
+                let h = SampleMerger.hash(key, chain)
+                if piping {
+                    chunkSamples.append(PerfChunk.Parsed(ip: key.ip, threads: key.threads, place: key.place, cpus: key.cpus,
+                                                         hash: h, time: s.time, weight: s.weight,
+                                                         chain_start: UInt32(truncatingIfNeeded: chunkFrames.count),
+                                                         chain_count: UInt32(truncatingIfNeeded: chain.count)))
+                    chunkFrames.append(contentsOf: chain)
+                } else {
+                    stage?.sample(key, hash: h, chain: chain, time: s.time, weight: s.weight)
                 }
-                pendingKeys.append(MergedRef(time: s.time, weight: s.weight, seq: seq, key: k))
-                seq += 1
-                if s.time > maxTimeSeen { maxTimeSeen = s.time }
-                if pendingKeys.count >= 1 << 21 { flush(upTo: maxTimeSeen) }
                 return
             }
             var chainRef: UInt64 = 0
@@ -941,6 +1052,10 @@ final class PerfDataSource: SampleSource {
             inflate(UnsafeRawBufferPointer(rebasing: r.p[dataStart..<(dataStart + dataLen)]), offset: offset)
         case Self.finishedRound:
             // perf's rule: everything up to the newest time seen before the previous round is complete.
+            if merging {
+                if piping { chunkControls.append((chunkSamples.count, .endRound)) } else { stage?.endRound() }
+                return
+            }
             flush(upTo: flushLimit)
             flushLimit = maxTimeSeen
         case Self.headerAttr, Self.headerFeature, Self.headerBuildID, Self.headerTracingData, Self.auxtrace:

@@ -112,3 +112,62 @@ final class PerfFileBytes {
         releasedUpTo = to
     }
 }
+
+/// Reads a byte range of a file front to back on a thread of its own, into a ring of buffers, so that
+/// copying the file (the largest single cost of reading a big perf.data) runs beside parsing it.
+///
+/// Window k holds the bytes from `start + k * stride` on, `stride + overlap` of them (fewer at the end):
+/// a record that starts in the first `stride` bytes of a window (and is at most `overlap` bytes long) is
+/// wholly inside it. The reader takes windows in order from `filled` and gives each back through `free`.
+final class WindowReader: @unchecked Sendable {
+    let start: Int
+    let end: Int
+    let stride: Int
+    let size: Int
+    let buffers: [UnsafeMutableRawPointer]
+    let free: HandOff<Int>
+    /// Windows in order: (index, buffer, bytes read); index -1 after the last.
+    let filled: HandOff<(index: Int, slot: Int, count: Int)>
+    private let file: PerfFileBytes
+
+    init(file: PerfFileBytes, start: Int, end: Int, stride: Int = 1 << 20, overlap: Int = 1 << 16, slots: Int = 4) {
+        self.file = file
+        self.start = start
+        self.end = end
+        self.stride = stride
+        size = stride + overlap
+        buffers = (0..<slots).map { _ in UnsafeMutableRawPointer.allocate(byteCount: stride + overlap, alignment: 64) }
+        free = HandOff(capacity: slots)
+        filled = HandOff(capacity: slots + 1)
+        for i in 0..<slots { _ = free.put(i) }
+    }
+
+    deinit {
+        for b in buffers { b.deallocate() }
+    }
+
+    /// Starts reading; false when no thread could be made.
+    func begin() -> Bool {
+        startDetachedThread { [self] in run() }
+    }
+
+    /// Stops the thread (it exits at its next hand-off).
+    func cancel() {
+        free.cancel()
+        filled.cancel()
+    }
+
+    private func run() {
+        var k = 0
+        while start + k * stride < end {
+            guard let slot = free.take() else { return }
+            let at = start + k * stride
+            let want = min(size, end - at)
+            let got = file.read(into: buffers[slot], count: want, at: at)
+            guard filled.put((k, slot, got)) else { return }
+            if got < want { break }  // a read error: what follows is not there
+            k += 1
+        }
+        _ = filled.put((-1, -1, 0))
+    }
+}

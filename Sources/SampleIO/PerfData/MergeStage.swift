@@ -1,0 +1,258 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CPerfShim
+
+/// The time order of a decoder whose consumer lets it merge samples (``SampleSource/setMergingAllowed(_:)``),
+/// as perf orders events: samples arrive as merger keys with their time and weight, side-band events with
+/// their time, and each round ends with ``endRound()`` (perf's FINISHED_ROUND: everything up to the newest
+/// time seen before the previous round is complete). Merged samples and side-band events come out in time
+/// order in ``ready``: before each side-band event, the merged samples that precede it.
+///
+/// The samples between two side-band events (an "epoch") need no order among themselves, so nothing is
+/// sorted but the side-band events, and no sample is kept longer than its round.
+final class MergeStage {
+    /// Whether the input has timestamps to order by (else file order is kept).
+    let ordered: Bool
+    private var merger = SampleMerger()
+    /// What is ready for the consumer (see ``takeReady()``).
+    private(set) var ready = SampleBatch()
+    /// A sample waiting for its round: when, its weight, its place in the input's event order, its key.
+    struct MergedRef: BitwiseCopyable {
+        var time: UInt64
+        var weight: UInt64
+        var seq: UInt64
+        var key: UInt32
+    }
+    private var pendingKeys = PlainBuffer<MergedRef>(capacity: 1 << 16)
+    private var keptKeys = PlainBuffer<MergedRef>(capacity: 1 << 16)
+    private var sideband = SidebandQueue()
+    private var epochStarts: [Int] = []
+    private var epochOrder = PlainBuffer<Int32>(capacity: 1 << 10)
+    private var seq: UInt64 = 0
+    private var maxTimeSeen: UInt64 = 0
+    private var flushLimit: UInt64 = 0
+
+    init(ordered: Bool) {
+        self.ordered = ordered
+    }
+
+    deinit {
+        merger.release(); pendingKeys.release(); keptKeys.release(); epochOrder.release()
+    }
+
+    /// One sample: its key, the key's hash (``SampleMerger/hash(_:_:)``), callchain, time and weight.
+    @inline(__always)
+    func sample(_ key: SampleMerger.Key, hash: UInt64, chain: UnsafeBufferPointer<CallFrame>, time: UInt64, weight: UInt64) {
+        let k = merger.index(of: key, chain: chain, hash: hash)
+        if !ordered {
+            merger.add(k, weight: weight, time: time)
+            return
+        }
+        pendingKeys.append(MergedRef(time: time, weight: weight, seq: seq, key: k))
+        seq += 1
+        if time > maxTimeSeen { maxTimeSeen = time }
+        if pendingKeys.count >= 1 << 21 { flush(upTo: maxTimeSeen) }
+    }
+
+    /// One side-band event.
+    func sideband(_ e: SidebandEvent, time: UInt64) {
+        if !ordered {
+            // The merged samples before it go first.
+            merger.emit(into: &ready)
+            ready.append(e, time: time)
+            return
+        }
+        sideband.append(e, time: time, seq: seq)
+        seq += 1
+        maxTimeSeen = max(maxTimeSeen, time)
+    }
+
+    /// The end of a round (perf's FINISHED_ROUND).
+    func endRound() {
+        flush(upTo: flushLimit)
+        flushLimit = maxTimeSeen
+    }
+
+    /// The end of the input: everything still waiting goes out.
+    func finish() {
+        flush(upTo: UInt64.max)
+        merger.emit(into: &ready)
+    }
+
+    /// What is ready, handed over (the stage starts a new batch).
+    func takeReady() -> SampleBatch {
+        let out = ready
+        ready = SampleBatch()
+        return out
+    }
+
+    /// Moves the pending samples with time ≤ `limit` into the merger, and before each due side-band event
+    /// hands out what the merger holds.
+    /// - Complexity: O(n + s log s) for n pending samples and s pending side-band events.
+    private func flush(upTo limit: UInt64) {
+        // Side-band events in (time, seq) order; the due ones are a prefix.
+        sideband.sortByTime()
+        var due = 0
+        while due < sideband.count, sideband[due].record.time <= limit { due += 1 }
+        keptKeys.removeAll()
+        let refs = pendingKeys.buffer
+        if due == 0 {
+            for r in refs {
+                if r.time <= limit { merger.add(r.key, weight: r.weight, time: r.time) } else { keptKeys.append(r) }
+            }
+        } else {
+            // The epoch of a due sample: how many due side-band events come before it in (time, seq) order.
+            let sbTime = (0..<due).map { sideband[$0].record.time }
+            let sbSeq = (0..<due).map { sideband[$0].seq }
+            func epoch(_ r: MergedRef) -> Int {
+                var lo = 0, hi = due
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if sbTime[mid] < r.time || (sbTime[mid] == r.time && sbSeq[mid] < r.seq) { lo = mid + 1 } else { hi = mid }
+                }
+                return lo
+            }
+            // Counting sort of the due samples by epoch (file order kept within one).
+            epochStarts = [Int](repeating: 0, count: due + 2)
+            for r in refs where r.time <= limit { epochStarts[epoch(r) + 1] += 1 }
+            for e in 0...due { epochStarts[e + 1] += epochStarts[e] }
+            epochOrder.removeAll()
+            for _ in 0..<epochStarts[due + 1] { epochOrder.append(0) }
+            var fill = epochStarts
+            for (i, r) in refs.enumerated() {
+                if r.time <= limit {
+                    let e = epoch(r)
+                    epochOrder[fill[e]] = Int32(truncatingIfNeeded: i)
+                    fill[e] += 1
+                } else {
+                    keptKeys.append(r)
+                }
+            }
+            for e in 0...due {
+                for j in epochStarts[e]..<epochStarts[e + 1] {
+                    let r = refs[Int(epochOrder[j])]
+                    merger.add(r.key, weight: r.weight, time: r.time)
+                }
+                if e < due {
+                    merger.emit(into: &ready)
+                    let r = sideband[e].record
+                    ready.append(r.event, time: r.time)
+                }
+            }
+        }
+        sideband.removeFirst(due)
+        swap(&pendingKeys, &keptKeys)
+    }
+}
+
+/// A run of parsed samples — and the side-band events and round ends among them — on its way from the
+/// decoding thread to a ``MergeWorker``. Reused: the worker hands it back empty.
+final class PerfChunk: @unchecked Sendable {
+    /// A sample as the decoder parsed it: its merger key's words and hash, time, weight and callchain (in
+    /// `frames`). The C type, so that the decoder's C fast path writes chunks directly.
+    typealias Parsed = xprof_parsed_sample
+
+    enum Control {
+        case sideband(SidebandEvent, time: UInt64)
+        case endRound
+    }
+
+    static let capacity = 8192
+    var samples = PlainBuffer<Parsed>(capacity: PerfChunk.capacity)
+    var frames = PlainBuffer<CallFrame>(capacity: 1 << 15)
+    /// In order, each to be applied before the sample at `before`.
+    var controls: [(before: Int, control: Control)] = []
+    /// The input ends with this chunk.
+    var last = false
+
+    deinit {
+        samples.release()
+        frames.release()
+    }
+
+    func reset() {
+        samples.removeAll()
+        frames.removeAll()
+        controls.removeAll(keepingCapacity: true)
+        last = false
+    }
+}
+
+/// Runs a ``MergeStage`` on a thread of its own, fed with chunks by the decoding thread: the two halves of
+/// decoding a large perf.data (reading and parsing records; merging and ordering samples) then take about
+/// the same time each, on two cores. Output batches come back through `outputs` (nil after the last).
+final class MergeWorker: @unchecked Sendable {
+    let chunks = HandOff<PerfChunk>(capacity: 3)
+    /// Emptied chunks, back to the decoder.
+    let free = HandOff<PerfChunk>(capacity: 16)
+    let outputs = HandOff<SampleBatch?>(capacity: 1 << 16)
+    private let stage: MergeStage
+
+    init(ordered: Bool) {
+        stage = MergeStage(ordered: ordered)
+    }
+
+    /// Starts the thread; it ends after the last chunk, or when `chunks` is cancelled. False when no
+    /// thread could be made.
+    func start() -> Bool {
+        startDetachedThread { [self] in run() }
+    }
+
+    private func run() {
+        while let c = chunks.take() {
+            var next = 0
+            let controls = c.controls
+            func apply(upTo i: Int) {
+                while next < controls.count, controls[next].before <= i {
+                    switch controls[next].control {
+                    case .sideband(let e, let time): stage.sideband(e, time: time)
+                    case .endRound: stage.endRound()
+                    }
+                    next += 1
+                }
+            }
+            let frames = c.frames.base
+            for i in 0..<c.samples.count {
+                if next < controls.count { apply(upTo: i) }
+                let p = c.samples[i]
+                stage.sample(SampleMerger.Key(ip: p.ip, threads: p.threads, place: p.place, cpus: p.cpus), hash: p.hash,
+                             chain: UnsafeBufferPointer(start: frames + Int(p.chain_start), count: Int(p.chain_count)),
+                             time: p.time, weight: p.weight)
+            }
+            apply(upTo: Int.max)
+            let last = c.last
+            c.reset()
+            _ = free.put(c)
+            if last {
+                stage.finish()
+                if !stage.ready.isEmpty { _ = outputs.put(stage.takeReady()) }
+                _ = outputs.put(nil)
+                return
+            }
+            if stage.ready.samples.count >= 16384 || stage.ready.sideband.count >= 16384 {
+                _ = outputs.put(stage.takeReady())
+            }
+        }
+    }
+}
+
+/// Runs `body` on a new, detached thread (not a dispatch worker: this one blocks on hand-offs, and
+/// libdispatch's pool on a two-CPU machine may not start another worker while two are blocked). False
+/// when the thread could not be made (then `body` does not run).
+func startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+    final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { p in
+        let b = Unmanaged<Box>.fromOpaque(p!).takeRetainedValue()
+        b.body()
+        return nil
+    }, box)
+    guard rc == 0 else {
+        Unmanaged<Box>.fromOpaque(box).release()
+        return false
+    }
+    pthread_detach(thread)
+    return true
+}

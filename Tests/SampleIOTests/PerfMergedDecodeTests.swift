@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+@testable import SampleIO
+
+/// The merging decoder's threads (file read in overlapping windows on one, records parsed on the caller's
+/// — host samples by the C fast path, everything else record by record — merged and time-ordered on a
+/// third) against the plain sample-by-sample decoder, on a generated perf.data of several megabytes:
+/// samples of every cpumode, callchains of varied depth, records up to 60 KB that straddle window ends,
+/// side-band events among the samples, rounds out of time order.
+@Suite struct PerfMergedDecodeTests {
+    /// sample_type: IP | TID | TIME | CALLCHAIN | CPU | PERIOD; sample_id_all with TID | TIME | CPU trailers.
+    static let sampleType: UInt64 = 1 | 2 | 4 | 32 | 128 | 256
+
+    static func file(samples: Int, seed: UInt64) -> [UInt8] {
+        var rng = seed
+        func next() -> UInt64 {
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            return rng >> 11
+        }
+        var data = ByteWriter()
+        var time: UInt64 = 1_000_000
+        func header(_ type: UInt32, misc: UInt16, size: Int) {
+            data.write(type); data.write(misc); data.write(UInt16(size))
+        }
+        func trailer(pid: UInt32, tid: UInt32, time: UInt64) {
+            data.write(pid); data.write(tid); data.write(time); data.write(UInt32(0)); data.write(UInt32(0))
+        }
+        for i in 0..<samples {
+            if i % 997 == 0 {
+                // An executable mapping of a new library (side band among the samples).
+                let name = Array("/lib/libx\(i).so".utf8) + [0]
+                let padded = (name.count + 7) & ~7
+                header(1, misc: 2, size: 8 + 32 + padded + 24)
+                data.write(UInt32(100)); data.write(UInt32(100))
+                data.write(UInt64(0x7000_0000 + UInt64(i) * 0x10000)); data.write(UInt64(0x10000)); data.write(UInt64(0))
+                data.write(bytes: name + [UInt8](repeating: 0, count: padded - name.count))
+                trailer(pid: 100, tid: 100, time: time)
+            }
+            if i % 1500 == 1499 { header(68, misc: 0, size: 8) }  // FINISHED_ROUND
+            let cpumode: UInt16 = [1, 2, 2, 2, 3, 4, 5, 0][Int(next() % 8)]
+            // Mostly shallow chains; now and then one of thousands of entries (a record of up to ~60 KB).
+            let depth = next() % 50 == 0 ? Int(next() % 7400) : Int(next() % 12)
+            let tid = UInt32(100 + next() % 3)
+            let t = time &+ next() % 5000 &- 2500  // slightly out of order within a round
+            time += 1000
+            header(9, misc: cpumode, size: 8 + 8 * 6 + 8 * depth)
+            data.write(UInt64(0x7000_1000 + (next() % 40) * 16))  // ip
+            data.write(UInt32(100)); data.write(tid)
+            data.write(t)
+            data.write(UInt32(next() % 2)); data.write(UInt32(0))  // cpu, res
+            data.write(UInt64(1000 + next() % 10))  // period
+            data.write(UInt64(depth))
+            for d in 0..<depth {
+                data.write(d == 0 && depth > 3 ? UInt64(bitPattern: -512) : UInt64(0x7000_2000 + (next() % 8) * 16))
+            }
+        }
+        header(68, misc: 0, size: 8)
+        // File header, one attr (with its empty id section), then the data.
+        var out = ByteWriter()
+        let attrSize = 128, attrsAt = 104, dataAt = attrsAt + attrSize + 16
+        out.write(bytes: Array("PERFILE2".utf8))
+        out.write(UInt64(104)); out.write(UInt64(attrSize + 16))
+        out.write(UInt64(attrsAt)); out.write(UInt64(attrSize + 16))
+        out.write(UInt64(dataAt)); out.write(UInt64(data.count))
+        out.write(UInt64(0)); out.write(UInt64(0))
+        for _ in 0..<4 { out.write(UInt64(0)) }
+        // perf_event_attr: type 1 (software), size, config 0 (cpu-clock), period, sample_type, read_format,
+        // flags (bit 18: sample_id_all), then zeros.
+        out.write(UInt32(1)); out.write(UInt32(attrSize)); out.write(UInt64(0)); out.write(UInt64(1000))
+        out.write(sampleType); out.write(UInt64(0)); out.write(UInt64(1) << 18)
+        for _ in 0..<((attrSize - 48) / 8) { out.write(UInt64(0)) }
+        out.write(UInt64(0)); out.write(UInt64(0))  // ids: none
+        out.write(bytes: data.bytes)
+        return out.bytes
+    }
+
+    @Test func threadedMergingAgreesWithTheSampleBySampleDecoder() throws {
+        let bytes = Self.file(samples: 60_000, seed: 7)
+        #expect(bytes.count > 5 << 20, "the file should span several read windows")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("xprof-merged-\(getpid()).data").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for chains in [false, true] {
+            let plain = try PerfDataSource(bytes: bytes, path: path)  // in memory: no threads, no merging
+            plain.setCallchainsWanted(chains)
+            let merged = try PerfDataFormat.open(path: path)  // mapped: read, parse and merge on three threads
+            merged.setCallchainsWanted(chains)
+            merged.setMergingAllowed(true)
+            let a = try PerfDataOrderTests.epochs(plain), b = try PerfDataOrderTests.epochs(merged)
+            #expect(a.sideband.count == 61)
+            #expect(a.sideband == b.sideband)
+            let diff = PerfDataOrderTests.firstDifference(a.epochs, b.epochs)
+            #expect(diff == nil, "callchains \(chains): \(diff ?? "")")
+            let total = b.epochs.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1[0] } }
+            #expect(total == 60_000)
+            #expect(plain.stats.droppedRecords.isEmpty && merged.stats.droppedRecords.isEmpty)
+            #expect(merged.stats.warnings == plain.stats.warnings)
+            #expect(merged.metadata.domains.map(\.id) == plain.metadata.domains.map(\.id))
+        }
+    }
+
+    /// The C loop's key hash is the merger's.
+    @Test func fastPathHashIsTheMergersHash() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<1000 {
+            let k = SampleMerger.Key(ip: rng.next(), threads: rng.next(), place: rng.next(), cpus: rng.next())
+            #expect(SampleMerger.hash(k, UnsafeBufferPointer(start: nil, count: 0)) == SampleMerger.fastPathHash(k))
+        }
+    }
+}
