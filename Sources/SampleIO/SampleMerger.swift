@@ -70,6 +70,18 @@ struct SampleMerger {
         slots.initialize(repeating: 0, count: mask + 1)
     }
 
+    private init(placeholderSlots: UnsafeMutablePointer<UInt64>) {
+        mask = 0
+        slots = placeholderSlots
+        keys = PlainBuffer(capacity: 0); chains = PlainBuffer(capacity: 0); counts = PlainBuffer(capacity: 0)
+        weights = PlainBuffer(capacity: 0); times = PlainBuffer(capacity: 0); touched = PlainBuffer(capacity: 0)
+        frames = PlainBuffer(capacity: 0)
+    }
+
+    /// A merger that holds nothing, to stand in a stored property while the real one is used from a local
+    /// variable (swapped out and back). Never used itself; never released.
+    nonisolated(unsafe) static let placeholder = SampleMerger(placeholderSlots: .allocate(capacity: 1))
+
     /// Frees the memory; the merger must not be used afterwards.
     func release() {
         keys.release(); chains.release(); counts.release(); weights.release(); times.release()

@@ -44,7 +44,7 @@ public enum SymbolMiss: Sendable, Equatable {
 /// ``prefer(_:_:over:_:)``, the rule `perf report` applies, so both name a function alike.
 public final class SymbolTable: Sendable {
     /// All names' UTF-8 bytes (for text maps: the whole file, names referenced where they stand).
-    let nameBytes: [UInt8]
+    let nameBytes: NameStorage
     /// Module per entry, an index into `moduleNames` (0: none).
     let moduleIDs: [Int32]
     let moduleNames: [String]
@@ -96,10 +96,14 @@ public final class SymbolTable: Sendable {
 
         /// A builder whose names are already in `names` (a text map's bytes): symbols are then added with
         /// ``add(address:size:nameAt:length:isGlobal:isWeak:module:)`` and no name is copied.
-        init(capacity: Int, names: [UInt8]) {
+        init(capacity: Int, names: NameStorage) {
             raws.reserveCapacity(capacity)
-            bytes = names
+            adopted = names
         }
+
+        /// Names that are already in memory (a text map's bytes), referenced by offset; nil when names are
+        /// copied into `bytes`.
+        var adopted: NameStorage?
 
         public var count: Int { raws.count }
 
@@ -192,7 +196,8 @@ public final class SymbolTable: Sendable {
             }
             modules.reserveCapacity(n)
             order.withUnsafeBufferPointer { ord in
-            b.bytes.withUnsafeBufferPointer { bytes in
+            let names = b.adopted ?? NameStorage(array: b.bytes)
+            names.withBytes { bytes in
                 @inline(__always) func at(_ k: Int) -> Int { sorted ? k : Int(ord[k]) }
                 func name(_ i: Int) -> UnsafeBufferPointer<UInt8> {
                     let r = raws[i]
@@ -247,7 +252,7 @@ public final class SymbolTable: Sendable {
             entries[i].end = e
             lastEnd = max(lastEnd, e)
         }
-        self.nameBytes = b.bytes
+        self.nameBytes = b.adopted ?? NameStorage(array: b.bytes)
         self.moduleIDs = modules
         self.moduleNames = b.moduleNames
         self.aliasAddresses = aliasAddresses
@@ -345,7 +350,7 @@ public final class SymbolTable: Sendable {
     /// Calls `body` with a plain pointer to the names (for loops that must not retain arrays per lookup,
     /// possibly on several threads at once: the table is immutable).
     func withNames<R>(_ body: (NameView) throws -> R) rethrows -> R {
-        try nameBytes.withUnsafeBufferPointer { b in
+        try nameBytes.withBytes { b in
             if let base = b.baseAddress { return try body(NameView(bytes: base)) }
             // No names at all (an empty array has no base address): point at a zero byte instead.
             var zero: UInt8 = 0
@@ -386,11 +391,11 @@ public final class SymbolTable: Sendable {
     public func withName<R>(at i: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let e = lookupIndex.view.entries[i]
         let o = Int(e.nameOffset), l = Int(e.nameLength)
-        return nameBytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[o..<(o + l)])) }
+        return nameBytes.withBytes { body(UnsafeBufferPointer(rebasing: $0[o..<(o + l)])) }
     }
 
     private func string(_ span: (UInt32, UInt32)) -> String {
-        nameBytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[Int(span.0)..<(Int(span.0) + Int(span.1))]), as: UTF8.self) }
+        nameBytes.withBytes { String(decoding: UnsafeBufferPointer(rebasing: $0[Int(span.0)..<(Int(span.0) + Int(span.1))]), as: UTF8.self) }
     }
 
     /// The module of the symbol at index `i`, nil for the main image.
@@ -436,7 +441,7 @@ public final class SymbolTable: Sendable {
         var found: Int? = nil
         var k: Int? = nil
         wanted.withUTF8 { w in
-            nameBytes.withUnsafeBufferPointer { names in
+            nameBytes.withBytes { names in
                 guard let base = names.baseAddress, let wb = w.baseAddress else { return }
                 let n = UInt32(w.count)
                 for i in 0..<view.count where view.entries[i].nameLength == n {
@@ -452,5 +457,35 @@ public final class SymbolTable: Sendable {
         }
         guard let i = found else { return nil }
         return hit(i, name: name, offset: 0)
+    }
+}
+
+/// Where a symbol table's names are: an array of its own, or a file mapped read-only (a kallsyms dump's
+/// names are used where they stand in the file, so loading one copies nothing).
+final class NameStorage: @unchecked Sendable {
+    private let array: [UInt8]
+    private let mapped: UnsafeRawBufferPointer?
+
+    init(array: [UInt8]) {
+        self.array = array
+        mapped = nil
+    }
+
+    /// Takes over a read-only mapping of `count` bytes at `base` (unmapped when the storage goes).
+    init(mapping base: UnsafeRawPointer, count: Int) {
+        array = []
+        mapped = UnsafeRawBufferPointer(start: base, count: count)
+    }
+
+    deinit {
+        if let m = mapped, let b = m.baseAddress { munmap(UnsafeMutableRawPointer(mutating: b), m.count) }
+    }
+
+    var count: Int { mapped?.count ?? array.count }
+
+    @inline(__always)
+    func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if let m = mapped { return try body(m.bindMemory(to: UInt8.self)) }
+        return try array.withUnsafeBufferPointer(body)
     }
 }

@@ -24,18 +24,9 @@ extension SymbolTable {
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
         let size = Int(st.st_size)
-        var failed = false
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
-            var got = 0
-            while got < size {
-                let n = read(fd, buf.baseAddress! + got, size - got)
-                if n <= 0 { failed = n < 0; break }
-                got += n
-            }
-            count = got
-        }
-        if failed || bytes.isEmpty { return nil }
-        return parseNM(bytes: bytes, allowModules: true)
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return nil }
+        // The table keeps the mapping: its names are read where they stand.
+        return parse(NameStorage(mapping: p, count: size), allowModules: true)
     }
 
     /// Parses a System.map (`ADDR TYPE NAME`, as `nm -n` prints), keeping function symbols.
@@ -46,8 +37,12 @@ extension SymbolTable {
     /// Parses `nm`-style lines (this runs on 100,000+ line kallsyms dumps per report). The table adopts
     /// `bytes` as its name storage: no name is copied.
     private static func parseNM(bytes all: [UInt8], allowModules: Bool) -> (SymbolTable, [String]) {
-        var builder = Builder(capacity: all.count / 40, names: all)
-        let bad = all.withUnsafeBufferPointer { parseNM(bytes: $0, allowModules: allowModules, into: &builder) }
+        parse(NameStorage(array: all), allowModules: allowModules)
+    }
+
+    private static func parse(_ names: NameStorage, allowModules: Bool) -> (SymbolTable, [String]) {
+        var builder = Builder(capacity: names.count / 40, names: names)
+        let bad = names.withBytes { parseNM(bytes: $0, allowModules: allowModules, into: &builder) }
         return (SymbolTable(builder: builder), bad)
     }
 
@@ -63,6 +58,24 @@ extension SymbolTable {
         while i < n {
             lineNo += 1
             let lineStart = i
+            // The plain line of a kallsyms dump or System.map ("ffffffff81000000 T _stext\n", no module) in one
+            // pass: the address 8 digits at a time, the name up to the newline.
+            if n - i > 19, b[i + 16] == 32, b[i + 18] == 32, b[i + 19] > 32 {
+                let (hi, k1) = Symbolizer.hex8(base + i), (lo, k2) = Symbolizer.hex8(base + i + 8)
+                if k1 == 8 && k2 == 8 {
+                    var e = i + 19
+                    while e < n, b[e] > 32 { e += 1 }
+                    if e == n || b[e] == 10 {
+                        let type = b[i + 17]
+                        if type == 116 || type == 84 || type == 119 || type == 87 {
+                            builder.add(address: hi << 32 | lo, size: 0, nameAt: i + 19, length: e - i - 19,
+                                        isGlobal: type == 84, isWeak: type == 87 || type == 119)
+                        }
+                        i = e + 1
+                        continue
+                    }
+                }
+            }
             let lineEnd = memchr(base + i, 10, n - i).map { UnsafePointer<UInt8>($0.assumingMemoryBound(to: UInt8.self)) - base } ?? n
             i = lineEnd + 1
             if lineEnd == lineStart { continue }

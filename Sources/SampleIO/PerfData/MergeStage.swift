@@ -55,6 +55,47 @@ final class MergeStage {
         if pendingKeys.count >= 1 << 21 { flush(upTo: maxTimeSeen) }
     }
 
+    /// A run of parsed samples (a chunk's, between two of its controls), with their callchains in `frames`.
+    /// The same as ``sample(_:hash:chain:time:weight:)`` for each, with the stage's state in locals.
+    func samples(_ run: UnsafeBufferPointer<PerfChunk.Parsed>, frames: UnsafePointer<CallFrame>) {
+        var m = SampleMerger.placeholder
+        swap(&m, &merger)
+        defer { swap(&m, &merger) }
+        if !ordered {
+            for p in run {
+                let k = m.index(of: SampleMerger.Key(ip: p.ip, threads: p.threads, place: p.place, cpus: p.cpus),
+                                chain: UnsafeBufferPointer(start: frames + Int(p.chain_start), count: Int(p.chain_count)), hash: p.hash)
+                m.add(k, weight: p.weight, time: p.time)
+            }
+            return
+        }
+        var pending = pendingKeys
+        var q = seq, newest = maxTimeSeen
+        var i = 0
+        while i < run.count {
+            // Up to the size at which a round is flushed early (then the state goes back for the flush).
+            let stop = min(run.count, i + max(1, (1 << 21) - pending.count))
+            while i < stop {
+                let p = run[i]
+                let k = m.index(of: SampleMerger.Key(ip: p.ip, threads: p.threads, place: p.place, cpus: p.cpus),
+                                chain: UnsafeBufferPointer(start: frames + Int(p.chain_start), count: Int(p.chain_count)), hash: p.hash)
+                pending.append(MergedRef(time: p.time, weight: p.weight, seq: q, key: k))
+                q += 1
+                if p.time > newest { newest = p.time }
+                i += 1
+            }
+            pendingKeys = pending
+            seq = q
+            maxTimeSeen = newest
+            if pending.count >= 1 << 21 {
+                swap(&m, &merger)
+                flush(upTo: maxTimeSeen)
+                swap(&m, &merger)
+                pending = pendingKeys
+            }
+        }
+    }
+
     /// One side-band event.
     func sideband(_ e: SidebandEvent, time: UInt64) {
         if !ordered {
@@ -212,13 +253,14 @@ final class MergeWorker: @unchecked Sendable {
                     next += 1
                 }
             }
-            let frames = c.frames.base
-            for i in 0..<c.samples.count {
-                if next < controls.count { apply(upTo: i) }
-                let p = c.samples[i]
-                stage.sample(SampleMerger.Key(ip: p.ip, threads: p.threads, place: p.place, cpus: p.cpus), hash: p.hash,
-                             chain: UnsafeBufferPointer(start: frames + Int(p.chain_start), count: Int(p.chain_count)),
-                             time: p.time, weight: p.weight)
+            // The samples in runs between controls.
+            let samples = c.samples.buffer, frames = c.frames.base
+            var from = 0
+            while from < samples.count {
+                apply(upTo: from)
+                let to = next < controls.count ? min(samples.count, max(from + 1, controls[next].before)) : samples.count
+                stage.samples(UnsafeBufferPointer(rebasing: samples[from..<to]), frames: frames)
+                from = to
             }
             apply(upTo: Int.max)
             let last = c.last
