@@ -22,7 +22,7 @@ threads=$(( cpus < 2 ? cpus : 2 ))
 secs=$(( target / (hz * threads) + 1 ))
 
 run() { # label, command... — peak memory from /usr/bin/time (first run); time: that run when it takes 5 s or
-  # more, else the best of $runs more runs on date's nanosecond clock (time's own is 10 ms coarse, a tenth of
+  # more, else the best of $runs more runs on bash's microsecond clock (time's own is 10 ms coarse, a tenth of
   # xprof's run here)
   local label=$1; shift
   /usr/bin/time -f "%e %M" -o "$dir/t" "$@" >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; exit 1; }
@@ -31,9 +31,10 @@ run() { # label, command... — peak memory from /usr/bin/time (first run); time
   if awk -v t="$best" 'BEGIN { exit !(t < 5) }'; then
     local us=""
     for _ in $(seq "$runs"); do
-      local t0; t0=$(date +%s%N)
+      # bash's own clock: $(date) would fork a process inside the timed span (a millisecond or two).
+      local t0=${EPOCHREALTIME/./}
       "$@" >/dev/null 2>&1
-      local u=$(( ($(date +%s%N) - t0) / 1000 ))
+      local u=$(( ${EPOCHREALTIME/./} - t0 ))
       if [ -z "$us" ] || [ "$u" -lt "$us" ]; then us=$u; fi
     done
     best=$(awk -v us="$us" 'BEGIN { printf "%.4f", us / 1e6 }')

@@ -145,3 +145,41 @@ size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sampl
     *written = n;
     return o;
 }
+
+size_t xprof_merge_known(const xprof_parsed_sample *in, size_t n, const uint64_t *slots, uint64_t mask,
+                         const uint64_t *keys, const uint32_t *chains, xprof_merged_ref *refs, size_t room,
+                         uint64_t *seq, uint64_t *newest) {
+    uint64_t q = *seq, t = *newest;
+    size_t i = 0;
+    for (; i < n && i < room; i++) {
+        const xprof_parsed_sample *p = in + i;
+        if (p->chain_count != 0) break;
+        const uint64_t h = p->hash, tag = h & 0xFFFFFFFF00000000ull;
+        uint64_t j = h & mask;
+        int64_t found = -1;
+        for (;;) {
+            const uint64_t v = slots[j];
+            if (v == 0) break;
+            if ((v & 0xFFFFFFFF00000000ull) == tag) {
+                const uint64_t k = (v & 0xFFFFFFFFull) - 1;
+                const uint64_t *w = keys + 4 * k;
+                if (w[0] == p->ip && w[1] == p->threads && w[2] == p->place && w[3] == p->cpus && chains[2 * k + 1] == 0) {
+                    found = (int64_t)k;
+                    break;
+                }
+            }
+            j = (j + 1) & mask;
+        }
+        if (found < 0) break;
+        xprof_merged_ref *r = refs + i;
+        r->time = p->time;
+        r->weight = p->weight;
+        r->seq = q++;
+        r->key = (uint32_t)found;
+        r->reserved = 0;
+        if (p->time > t) t = p->time;
+    }
+    *seq = q;
+    *newest = t;
+    return i;
+}

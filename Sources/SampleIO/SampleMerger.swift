@@ -167,6 +167,15 @@ struct SampleMerger {
         mask = newMask
     }
 
+    /// The lookup table as plain memory for the C merging loop (`xprof_merge_known`): slots, mask, the keys'
+    /// words (4 per key) and the (start, count) of each key's callchain.
+    @inline(__always)
+    func withTable<R>(_ body: (UnsafePointer<UInt64>, UInt64, UnsafePointer<UInt64>, UnsafePointer<UInt32>) -> R) -> R {
+        let k = UnsafeRawPointer(keys.base).assumingMemoryBound(to: UInt64.self)
+        let c = UnsafeRawPointer(chains.base).assumingMemoryBound(to: UInt32.self)
+        return body(slots, UInt64(mask), k, c)
+    }
+
     /// Adds one sample of weight `weight` taken at `time` to key `k`.
     @inline(__always)
     mutating func add(_ k: UInt32, weight: UInt64, time: UInt64) {

@@ -85,4 +85,20 @@ static inline uint64_t xprof_key_hash(uint64_t ip, uint64_t threads, uint64_t pl
 size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sample_layout *layout,
                                xprof_parsed_sample *out, size_t cap, size_t *written);
 
+/* A sample waiting for its round in the merging stage: time, weight, place in the input's event order, key
+ * index. Same layout as the Swift MergeStage.MergedRef. */
+typedef struct {
+    uint64_t time, weight, seq;
+    uint32_t key, reserved;
+} xprof_merged_ref;
+
+/* The merging stage's hot loop for samples without callchains: looks each of in[0 ..< n] up in the merger's
+ * open-addressing table (`slots`: hash high half << 32 | key index + 1, 0 free; `mask` + 1 slots; `keys`: 4
+ * words per key; `chains`: (start, count) per key) and appends a ref for it to refs (at most `room`). Stops
+ * at the first sample with a callchain or a key not in the table (the caller adds it) and returns how many
+ * samples it took; `*seq` and `*newest` (the newest time seen) are carried along. */
+size_t xprof_merge_known(const xprof_parsed_sample *in, size_t n, const uint64_t *slots, uint64_t mask,
+                         const uint64_t *keys, const uint32_t *chains, xprof_merged_ref *refs, size_t room,
+                         uint64_t *seq, uint64_t *newest);
+
 #endif

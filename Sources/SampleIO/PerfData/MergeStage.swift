@@ -17,13 +17,9 @@ final class MergeStage {
     private var merger = SampleMerger()
     /// What is ready for the consumer (see ``takeReady()``).
     private(set) var ready = SampleBatch()
-    /// A sample waiting for its round: when, its weight, its place in the input's event order, its key.
-    struct MergedRef: BitwiseCopyable {
-        var time: UInt64
-        var weight: UInt64
-        var seq: UInt64
-        var key: UInt32
-    }
+    /// A sample waiting for its round: when, its weight, its place in the input's event order, its key (the
+    /// C type, which the merging loop of ``samples(_:frames:)`` writes).
+    typealias MergedRef = xprof_merged_ref
     private var pendingKeys = PlainBuffer<MergedRef>(capacity: 1 << 16)
     private var keptKeys = PlainBuffer<MergedRef>(capacity: 1 << 16)
     private var sideband = SidebandQueue()
@@ -49,7 +45,7 @@ final class MergeStage {
             merger.add(k, weight: weight, time: time)
             return
         }
-        pendingKeys.append(MergedRef(time: time, weight: weight, seq: seq, key: k))
+        pendingKeys.append(MergedRef(time: time, weight: weight, seq: seq, key: k, reserved: 0))
         seq += 1
         if time > maxTimeSeen { maxTimeSeen = time }
         if pendingKeys.count >= 1 << 21 { flush(upTo: maxTimeSeen) }
@@ -76,10 +72,24 @@ final class MergeStage {
             // Up to the size at which a round is flushed early (then the state goes back for the flush).
             let stop = min(run.count, i + max(1, (1 << 21) - pending.count))
             while i < stop {
+                // Known keys without callchains (nearly all samples of a long run) in the C loop; the first
+                // other one here.
+                if let base = run.baseAddress {
+                    let room = stop - i
+                    var took = 0
+                    m.withTable { slots, mask, keys, chains in
+                        pending.append(upTo: room) { out in
+                            took = xprof_merge_known(base + i, room, slots, mask, keys, chains, out, room, &q, &newest)
+                            return took
+                        }
+                    }
+                    i += took
+                    if i >= stop { break }
+                }
                 let p = run[i]
                 let k = m.index(of: SampleMerger.Key(ip: p.ip, threads: p.threads, place: p.place, cpus: p.cpus),
                                 chain: UnsafeBufferPointer(start: frames + Int(p.chain_start), count: Int(p.chain_count)), hash: p.hash)
-                pending.append(MergedRef(time: p.time, weight: p.weight, seq: q, key: k))
+                pending.append(MergedRef(time: p.time, weight: p.weight, seq: q, key: k, reserved: 0))
                 q += 1
                 if p.time > newest { newest = p.time }
                 i += 1
