@@ -99,6 +99,47 @@ import Testing
         }
     }
 
+    /// Cut short or corrupted on disk, the file reads the same through the threads as in memory (where
+    /// records are parsed and merged on the caller's thread): same samples, same warnings and drops.
+    @Test func damagedFilesReadAlikeThreadedAndInMemory() throws {
+        let full = Self.file(samples: 20_000, seed: 11)
+        let dataAt = 104 + 128 + 16
+        // Offsets of a few records: walk the headers.
+        var starts: [Int] = []
+        var o = dataAt
+        while o + 8 <= full.count {
+            starts.append(o)
+            o += Int(full[o + 6]) | Int(full[o + 7]) << 8
+        }
+        let window = 1 << 20
+        let cases: [(String, [UInt8])] = [
+            ("cut inside a record in the second window", Array(full[0..<(starts[starts.count * 2 / 3] + 13)])),
+            ("cut at a window's end", Array(full[0..<(dataAt + 2 * window)])),
+            ("cut inside the last record", Array(full[0..<(full.count - 3)])),
+            ("a record of size 0", { var b = full; let at = starts[starts.count / 2]; b[at + 6] = 0; b[at + 7] = 0; return b }()),
+            ("a sample too short for its fields", { var b = full
+                let at = starts.first { b[$0] == 9 && b[$0 + 4] & 7 == 2 && $0 > dataAt + window }!
+                b[at + 6] = 24; b[at + 7] = 0  // a 24-byte "sample", then whatever follows read as records
+                return b }()),
+        ]
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("xprof-damaged-\(getpid()).data").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for (what, bytes) in cases {
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let memory = try PerfDataSource(bytes: bytes, path: path)
+            memory.setMergingAllowed(true)
+            let disk = try PerfDataFormat.open(path: path)
+            disk.setMergingAllowed(true)
+            let a = try PerfDataOrderTests.epochs(memory), b = try PerfDataOrderTests.epochs(disk)
+            #expect(a.sideband == b.sideband, "\(what)")
+            let diff = PerfDataOrderTests.firstDifference(a.epochs, b.epochs)
+            #expect(diff == nil, "\(what): \(diff ?? "")")
+            #expect(memory.stats.warnings == disk.stats.warnings, "\(what)")
+            #expect(memory.stats.droppedRecords == disk.stats.droppedRecords, "\(what)")
+            #expect(!disk.stats.warnings.isEmpty || !disk.stats.droppedRecords.isEmpty, "\(what): the damage must be reported")
+        }
+    }
+
     /// The C loop's key hash is the merger's.
     @Test func fastPathHashIsTheMergersHash() {
         var rng = SystemRandomNumberGenerator()
