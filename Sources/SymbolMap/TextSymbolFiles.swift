@@ -63,7 +63,15 @@ extension SymbolTable {
             if n - i > 19, b[i + 16] == 32, b[i + 18] == 32, b[i + 19] > 32 {
                 let (hi, k1) = Symbolizer.hex8(base + i), (lo, k2) = Symbolizer.hex8(base + i + 8)
                 if k1 == 8 && k2 == 8 {
+                    // The name runs to the first byte ≤ ' ' (newline, tab before a module, …): 8 bytes at a
+                    // time (a byte below 0x21 sets its high bit in `below`; the lowest set one is exact).
                     var e = i + 19
+                    while e + 8 <= n {
+                        let x = UInt64(littleEndian: UnsafeRawPointer(base + e).loadUnaligned(as: UInt64.self))
+                        let below = (x &- 0x2121_2121_2121_2121) & ~x & 0x8080_8080_8080_8080
+                        if below != 0 { e += below.trailingZeroBitCount >> 3; break }
+                        e += 8
+                    }
                     while e < n, b[e] > 32 { e += 1 }
                     if e == n || b[e] == 10 {
                         let type = b[i + 17]
