@@ -140,6 +140,28 @@ import Testing
         }
     }
 
+    /// Sources dropped before, during and after reading leave no thread behind: the reading and merging
+    /// threads hold their objects until they end, and they end once the source cancels their hand-offs.
+    @Test func droppedSourcesLeaveNoThreads() throws {
+        let bytes = Self.file(samples: 30_000, seed: 3)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("xprof-drop-\(getpid()).data").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        final class Weak { weak var object: AnyObject?; init(_ o: AnyObject) { object = o } }
+        var left: [Weak] = []
+        for round in 0..<6 {
+            let s = try PerfDataSource(file: PerfFileBytes.open(path), path: path)
+            s.setMergingAllowed(true)
+            #expect(s.threadObjects.count == 2, "a file on disk is read and merged on threads of their own")
+            left += s.threadObjects.map(Weak.init)
+            if round % 3 == 1 { _ = try s.nextBatch() }
+            if round % 3 == 2 { while try s.nextBatch() != nil {} }
+        }
+        var waited = 0
+        while left.contains(where: { $0.object != nil }) && waited < 500 { usleep(10_000); waited += 1 }
+        #expect(left.allSatisfy { $0.object == nil }, "\(left.filter { $0.object != nil }.count) thread objects alive 5 s after their sources went")
+    }
+
     /// The C loop's key hash is the merger's.
     @Test func fastPathHashIsTheMergersHash() {
         var rng = SystemRandomNumberGenerator()

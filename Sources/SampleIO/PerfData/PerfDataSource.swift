@@ -78,6 +78,9 @@ final class PerfDataSource: SampleSource {
     private var chunkControls: [(before: Int, control: PerfChunk.Control)] = []
     private var sentLast = false
 
+    /// The objects the merging and reading threads hold while they run (tests watch them go).
+    var threadObjects: [AnyObject] { [worker as AnyObject?, reader as AnyObject?].compactMap { $0 } }
+
     func setMergingAllowed(_ allowed: Bool) {
         guard allowed, !merging else { return }
         merging = true
@@ -110,11 +113,10 @@ final class PerfDataSource: SampleSource {
     private var window: UnsafeMutableRawPointer
     private var windowStart = 0
     private var windowEnd = 0
-    /// With a merging thread, the file is read by a third one (`reader`): `window` is then its buffer
-    /// `windowSlot`, which holds window `windowIndex`.
+    /// With a merging thread, the file is read by reading threads (`reader`): `window` is then the buffer of
+    /// window `windowIndex`.
     private var reader: WindowReader?
     private var windowIndex = -1
-    private var windowSlot = -1
 
     /// Makes the window hold `o ..< o + n` (n ≤ 64 KiB + 8), reading from `o` on when it does not; false
     /// when the file ends (or cannot be read) before `o + n`.
@@ -132,18 +134,23 @@ final class PerfDataSource: SampleSource {
     private func nextWindow(_ reader: WindowReader, holding o: Int, _ n: Int) -> Bool {
         let want = (o - reader.start) / reader.stride
         while windowIndex < want {
-            if windowSlot >= 0 { _ = reader.free.put(windowSlot); windowSlot = -1 }
-            guard let w = reader.filled.take(), w.index >= 0 else {
+            if windowIndex >= 0 { reader.give(windowIndex) }
+            windowIndex += 1
+            guard windowIndex < reader.windows else {
                 windowStart = 0
                 windowEnd = 0
                 windowIndex = Int.max
                 return false
             }
-            windowIndex = w.index
-            windowSlot = w.slot
-            window = reader.buffers[w.slot]
-            windowStart = reader.start + w.index * reader.stride
-            windowEnd = windowStart + w.count
+            let (buffer, count) = reader.take(windowIndex)
+            window = buffer
+            windowStart = reader.start + windowIndex * reader.stride
+            windowEnd = windowStart + count
+            if count < min(reader.size, reader.end - windowStart) {
+                // Unreadable from here on: nothing after this window.
+                windowIndex = Int.max
+                break
+            }
         }
         return o >= windowStart && o + n <= windowEnd
     }
