@@ -94,7 +94,9 @@ static inline uint64_t load64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); 
 static inline uint32_t load32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
 size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sample_layout *l,
-                               xprof_parsed_sample *out, size_t cap, size_t *written) {
+                               xprof_parsed_sample *out, size_t cap, size_t *written,
+                               xprof_frame *frames, size_t frames_cap, size_t *frames_used) {
+    size_t used = frames ? *frames_used : 0;
     const int32_t ip_at = l->ip_at, tid_at = l->tid_at, time_at = l->time_at, cpu_at = l->cpu_at;
     const int32_t period_at = l->period_at, chain_at = l->chain_at, head = l->head, tail = l->tail;
     const uint64_t fixed_period = l->fixed_period;
@@ -109,15 +111,18 @@ size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sampl
         unsigned cpumode = misc & 7;
         if (type != 9 || size < 8 || o + size > len || cpumode == 4 || cpumode == 5) break;
         size_t body_end = (size_t)head;
+        uint64_t nr = 0;
         if (chain_at >= 0) {
             if (size < (size_t)head + 8) break;
-            uint64_t nr = load64(p + chain_at);
+            nr = load64(p + chain_at);
             if (nr > (size - head - 8) / 8) break;
             body_end = (size_t)head + 8 + (size_t)nr * 8;
         } else if (size < (size_t)head) {
             break;
         }
         if (size - body_end < (size_t)tail) break;
+        /* Room for the decoded chain (at most its entries plus the sampled ip). */
+        if (frames && nr > 0 && frames_cap - used < nr + 1) break;
         uint64_t ip = ip_at >= 0 ? load64(p + ip_at) : 0;
         uint64_t pid_tid = tid_at >= 0 ? load64(p + tid_at) : ~0ull;
         uint64_t pid = pid_tid & 0xFFFFFFFFull, tid = pid_tid >> 32;
@@ -134,15 +139,50 @@ size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sampl
         s->threads = pid << 32 | tid;
         s->place = domain << 32 | mode;
         s->cpus = cpu << 32 | (domain == 0 ? cpu : 0xFFFFFFFFull);
-        s->hash = xprof_key_hash(s->ip, s->threads, s->place, s->cpus);
-        s->time = time_at >= 0 ? load64(p + time_at) : 0;
-        s->weight = period_at >= 0 ? load64(p + period_at) : fixed_period;
         s->chain_start = 0;
         s->chain_count = 0;
+        if (frames && nr > 0) {
+            /* Frame 0 is the sampled ip, unless the chain starts with it. */
+            xprof_frame *f = frames + used;
+            size_t k = 1;
+            uint8_t frame_mode = (uint8_t)mode;
+            const uint8_t *e = p + chain_at + 8;
+            for (uint64_t j = 0; j < nr; j++) {
+                uint64_t v = load64(e + 8 * j);
+                if (v >= 0xFFFFFFFFFFFFF001ull) {  /* PERF_CONTEXT_* markers (-4095 ... -1) */
+                    switch ((int64_t)v) {
+                    case -32: frame_mode = 2; break;
+                    case -128: case -2176: frame_mode = 1; break;
+                    case -512: case -2560: frame_mode = 0; break;
+                    default: break;
+                    }
+                    continue;
+                }
+                f[k].ip = v;
+                f[k].mode = frame_mode;
+                k++;
+            }
+            size_t first = 0;
+            if (k > 1 && f[1].ip == ip) {
+                first = 1;
+            } else {
+                f[0].ip = ip;
+                f[0].mode = (uint8_t)mode;
+            }
+            s->chain_start = (uint32_t)(used + first);
+            s->chain_count = (uint32_t)(k - first);
+            s->hash = xprof_chain_hash(s->ip, s->threads, s->place, s->cpus, f + first, k - first);
+            used += k;
+        } else {
+            s->hash = xprof_key_hash(s->ip, s->threads, s->place, s->cpus);
+        }
+        s->time = time_at >= 0 ? load64(p + time_at) : 0;
+        s->weight = period_at >= 0 ? load64(p + period_at) : fixed_period;
         n++;
         o += size;
     }
     *written = n;
+    if (frames) *frames_used = used;
     return o;
 }
 

@@ -45,6 +45,14 @@ struct PlainBuffer<Element: BitwiseCopyable> {
         count += max(0, min(n, maxCount))
     }
 
+    /// Makes room for `extra` more elements and lets `fill` use it: it gets the base and the count, may
+    /// write elements after the last one, and returns the new count (between the old one and old + extra).
+    mutating func grow(by extra: Int, _ fill: (UnsafeMutablePointer<Element>, Int) -> Int) {
+        if count + extra > capacity { grow(count + extra) }
+        let n = fill(base, count)
+        count = max(count, min(n, count + extra))
+    }
+
     /// Empties the buffer, keeping its memory.
     mutating func removeAll() { count = 0 }
 

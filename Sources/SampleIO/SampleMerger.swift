@@ -106,9 +106,12 @@ struct SampleMerger {
         return h ^ (h >> 32)
     }
 
-    /// What the decoder's C fast path computes for a key without callchain (tests hold it to ``hash(_:_:)``).
-    static func fastPathHash(_ k: Key) -> UInt64 {
-        xprof_key_hash(k.ip, k.threads, k.place, k.cpus)
+    /// What the decoder's C fast path computes for a key and callchain (tests hold it to ``hash(_:_:)``).
+    static func fastPathHash(_ k: Key, chain: UnsafeBufferPointer<CallFrame> = UnsafeBufferPointer(start: nil, count: 0)) -> UInt64 {
+        guard let base = chain.baseAddress else { return xprof_key_hash(k.ip, k.threads, k.place, k.cpus) }
+        return base.withMemoryRebound(to: xprof_frame.self, capacity: chain.count) {
+            xprof_chain_hash(k.ip, k.threads, k.place, k.cpus, $0, chain.count)
+        }
     }
 
     @inline(__always)

@@ -168,6 +168,12 @@ import Testing
         for _ in 0..<1000 {
             let k = SampleMerger.Key(ip: rng.next(), threads: rng.next(), place: rng.next(), cpus: rng.next())
             #expect(SampleMerger.hash(k, UnsafeBufferPointer(start: nil, count: 0)) == SampleMerger.fastPathHash(k))
+            let chain = (0..<Int.random(in: 1...40, using: &rng)).map { _ in
+                CallFrame(ip: rng.next(), mode: SampleMode(rawValue: UInt8.random(in: 0...3, using: &rng))!)
+            }
+            chain.withUnsafeBufferPointer { c in
+                #expect(SampleMerger.hash(k, c) == SampleMerger.fastPathHash(k, chain: c))
+            }
         }
     }
 }

@@ -70,20 +70,42 @@ typedef struct {
     uint32_t chain_start, chain_count;
 } xprof_parsed_sample;
 
-/* The merger's hash of a key without callchain (must equal SampleMerger.hash in Swift; a test checks). */
-static inline uint64_t xprof_key_hash(uint64_t ip, uint64_t threads, uint64_t place, uint64_t cpus) {
+/* One callchain frame: address and mode (0 user, 1 kernel, 2 hypervisor, 3 unknown); the layout of the
+ * Swift CallFrame (16 bytes). */
+typedef struct {
+    uint64_t ip;
+    uint8_t mode;
+    uint8_t reserved[7];
+} xprof_frame;
+
+/* The merger's hash of a key and its callchain (must equal SampleMerger.hash in Swift; a test checks). */
+static inline uint64_t xprof_chain_hash(uint64_t ip, uint64_t threads, uint64_t place, uint64_t cpus,
+                                        const xprof_frame *chain, size_t count) {
     uint64_t h = (ip * 0x9E3779B97F4A7C15ull) ^ (threads * 0xC2B2AE3D27D4EB4Full)
         ^ (place * 0x165667B19E3779F9ull) ^ (cpus * 0x27D4EB2F165667C5ull);
+    for (size_t i = 0; i < count; i++) {
+        h = (h ^ (chain[i].ip + chain[i].mode)) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+    }
     h ^= h >> 32;
-    h = h * 0xD6E8FEB86659FD93ull;
+    h = (h ^ (uint64_t)count) * 0xD6E8FEB86659FD93ull;
     return h ^ (h >> 32);
+}
+
+/* The hash of a key without callchain. */
+static inline uint64_t xprof_key_hash(uint64_t ip, uint64_t threads, uint64_t place, uint64_t cpus) {
+    return xprof_chain_hash(ip, threads, place, cpus, 0, 0);
 }
 
 /* Parses the samples at the start of buf[0 ..< len] into out[0 ..< cap]; stops at the first record it does
  * not take (another type, a guest cpumode, a record that does not fit or is too short for the layout).
- * Returns the bytes consumed; *written gets the number of samples. */
+ * With `frames` (callchains wanted), each sample's chain is decoded there — context markers dropped, each
+ * frame in the mode of the marker before it, the sampled ip first — and hashed with the key (as
+ * SampleMerger.hash does); it stops before a sample whose chain does not fit in the `frames_cap - *frames_used`
+ * frames left. Returns the bytes consumed; *written gets the number of samples. */
 size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sample_layout *layout,
-                               xprof_parsed_sample *out, size_t cap, size_t *written);
+                               xprof_parsed_sample *out, size_t cap, size_t *written,
+                               xprof_frame *frames, size_t frames_cap, size_t *frames_used);
 
 /* A sample waiting for its round in the merging stage: time, weight, place in the input's event order, key
  * index. Same layout as the Swift MergeStage.MergedRef. */

@@ -520,17 +520,32 @@ final class PerfDataSource: SampleSource {
     /// per record. Stops at anything else — another record type, a guest sample, a sample it cannot parse,
     /// the end of the window, `limit` samples in the chunk — which ``step()`` then handles as usual.
     private func fastSamples(limit: Int) {
-        if piping && !callchains {
-            // No callchains to decode: the C loop parses straight into the chunk.
+        if piping {
+            // The C loop parses straight into the chunk (callchains, when wanted, decoded into its frames).
             let we = min(windowEnd, end)
             guard pos >= windowStart, pos < we else { return }
             var used = 0, written = 0
             var layout = cLayout
             let room = max(0, limit - chunkSamples.count)
             let from = window.assumingMemoryBound(to: UInt8.self) + (pos - windowStart), length = we - pos
-            chunkSamples.append(upTo: room) { out in
-                used = xprof_perf_fast_samples(from, length, &layout, out, room, &written)
-                return written
+            if callchains {
+                var frames = chunkFrames
+                chunkSamples.append(upTo: room) { out in
+                    frames.grow(by: 1 << 16) { base, count in
+                        var framesUsed = count
+                        base.withMemoryRebound(to: xprof_frame.self, capacity: count + (1 << 16)) { f in
+                            used = xprof_perf_fast_samples(from, length, &layout, out, room, &written, f, count + (1 << 16), &framesUsed)
+                        }
+                        return framesUsed
+                    }
+                    return written
+                }
+                chunkFrames = frames
+            } else {
+                chunkSamples.append(upTo: room) { out in
+                    used = xprof_perf_fast_samples(from, length, &layout, out, room, &written, nil, 0, nil)
+                    return written
+                }
             }
             if used > 0 {
                 pos += used
