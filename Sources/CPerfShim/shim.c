@@ -186,14 +186,23 @@ size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sampl
     return o;
 }
 
-size_t xprof_merge_known(const xprof_parsed_sample *in, size_t n, const uint64_t *slots, uint64_t mask,
-                         const uint64_t *keys, const uint32_t *chains, xprof_merged_ref *refs, size_t room,
+static inline int same_chain(const xprof_frame *a, const xprof_frame *b, uint32_t count) {
+    for (uint32_t i = 0; i < count; i++) {
+        if (a[i].ip != b[i].ip || a[i].mode != b[i].mode) return 0;
+    }
+    return 1;
+}
+
+size_t xprof_merge_known(const xprof_parsed_sample *in, size_t n, const xprof_frame *in_frames,
+                         const uint64_t *slots, uint64_t mask, const uint64_t *keys, const uint32_t *chains,
+                         const xprof_frame *key_frames, xprof_merged_ref *refs, size_t room,
                          uint64_t *seq, uint64_t *newest) {
     uint64_t q = *seq, t = *newest;
     size_t i = 0;
     for (; i < n && i < room; i++) {
         const xprof_parsed_sample *p = in + i;
-        if (p->chain_count != 0) break;
+        const uint32_t count = p->chain_count;
+        const xprof_frame *chain = count ? in_frames + p->chain_start : 0;
         const uint64_t h = p->hash, tag = h & 0xFFFFFFFF00000000ull;
         uint64_t j = h & mask;
         int64_t found = -1;
@@ -203,7 +212,8 @@ size_t xprof_merge_known(const xprof_parsed_sample *in, size_t n, const uint64_t
             if ((v & 0xFFFFFFFF00000000ull) == tag) {
                 const uint64_t k = (v & 0xFFFFFFFFull) - 1;
                 const uint64_t *w = keys + 4 * k;
-                if (w[0] == p->ip && w[1] == p->threads && w[2] == p->place && w[3] == p->cpus && chains[2 * k + 1] == 0) {
+                if (w[0] == p->ip && w[1] == p->threads && w[2] == p->place && w[3] == p->cpus && chains[2 * k + 1] == count
+                    && (count == 0 || same_chain(key_frames + chains[2 * k], chain, count))) {
                     found = (int64_t)k;
                     break;
                 }

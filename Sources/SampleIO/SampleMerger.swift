@@ -171,12 +171,14 @@ struct SampleMerger {
     }
 
     /// The lookup table as plain memory for the C merging loop (`xprof_merge_known`): slots, mask, the keys'
-    /// words (4 per key) and the (start, count) of each key's callchain.
+    /// words (4 per key), the (start, count) of each key's callchain, and the callchains' frames.
     @inline(__always)
-    func withTable<R>(_ body: (UnsafePointer<UInt64>, UInt64, UnsafePointer<UInt64>, UnsafePointer<UInt32>) -> R) -> R {
+    func withTable<R>(_ body: (UnsafePointer<UInt64>, UInt64, UnsafePointer<UInt64>, UnsafePointer<UInt32>,
+                               UnsafePointer<xprof_frame>) -> R) -> R {
         let k = UnsafeRawPointer(keys.base).assumingMemoryBound(to: UInt64.self)
         let c = UnsafeRawPointer(chains.base).assumingMemoryBound(to: UInt32.self)
-        return body(slots, UInt64(mask), k, c)
+        let f = UnsafeRawPointer(frames.base).assumingMemoryBound(to: xprof_frame.self)
+        return body(slots, UInt64(mask), k, c, f)
     }
 
     /// Adds one sample of weight `weight` taken at `time` to key `k`.

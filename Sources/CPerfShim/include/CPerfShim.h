@@ -114,13 +114,15 @@ typedef struct {
     uint32_t key, reserved;
 } xprof_merged_ref;
 
-/* The merging stage's hot loop for samples without callchains: looks each of in[0 ..< n] up in the merger's
+/* The merging stage's hot loop: looks each of in[0 ..< n] (callchains in `in_frames`) up in the merger's
  * open-addressing table (`slots`: hash high half << 32 | key index + 1, 0 free; `mask` + 1 slots; `keys`: 4
- * words per key; `chains`: (start, count) per key) and appends a ref for it to refs (at most `room`). Stops
- * at the first sample with a callchain or a key not in the table (the caller adds it) and returns how many
- * samples it took; `*seq` and `*newest` (the newest time seen) are carried along. */
-size_t xprof_merge_known(const xprof_parsed_sample *in, size_t n, const uint64_t *slots, uint64_t mask,
-                         const uint64_t *keys, const uint32_t *chains, xprof_merged_ref *refs, size_t room,
+ * words per key; `chains`: (start, count) per key into `key_frames`) and appends a ref for it to refs (at
+ * most `room`). Stops at the first sample whose key (with its callchain) is not in the table (the caller
+ * adds it) and returns how many samples it took; `*seq` and `*newest` (the newest time seen) are carried
+ * along. */
+size_t xprof_merge_known(const xprof_parsed_sample *in, size_t n, const xprof_frame *in_frames,
+                         const uint64_t *slots, uint64_t mask, const uint64_t *keys, const uint32_t *chains,
+                         const xprof_frame *key_frames, xprof_merged_ref *refs, size_t room,
                          uint64_t *seq, uint64_t *newest);
 
 #endif

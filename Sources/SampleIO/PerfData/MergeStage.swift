@@ -72,14 +72,15 @@ final class MergeStage {
             // Up to the size at which a round is flushed early (then the state goes back for the flush).
             let stop = min(run.count, i + max(1, (1 << 21) - pending.count))
             while i < stop {
-                // Known keys without callchains (nearly all samples of a long run) in the C loop; the first
-                // other one here.
+                // Known keys (nearly all samples of a long run) in the C loop; the first new one here.
                 if let base = run.baseAddress {
                     let room = stop - i
                     var took = 0
-                    m.withTable { slots, mask, keys, chains in
+                    let inFrames = UnsafeRawPointer(frames).assumingMemoryBound(to: xprof_frame.self)
+                    m.withTable { slots, mask, keys, chains, keyFrames in
                         pending.append(upTo: room) { out in
-                            took = xprof_merge_known(base + i, room, slots, mask, keys, chains, out, room, &q, &newest)
+                            took = xprof_merge_known(base + i, room, inFrames, slots, mask, keys, chains, keyFrames, out, room,
+                                                     &q, &newest)
                             return took
                         }
                     }
