@@ -1,11 +1,11 @@
 # xprof — the two set-up commands are `make demo` and `make test`; `make bench` measures.
 SHELL := /bin/bash
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
-DEPS := libelf-dev libdw-dev elfutils libzstd-dev zlib1g-dev linux-perf binutils llvm gcc time python3 tar
+DEPS := libelf-dev libdw-dev elfutils libzstd-dev zlib1g-dev linux-perf binutils llvm gcc time python3 tar protobuf-compiler gzip
 RELEASE_BIN = $(shell $(SWIFT) build -c release --static-swift-stdlib --show-bin-path)
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 
-.PHONY: deps build release test demo bench clean
+.PHONY: deps build release test demo bench proto clean
 
 # Installs the Debian packages xprof builds and tests with, when any is missing.
 deps:
@@ -34,6 +34,14 @@ demo: release
 bench: release
 	./scripts/fetch-xen-syms.sh >/dev/null
 	@for b in bench/*.sh; do echo "== $$b"; XPROF_BIN_DIR=$(RELEASE_BIN) ./$$b $(RELEASE_BIN) || exit 1; done
+
+# Regenerates the committed Swift code of proto/pprof.proto (not part of the build: it needs protoc and
+# protoc-gen-swift, built here from the swift-protobuf package the build already resolves). The tests decode
+# xprof's pprof output with protoc and this schema.
+proto: deps
+	$(SWIFT) build -c release --package-path .build/checkouts/swift-protobuf --product protoc-gen-swift
+	protoc --plugin=protoc-gen-swift=.build/checkouts/swift-protobuf/.build/release/protoc-gen-swift \
+	  --swift_out=Sources/xprof-pprof/Generated --swift_opt=Visibility=Internal -I proto proto/pprof.proto
 
 clean:
 	rm -rf .build

@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "xprof", targets: ["xprof"]),
+        .executable(name: "xprof-pprof", targets: ["xprof-pprof"]),
         .executable(name: "xprof-workload", targets: ["xprof-workload"]),
         .library(name: "SampleIO", targets: ["SampleIO"]),
         .library(name: "SymbolMap", targets: ["SymbolMap"]),
@@ -15,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries from Debian's libelf-dev and libdw-dev; only SymbolMap imports this.
@@ -30,11 +32,26 @@ let package = Package(
         .target(name: "SampleIO", dependencies: ["CPerfShim"], swiftSettings: hotLoops),
         .target(name: "SymbolMap", dependencies: ["CElfUtils"]),
         .target(name: "Profile", dependencies: ["SampleIO", "SymbolMap"], swiftSettings: hotLoops),
+        // What the command-line executables share: symbol options, exit codes, diagnostics.
+        .target(
+            name: "XProfCLI",
+            dependencies: ["SampleIO", "Profile", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         .executableTarget(
             name: "xprof",
             dependencies: [
-                "SampleIO", "SymbolMap", "Profile",
+                "SampleIO", "SymbolMap", "Profile", "XProfCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // `xprof export --format pprof` runs this one: the protocol-buffer library stays out of `xprof`, whose
+        // start-up it would slow (it tripled the binary). Generated code from proto/pprof.proto is committed.
+        .executableTarget(
+            name: "xprof-pprof",
+            dependencies: [
+                "SampleIO", "Profile", "XProfCLI", "CPerfShim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
         // Bundled workloads (C) for demos, tests and benchmarks.

@@ -61,6 +61,22 @@ long long xprof_deflate(const void *src, size_t src_size, void *dst, size_t dst_
     return r == Z_OK ? (long long)out : -1;
 }
 
+long long xprof_gzip(const void *src, size_t src_size, void *dst, size_t dst_capacity, int level) {
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    /* window bits 15 + 16: the largest window, in a gzip header and trailer instead of zlib's */
+    if (src_size > 0xffffffffu || dst_capacity > 0xffffffffu) return -1;
+    if (deflateInit2(&z, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return -1;
+    z.next_in = (Bytef *)src;
+    z.avail_in = (uInt)src_size;
+    z.next_out = (Bytef *)dst;
+    z.avail_out = (uInt)dst_capacity;
+    int r = deflate(&z, Z_FINISH);
+    long long out = (long long)z.total_out;
+    deflateEnd(&z);
+    return r == Z_STREAM_END ? out : -1;
+}
+
 long long xprof_inflate(const void *src, size_t src_size, void *dst, size_t dst_capacity) {
     uLongf out = (uLongf)dst_capacity;
     int r = uncompress((Bytef *)dst, &out, (const Bytef *)src, (uLong)src_size);

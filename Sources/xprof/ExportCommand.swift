@@ -1,20 +1,28 @@
 import ArgumentParser
+import XProfCLI
 import Profile
 import SampleIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a profile in another format: folded stacks (flame graphs), or the report as csv/json.",
+        abstract: "Write a profile in another format: folded stacks (flame graphs), pprof, or the report as csv/json.",
         discussion: """
         folded: one line per distinct callchain, `comm;outermost;...;leaf COUNT` (samples, or event period with
         --period), the input of flamegraph.pl and inferno. Samples without callchains give one-frame stacks.
+        pprof: the gzip-compressed protocol buffer of `go tool pprof` (and speedscope, Perfetto, ...), written by
+        the `xprof-pprof` executable installed beside xprof: values samples/count and the event period
+        (cpu/nanoseconds for the CPU clocks); labels comm, pid, domain, mode (`pprof -tagfocus domain=2`); source
+        lines where images have DWARF. Binary: give -o FILE (by convention .pb.gz) or redirect the output.
         csv/json: the report rows (as `xprof report --format`).
         """
     )
 
     @Argument(help: "The profile.") var file: String
-    @Option(help: "folded, csv or json.") var format: String = "folded"
+    @Option(help: "folded, pprof, csv or json.") var format: String = "folded"
     @Option(name: .short, help: "Output file (default: stdout).") var output: String?
     @Flag(help: "folded: count event period instead of samples.") var period = false
     @Flag(help: "folded: mark kernel frames _[k] and hypervisor frames _[h].") var annotate = false
@@ -25,12 +33,16 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var symbols: SymbolOptionGroup
 
     func validate() throws {
-        guard ["folded", "csv", "json"].contains(format) else { throw ValidationError("--format must be folded, csv or json") }
+        guard ["folded", "pprof", "csv", "json"].contains(format) else { throw ValidationError("--format must be folded, pprof, csv or json") }
+        if format == "pprof" && output == nil && isatty(1) != 0 {
+            throw ValidationError("pprof output is binary: give -o FILE (e.g. -o profile.pb.gz) or redirect standard output")
+        }
         if let mode, SampleMode(name: mode) == nil { throw ValidationError("--mode must be user, kernel or hypervisor") }
         guard SortKey.parseList(sort) != nil else { throw ValidationError("--sort: unknown key in '\(sort)'") }
     }
 
     func run() throws {
+        if format == "pprof" { runPProf() }
         var text: String
         if format == "folded" {
             var o = FoldedStacks.Options()
@@ -62,5 +74,31 @@ struct ExportCommand: ParsableCommand {
         } else {
             print(text, terminator: "")
         }
+    }
+
+    /// Replaces this process with `xprof-pprof` (beside this executable) given the same selection.
+    func runPProf() -> Never {
+        var args = [file]
+        if let output { args += ["-o", output] }
+        if let domain { args += ["--domain", String(domain)] }
+        if let mode { args += ["--mode", mode] }
+        args += symbols.arguments
+        var dir = "."
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if n > 0 {
+            let exe = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let slash = exe.lastIndex(of: "/") { dir = String(exe[..<slash]) }
+        }
+        let helper = dir + "/xprof-pprof"
+        guard access(helper, X_OK) == 0 else {
+            printError("error: \(helper): not found or not executable; `xprof export --format pprof` runs it. "
+                + "It is built with xprof (`swift build` builds every product); install it beside xprof.")
+            Glibc.exit(66)
+        }
+        let argv = ([helper] + args).map { strdup($0) } + [nil]
+        execv(helper, argv)
+        printError("error: \(helper): could not be run: \(String(cString: strerror(errno)))")
+        Glibc.exit(1)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import XProfCLI
 import Profile
 import SampleIO
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import XProfCLI
 
 @main
 struct XProf: ParsableCommand {

@@ -36,6 +36,10 @@ long long xprof_zstd_decompress_stream(const void *src, size_t src_size, void *d
 long long xprof_deflate(const void *src, size_t src_size, void *dst, size_t dst_capacity, int level);
 size_t xprof_deflate_bound(size_t src_size);
 
+/// zlib deflate of `src` into `dst` in a gzip container (RFC 1952, what `gzip` and pprof read). Returns the
+/// compressed size, or -1 if `dst` is too small or zlib fails; `xprof_deflate_bound(src_size) + 32` suffices.
+long long xprof_gzip(const void *src, size_t src_size, void *dst, size_t dst_capacity, int level);
+
 /// zlib inflate of `src` into `dst`, which must hold exactly the expected size. Returns the size
 /// produced, or -1 on corrupt data, -2 if the output does not fit.
 long long xprof_inflate(const void *src, size_t src_size, void *dst, size_t dst_capacity);

@@ -3,29 +3,31 @@ import Profile
 import SampleIO
 
 /// Symbol-source options shared by the commands that resolve addresses.
-struct SymbolOptionGroup: ParsableArguments {
+public struct SymbolOptionGroup: ParsableArguments {
+    public init() {}
+
     @Option(help: "The hypervisor image (xen-syms), shared by all domains.")
-    var xen: String?
+    public var xen: String?
 
     @Option(help: ArgumentHelp("Kernel ELF image of a domain.", valueName: "DOM=IMAGE"))
-    var vmlinux: [String] = []
+    public var vmlinux: [String] = []
 
     @Option(help: ArgumentHelp("kallsyms dump of a domain.", valueName: "DOM=FILE"))
-    var kallsyms: [String] = []
+    public var kallsyms: [String] = []
 
     @Option(name: .customLong("system-map"), help: ArgumentHelp("System.map of a domain.", valueName: "DOM=FILE"))
-    var systemMap: [String] = []
+    public var systemMap: [String] = []
 
     @Option(help: "Root directory to find user binaries under (like perf --symfs).")
-    var symfs: String?
+    public var symfs: String?
 
     @Option(name: .customLong("debug-dir"), help: "A folder of separate debug files (default /usr/lib/debug).")
-    var debugDirs: [String] = []
+    public var debugDirs: [String] = []
 
     @Flag(name: .customLong("force-symbols"), help: "Use images whose build-id does not match the recording.")
-    var forceSymbols = false
+    public var forceSymbols = false
 
-    func validate() throws {
+    public func validate() throws {
         for (flag, list) in [("--vmlinux", vmlinux), ("--kallsyms", kallsyms), ("--system-map", systemMap)] {
             for item in list where Self.split(item) == nil {
                 throw ValidationError("\(flag) expects DOM=FILE with a numeric domain id, e.g. 2=/path, not '\(item)'")
@@ -33,14 +35,27 @@ struct SymbolOptionGroup: ParsableArguments {
         }
     }
 
-    static func split(_ item: String) -> (DomainID, String)? {
+    public static func split(_ item: String) -> (DomainID, String)? {
         guard let eq = item.firstIndex(of: "=") else { return nil }
         guard let d = UInt32(item[..<eq]) else { return nil }
         let path = String(item[item.index(after: eq)...])
         return path.isEmpty ? nil : (DomainID(d), path)
     }
 
-    var options: SymbolOptions {
+    /// The options as command-line arguments again (for a helper executable that takes the same group).
+    public var arguments: [String] {
+        var a: [String] = []
+        if let xen { a += ["--xen", xen] }
+        for v in vmlinux { a += ["--vmlinux", v] }
+        for v in kallsyms { a += ["--kallsyms", v] }
+        for v in systemMap { a += ["--system-map", v] }
+        if let symfs { a += ["--symfs", symfs] }
+        for d in debugDirs { a += ["--debug-dir", d] }
+        if forceSymbols { a.append("--force-symbols") }
+        return a
+    }
+
+    public var options: SymbolOptions {
         var o = SymbolOptions()
         o.xen = xen
         for item in vmlinux { if let (d, p) = Self.split(item) { o.vmlinux[d] = p } }

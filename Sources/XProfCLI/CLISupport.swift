@@ -5,8 +5,8 @@ import Glibc
 #endif
 
 /// Exit codes of DESIGN.md: 0 ok, 64 usage, 65 bad input data, 66 missing input, 77 permission, 1 other.
-enum ExitCodes {
-    static func code(for e: SampleIOError) -> Int32 {
+public enum ExitCodes {
+    public static func code(for e: SampleIOError) -> Int32 {
         switch e.code {
         case .badData, .truncated, .unsupported: 65
         case .missingInput: 66
@@ -17,13 +17,13 @@ enum ExitCodes {
 }
 
 /// Prints a library error as `xprof: error: …` on stderr and exits with its code.
-func fail(_ e: SampleIOError) -> Never {
+public func fail(_ e: SampleIOError) -> Never {
     printError("error: \(e.description)")
     exit(ExitCodes.code(for: e))
 }
 
 /// Writes one diagnostic line to stderr, prefixed with `xprof: `.
-func printError(_ line: String) {
+public func printError(_ line: String) {
     var text = "xprof: " + line
     if !text.hasSuffix("\n") { text += "\n" }
     let bytes = Array(text.utf8)
@@ -36,10 +36,10 @@ func printError(_ line: String) {
 }
 
 /// Whether stderr is a terminal (progress only then).
-var stderrIsTerminal: Bool { isatty(2) != 0 }
+public var stderrIsTerminal: Bool { isatty(2) != 0 }
 
 /// Runs `body`, turning library errors into the documented exit codes.
-func runReporting<T>(_ body: () throws -> T) -> T {
+public func runReporting<T>(_ body: () throws -> T) -> T {
     do {
         return try body()
     } catch let e as SampleIOError {

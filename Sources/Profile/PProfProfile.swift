@@ -1,0 +1,203 @@
+import SampleIO
+
+/// A profile shaped like pprof's (the protocol buffer `go tool pprof`, speedscope and Perfetto read), built
+/// from any input with the same attribution as `xprof report`; the `xprof-pprof` executable encodes it (the
+/// protocol-buffer library stays out of `xprof` itself, where it would slow every start).
+///
+/// One pprof sample per distinct (stack, command, pid, domain, mode, event), with two values: samples and the
+/// event period (cpu/nanoseconds for the CPU clocks). One location per distinct address (per process for user
+/// addresses), one function per distinct (symbol, source file), one mapping per image. Locations carry the
+/// source line when the image has DWARF. Labels carry the command, pid, domain (`xen` for the hypervisor) and
+/// mode of the leaf, and the event when the recording has several, so `pprof -tagfocus domain=2` picks one domain.
+public struct PProfProfile: Sendable {
+    public struct ValueType: Sendable, Equatable {
+        public var type: Int64
+        public var unit: Int64
+    }
+    public struct Mapping: Sendable {
+        public var id: UInt64
+        public var filename: Int64
+    }
+    public struct Location: Sendable {
+        public var id: UInt64
+        public var mappingID: UInt64
+        public var address: UInt64
+        public var functionID: UInt64
+        /// 0 when unknown.
+        public var line: Int64
+    }
+    public struct Function: Sendable {
+        public var id: UInt64
+        public var name: Int64
+        /// Source file (basename) or 0.
+        public var filename: Int64
+    }
+    public struct Label: Sendable {
+        public var key: Int64
+        /// A string label's value (0 for a numeric one).
+        public var str: Int64
+        public var num: Int64
+    }
+    public struct Sample: Sendable {
+        /// Leaf first.
+        public var locationIDs: [UInt64]
+        /// [samples, period]
+        public var values: [Int64]
+        public var labels: [Label]
+    }
+
+    public struct Options: Sendable {
+        public var domain: DomainID?
+        public var mode: SampleMode?
+        public var symbols = SymbolOptions()
+        /// Look up source lines (DWARF) for every location.
+        public var lines = true
+        public init() {}
+    }
+
+    /// pprof's string table: index 0 is "".
+    public var strings: [String] { table.strings }
+    private var table = StringTable()
+    public var sampleTypes: [ValueType] = []
+    public var periodType = ValueType(type: 0, unit: 0)
+    public var period: Int64 = 0
+    public var defaultSampleType: Int64 = 0
+    public var timeNanos: Int64 = 0
+    public var durationNanos: Int64 = 0
+    public var comments: [Int64] = []
+    public var mappings: [Mapping] = []
+    public var locations: [Location] = []
+    public var functions: [Function] = []
+    public var samples: [Sample] = []
+    /// Samples read (the sum of the first value).
+    public var totalSamples: UInt64 = 0
+
+    mutating func intern(_ s: String) -> Int64 { Int64(table.intern(s)) }
+
+    /// Reads `source` and returns its profile.
+    public static func build(source: any SampleSource, options: Options) throws(SampleIOError) -> PProfProfile {
+        source.setCallchainsWanted(true)
+        source.setMergingAllowed(true)
+        let meta = source.metadata
+        let attributor = Attributor(metadata: meta, options: options.symbols)
+        var p = PProfProfile()
+
+        struct StackKey: Hashable {
+            var locations: [UInt64]
+            var comm: Int32
+            var pid: Int32
+            var domain: UInt32
+            var mode: UInt8
+            var event: UInt16
+        }
+        struct LocationKey: Hashable {
+            var ip: UInt64
+            var domain: UInt32
+            var mode: UInt8
+            var pid: Int32
+        }
+        struct FunctionKey: Hashable {
+            var symbol: Int32
+            var file: String
+        }
+        var stacks: [StackKey: (count: Int64, period: Int64)] = [:]
+        var locationIDs: [LocationKey: UInt64] = [:]
+        var functionIDs: [FunctionKey: UInt64] = [:]
+        var mappingIDs: [Int32: UInt64] = [:]  // attributor image id → mapping id
+        var locs: [UInt64] = []
+
+        func location(_ s: SampleIO.Sample, _ f: CallFrame) -> UInt64 {
+            let key = LocationKey(ip: f.ip, domain: s.domain.rawValue, mode: f.mode.rawValue, pid: f.mode == .user ? s.pid : -1)
+            if let id = locationIDs[key] { return id }
+            let (img, sym, resolved) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
+            var file = "", line: Int64 = 0
+            if options.lines && resolved {
+                // Two steps: the lookup interns the text, so the table must be read after it.
+                let lineID = attributor.sourceLine(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
+                let text = attributor.strings[lineID]
+                if let colon = text.lastIndex(of: ":"), let n = Int64(text[text.index(after: colon)...]), n > 0 {
+                    file = String(text[..<colon])
+                    line = n
+                }
+            }
+            let mappingID: UInt64
+            if let m = mappingIDs[img] { mappingID = m } else {
+                mappingID = UInt64(p.mappings.count + 1)
+                p.mappings.append(Mapping(id: mappingID, filename: p.intern(attributor.strings[img])))
+                mappingIDs[img] = mappingID
+            }
+            let fkey = FunctionKey(symbol: sym, file: file)
+            let functionID: UInt64
+            if let fid = functionIDs[fkey] { functionID = fid } else {
+                functionID = UInt64(p.functions.count + 1)
+                p.functions.append(Function(id: functionID, name: p.intern(attributor.strings[sym]), filename: p.intern(file)))
+                functionIDs[fkey] = functionID
+            }
+            let id = UInt64(p.locations.count + 1)
+            p.locations.append(Location(id: id, mappingID: mappingID, address: f.ip, functionID: functionID, line: line))
+            locationIDs[key] = id
+            return id
+        }
+
+        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode) { s, batch, i in
+            let chain = batch.callchain(of: i)
+            locs.removeAll(keepingCapacity: true)
+            if chain.isEmpty {
+                locs.append(location(s, CallFrame(ip: s.ip, mode: s.mode)))
+            } else {
+                for f in chain { locs.append(location(s, f)) }  // leaf first, as pprof wants
+            }
+            let key = StackKey(locations: locs, comm: attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid),
+                               pid: s.pid, domain: s.domain.rawValue, mode: s.mode.rawValue, event: s.event)
+            stacks[key, default: (0, 0)].count += Int64(clamping: s.count)
+            stacks[key, default: (0, 0)].period &+= Int64(truncatingIfNeeded: s.weight)
+            p.totalSamples += s.count
+        }
+
+        let events = meta.events
+        let single = events.count <= 1
+        let eventName = single ? (events.first?.name ?? "samples") : "events"
+        // perf names events with their modifiers (`cpu-clock:ppp`).
+        let baseName = String(eventName.prefix { $0 != ":" })
+        let clock = baseName == "cpu-clock" || baseName == "task-clock"
+        let periodType = clock ? ValueType(type: p.intern("cpu"), unit: p.intern("nanoseconds"))
+            : ValueType(type: p.intern(baseName), unit: p.intern("count"))
+        p.sampleTypes = [ValueType(type: p.intern("samples"), unit: p.intern("count")), periodType]
+        p.periodType = periodType
+        if single, let event = events.first {
+            if let period = event.period, period > 0 {
+                p.period = Int64(clamping: period)
+            } else if clock, let hz = event.frequency, hz > 0 {
+                p.period = Int64(1_000_000_000 / hz)
+            }
+        }
+        p.defaultSampleType = 1
+        p.timeNanos = Int64(clamping: meta.startTime)
+        p.durationNanos = Int64(clamping: meta.duration)
+        let keyComm = p.intern("comm"), keyPid = p.intern("pid"), keyDomain = p.intern("domain"), keyMode = p.intern("mode")
+        let keyEvent = p.intern("event")
+        // Largest first, then by the key's fields, so the output does not depend on hashing.
+        let ordered = stacks.sorted { a, b in
+            if a.value.period != b.value.period { return a.value.period > b.value.period }
+            if a.key.locations != b.key.locations { return a.key.locations.lexicographicallyPrecedes(b.key.locations) }
+            return (a.key.pid, a.key.comm, a.key.domain, a.key.mode, a.key.event) < (b.key.pid, b.key.comm, b.key.domain, b.key.mode, b.key.event)
+        }
+        p.samples.reserveCapacity(ordered.count)
+        for (key, v) in ordered {
+            var labels = [
+                Label(key: keyComm, str: p.intern(attributor.strings[key.comm]), num: 0),
+                Label(key: keyPid, str: 0, num: Int64(key.pid)),
+                Label(key: keyDomain, str: p.intern(DomainID(key.domain).description), num: 0),
+                Label(key: keyMode, str: p.intern((SampleMode(rawValue: key.mode) ?? .unknown).description), num: 0),
+            ]
+            if !single {
+                let name = Int(key.event) < events.count ? events[Int(key.event)].name : "event\(key.event)"
+                labels.append(Label(key: keyEvent, str: p.intern(name), num: 0))
+            }
+            p.samples.append(Sample(locationIDs: key.locations, values: [v.count, v.period], labels: labels))
+        }
+        let command = meta.command.isEmpty ? "" : " of " + meta.command.joined(separator: " ")
+        p.comments = [p.intern("xprof export --format pprof: \(meta.sourceFormat)\(command)")]
+        return p
+    }
+}
