@@ -5,7 +5,7 @@ DEPS := libelf-dev libdw-dev elfutils libzstd-dev zlib1g-dev linux-perf binutils
 RELEASE_BIN = $(shell $(SWIFT) build -c release --static-swift-stdlib --show-bin-path)
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 
-.PHONY: deps build release test demo bench proto clean
+.PHONY: deps build release test demo bench fuzz proto clean
 
 # Installs the Debian packages xprof builds and tests with, when any is missing.
 deps:
@@ -34,6 +34,12 @@ demo: release
 bench: release
 	./scripts/fetch-xen-syms.sh >/dev/null
 	@for b in bench/*.sh; do echo "== $$b"; XPROF_BIN_DIR=$(RELEASE_BIN) ./$$b $(RELEASE_BIN) || exit 1; done
+
+# A longer fuzzing campaign than `make test` runs (150 mutants per seed file): FUZZ_ITERATIONS mutants of each.
+FUZZ_ITERATIONS ?= 5000
+fuzz: deps
+	$(SWIFT) build
+	XPROF_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) $(SWIFT) test --filter FuzzTests
 
 # Regenerates the committed Swift code of proto/pprof.proto (not part of the build: it needs protoc and
 # protoc-gen-swift, built here from the swift-protobuf package the build already resolves). The tests decode

@@ -27,7 +27,7 @@ struct ProcessMaps: Sendable {
                 kept.append(Entry(start: old.start, end: e.start, fileOffset: old.fileOffset, image: old.image))
             }
             if old.end > e.end {
-                kept.append(Entry(start: e.end, end: old.end, fileOffset: old.fileOffset + (e.end - old.start), image: old.image))
+                kept.append(Entry(start: e.end, end: old.end, fileOffset: old.fileOffset &+ (e.end - old.start), image: old.image))
             }
         }
         let i = kept.firstIndex { $0.start > e.start } ?? kept.count

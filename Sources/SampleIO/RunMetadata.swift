@@ -127,12 +127,12 @@ public struct DecodeStats: Sendable, Equatable {
     public init() {}
 
     /// Total lost samples over all domains.
-    public var totalLost: UInt64 { lostSamples.values.reduce(0, +) }
+    public var totalLost: UInt64 { lostSamples.values.reduce(0) { $0.addingSaturating($1) } }
     /// Total dropped records over all kinds.
     public var totalDropped: Int { droppedRecords.values.reduce(0, +) }
 
     public mutating func addLost(_ n: UInt64, domain: DomainID = .host) {
-        lostSamples[domain, default: 0] += n
+        lostSamples[domain, default: 0].addSaturating(n)
     }
     public mutating func drop(_ kind: String, count: Int = 1) {
         droppedRecords[kind, default: 0] += count
@@ -148,4 +148,14 @@ public struct DecodeStats: Sendable, Equatable {
         skipped += other.skipped
         warnings += other.warnings
     }
+}
+
+extension UInt64 {
+    /// `self + n`, or `UInt64.max` where that overflows: counts read from damaged files must not trap.
+    public func addingSaturating(_ n: UInt64) -> UInt64 {
+        let (r, o) = addingReportingOverflow(n)
+        return o ? .max : r
+    }
+
+    public mutating func addSaturating(_ n: UInt64) { self = addingSaturating(n) }
 }

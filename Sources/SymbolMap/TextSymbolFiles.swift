@@ -89,7 +89,7 @@ extension SymbolTable {
             if lineEnd == lineStart { continue }
             // The usual line, as the kernel writes it: 16 hex digits, a space, the type, a space, the name, and
             // for modules a tab and `[module]`. Anything else takes the general path below.
-            if lineEnd - lineStart > 18, b[lineStart + 16] == 32, b[lineStart + 18] == 32, b[lineStart + 19] > 32 {
+            if lineEnd - lineStart > 19, b[lineStart + 16] == 32, b[lineStart + 18] == 32, b[lineStart + 19] > 32 {
                 var addr: UInt64 = 0
                 var hex = true
                 for k in lineStart..<(lineStart + 16) {

@@ -238,9 +238,9 @@ final class XenoprofCaptureSource: SampleSource {
                 trace.close(into: &batch)
             }
         }
-        let lost = lostByVCPU.values.reduce(0, +)
+        let lost = lostByVCPU.values.reduce(UInt64(0)) { $0.addingSaturating($1) }
         if lost > 0 { stats.addLost(lost, domain: domain) }
-        let totals = counters.values.reduce((UInt64(0), UInt64(0), UInt64(0))) { ($0.0 + $1.0, $0.1 + $1.1, $0.2 + $1.2) }
+        let totals = counters.values.reduce((UInt64(0), UInt64(0), UInt64(0))) { ($0.0.addingSaturating($1.0), $0.1.addingSaturating($1.1), $0.2.addingSaturating($1.2)) }
         metadata.extra["domain\(d.id)_xen_counters"] = "xen \(totals.0), kernel \(totals.1), user \(totals.2), lost \(lost)"
         return batch
     }
