@@ -24,8 +24,10 @@ public enum InfoRenderer {
         if !m.architecture.isEmpty { line("architecture", m.architecture) }
         if m.cpusOnline > 0 { line("cpus online", String(m.cpusOnline)) }
         if !m.cpusUsed.isEmpty { line("cpus used", ReportRenderer.cpuList(m.cpusUsed)) }
-        for e in m.events {
-            line("event", e.name + (e.frequency.map { " at \($0) Hz" } ?? "") + (e.period.map { " every \($0) events" } ?? ""))
+        for (i, e) in m.events.enumerated() {
+            // Per event, what perf report heads its section with: samples and event count.
+            let t = i < r.eventTotals.count ? r.eventTotals[i] : EventTotal(name: e.name, samples: 0, period: 0)
+            line("event", ReportRenderer.eventDescription(e) + ": \(t.samples) samples, event count \(t.period)")
         }
         if !m.command.isEmpty { line("command", m.command.joined(separator: " ")) }
         if m.startTime > 0 {
@@ -93,6 +95,7 @@ public enum InfoRenderer {
             "metadata": ReportRenderer.metadataObject(r.metadata),
             "total_samples": .of(r.totalSamples),
             "total_period": .of(r.totalPeriod),
+            "events": .array(r.eventTotals.map { .object(["name": .of($0.name), "samples": .of($0.samples), "period": .of($0.period)]) }),
             "lost_samples": .of(r.stats.totalLost),
             "dropped_records": .of(r.stats.droppedRecords),
             "unknown_records": .of(r.stats.unknownRecords),

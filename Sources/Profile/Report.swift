@@ -31,6 +31,14 @@ public struct DomainSummary: Sendable, Equatable {
     public var resolvedPercent: Double { samples == 0 ? 100 : Double(resolved) * 100 / Double(samples) }
 }
 
+/// Samples and event count (summed periods) of one event of the recording, as `perf report` heads its
+/// section of that event ("Samples: N of event 'X'", "Event count (approx.): P").
+public struct EventTotal: Sendable, Equatable {
+    public var name: String
+    public var samples: UInt64
+    public var period: UInt64
+}
+
 /// An aggregated, attributed profile ready to render.
 public struct Report: Sendable {
     public var source: String
@@ -54,4 +62,10 @@ public struct Report: Sendable {
     public var imagesWithHits: [(path: String, buildID: String)] = []
     /// Whether rows carry children (callchain-inclusive) figures.
     public var children: Bool = false
+    /// The event this report is about, when it is about one (a section of a per-event report, or `--event`);
+    /// nil when it adds up all events.
+    public var event: String? = nil
+    /// Per event of the recording (indexed like `metadata.events`): the samples and period the `--domain`
+    /// and `--mode` filters kept, whatever `event` is.
+    public var eventTotals: [EventTotal] = []
 }

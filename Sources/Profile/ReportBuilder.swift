@@ -56,8 +56,28 @@ public enum ReportBuilder {
         }
     }
 
-    /// Reads all of `source` and aggregates it by `options.sortKeys`.
+    /// What one report accumulates: its rows' values (indexed like the shared row keys; shorter when the
+    /// last rows got nothing here), its total and its domains.
+    struct Tally {
+        var rows: [RowValue] = []
+        var total = RowValue()
+        var domains: [DomainTally] = []
+    }
+
+    /// Reads all of `source` and aggregates it by `options.sortKeys`: every event together (or only
+    /// `options.event`).
     public static func build(source input: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
+        try build(source: input, path: path, options: options, perEvent: false)[0]
+    }
+
+    /// Reads all of `source` once and makes one report per event that has samples (in the recording's event
+    /// order), as `perf report` shows a section per event; one report (with no samples) when none has.
+    /// `options.event`, if set, keeps only that event.
+    public static func buildPerEvent(source input: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> [Report] {
+        try build(source: input, path: path, options: options, perEvent: true)
+    }
+
+    static func build(source input: any SampleSource, path: String, options: ReportOptions, perEvent: Bool) throws(SampleIOError) -> [Report] {
         input.setCallchainsWanted(options.children)
         // A report only counts: identical samples may come merged (see Sample.count).
         input.setMergingAllowed(true)
@@ -69,7 +89,6 @@ public enum ReportBuilder {
         attributor.sources.preloadUserImages()
         // Rows: keys and values in arrays, found through a FastMap from the key's words to the row index.
         var rowKeys: [RowKey] = []
-        var rowValues: [RowValue] = []
         var rowIndex = FastMap<Int>(capacity: 1024)
         // With --children: the serial number of the last sample that credited each row (one credit per stack).
         var rowStamps: [UInt64] = []
@@ -78,16 +97,15 @@ public enum ReportBuilder {
             let w = key.words
             if let i = rowIndex.get(w.0, w.1, w.2) { return i }
             rowKeys.append(key)
-            rowValues.append(RowValue())
             rowStamps.append(0)
             rowIndex.set(w.0, w.1, w.2, rowKeys.count - 1)
             return rowKeys.count - 1
         }
-        var domains: [DomainID: DomainSummary] = [:]
-        var total = RowValue()
+        // One tally per event (perEvent), else one for all; samples and period of every event.
+        var tallies: [Tally] = [Tally()]
+        var eventTotals = Array(repeating: EventTotal(name: "", samples: 0, period: 0), count: meta.events.count)
         var input: UInt64 = 0
         let keys = options.sortKeys
-        var domainList: [DomainTally] = []
         // Rows by (ip, domain/mode/pid, tid): every sort key is a function of these while no side-band event
         // changes the attribution, so a sample (or callchain frame) seen before costs this one lookup. Emptied
         // whenever a side-band event is applied.
@@ -110,6 +128,15 @@ public enum ReportBuilder {
                 input += s.count
                 if let d = options.domain, s.domain != d { continue }
                 if let m = options.mode, s.mode != m { continue }
+                let ev = Int(s.event)
+                if ev >= eventTotals.count {
+                    eventTotals += Array(repeating: EventTotal(name: "", samples: 0, period: 0), count: ev + 1 - eventTotals.count)
+                }
+                eventTotals[ev].samples += s.count
+                eventTotals[ev].period &+= s.weight
+                if let e = options.event, s.event != e { continue }
+                let slot = perEvent ? ev : 0
+                while slot >= tallies.count { tallies.append(Tally()) }
                 let tid = UInt64(UInt32(bitPattern: s.tid))
                 let own: Int, resolved: Bool
                 if let hit = rowCache.get(s.ip, place(s, s.mode), tid) {
@@ -132,13 +159,14 @@ public enum ReportBuilder {
                     if rowCache.count >= 1 << 20 { rowCache.removeAll() }
                     rowCache.set(s.ip, place(s, s.mode), tid, (Int32(own), resolved))
                 }
-                rowValues[own].add(s.weight, count: s.count)
+                if own >= tallies[slot].rows.count { tallies[slot].rows += Array(repeating: RowValue(), count: rowKeys.count - tallies[slot].rows.count) }
+                tallies[slot].rows[own].add(s.weight, count: s.count)
                 if options.children {
                     // Every distinct row on the sample's stack (its own included) gets the period once: a row
                     // stamped with this sample's serial number was already credited.
                     sampleSerial &+= 1
                     rowStamps[own] = sampleSerial
-                    rowValues[own].children &+= s.weight
+                    tallies[slot].rows[own].children &+= s.weight
                     let cs = Int(s.chainStart), cc = Int(s.chainCount)
                     let frames = cc > 1 && cs + cc <= batch.frames.count ? (cs + 1)..<(cs + cc) : 0..<0
                     for j in frames {
@@ -165,40 +193,73 @@ public enum ReportBuilder {
                         }
                         if rowStamps[r] != sampleSerial {
                             rowStamps[r] = sampleSerial
-                            rowValues[r].children &+= s.weight
+                            if r >= tallies[slot].rows.count {
+                                tallies[slot].rows += Array(repeating: RowValue(), count: rowKeys.count - tallies[slot].rows.count)
+                            }
+                            tallies[slot].rows[r].children &+= s.weight
                         }
                     }
                 }
-                total.samples += s.count
-                total.period &+= s.weight
+                tallies[slot].total.samples += s.count
+                tallies[slot].total.period &+= s.weight
                 var di = 0
-                while di < domainList.count, domainList[di].domain != s.domain { di += 1 }
-                if di == domainList.count {
-                    domainList.append(DomainTally(domain: s.domain))
+                while di < tallies[slot].domains.count, tallies[slot].domains[di].domain != s.domain { di += 1 }
+                if di == tallies[slot].domains.count {
+                    tallies[slot].domains.append(DomainTally(domain: s.domain))
                 }
-                domainList[di].samples += s.count
-                domainList[di].period &+= s.weight
-                domainList[di].modes[Int(s.mode.rawValue) & 3] += s.count
-                if resolved { domainList[di].resolved += s.count }
+                tallies[slot].domains[di].samples += s.count
+                tallies[slot].domains[di].period &+= s.weight
+                tallies[slot].domains[di].modes[Int(s.mode.rawValue) & 3] += s.count
+                if resolved { tallies[slot].domains[di].resolved += s.count }
             }
             while next < sideband.count {
                 apply(sideband[next].event)
                 next += 1
             }
         }
-        for t in domainList {
+        let stats = source.stats
+        var meta2 = source.metadata  // duration may be final only now
+        for (d, name) in options.domainNames {
+            if let i = meta2.domains.firstIndex(where: { $0.id == d }) { meta2.domains[i].name = name }
+            else { meta2.domains.append(DomainInfo(id: d, name: name, role: attributor.role(of: d))) }
+        }
+        for i in eventTotals.indices {
+            eventTotals[i].name = i < meta2.events.count ? meta2.events[i].name : "event \(i)"
+        }
+        var reports: [Report] = []
+        for (slot, tally) in tallies.enumerated() where !perEvent || tally.total.samples > 0 {
+            var r = finish(tally, keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
+                           options: options, path: path, input: input)
+            r.eventTotals = eventTotals
+            if perEvent {
+                r.event = eventTotals[slot].name
+            } else if let e = options.event, Int(e) < eventTotals.count {
+                r.event = eventTotals[Int(e)].name
+            }
+            reports.append(r)
+        }
+        if reports.isEmpty {
+            var r = finish(Tally(), keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
+                           options: options, path: path, input: input)
+            r.eventTotals = eventTotals
+            if let e = options.event, Int(e) < eventTotals.count { r.event = eventTotals[Int(e)].name }
+            reports.append(r)
+        }
+        return reports
+    }
+
+    /// One report of the rows, total and domains of `tally`.
+    private static func finish(_ tally: Tally, keys: [SortKey], rowKeys: [RowKey], meta meta2: RunMetadata, stats: DecodeStats,
+                               attributor: Attributor, options: ReportOptions, path: String, input: UInt64) -> Report {
+        let total = tally.total
+        var domains: [DomainID: DomainSummary] = [:]
+        for t in tally.domains {
             var ds = DomainSummary(domain: t.domain, name: "", role: attributor.role(of: t.domain))
             ds.samples = t.samples
             ds.period = t.period
             ds.resolved = t.resolved
             for m in SampleMode.allCases where t.modes[Int(m.rawValue)] > 0 { ds.byMode[m] = t.modes[Int(m.rawValue)] }
             domains[t.domain] = ds
-        }
-        let stats = source.stats
-        var meta2 = source.metadata  // duration may be final only now
-        for (d, name) in options.domainNames {
-            if let i = meta2.domains.firstIndex(where: { $0.id == d }) { meta2.domains[i].name = name }
-            else { meta2.domains.append(DomainInfo(id: d, name: name, role: attributor.role(of: d))) }
         }
         for (d, n) in stats.lostSamples {
             domains[d, default: DomainSummary(domain: d, name: "", role: attributor.role(of: d))].lost += n
@@ -207,7 +268,8 @@ public enum ReportBuilder {
             domains[d]!.name = meta2.domain(d)?.name ?? (d == .hypervisor ? "xen" : d == .host ? "host" : "domain\(d)")
         }
         // Render row keys to strings and sort by period, then by values for a stable order.
-        var out: [ReportRow] = zip(rowKeys, rowValues).map { key, v in
+        var out: [ReportRow] = zip(rowKeys, tally.rows).compactMap { key, v in
+            if v.samples == 0 && v.children == 0 { return nil }
             var values: [String] = []
             for (k, sk) in keys.enumerated() {
                 switch sk {
@@ -250,6 +312,7 @@ public enum ReportBuilder {
         var filter: [String] = []
         if let d = options.domain { filter.append("domain \(d)") }
         if let m = options.mode { filter.append("mode \(m)") }
+        if let e = options.event { filter.append("event \(Int(e) < meta2.events.count ? meta2.events[Int(e)].name : String(e))") }
         return Report(source: path, metadata: meta2, stats: stats, keys: keys, rows: out,
                       totalSamples: total.samples, totalPeriod: total.period, inputSamples: input,
                       rowsOmitted: omitted, omittedPeriod: omittedPeriod,

@@ -51,6 +51,18 @@ extension Substring {
     }
 }
 
+extension ReportOptions {
+    /// The index of the event `name` names among a recording's `events`: its exact name, its name without
+    /// perf's modifiers (`cpu-clock` for `cpu-clock:S`), or its number from 0. nil if none.
+    public static func eventIndex(_ name: String, in events: [EventInfo]) -> UInt16? {
+        if let i = events.firstIndex(where: { $0.name == name }) { return UInt16(i) }
+        func bare(_ s: String) -> Substring { s.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)[0] }
+        if let i = events.firstIndex(where: { bare($0.name) == bare(name) }) { return UInt16(i) }
+        if let i = UInt16(name), Int(i) < events.count { return i }
+        return nil
+    }
+}
+
 /// Symbol sources the user named on the command line (`--xen`, `--vmlinux`, `--kallsyms`, `--system-map`).
 public struct SymbolOptions: Sendable {
     /// The hypervisor image (xen-syms), shared by all domains.
@@ -78,6 +90,8 @@ public struct ReportOptions: Sendable {
     public var domain: DomainID?
     /// Only samples of this mode.
     public var mode: SampleMode?
+    /// Only samples of this event (an index into the recording's `metadata.events`).
+    public var event: UInt16?
     /// Keep at most this many rows.
     public var top: Int?
     /// Drop rows below this percentage.

@@ -20,6 +20,33 @@ public enum ReportRenderer {
         }
     }
 
+    /// Renders the per-event reports of one recording (``ReportBuilder/buildPerEvent(source:path:options:)``):
+    /// a single one as ``render(_:as:)`` does; several as perf report does, a section per event — tables one
+    /// after the other (the recording's description only once), CSV rows with an `event` column first, JSON
+    /// as an `xprof.report-events/1` object holding each event's report.
+    public static func render(_ reports: [Report], as format: ReportFormat) -> String {
+        guard reports.count > 1 else { return reports.first.map { render($0, as: format) } ?? "" }
+        switch format {
+        case .table:
+            return reports.enumerated().map { i, r in table(r, recordingHeader: i == 0) }.joined(separator: "\n")
+        case .csv:
+            var out = ""
+            for (i, r) in reports.enumerated() {
+                for (j, line) in csv(r).split(separator: "\n").enumerated() where i == 0 || j > 0 {
+                    out += (j == 0 ? "event" : csvField(r.event ?? "")) + "," + line + "\n"
+                }
+            }
+            return out
+        case .json:
+            let o: [String: JSONValue] = [
+                "schema": "xprof.report-events/1",
+                "source": .of(reports[0].source),
+                "reports": .array(reports.map(jsonObject)),
+            ]
+            return JSONValue.object(o).rendered()
+        }
+    }
+
     /// Percent with two decimals, e.g. `12.34`.
     public static func pct(_ v: Double, decimals: Int = 2) -> String {
         let scale = pow10(decimals)
@@ -56,11 +83,7 @@ public enum ReportRenderer {
         if !m.architecture.isEmpty { host.append(m.architecture) }
         if let xv = m.extra["xen_version"] { host.append("Xen \(xv)") }
         if !host.isEmpty { lines.append(host.joined(separator: ", ")) }
-        let events = m.events.map { e -> String in
-            if let f = e.frequency { return "\(e.name) at \(f) Hz" }
-            if let p = e.period { return "\(e.name) every \(p) events" }
-            return e.name
-        }
+        let events = m.events.map(eventDescription)
         var run: [String] = []
         if !events.isEmpty { run.append("event: " + events.joined(separator: ", ")) }
         if m.cpusOnline > 0 || !m.cpusUsed.isEmpty {
@@ -70,7 +93,8 @@ public enum ReportRenderer {
         if !run.isEmpty { lines.append(run.joined(separator: "; ")) }
         if !m.command.isEmpty { lines.append("command: " + m.command.joined(separator: " ")) }
         let lost = r.stats.totalLost
-        var counts = "samples: \(r.totalSamples)"
+        // In a recording of several events, the counts of one event's report say which.
+        var counts = (m.events.count > 1 ? r.event.map { "event \($0): " } ?? "" : "") + "samples: \(r.totalSamples)"
         if !r.filterDescription.isEmpty { counts += " of \(r.inputSamples) (only \(r.filterDescription))" }
         counts += ", event count (period) \(r.totalPeriod); lost samples: \(lost)"
         if r.stats.totalDropped > 0 { counts += "; dropped records: \(r.stats.totalDropped)" }
@@ -80,6 +104,14 @@ public enum ReportRenderer {
         let lostBy = r.domains.filter { $0.lost > 0 }.map { "\($0.name) \($0.lost)" }
         if !lostBy.isEmpty { lines.append("lost by domain: " + lostBy.joined(separator: ", ")) }
         return lines
+    }
+
+    /// An event as the header names it: with its sampling rate or period (none for the members of a
+    /// leader-sampled group, whose period is 0).
+    static func eventDescription(_ e: EventInfo) -> String {
+        if let f = e.frequency { return "\(e.name) at \(f) Hz" }
+        if let p = e.period, p > 0 { return "\(e.name) every \(p) events" }
+        return e.name
     }
 
     static func cpuList(_ cpus: [Int]) -> String {
@@ -95,9 +127,15 @@ public enum ReportRenderer {
         return parts.joined(separator: ",")
     }
 
-    public static func table(_ r: Report) -> String {
+    /// `recordingHeader`: whether to describe the recording (file, host, events, command) before the counts;
+    /// false for the second and later sections of a per-event report.
+    public static func table(_ r: Report, recordingHeader: Bool = true) -> String {
         var out = ""
-        for l in headerLines(r) { out += "# " + l + "\n" }
+        var lines = headerLines(r)
+        if !recordingHeader, let counts = lines.firstIndex(where: { $0.hasPrefix("event \(r.event ?? "")") }) {
+            lines.removeFirst(counts)
+        }
+        for l in lines { out += "# " + l + "\n" }
         for w in r.symbolWarnings { out += "# warning: " + w + "\n" }
         for w in r.stats.warnings { out += "# warning: " + w + "\n" }
         for s in r.stats.skipped { out += "# skipped: " + s + "\n" }
@@ -180,6 +218,10 @@ public enum ReportRenderer {
     }
 
     public static func json(_ r: Report) -> String {
+        jsonObject(r).rendered()
+    }
+
+    static func jsonObject(_ r: Report) -> JSONValue {
         var o: [String: JSONValue] = [
             "schema": "xprof.report/1",
             "source": .of(r.source),
@@ -200,6 +242,7 @@ public enum ReportRenderer {
             for (k, v) in zip(r.keys, row.values) { d[k.rawValue] = k == .pid ? (Int(v).map { .of($0) } ?? .of(v)) : .of(v) }
             return .object(d)
         })
-        return JSONValue.object(o).rendered()
+        if let e = r.event { o["event"] = .of(e) }
+        return .object(o)
     }
 }

@@ -11,6 +11,8 @@ struct ReportCommand: ParsableCommand {
         FILE may be a .xprof file, a perf.data file or a Xenoprof capture (detected by content).
         Percentages are shares of the total sample weight (event period), like perf report.
         Sort keys: domain, mode, comm, pid, image (alias dso), symbol (alias sym).
+        A recording of several events (perf record -e A,B, or a group read with -e '{A,B}:S') is reported
+        per event, one section each, as perf report does; --event NAME shows one.
         """
     )
 
@@ -30,14 +32,15 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let report = selection.build(file) {
+        // Like perf report: one section per event that has samples (a single one for most recordings).
+        let reports = selection.buildPerEvent(file) {
             $0.percentLimit = percentLimit
             $0.children = children
         }
         let fmt = ReportFormat(rawValue: selection.format) ?? .table
-        if fmt != .table {
+        if fmt != .table, let report = reports.first {
             for w in report.symbolWarnings + report.stats.warnings { printError("warning: " + w) }
         }
-        print(ReportRenderer.render(report, as: fmt), terminator: "")
+        print(ReportRenderer.render(reports, as: fmt), terminator: "")
     }
 }

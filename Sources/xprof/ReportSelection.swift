@@ -11,6 +11,9 @@ struct ReportSelection: ParsableArguments {
     @Option(help: "Only samples of this mode: user, kernel or hypervisor.")
     var mode: String?
 
+    @Option(help: ArgumentHelp("Only samples of this event: its name in the recording (perf's modifiers optional) or its number from 0. Without it, report shows a section per event.", valueName: "NAME"))
+    var event: String?
+
     @Option(help: "Comma-separated keys to group rows by: domain, mode, comm, pid, image (dso), symbol (sym).")
     var sort: String = "image,symbol"
 
@@ -52,13 +55,36 @@ struct ReportSelection: ParsableArguments {
         return o
     }
 
+    /// One report of `path`: all its events together, or only `--event`'s.
     func build(_ path: String, adjusting adjust: (inout ReportOptions) -> Void = { _ in }) -> Report {
         var opts = reportOptions
         adjust(&opts)
         return runReporting {
             let source = try SampleReader.open(path: path)
+            opts.event = try selectedEvent(source.metadata, path: path)
             return try ReportBuilder.build(source: source, path: path, options: opts)
         }
+    }
+
+    /// One report per event of `path` that has samples (only `--event`'s when given).
+    func buildPerEvent(_ path: String, adjusting adjust: (inout ReportOptions) -> Void = { _ in }) -> [Report] {
+        var opts = reportOptions
+        adjust(&opts)
+        return runReporting {
+            let source = try SampleReader.open(path: path)
+            opts.event = try selectedEvent(source.metadata, path: path)
+            return try ReportBuilder.buildPerEvent(source: source, path: path, options: opts)
+        }
+    }
+
+    /// `--event` as an index into the recording's events (nil without it).
+    private func selectedEvent(_ metadata: RunMetadata, path: String) throws -> UInt16? {
+        guard let event else { return nil }
+        guard let i = ReportOptions.eventIndex(event, in: metadata.events) else {
+            let names = metadata.events.enumerated().map { "\($0.offset) \($0.element.name)" }.joined(separator: ", ")
+            throw ValidationError("--event \(event): \(path) has no such event; its events are \(names.isEmpty ? "none" : names)")
+        }
+        return i
     }
 }
 

@@ -43,6 +43,7 @@ import Testing
         guard let a, let b else { return a == nil && b == nil }
         return a.ip == b.ip && a.pid == b.pid && a.tid == b.tid && a.time == b.time && a.id == b.id && a.cpu == b.cpu
             && a.period == b.period && a.chainOffset == b.chainOffset && a.chainCount == b.chainCount
+            && a.readAt == b.readAt
     }
 
     @Test func fixedOffsetsAgreeWithTheFieldWalk() {

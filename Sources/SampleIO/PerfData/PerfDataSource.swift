@@ -87,7 +87,7 @@ final class PerfDataSource: SampleSource {
         // Merged samples keep no reference into the file: a mapped file is then read front to back through
         // a reused buffer instead of through the mapping.
         streaming = file.isMapped
-        fastPath = streaming && !big && attrs.count == 1 && layouts[0].fixed
+        fastPath = streaming && !big && attrs.count == 1 && layouts[0].fixed && !layouts[0].splitsReads
         if fastPath {
             let a = layouts[0]
             cLayout = xprof_sample_layout(ip_at: Int32(a.ipAt), tid_at: Int32(a.tidAt), time_at: Int32(a.timeAt),
@@ -274,6 +274,10 @@ final class PerfDataSource: SampleSource {
     }
 
     private func finishMetadata() {
+        if let a = attrs.first(where: { $0.sampleType & PerfAttr.read != 0 && $0.readFormat & PerfAttr.fmtGroup != 0
+                                        && $0.readFormat & PerfAttr.fmtID == 0 }) {
+            stats.warnings.append("\(path): the group read values of event '\(a.name.isEmpty ? a.defaultName : a.name)' carry no ids, so they cannot be told apart: each sample is counted once, as its own event with its own period (perf drops such values as unknown ids)")
+        }
         // Order events by time as perf does, when every record carries a timestamp.
         ordered = attrs.allSatisfy { $0.sampleType & PerfAttr.time != 0 && $0.sampleIDAll }
         metadata.events = attrs.enumerated().map { i, a in
@@ -943,6 +947,60 @@ final class PerfDataSource: SampleSource {
         return 0..<n
     }
 
+    /// perf's counter values per id, for samples with PERF_SAMPLE_READ (see ``PerfReadValues``).
+    private var readValues = PerfReadValues()
+
+    /// Hands one sample of the record `r` (at file offset `offset`, -1 when decompressed) on: to the merging
+    /// stage, or to the time-ordering queue. `chainDecoded`: the record's callchain is already in
+    /// `chainScratch` at `decodedChain` (another sample of the same record, a group member's, decoded it).
+    @inline(__always)
+    private func deliver(_ sample: Sample, _ f: PerfSampleFields, _ r: RawRecord, at offset: Int, chainDecoded: Bool = false) {
+        var s = sample
+        let mode = s.mode
+        if merging {
+            var chain = UnsafeBufferPointer<CallFrame>(start: nil, count: 0)
+            if f.chainCount > 0 && callchains {
+                if !chainDecoded {
+                    decodedChain = Self.decodeChain(r, at: f.chainOffset, count: f.chainCount, ip: f.ip, mode: mode, into: chainScratch)
+                }
+                chain = UnsafeBufferPointer(rebasing: chainScratch[decodedChain])
+            }
+            let key = SampleMerger.Key(s)
+            let h = SampleMerger.hash(key, chain)
+            if piping {
+                chunkSamples.append(PerfChunk.Parsed(ip: key.ip, threads: key.threads, place: key.place, cpus: key.cpus,
+                                                     hash: h, time: s.time, weight: s.weight,
+                                                     chain_start: UInt32(truncatingIfNeeded: chunkFrames.count),
+                                                     chain_count: UInt32(truncatingIfNeeded: chain.count)))
+                chunkFrames.append(contentsOf: chain)
+            } else {
+                stage?.sample(key, hash: h, chain: chain, time: s.time, weight: s.weight)
+            }
+            return
+        }
+        var chainRef: UInt64 = 0
+        if f.chainCount > 0 && callchains {
+            if ordered && offset >= 0 {
+                // Waiting for its round: keep only where the chain is in the mapped file and decode it
+                // once, straight into the batch, when the sample is delivered.
+                s.chainCount = UInt32(truncatingIfNeeded: f.chainCount)
+                chainRef = Self.inFile | UInt64(offset + f.chainOffset)
+            } else {
+                if !chainDecoded {
+                    decodedChain = Self.decodeChain(r, at: f.chainOffset, count: f.chainCount, ip: f.ip, mode: mode, into: chainScratch)
+                }
+                let start = pendingFrames.count
+                pendingFrames.append(contentsOf: UnsafeBufferPointer(rebasing: chainScratch[decodedChain]))
+                s.chainStart = UInt32(truncatingIfNeeded: start)
+                s.chainCount = UInt32(truncatingIfNeeded: decodedChain.count)
+                chainRef = UInt64(start)
+            }
+        }
+        queue(s, chain: chainRef)
+    }
+    /// Where the last decoded callchain is in `chainScratch`.
+    private var decodedChain = 0..<0
+
     private func handle(_ r: RawRecord, at offset: Int) {
         let type = r.u32(0)
         let misc = r.u16(4)
@@ -965,49 +1023,35 @@ final class PerfDataSource: SampleSource {
             let guest = misc & 7 == 4 || misc & 7 == 5
             let machine = guest && !idMachine.isEmpty ? idMachine[f.id] : nil
             let (dom, mode) = domain(cpumode: misc, pid: machine?.pid ?? f.pid)
-            var s = Sample(ip: f.ip, weight: attr.sampleType & PerfAttr.period != 0 ? f.period : attr.fixedPeriod,
+            let s = Sample(ip: f.ip, weight: attr.sampleType & PerfAttr.period != 0 ? f.period : attr.fixedPeriod,
                            time: f.time, pid: f.pid == UInt32.max ? -1 : Int32(bitPattern: f.pid),
                            tid: f.tid == UInt32.max ? -1 : Int32(bitPattern: f.tid), domain: dom,
                            pcpu: f.cpu, vcpu: dom == .host ? f.cpu : (machine?.vcpu ?? Sample.unknownCPU), event: event, mode: mode)
-            if merging {
-                var chain = UnsafeBufferPointer<CallFrame>(start: nil, count: 0)
-                if f.chainCount > 0 && callchains {
-                    guard f.chainCount < chainScratch.count else { stats.drop("sample (callchain too long)"); return }
-                    let range = Self.decodeChain(r, at: f.chainOffset, count: f.chainCount, ip: f.ip, mode: mode, into: chainScratch)
-                    chain = UnsafeBufferPointer(rebasing: chainScratch[range])
-                }
-                let key = SampleMerger.Key(s)
-                let h = SampleMerger.hash(key, chain)
-                if piping {
-                    chunkSamples.append(PerfChunk.Parsed(ip: key.ip, threads: key.threads, place: key.place, cpus: key.cpus,
-                                                         hash: h, time: s.time, weight: s.weight,
-                                                         chain_start: UInt32(truncatingIfNeeded: chunkFrames.count),
-                                                         chain_count: UInt32(truncatingIfNeeded: chain.count)))
-                    chunkFrames.append(contentsOf: chain)
-                } else {
-                    stage?.sample(key, hash: h, chain: chain, time: s.time, weight: s.weight)
-                }
+            if f.chainCount > 0 && callchains && f.chainCount >= chainScratch.count {
+                // A record holds at most 65535 bytes, so at most 8191 entries (the scratch holds them all).
+                stats.drop("sample (callchain too long)")
                 return
             }
-            var chainRef: UInt64 = 0
-            if f.chainCount > 0 && callchains {
-                // A record holds at most 65535 bytes, so at most 8191 entries (the scratch holds them all).
-                guard f.chainCount < chainScratch.count else { stats.drop("sample (callchain too long)"); return }
-                if ordered && offset >= 0 {
-                    // Waiting for its round: keep only where the chain is in the mapped file and decode it
-                    // once, straight into the batch, when the sample is delivered.
-                    s.chainCount = UInt32(truncatingIfNeeded: f.chainCount)
-                    chainRef = Self.inFile | UInt64(offset + f.chainOffset)
-                } else {
-                    let range = Self.decodeChain(r, at: f.chainOffset, count: f.chainCount, ip: f.ip, mode: mode, into: chainScratch)
-                    let start = pendingFrames.count
-                    pendingFrames.append(contentsOf: UnsafeBufferPointer(rebasing: chainScratch[range]))
-                    s.chainStart = UInt32(truncatingIfNeeded: start)
-                    s.chainCount = UInt32(truncatingIfNeeded: range.count)
-                    chainRef = UInt64(start)
-                }
+            guard attr.splitsReads && f.readAt >= 0 else {
+                deliver(s, f, r, at: offset)
+                return
             }
-            queue(s, chain: chainRef)
+            // PERF_SAMPLE_READ with ids: perf's samples are the counters' increments, one per changed value,
+            // each of the event that owns the value's id (PerfReadValues).
+            var chainDecoded = false
+            PerfReadValues.forEach(in: r, at: f.readAt, readFormat: attr.readFormat) { id, value in
+                guard let member = idToAttr[id] else {
+                    stats.drop("read value (unknown event id)")
+                    return
+                }
+                let period = readValues.period(id: id, value: value)
+                guard period != 0 else { return }
+                var m = s
+                m.event = UInt16(truncatingIfNeeded: member)
+                m.weight = period
+                deliver(m, f, r, at: offset, chainDecoded: chainDecoded)
+                chainDecoded = true
+            }
         case 1, 10:  // MMAP, MMAP2
             guard r.count >= 40 else { stats.drop("mmap"); return }
             let pid = r.u32(8)

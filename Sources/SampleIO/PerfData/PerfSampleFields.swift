@@ -8,6 +8,8 @@ struct PerfSampleFields {
     var id: UInt64 = 0
     var cpu: UInt32 = UInt32.max
     var period: UInt64 = 1
+    /// Byte offset of the PERF_SAMPLE_READ values within the record (-1: none); see ``PerfReadValues``.
+    var readAt = -1
     /// Byte range of the callchain's u64 entries within the record, if present.
     var chainOffset = 0
     var chainCount = 0
@@ -52,12 +54,15 @@ struct PerfSampleLayout {
     var regsIntrBytes: Int
     /// The weight of a sample without PERIOD: the attr's fixed period (at least 1).
     var fixedPeriod: UInt64
+    /// Whether samples carry read values with ids (PERF_SAMPLE_READ with PERF_FORMAT_ID): perf then makes
+    /// samples of the values, per event, instead of using the sample's period (``PerfReadValues``).
+    var splitsReads: Bool
     /// When every field has a fixed size but the callchain (the usual `perf record` sample): where each
     /// field is (-1: absent), where the callchain's `nr` is (-1: none), the bytes before it (or the whole
     /// fixed record) and the fixed bytes after its entries. `fixed` is false otherwise (then
     /// ``PerfSampleFields/parse(_:layout:)`` walks the fields one by one).
     var fixed = false
-    var ipAt = -1, tidAt = -1, timeAt = -1, idAt = -1, cpuAt = -1, periodAt = -1, chainAt = -1
+    var ipAt = -1, tidAt = -1, timeAt = -1, idAt = -1, cpuAt = -1, periodAt = -1, readAt = -1, chainAt = -1
     var head = 0, tail = 0
 
     init(_ a: PerfAttr) {
@@ -67,6 +72,7 @@ struct PerfSampleLayout {
         regsUserBytes = a.sampleRegsUser.nonzeroBitCount * 8
         regsIntrBytes = a.sampleRegsIntr.nonzeroBitCount * 8
         fixedPeriod = max(1, a.samplePeriodOrFreq)
+        splitsReads = a.sampleType & PerfAttr.read != 0 && a.readFormat & PerfAttr.fmtID != 0
         // The kernel's field order; READ without GROUP is fixed, everything variable but the callchain ends
         // the fast layout.
         let t = sampleType
@@ -93,7 +99,7 @@ struct PerfSampleLayout {
         let rf = readFormat
         let readSize = 8 + (rf & PerfAttr.fmtID != 0 ? 8 : 0) + (rf & PerfAttr.fmtLost != 0 ? 8 : 0)
             + (rf & PerfAttr.fmtTotalTimeEnabled != 0 ? 8 : 0) + (rf & PerfAttr.fmtTotalTimeRunning != 0 ? 8 : 0)
-        _ = take(PerfAttr.read, readSize)
+        readAt = take(PerfAttr.read, readSize)
         chainAt = take(PerfAttr.callchain, 0)
         head = o
         for bit in [PerfAttr.weight | PerfAttr.weightStruct, PerfAttr.dataSrc, PerfAttr.transaction, PerfAttr.physAddr,
@@ -138,6 +144,7 @@ extension PerfSampleFields {
         if a.idAt >= 0 { f.id = r.u64(a.idAt) }
         if a.cpuAt >= 0 { f.cpu = r.u32(a.cpuAt) }
         if a.periodAt >= 0 { f.period = r.u64(a.periodAt) }
+        f.readAt = a.readAt
         return f
     }
 
@@ -158,6 +165,7 @@ extension PerfSampleFields {
         if t & PerfAttr.cpu != 0 { guard need(8) else { return nil }; f.cpu = r.u32(o); o += 8 }
         if t & PerfAttr.period != 0 { guard need(8) else { return nil }; f.period = r.u64(o); o += 8 }
         if t & PerfAttr.read != 0 {
+            f.readAt = o
             let rf = attr.readFormat
             let perValue = 8 + (rf & PerfAttr.fmtID != 0 ? 8 : 0) + (rf & PerfAttr.fmtLost != 0 ? 8 : 0)
             let times = (rf & PerfAttr.fmtTotalTimeEnabled != 0 ? 8 : 0) + (rf & PerfAttr.fmtTotalTimeRunning != 0 ? 8 : 0)
