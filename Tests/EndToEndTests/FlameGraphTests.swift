@@ -85,6 +85,11 @@ import Testing
             Issue.record("prefix \(p.joined(separator: ";")) (\(wanted[p] ?? 0) \(unit)) is not drawn", sourceLocation: sourceLocation)
         }
         #expect(drawn.count == wanted.count, "frames under 0.1% are left out", sourceLocation: sourceLocation)
+        // ... and counted: the heading says how many.
+        let note = svg.all("text").map(\.text).first { $0.contains("not drawn") }
+        let leftOut = note?.components(separatedBy: "; ").first { $0.contains("not drawn") }?.split(separator: " ").first.flatMap { Int($0) } ?? 0
+        #expect(leftOut == prefixes.count - wanted.count, "\(note ?? "no note"): \(prefixes.count - wanted.count) left out",
+                sourceLocation: sourceLocation)
         // Siblings: alphabetical from left to right.
         var byParent: [[String]: [DrawnFrame]] = [:]
         for f in frames where f.name != "all" { byParent[Array(f.path.dropLast()), default: []].append(f) }
