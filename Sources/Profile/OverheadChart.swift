@@ -10,6 +10,7 @@ public enum OverheadChart {
     static let left = 80.0, right = 740.0, top = 80.0, bottom = 410.0
     static let colours = ["#7f7f7f", "#1f77b4", "#d62728", "#2ca02c"]
 
+    /// The chart of `estimates` (all measured against the same plain runs) of `command` sampled at `frequency` Hz.
     public static func render(_ estimates: [OverheadEstimate], command: [String], frequency: UInt64) -> String {
         guard let baseline = estimates.first?.baseline else {
             var empty = SVGWriter(width: width, height: height)
