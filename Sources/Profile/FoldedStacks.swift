@@ -3,6 +3,9 @@ import SampleIO
 /// Collapsed stacks ("folded" format, the input of flame-graph tools): one line per distinct stack,
 /// `comm;outermost;…;leaf COUNT`, frames named by function (`[unknown]` … as in reports), counted in samples
 /// or in event period.
+///
+/// ``collect(source:options:)`` walks the samples once and returns the distinct stacks; the folded lines
+/// (``lines(_:byPeriod:)``) and the SVG flame graph (``FlameGraph``) are both drawn from them.
 public enum FoldedStacks {
     public struct Options: Sendable {
         public var domain: DomainID?
@@ -17,19 +20,88 @@ public enum FoldedStacks {
         public init() {}
     }
 
+    /// What a frame is, for colouring: the command name that starts a stack, or code of one mode. Frames of a
+    /// guest domain's kernel and user space are ``guest``; hypervisor frames stay ``hypervisor`` in any domain.
+    public enum FrameKind: String, Sendable, CaseIterable {
+        case comm
+        case user
+        case kernel
+        case hypervisor
+        case guest
+    }
+
+    /// One frame of a stack: its name as reports show it (with `_[k]`/`_[h]` when annotating) and its kind.
+    public struct Frame: Sendable, Hashable {
+        public var name: String
+        public var kind: FrameKind
+        public init(name: String, kind: FrameKind) {
+            self.name = name
+            self.kind = kind
+        }
+    }
+
+    /// One distinct stack, root first, with the samples and the event period that ended in it.
+    public struct Stack: Sendable, Equatable {
+        public var frames: [Frame]
+        public var samples: UInt64
+        public var period: UInt64
+        public init(frames: [Frame], samples: UInt64, period: UInt64) {
+            self.frames = frames
+            self.samples = samples
+            self.period = period
+        }
+    }
+
     /// Reads `source` and returns the folded lines, sorted.
     public static func build(source: any SampleSource, options: Options) throws(SampleIOError) -> [String] {
+        lines(try collect(source: source, options: options), byPeriod: options.byPeriod)
+    }
+
+    /// The folded lines of `stacks` (`;`-separated frames, then the sample count or, `byPeriod`, the event
+    /// period), sorted.
+    public static func lines(_ stacks: [Stack], byPeriod: Bool) -> [String] {
+        var lines: [String] = []
+        lines.reserveCapacity(stacks.count)
+        for st in stacks {
+            // Folded lines separate frames with ';' and end with ' COUNT': keep those out of names.
+            let names = st.frames.map { $0.name.replacingSemicolonsAndSpaces() }
+            lines.append(names.joined(separator: ";") + " " + String(byPeriod ? st.period : st.samples))
+        }
+        lines.sort()
+        return lines
+    }
+
+    /// Reads `source` and returns its distinct stacks (in no particular order), each counted in samples and
+    /// in event period.
+    /// - Complexity: one pass over the samples; memory grows with the distinct stacks only.
+    public static func collect(source: any SampleSource, options: Options) throws(SampleIOError) -> [Stack] {
         source.setCallchainsWanted(true)
         source.setMergingAllowed(true)
         let attributor = Attributor(metadata: source.metadata, options: options.symbols)
-        var counts: [[Int32]: UInt64] = [:]
+        struct Tally {
+            var kinds: [FrameKind]
+            var samples: UInt64
+            var period: UInt64
+            mutating func add(samples n: UInt64, period w: UInt64) {
+                samples += n
+                period += w
+            }
+        }
+        var counts: [[Int32]: Tally] = [:]
         var stack: [Int32] = []
         var modes: [SampleMode] = []
+        var kinds: [FrameKind] = []
         var modeByFrame: [Int32: SampleMode] = [:]
         try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode) { s, batch, i in
             stack.removeAll(keepingCapacity: true)
             modes.removeAll(keepingCapacity: true)
-            if options.includeComm { stack.append(attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid)); modes.append(.unknown) }
+            kinds.removeAll(keepingCapacity: true)
+            if options.includeComm {
+                stack.append(attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid))
+                modes.append(.unknown)
+                kinds.append(.comm)
+            }
+            let guest = s.domain != .host && s.domain != .hypervisor
             let chain = batch.callchain(of: i)
             let frames: [CallFrame] = chain.isEmpty ? [CallFrame(ip: s.ip, mode: s.mode)] : Array(chain)
             // Root first.
@@ -37,27 +109,26 @@ public enum FoldedStacks {
                 let (_, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
                 stack.append(sym)
                 modes.append(f.mode)
+                kinds.append(f.mode == .hypervisor ? .hypervisor : guest ? .guest : f.mode == .kernel ? .kernel : .user)
             }
             if options.annotateModes {
                 for (k, id) in stack.enumerated() where modes[k] == .kernel || modes[k] == .hypervisor {
                     modeByFrame[id] = modes[k]
                 }
             }
-            counts[stack, default: 0] += options.byPeriod ? s.weight : s.count
+            counts[stack, default: Tally(kinds: kinds, samples: 0, period: 0)].add(samples: s.count, period: s.weight)
         }
-        var lines: [String] = []
-        lines.reserveCapacity(counts.count)
-        for (st, n) in counts {
-            let names = st.map { id -> String in
-                // Folded lines separate frames with ';' and end with ' COUNT': keep those out of names.
-                var name = attributor.strings[id].replacingSemicolonsAndSpaces()
+        var stacks: [Stack] = []
+        stacks.reserveCapacity(counts.count)
+        for (ids, tally) in counts {
+            let frames = zip(ids, tally.kinds).map { id, kind -> Frame in
+                var name = attributor.strings[id]
                 if options.annotateModes, let m = modeByFrame[id] { name += m == .kernel ? "_[k]" : "_[h]" }
-                return name
+                return Frame(name: name, kind: kind)
             }
-            lines.append(names.joined(separator: ";") + " " + String(n))
+            stacks.append(Stack(frames: frames, samples: tally.samples, period: tally.period))
         }
-        lines.sort()
-        return lines
+        return stacks
     }
 }
 

@@ -4,6 +4,9 @@ public struct TimingStats: Sendable, Equatable {
     public var mean: Double
     public var standardDeviation: Double
     public var median: Double
+    /// 95 % confidence interval of the mean (Student t with n − 1 degrees of freedom; the mean itself for one run).
+    public var meanLow: Double
+    public var meanHigh: Double
 
     public init(_ xs: [Double]) {
         samples = xs
@@ -14,6 +17,9 @@ public struct TimingStats: Sendable, Equatable {
         let sorted = xs.sorted()
         median = sorted.isEmpty ? 0 : (sorted.count % 2 == 1 ? sorted[sorted.count / 2]
                                        : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2)
+        let half = xs.count > 1 ? OverheadEstimate.t95(Double(xs.count - 1)) * standardDeviation / Double(xs.count).squareRoot() : 0
+        meanLow = mean - half
+        meanHigh = mean + half
     }
 }
 
@@ -103,6 +109,7 @@ public enum OverheadRenderer {
     static func stats(_ s: TimingStats?) -> JSONValue {
         guard let s else { return .null }
         return .object(["runs": .of(s.samples.count), "seconds": .array(s.samples.map { .of($0) }), "mean": .of(s.mean),
-                        "stddev": .of(s.standardDeviation), "median": .of(s.median)])
+                        "stddev": .of(s.standardDeviation), "median": .of(s.median),
+                        "mean_ci95_low": .of(s.meanLow), "mean_ci95_high": .of(s.meanHigh)])
     }
 }

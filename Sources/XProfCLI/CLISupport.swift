@@ -52,3 +52,16 @@ public func runReporting<T>(_ body: () throws -> T) -> T {
         exit(1)
     }
 }
+
+/// Writes a command's output file (`-o`, `--svg`), exiting with the file's name, why it failed and what to do.
+public func writeOutput(_ text: String, to path: String, option: String) {
+    do throws(SampleIOError) {
+        try FileBytes.write(Array(text.utf8), to: path)
+    } catch {
+        var e = error
+        let why = e.message.hasPrefix("cannot create: ") ? String(e.message.dropFirst("cannot create: ".count)) : e.message
+        e.message = "cannot write the \(option) file: " + why
+        e.hint = "choose a writable path for \(option) (its folder must exist and allow writing)"
+        fail(e)
+    }
+}

@@ -36,12 +36,18 @@ struct ScaleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scale",
         abstract: "Compare profiles of one workload at several CPU counts: which functions grow with the CPUs.",
-        discussion: "Each RUN is a profile; its CPU count comes from the recording (CPUs used, else online) or --cpus."
+        discussion: """
+        Each RUN is a profile; its CPU count comes from the recording (CPUs used, else online) or --cpus.
+        With --svg FILE the table is also drawn as a line chart: the share of each of the first rows (--top, \
+        else \(ScaleCommand.chartRows)) per CPU count, rows that grow at every step drawn thick and marked ↑.
+        """
     )
+    static let chartRows = 8
 
     @Argument(help: "Profiles, one per CPU count.") var runs: [String]
     @Option(help: "CPU count of each run, comma-separated, in the order given.") var cpus: String?
     @Option(help: "Throughput of each run (work per second), comma-separated, for speedup and efficiency.") var throughput: String?
+    @Option(help: ArgumentHelp("Also write the top rows' shares per CPU count as an SVG line chart.", valueName: "FILE")) var svg: String?
     @OptionGroup var options: ReportSelection
 
     func validate() throws {
@@ -57,9 +63,13 @@ struct ScaleCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let svg { writeOutput("", to: svg, option: "--svg") }
         let reports = runs.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: cpus.map { $0.split(separator: ",").compactMap { Int($0) } },
                                        throughput: throughput.map { $0.split(separator: ",").compactMap { Double($0) } })
         print(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top), terminator: "")
+        if let svg {
+            writeOutput(ScalingChart.render(analysis, rows: options.top ?? Self.chartRows), to: svg, option: "--svg")
+        }
     }
 }

@@ -9,10 +9,13 @@ import Glibc
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a profile in another format: folded stacks (flame graphs), pprof, or the report as csv/json.",
+        abstract: "Write a profile in another format: folded stacks, an SVG flame graph, pprof, or the report as csv/json.",
         discussion: """
         folded: one line per distinct callchain, `comm;outermost;...;leaf COUNT` (samples, or event period with
         --period), the input of flamegraph.pl and inferno. Samples without callchains give one-frame stacks.
+        flamegraph: the same stacks drawn as a self-contained SVG flame graph (root at the bottom, widths in
+        samples or, with --period, event period; colours by user, kernel, hypervisor and guest code; frames under
+        0.1% of the total are counted but not drawn; click to zoom, "Search" to highlight names).
         pprof: the gzip-compressed protocol buffer of `go tool pprof` (and speedscope, Perfetto, ...), written by
         the `xprof-pprof` executable installed beside xprof: values samples/count and the event period
         (cpu/nanoseconds for the CPU clocks); labels comm, pid, domain, mode (`pprof -tagfocus domain=2`); source
@@ -22,18 +25,20 @@ struct ExportCommand: ParsableCommand {
     )
 
     @Argument(help: "The profile.") var file: String
-    @Option(help: "folded, pprof, csv or json.") var format: String = "folded"
+    @Option(help: "folded, flamegraph, pprof, csv or json.") var format: String = "folded"
     @Option(name: .short, help: "Output file (default: stdout).") var output: String?
-    @Flag(help: "folded: count event period instead of samples.") var period = false
-    @Flag(help: "folded: mark kernel frames _[k] and hypervisor frames _[h].") var annotate = false
-    @Flag(name: .customLong("no-comm"), help: "folded: do not start stacks with the command name.") var noComm = false
+    @Flag(help: "folded/flamegraph: count event period instead of samples.") var period = false
+    @Flag(help: "folded/flamegraph: mark kernel frames _[k] and hypervisor frames _[h].") var annotate = false
+    @Flag(name: .customLong("no-comm"), help: "folded/flamegraph: do not start stacks with the command name.") var noComm = false
     @Option(help: "Only samples of this domain.") var domain: UInt32?
     @Option(help: "Only samples of this mode: user, kernel or hypervisor.") var mode: String?
     @Option(help: "csv/json: comma-separated keys to group rows by.") var sort: String = "image,symbol"
     @OptionGroup var symbols: SymbolOptionGroup
 
     func validate() throws {
-        guard ["folded", "pprof", "csv", "json"].contains(format) else { throw ValidationError("--format must be folded, pprof, csv or json") }
+        guard ["folded", "flamegraph", "pprof", "csv", "json"].contains(format) else {
+            throw ValidationError("--format must be folded, flamegraph, pprof, csv or json, not '\(format)'")
+        }
         if format == "pprof" && output == nil && isatty(1) != 0 {
             throw ValidationError("pprof output is binary: give -o FILE (e.g. -o profile.pb.gz) or redirect standard output")
         }
@@ -44,7 +49,7 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         if format == "pprof" { runPProf() }
         var text: String
-        if format == "folded" {
+        if format == "folded" || format == "flamegraph" {
             var o = FoldedStacks.Options()
             o.domain = domain.map { DomainID($0) }
             o.mode = mode.flatMap(SampleMode.init(name:))
@@ -52,11 +57,19 @@ struct ExportCommand: ParsableCommand {
             o.annotateModes = annotate
             o.includeComm = !noComm
             o.symbols = symbols.options
-            let lines = runReporting { () throws(SampleIOError) -> [String] in
+            let stacks = runReporting { () throws(SampleIOError) -> [FoldedStacks.Stack] in
                 let source = try SampleReader.open(path: file)
-                return try FoldedStacks.build(source: source, options: o)
+                return try FoldedStacks.collect(source: source, options: o)
             }
-            text = lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")
+            if format == "flamegraph" {
+                var g = FlameGraph.Options()
+                g.byPeriod = period
+                g.title = "xprof flame graph: " + file
+                text = FlameGraph(stacks: stacks).svg(options: g)
+            } else {
+                let lines = FoldedStacks.lines(stacks, byPeriod: period)
+                text = lines.joined(separator: "\n") + (lines.isEmpty ? "" : "\n")
+            }
         } else {
             var o = ReportOptions()
             o.sortKeys = SortKey.parseList(sort) ?? [.image, .symbol]
@@ -70,7 +83,7 @@ struct ExportCommand: ParsableCommand {
             text = ReportRenderer.render(report, as: ReportFormat(rawValue: format) ?? .csv)
         }
         if let output {
-            runReporting { try FileBytes.write(Array(text.utf8), to: output) }
+            writeOutput(text, to: output, option: "-o")
         } else {
             print(text, terminator: "")
         }

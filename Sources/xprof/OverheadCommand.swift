@@ -15,6 +15,8 @@ struct OverheadCommand: ParsableCommand {
         (xprof record, perf record), so slow drifts of the machine hit all alike. Wall time of each run includes the
         profiler's own start and finish. Reports mean, standard deviation, median and the overhead with a 95%
         confidence interval (Welch). With --max-overhead PCT the command exits 1 when an overhead exceeds PCT.
+        With --svg FILE the runs are also drawn: every run's wall time per configuration, each mean and the 95%
+        confidence interval of each mean.
         """
     )
 
@@ -24,6 +26,8 @@ struct OverheadCommand: ParsableCommand {
     @Option(name: .customLong("max-overhead"), help: "Fail (exit 1) when a profiler's overhead exceeds this percentage.")
     var maxOverhead: Double?
     @Option(help: "Output format: table, csv or json.") var format: String = "table"
+    @Option(help: ArgumentHelp("Also draw every run's wall time, the means and their 95% intervals as an SVG chart.", valueName: "FILE"))
+    var svg: String?
     @Flag(help: "Show the command's own output.") var showOutput = false
     @Argument(parsing: .postTerminator, help: "The command to measure.") var command: [String] = []
 
@@ -49,6 +53,8 @@ struct OverheadCommand: ParsableCommand {
             unlink(tmp + ".xprof")
             unlink(tmp + ".perf.data")
         }
+        // The chart's file is created now: a path that cannot be written fails before minutes of measuring.
+        if let svg { writeOutput("", to: svg, option: "--svg") }
         var baseline: [Double] = []
         var timings = Array(repeating: [Double](), count: configs.count)
         let progress = stderrIsTerminal
@@ -72,6 +78,7 @@ struct OverheadCommand: ParsableCommand {
         let estimates = configs.enumerated().map { k, c in OverheadEstimate(profiler: c.0, baseline: baseline, profiled: timings[k]) }
         print(OverheadRenderer.render(estimates, command: command, frequency: frequency, format: ReportFormat(rawValue: format) ?? .table),
               terminator: "")
+        if let svg { writeOutput(OverheadChart.render(estimates, command: command, frequency: frequency), to: svg, option: "--svg") }
         if let limit = maxOverhead {
             let bad = estimates.filter { $0.percent > limit }
             for e in bad {

@@ -74,4 +74,81 @@ import Testing
         #expect(table.stdout.contains("8 CPUs"))
         #expect(table.stdout.contains("speedup 7.00x (87.5% of linear)"))
     }
+
+    @Test func scaleDrawsTheTopRowsAsLines() throws {
+        // SYNTHETIC guest-kernel captures at 1, 2, 4 and 8 CPUs (a System.map of our own, no Xen symbols):
+        // the flush grows at every step, the system-call entry stays flat (25 %: never falls, yet does not grow,
+        // so it is not marked), the rest shrinks.
+        let dir = try XprofRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let map = dir.appendingPathComponent("guest.map").path
+        try """
+        ffffffff81000000 T _stext
+        ffffffff81001000 T native_flush_tlb_multi
+        ffffffff81002000 T std::vector<int>::push_back(int&&)
+        ffffffff81003000 T do_syscall_64
+        ffffffff81004000 T _etext
+
+        """.write(toFile: map, atomically: true, encoding: .utf8)
+        var caps: [String] = []
+        for (cpus, flush, vector) in [(1, 40, 560), (2, 90, 510), (4, 200, 400), (8, 420, 180)] {
+            let desc = dir.appendingPathComponent("s\(cpus).json")
+            try """
+            {"synthetic": "scale chart test, \(cpus) CPUs", "pcpus": \(cpus), "seed": \(cpus), "events": [{"name": "CPU_CLK_UNHALTED", "count": 100000}],
+             "domains": [{"id": 2, "name": "guest", "role": "passive", "vcpus": 1, "max_samples": 8192, "snapshots": 2,
+               "hot": [{"symbols": "guest", "function": "native_flush_tlb_multi", "mode": "kernel", "samples": \(flush)},
+                       {"symbols": "guest", "function": "std::vector<int>::push_back(int&&)", "mode": "kernel", "samples": \(vector)},
+                       {"symbols": "guest", "function": "do_syscall_64", "mode": "kernel", "samples": 200}]}]}
+            """.write(to: desc, atomically: true, encoding: .utf8)
+            let cap = dir.appendingPathComponent("cap\(cpus)").path
+            let g = try XprofRunner.run(XprofRunner.binDir.appendingPathComponent("xprof-scenario").path, [desc.path, "-o", cap, "--map", "guest=" + map])
+            #expect(g.status == 0, "\(g.stderr)")
+            caps.append(cap)
+        }
+        let chart = dir.appendingPathComponent("scale.svg").path
+        // Out of order on purpose: the chart, like the table, orders runs by CPU count.
+        let args = [caps[2], caps[0], caps[3], caps[1], "--domain", "2", "--sort", "symbol", "--system-map", "2=" + map]
+        let r = try XprofRunner.xprof(["scale"] + args + ["--format", "json", "--svg", chart])
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let rows = try #require(json["rows"] as? [[String: Any]])
+        let runs = try #require(json["runs"] as? [[String: Any]])
+        let cpus = runs.compactMap { $0["cpus"] as? Int }
+        #expect(cpus == [1, 2, 4, 8])
+
+        let svg = try SVGElement.parse(try String(contentsOfFile: chart, encoding: .utf8))
+        let xAxis = try SVGAxis(svg, tickClass: "xtick", coordinate: "x1")
+        let yAxis = try SVGAxis(svg, tickClass: "ytick", coordinate: "y1")
+        let lines = svg.all(class: "row")
+        #expect(lines.count == rows.count, "one line per row (3 rows, under the default of 8)")
+        for (row, g) in zip(rows, lines) {
+            let name = try #require(row["symbol"] as? String)
+            let percents = try #require(row["percents"] as? [Double])
+            #expect(g.title?.hasPrefix(name + ": ") == true, "line \(g.title ?? "") is row \(name)")
+            let points = try #require(g.first("polyline")?.attributes["points"]).split(separator: " ").map { p in
+                p.split(separator: ",").compactMap { Double($0) }
+            }
+            #expect(points.count == percents.count)
+            for (k, (p, want)) in zip(points, percents).enumerated() {
+                #expect(abs(xAxis.value(at: p[0]) - Double(cpus[k])) < 0.01, "\(name): point \(k) at \(cpus[k]) CPUs")
+                #expect(abs(yAxis.value(at: p[1]) - want) < 0.01, "\(name) at \(cpus[k]) CPUs: drawn \(yAxis.value(at: p[1]))%, json \(want)%")
+            }
+            // Rows that grow at every step are marked, on the line and in the legend; the others are not.
+            let growing = (row["monotonic"] as? Bool ?? false) && (row["growth"] as? Double ?? 0) > 1
+            #expect(g.classes.contains("growing") == growing, "\(name) growing: \(growing)")
+            let legend = svg.all(class: "legend").compactMap { $0.first("text")?.text }
+            #expect(legend.contains((growing ? "↑ " : "") + name), "legend \(legend)")
+        }
+        #expect(lines.first?.title?.hasPrefix("native_flush_tlb_multi: ") == true && lines.first?.classes.contains("growing") == true)
+        #expect(svg.all(class: "growing").count == 1)
+        let flat = try #require(rows.first { $0["symbol"] as? String == "do_syscall_64" })
+        #expect(flat["monotonic"] as? Bool == true && flat["growth"] as? Double == 1, "\(flat)")
+        // --top limits the chart with the table.
+        let top = try XprofRunner.xprof(["scale"] + args + ["--top", "2", "--svg", chart])
+        #expect(top.status == 0, "\(top.stderr)")
+        #expect(top.stdout.contains("native_flush_tlb_multi"), "the table is still printed")
+        #expect(try SVGElement.parse(try String(contentsOfFile: chart, encoding: .utf8)).all(class: "row").count == 2)
+        let bad = try XprofRunner.xprof(["scale"] + args + ["--svg", dir.appendingPathComponent("missing/scale.svg").path])
+        #expect(bad.status == 66 && bad.stderr.contains("missing/scale.svg") && bad.stderr.contains("hint:"), "\(bad.stderr)")
+    }
 }

@@ -33,4 +33,52 @@ import Testing
         #expect(r.status == 66)
         #expect(r.stderr.contains("/nonexistent/program"))
     }
+
+    @Test func chartDrawsEveryRunAndTheMeans() throws {
+        // Both profilers when perf is here: three configurations.
+        let perf = FileManager.default.isExecutableFile(atPath: "/usr/bin/perf")
+        if !perf && XprofRunner.underCI { Issue.record("perf is not installed under CI=true") }
+        let dir = try XprofRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let chart = dir.appendingPathComponent("overhead.svg").path
+        let r = try XprofRunner.xprof(["overhead", "--runs", "3", "-F", "499", "--profiler", perf ? "both" : "xprof", "--format", "json",
+                                       "--svg", chart, "--", XprofRunner.workload, "work", "100"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let profs = try #require(o["profilers"] as? [[String: Any]])
+        var configs: [(String, [String: Any])] = [("plain", try #require(o["baseline"] as? [String: Any]))]
+        for p in profs { configs.append((try #require(p["profiler"] as? String), try #require(p["runs"] as? [String: Any]))) }
+        #expect(configs.count == (perf ? 3 : 2))
+
+        let svg = try SVGElement.parse(try String(contentsOfFile: chart, encoding: .utf8))
+        #expect(svg.all(class: "run").count == 3 * configs.count, "one point per run and configuration")
+        let axis = try SVGAxis(svg, tickClass: "ytick", coordinate: "y1")
+        let tolerance = axis.perPixel * 0.02
+        let groups = svg.all(class: "config")
+        #expect(groups.count == configs.count)
+        for ((name, stats), g) in zip(configs, groups) {
+            let seconds = try #require(stats["seconds"] as? [Double])
+            let mean = try #require(stats["mean"] as? Double), sd = try #require(stats["stddev"] as? Double)
+            let low = try #require(stats["mean_ci95_low"] as? Double), high = try #require(stats["mean_ci95_high"] as? Double)
+            // The interval is the mean's: t(0.975, 2 df) = 4.303 for three runs.
+            #expect(abs(high - mean - 4.303 * sd / 3.0.squareRoot()) < 1e-9 && abs(mean - low - (high - mean)) < 1e-9)
+            #expect(g.title?.hasPrefix(name + ": 3 runs") == true, "\(g.title ?? "")")
+            let points = g.all(class: "run")
+            #expect(points.count == 3)
+            for (t, c) in zip(seconds, points) {
+                #expect(abs(axis.value(at: try #require(c.number("cy"))) - t) < tolerance, "\(name): point at \(t) s")
+            }
+            let bar = try #require(g.all(class: "mean").first)
+            #expect(abs(axis.value(at: try #require(bar.number("y1"))) - mean) < tolerance, "\(name): mean bar at \(mean) s")
+            let whisker = try #require(g.all(class: "ci").first?.first("line"))
+            let ends = [try #require(whisker.number("y1")), try #require(whisker.number("y2"))].map(axis.value(at:)).sorted()
+            #expect(abs(ends[0] - low) < tolerance && abs(ends[1] - high) < tolerance, "\(name): interval \(ends) vs \(low)...\(high)")
+        }
+        // A chart that cannot be written fails before anything is measured.
+        let bad = dir.appendingPathComponent("missing/overhead.svg").path
+        let started = Date()
+        let e = try XprofRunner.xprof(["overhead", "--runs", "2", "--svg", bad, "--", XprofRunner.workload, "work", "2000"])
+        #expect(e.status == 66 && e.stderr.contains(bad) && e.stderr.contains("--svg"), "\(e.stderr)")
+        #expect(Date().timeIntervalSince(started) < 2, "fails at once")
+    }
 }
