@@ -72,7 +72,7 @@ final class Attributor {
     /// Reads all of `source` in order, applying its side-band events before the samples they precede, and
     /// calls `body` with each sample that passes the domain and mode filters (its batch and index give its
     /// callchain).
-    func forEachSample(of source: any SampleSource, domain: DomainID?, mode: SampleMode?,
+    func forEachSample(of source: any SampleSource, domain: DomainID?, mode: SampleMode?, event: UInt16? = nil,
                        _ body: (Sample, SampleBatch, Int) -> Void) throws(SampleIOError) {
         while let batch = try source.nextBatch() {
             var next = 0
@@ -83,6 +83,7 @@ final class Attributor {
                 }
                 if let domain, s.domain != domain { continue }
                 if let mode, s.mode != mode { continue }
+                if let event, s.event != event { continue }
                 body(s, batch, i)
             }
             while next < batch.sideband.count {

@@ -10,6 +10,8 @@ public enum FoldedStacks {
     public struct Options: Sendable {
         public var domain: DomainID?
         public var mode: SampleMode?
+        /// Only samples of this event (an index into the recording's events).
+        public var event: UInt16?
         /// Count event period instead of samples.
         public var byPeriod = false
         /// Mark kernel frames with `_[k]` and hypervisor frames with `_[h]` (as stackcollapse-perf --kernel does).
@@ -92,7 +94,7 @@ public enum FoldedStacks {
         var modes: [SampleMode] = []
         var kinds: [FrameKind] = []
         var modeByFrame: [Int32: SampleMode] = [:]
-        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode) { s, batch, i in
+        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: options.event) { s, batch, i in
             stack.removeAll(keepingCapacity: true)
             modes.removeAll(keepingCapacity: true)
             kinds.removeAll(keepingCapacity: true)

@@ -4,9 +4,10 @@ import SampleIO
 /// from any input with the same attribution as `xprof report`; the `xprof-pprof` executable encodes it (the
 /// protocol-buffer library stays out of `xprof` itself, where it would slow every start).
 ///
-/// One pprof sample per distinct (stack, command, pid, domain, mode, event), with two values: samples and the
-/// event period (cpu/nanoseconds for the CPU clocks). One location per distinct address (per process for user
-/// addresses), one function per distinct (symbol, source file), one mapping per image. Locations carry the
+/// One pprof sample per distinct (stack, command, pid, domain, mode, event), with the values samples and the
+/// event period (cpu/nanoseconds for the CPU clocks) — one period column per event when several are shown.
+/// One location per distinct address (per process for user addresses), one function per distinct (symbol,
+/// source file), one mapping per image. Locations carry the
 /// source line when the image has DWARF. Labels carry the command, pid, domain (`xen` for the hypervisor) and
 /// mode of the leaf, and the event when the recording has several, so `pprof -tagfocus domain=2` picks one domain.
 public struct PProfProfile: Sendable {
@@ -49,6 +50,8 @@ public struct PProfProfile: Sendable {
     public struct Options: Sendable {
         public var domain: DomainID?
         public var mode: SampleMode?
+        /// Only samples of this event (an index into the recording's events).
+        public var event: UInt16?
         public var symbols = SymbolOptions()
         /// Look up source lines (DWARF) for every location.
         public var lines = true
@@ -139,7 +142,7 @@ public struct PProfProfile: Sendable {
             return id
         }
 
-        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode) { s, batch, i in
+        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: options.event) { s, batch, i in
             let chain = batch.callchain(of: i)
             locs.removeAll(keepingCapacity: true)
             if chain.isEmpty {
@@ -155,23 +158,36 @@ public struct PProfProfile: Sendable {
         }
 
         let events = meta.events
-        let single = events.count <= 1
-        let eventName = single ? (events.first?.name ?? "samples") : "events"
-        // perf names events with their modifiers (`cpu-clock:ppp`).
-        let baseName = String(eventName.prefix { $0 != ":" })
-        let clock = baseName == "cpu-clock" || baseName == "task-clock"
-        let periodType = clock ? ValueType(type: p.intern("cpu"), unit: p.intern("nanoseconds"))
-            : ValueType(type: p.intern(baseName), unit: p.intern("count"))
-        p.sampleTypes = [ValueType(type: p.intern("samples"), unit: p.intern("count")), periodType]
-        p.periodType = periodType
-        if single, let event = events.first {
-            if let period = event.period, period > 0 {
+        // One value column per event shown: pprof has no way to add clock time to page faults.
+        let shown: [Int] = options.event.map { [Int($0)] } ?? Array(events.indices)
+        let single = shown.count <= 1
+        func periodType(_ k: Int?) -> (ValueType, clock: Bool) {
+            // perf names events with their modifiers and terms (`cpu-clock:ppp`, `page-faults/period=1/`).
+            let base = k.map { String(events[$0].name.prefix { $0 != ":" && $0 != "/" }) } ?? "events"
+            if base == "cpu-clock" || base == "task-clock" {
+                return (ValueType(type: p.intern(single ? "cpu" : base), unit: p.intern("nanoseconds")), true)
+            }
+            return (ValueType(type: p.intern(base), unit: p.intern("count")), false)
+        }
+        p.sampleTypes = [ValueType(type: p.intern("samples"), unit: p.intern("count"))]
+        var column: [Int: Int] = [:]  // event index → value column
+        for k in shown where k < events.count {
+            column[k] = p.sampleTypes.count
+            p.sampleTypes.append(periodType(k).0)
+        }
+        if p.sampleTypes.count == 1 { p.sampleTypes.append(periodType(nil).0) }  // no event table at all
+        let first = shown.first.flatMap { $0 < events.count ? $0 : nil }
+        let (firstType, clock) = periodType(first)
+        p.periodType = firstType
+        if let k = first {
+            if let period = events[k].period, period > 0 {
                 p.period = Int64(clamping: period)
-            } else if clock, let hz = event.frequency, hz > 0 {
+            } else if clock, let hz = events[k].frequency, hz > 0 {
                 p.period = Int64(1_000_000_000 / hz)
             }
         }
-        p.defaultSampleType = 1
+        // The preferred value, by its type's name: the (first) event's count.
+        p.defaultSampleType = p.sampleTypes[1].type
         p.timeNanos = Int64(clamping: meta.startTime)
         p.durationNanos = Int64(clamping: meta.duration)
         let keyComm = p.intern("comm"), keyPid = p.intern("pid"), keyDomain = p.intern("domain"), keyMode = p.intern("mode")
@@ -194,7 +210,10 @@ public struct PProfProfile: Sendable {
                 let name = Int(key.event) < events.count ? events[Int(key.event)].name : "event\(key.event)"
                 labels.append(Label(key: keyEvent, str: p.intern(name), num: 0))
             }
-            p.samples.append(Sample(locationIDs: key.locations, values: [v.count, v.period], labels: labels))
+            var values = [Int64](repeating: 0, count: p.sampleTypes.count)
+            values[0] = v.count
+            values[column[Int(key.event)] ?? 1] = v.period
+            p.samples.append(Sample(locationIDs: key.locations, values: values, labels: labels))
         }
         let command = meta.command.isEmpty ? "" : " of " + meta.command.joined(separator: " ")
         p.comments = [p.intern("xprof export --format pprof: \(meta.sourceFormat)\(command)")]

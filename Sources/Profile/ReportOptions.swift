@@ -53,11 +53,13 @@ extension Substring {
 
 extension ReportOptions {
     /// The index of the event `name` names among a recording's `events`: its exact name, its name without
-    /// perf's modifiers (`cpu-clock` for `cpu-clock:S`), or its number from 0. nil if none.
+    /// perf's modifiers and terms (`cpu-clock` for `cpu-clock:S` or `cpu-clock/freq=999/`) when that is one
+    /// event's alone, or its number from 0. nil if none.
     public static func eventIndex(_ name: String, in events: [EventInfo]) -> UInt16? {
         if let i = events.firstIndex(where: { $0.name == name }) { return UInt16(i) }
-        func bare(_ s: String) -> Substring { s.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)[0] }
-        if let i = events.firstIndex(where: { bare($0.name) == bare(name) }) { return UInt16(i) }
+        func bare(_ s: String) -> Substring { s.prefix { $0 != ":" && $0 != "/" } }
+        let matches = events.indices.filter { bare(events[$0].name) == bare(name) }
+        if matches.count == 1 { return UInt16(matches[0]) }
         if let i = UInt16(name), Int(i) < events.count { return i }
         return nil
     }

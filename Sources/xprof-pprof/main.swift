@@ -25,6 +25,8 @@ struct PProfCommand: ParsableCommand {
     @Option(name: .short, help: "Output file (default: stdout, which must not be a terminal).") var output: String?
     @Option(help: "Only samples of this domain.") var domain: UInt32?
     @Option(help: "Only samples of this mode: user, kernel or hypervisor.") var mode: String?
+    @Option(help: ArgumentHelp("Only samples of this event (name or number); without it every event, labelled.", valueName: "NAME"))
+    var event: String?
     @Flag(name: .customLong("no-lines"), help: "Do not look up source lines.") var noLines = false
     @OptionGroup var symbols: SymbolOptionGroup
 
@@ -41,9 +43,11 @@ struct PProfCommand: ParsableCommand {
         o.mode = mode.flatMap(SampleMode.init(name:))
         o.symbols = symbols.options
         o.lines = !noLines
-        let opts = o, path = file
-        let profile = runReporting { () throws(SampleIOError) -> PProfProfile in
-            try PProfProfile.build(source: try SampleReader.open(path: path), options: opts)
+        let path = file
+        let profile = runReporting { () throws -> PProfProfile in
+            let source = try SampleReader.open(path: path)
+            o.event = try EventChoice.resolve(event, in: source.metadata, path: path)
+            return try PProfProfile.build(source: source, options: o)
         }
         let bytes = runReporting { () throws(SampleIOError) -> [UInt8] in try Self.encode(profile) }
         if let output {

@@ -32,6 +32,8 @@ struct ExportCommand: ParsableCommand {
     @Flag(name: .customLong("no-comm"), help: "folded/flamegraph: do not start stacks with the command name.") var noComm = false
     @Option(help: "Only samples of this domain.") var domain: UInt32?
     @Option(help: "Only samples of this mode: user, kernel or hypervisor.") var mode: String?
+    @Option(help: ArgumentHelp("Only samples of this event (name or number). Without it, a recording of several events exports its first (pprof: all, labelled by event).", valueName: "NAME"))
+    var event: String?
     @Option(help: "csv/json: comma-separated keys to group rows by.") var sort: String = "image,symbol"
     @OptionGroup var symbols: SymbolOptionGroup
 
@@ -57,8 +59,9 @@ struct ExportCommand: ParsableCommand {
             o.annotateModes = annotate
             o.includeComm = !noComm
             o.symbols = symbols.options
-            let stacks = runReporting { () throws(SampleIOError) -> [FoldedStacks.Stack] in
+            let stacks = runReporting { () throws -> [FoldedStacks.Stack] in
                 let source = try SampleReader.open(path: file)
+                o.event = try EventChoice.resolve(event, in: source.metadata, path: file, firstWhenSeveral: true)
                 return try FoldedStacks.collect(source: source, options: o)
             }
             if format == "flamegraph" {
@@ -76,9 +79,10 @@ struct ExportCommand: ParsableCommand {
             o.domain = domain.map { DomainID($0) }
             o.mode = mode.flatMap(SampleMode.init(name:))
             o.symbols = symbols.options
-            let opts = o
-            let report = runReporting { () throws(SampleIOError) -> Report in
-                try ReportBuilder.build(source: try SampleReader.open(path: file), path: file, options: opts)
+            let report = runReporting { () throws -> Report in
+                let source = try SampleReader.open(path: file)
+                o.event = try EventChoice.resolve(event, in: source.metadata, path: file, firstWhenSeveral: true)
+                return try ReportBuilder.build(source: source, path: file, options: o)
             }
             text = ReportRenderer.render(report, as: ReportFormat(rawValue: format) ?? .csv)
         }
@@ -95,6 +99,7 @@ struct ExportCommand: ParsableCommand {
         if let output { args += ["-o", output] }
         if let domain { args += ["--domain", String(domain)] }
         if let mode { args += ["--mode", mode] }
+        if let event { args += ["--event", event] }
         args += symbols.arguments
         var dir = "."
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

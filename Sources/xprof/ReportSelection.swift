@@ -55,13 +55,14 @@ struct ReportSelection: ParsableArguments {
         return o
     }
 
-    /// One report of `path`: all its events together, or only `--event`'s.
+    /// One report of `path`: only `--event`'s samples, else those of its first event (with a note) when it
+    /// has several — what `diff` and `scale` compare.
     func build(_ path: String, adjusting adjust: (inout ReportOptions) -> Void = { _ in }) -> Report {
         var opts = reportOptions
         adjust(&opts)
         return runReporting {
             let source = try SampleReader.open(path: path)
-            opts.event = try selectedEvent(source.metadata, path: path)
+            opts.event = try selectedEvent(source.metadata, path: path, firstWhenSeveral: true)
             return try ReportBuilder.build(source: source, path: path, options: opts)
         }
     }
@@ -77,14 +78,9 @@ struct ReportSelection: ParsableArguments {
         }
     }
 
-    /// `--event` as an index into the recording's events (nil without it).
-    private func selectedEvent(_ metadata: RunMetadata, path: String) throws -> UInt16? {
-        guard let event else { return nil }
-        guard let i = ReportOptions.eventIndex(event, in: metadata.events) else {
-            let names = metadata.events.enumerated().map { "\($0.offset) \($0.element.name)" }.joined(separator: ", ")
-            throw ValidationError("--event \(event): \(path) has no such event; its events are \(names.isEmpty ? "none" : names)")
-        }
-        return i
+    /// `--event` as an index into the recording's events (nil without it; the first event of several when
+    /// `firstWhenSeveral`, as diff and scale compare one event).
+    private func selectedEvent(_ metadata: RunMetadata, path: String, firstWhenSeveral: Bool = false) throws -> UInt16? {
+        try EventChoice.resolve(event, in: metadata, path: path, firstWhenSeveral: firstWhenSeveral)
     }
 }
-

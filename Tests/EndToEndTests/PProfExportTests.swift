@@ -20,6 +20,7 @@ import Testing
         var functionName: [Int: Int] = [:]  // function id → string index
         var sampleTypes: [String] = []  // "type/unit"
         var period = 0
+        var defaultSampleType = ""
 
         func leafName(_ s: Sample) -> String? {
             guard let leaf = s.locations.first, let f = locationFunction[leaf], let n = functionName[f] else { return nil }
@@ -43,6 +44,7 @@ import Testing
         var label: [String: Int] = [:]
         var lineFunction = 0, lineNumber = 0
         var types: [(Int, Int)] = []
+        var defaultType = 0
         for line in raw.stdout.split(separator: "\n") {
             let t = line.trimmingCharacters(in: .whitespaces)
             if t.hasSuffix("{") {
@@ -83,6 +85,7 @@ import Testing
                 continue
             }
             if stack.isEmpty && key == "period" { d.period = Int(value) ?? 0; continue }
+            if stack.isEmpty && key == "default_sample_type" { defaultType = Int(value) ?? 0; continue }
             if stack == ["location"] && key == "address" { address = UInt64(value) ?? 0; continue }
             guard let n = Int(value) else { continue }
             if stack.last == "label" {
@@ -104,6 +107,7 @@ import Testing
             d.samples[i].labels = named
         }
         d.sampleTypes = types.map { "\(d.strings[$0.0])/\(d.strings[$0.1])" }
+        d.defaultSampleType = d.strings[defaultType]
         return d
     }
 
@@ -117,6 +121,7 @@ import Testing
         guard let d = try Self.decode(out) else { return }
         #expect(d.strings.first == "", "pprof's string table starts with the empty string")
         #expect(d.sampleTypes == ["samples/count", "cpu/nanoseconds"])
+        #expect(d.defaultSampleType == "cpu", "viewers show the event's count by default")
         #expect(d.period > 0 && abs(d.period - 1_000_000_000 / 2999) < 1000, "period of a 2999 Hz cpu-clock: \(d.period) ns")
         let info = try XprofRunner.xprof(["info", file, "--format", "json"])
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
@@ -167,6 +172,69 @@ import Testing
         #expect(viaStdout.status == 0, "\(viaStdout.stderr)")
         #expect(FileManager.default.contents(atPath: direct) == FileManager.default.contents(atPath: out),
                 "xprof export --format pprof and xprof-pprof give the same bytes")
+    }
+
+    /// A recording of two events: one value column per event (clock time and page faults are not added up),
+    /// each sample labelled with its event, the columns' sums equal to `xprof info`'s per-event figures (which
+    /// agree with perf's, PerfGroupReadAgreementTests); `--event` keeps one event. The folded export and `diff`
+    /// take the first event of several, saying so, or `--event`'s.
+    @Test func severalEventsGetAColumnEachAndCanBeChosen() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perf") else {
+            if XprofRunner.underCI { Issue.record("perf is not installed under CI=true") }
+            return
+        }
+        let dir = try XprofRunner.temporaryDirectory()
+        let file = dir.appendingPathComponent("two.data").path
+        let rec = try XprofRunner.perfRecord(["-e", "cpu-clock/freq=1999/", "-e", "page-faults/period=1/", "-g", "-o", file, "--",
+                                              XprofRunner.workload, "mixed", "1"])
+        #expect(rec.status == 0, "\(rec.stderr)")
+        let info = try XprofRunner.xprof(["info", file, "--format", "json"])
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        let events = try #require(obj["events"] as? [[String: Any]])
+        try #require(events.count == 2)
+        let samples = events.map { $0["samples"] as? Int ?? -1 }, periods = events.map { $0["period"] as? Int ?? -1 }
+        #expect(samples[1] > 0, "the workload faults pages")
+
+        let out = dir.appendingPathComponent("two.pb.gz").path
+        let r = try XprofRunner.xprof(["export", file, "--format", "pprof", "-o", out])
+        #expect(r.status == 0, "\(r.stderr)")
+        guard let d = try Self.decode(out) else { return }
+        #expect(d.sampleTypes == ["samples/count", "cpu-clock/nanoseconds", "page-faults/count"])
+        #expect(d.defaultSampleType == "cpu-clock")
+        for (k, name) in ["cpu-clock/freq=1999/", "page-faults/period=1/"].enumerated() {
+            let mine = d.samples.filter { $0.labels["event"] == name }
+            #expect(mine.reduce(0) { $0 + $1.values[0] } == samples[k], "\(name): samples")
+            #expect(mine.reduce(0) { $0 + $1.values[1 + k] } == periods[k], "\(name): its own column holds its period")
+            #expect(mine.allSatisfy { $0.values[2 - k] == 0 }, "\(name): nothing in the other event's column")
+        }
+        let one = dir.appendingPathComponent("faults.pb.gz").path
+        #expect(try XprofRunner.xprof(["export", file, "--format", "pprof", "--event", "page-faults", "-o", one]).status == 0)
+        guard let f = try Self.decode(one) else { return }
+        #expect(f.sampleTypes == ["samples/count", "page-faults/count"])
+        #expect(f.samples.reduce(0) { $0 + $1.values[0] } == samples[1])
+        #expect(f.samples.reduce(0) { $0 + $1.values[1] } == periods[1])
+
+        // Folded stacks: the first event, with a note; --event for the other.
+        func foldedSum(_ args: [String]) throws -> (Int, String) {
+            let x = try XprofRunner.xprof(["export", file] + args)
+            #expect(x.status == 0, "\(x.stderr)")
+            return (x.stdout.split(separator: "\n").reduce(0) { $0 + (Int($1.split(separator: " ").last ?? "") ?? 0) }, x.stderr)
+        }
+        let (first, note) = try foldedSum([])
+        #expect(first == samples[0])
+        #expect(note.contains("has 2 events; using the first, 'cpu-clock/freq=1999/'"), "\(note)")
+        #expect(try foldedSum(["--event", "page-faults"]).0 == samples[1])
+        #expect(try foldedSum(["--event", "1", "--period"]).0 == periods[1])
+        // diff compares one event: its header counts the first event's samples.
+        let diff = try XprofRunner.xprof(["diff", file, file, "--format", "json"])
+        #expect(diff.status == 0 && diff.stderr.contains("using the first"), "\(diff.stderr)")
+        let dj = try #require(try JSONSerialization.jsonObject(with: Data(diff.stdout.utf8)) as? [String: Any])
+        #expect(dj["base_samples"] as? Int == samples[0] && dj["new_samples"] as? Int == samples[0])
+        let faults = try XprofRunner.xprof(["diff", file, file, "--format", "json", "--event", "page-faults"])
+        let fj = try #require(try JSONSerialization.jsonObject(with: Data(faults.stdout.utf8)) as? [String: Any])
+        #expect(fj["base_samples"] as? Int == samples[1] && !faults.stderr.contains("using the first"))
+        let bad = try XprofRunner.xprof(["export", file, "--event", "cycles"])
+        #expect(bad.status == 64 && bad.stderr.contains("its events are 0 cpu-clock/freq=1999/, 1 page-faults/period=1/"), "\(bad.stderr)")
     }
 
     /// Passive domains of a Xenoprof capture: `--domain 2` and the symbol options reach the helper; the labels

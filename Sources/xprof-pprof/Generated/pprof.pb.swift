@@ -68,7 +68,7 @@ nonisolated struct Perftools_Profiles_Profile: Sendable {
   /// Free-form notes (string table indexes).
   var comment: [Int64] = []
 
-  /// Index into sample_type of the value shown by default.
+  /// The type (a string-table index) of the value viewers show by default.
   var defaultSampleType: Int64 = 0
 
   var docURL: String = String()
