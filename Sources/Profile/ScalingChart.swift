@@ -1,6 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// `xprof scale --svg`: the top rows of a ``ScalingAnalysis`` as an SVG line chart.
 ///
-/// x is the CPU count of each run (a linear axis, a tick at each count), y a row's share of that run's
+/// x is the CPU count of each run (a tick at each count; a log2 axis when the counts span a factor of 4 or more,
+/// as 1, 2, 4 … 64 do, so the small counts are not squeezed together; else linear), y a row's share of that run's
 /// samples in percent, one polyline per row in the order `scale` ranks them, with a legend. Rows whose share
 /// grows at every CPU step (the table's ↑) are drawn thick, with triangles, and marked ↑ in the legend.
 public enum ScalingChart {
@@ -17,8 +21,11 @@ public enum ScalingChart {
         let rows = Array(s.rows.prefix(max(0, count)))
         let cpus = s.runs.map { Double($0.cpus) }
         let lo = cpus.min() ?? 0, hi = cpus.max() ?? 0
+        let logarithmic = lo >= 1 && hi / lo >= 4
+        let scaled: (Double) -> Double = logarithmic ? { log2($0) } : { $0 }
         func x(_ c: Double) -> Double {
-            hi > lo ? left + inset + (c - lo) / (hi - lo) * (right - left - 2 * inset) : (left + right) / 2
+            let a = scaled(lo), b = scaled(hi)
+            return b > a ? left + inset + (scaled(c) - a) / (b - a) * (right - left - 2 * inset) : (left + right) / 2
         }
         let highest = rows.flatMap(\.percents).max() ?? 0
         let (step, yTop) = ChartScale.ticks(upTo: highest)
@@ -49,7 +56,9 @@ public enum ScalingChart {
             svg.close()
         }
         svg.element("line", ["x1": .number(left), "x2": .number(left), "y1": .number(top), "y2": .number(bottom), "stroke": "#000"])
-        svg.element("text", ["x": .number((left + right) / 2), "y": .number(bottom + 40), "font-size": "12", "text-anchor": "middle"], text: "CPUs")
+        svg.element("text", ["x": .number((left + right) / 2), "y": .number(bottom + 40), "font-size": "12", "text-anchor": "middle",
+                             "class": .text(logarithmic ? "xlabel log2" : "xlabel")],
+                    text: logarithmic ? "CPUs (log scale)" : "CPUs")
         svg.element("text", ["x": "18", "y": .number((top + bottom) / 2), "font-size": "12", "text-anchor": "middle",
                              "transform": .text("rotate(-90 18 \(SVGWriter.number((top + bottom) / 2)))")], text: "share of samples (%)")
 

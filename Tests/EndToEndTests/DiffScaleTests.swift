@@ -119,6 +119,10 @@ import Testing
         let svg = try SVGElement.parse(try String(contentsOfFile: chart, encoding: .utf8))
         let xAxis = try SVGAxis(svg, tickClass: "xtick", coordinate: "x1")
         let yAxis = try SVGAxis(svg, tickClass: "ytick", coordinate: "y1")
+        // 1, 2, 4, 8 CPUs: a log2 axis, ticks evenly spaced.
+        let gaps = zip(xAxis.ticks.dropFirst(), xAxis.ticks).map { $0.pixel - $1.pixel }
+        #expect(xAxis.ticks.map(\.value) == [1, 2, 4, 8] && gaps.allSatisfy { abs($0 - gaps[0]) < 0.1 && $0 > 0 }, "\(xAxis.ticks)")
+        #expect(svg.all(class: "log2").count == 1, "the axis says it is logarithmic")
         let lines = svg.all(class: "row")
         #expect(lines.count == rows.count, "one line per row (3 rows, under the default of 8)")
         for (row, g) in zip(rows, lines) {
@@ -130,7 +134,9 @@ import Testing
             }
             #expect(points.count == percents.count)
             for (k, (p, want)) in zip(points, percents).enumerated() {
-                #expect(abs(xAxis.value(at: p[0]) - Double(cpus[k])) < 0.01, "\(name): point \(k) at \(cpus[k]) CPUs")
+                // Each point stands on its CPU count's tick.
+                let tick = xAxis.ticks.first { abs($0.pixel - p[0]) < 0.01 }
+                #expect(tick?.value == Double(cpus[k]), "\(name): point \(k) at \(cpus[k]) CPUs, drawn at the tick of \(tick?.value ?? -1)")
                 #expect(abs(yAxis.value(at: p[1]) - want) < 0.01, "\(name) at \(cpus[k]) CPUs: drawn \(yAxis.value(at: p[1]))%, json \(want)%")
             }
             // Rows that grow at every step are marked, on the line and in the legend; the others are not.
