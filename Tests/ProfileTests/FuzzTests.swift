@@ -98,7 +98,7 @@ import SymbolMap
     }
 
     /// Mutants of one seed file, read in turn.
-    static func campaign(seed path: String, name: String, salt: UInt64) throws {
+    static func campaign(seed path: String, name: String, salt: UInt64, iterations: Int = FuzzTests.iterations) throws {
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         let target = NSTemporaryDirectory() + "xprof-fuzz-" + name
         var g = Generator(state: salt)
@@ -120,6 +120,31 @@ import SymbolMap
     func perfDataMutantsAreReadOrRefusedWithTheFileNamed(_ fixture: String) throws {
         guard let path = Self.shared("fixtures/perf/" + fixture) else { return }
         try Self.campaign(seed: path, name: fixture, salt: UInt64(fixture.utf8.count) &* 7919)
+    }
+
+    /// Recordings of a few MB, large enough for the threaded reader's windows (1 MiB) and, with `-z`, made of
+    /// zstd-compressed records: perf on this machine records a shell loop.
+    @Test(arguments: [false, true])
+    func recordedPerfDataMutantsAreReadOrRefused(compressed: Bool) throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perf") else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("perf is not installed under CI=true") }
+            return
+        }
+        let seed = NSTemporaryDirectory() + "xprof-fuzz-seed-\(compressed ? "z" : "plain").data"
+        let perf = Process()
+        perf.executableURL = URL(fileURLWithPath: "/usr/bin/perf")
+        perf.arguments = ["record", "-q", "-e", "cpu-clock", "-c", "50000", "-g", "-o", seed] + (compressed ? ["-z"] : [])
+            + ["--", "/bin/sh", "-c", "i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done"]
+        perf.standardOutput = FileHandle.nullDevice
+        perf.standardError = FileHandle.nullDevice
+        try perf.run()
+        perf.waitUntilExit()
+        try #require(perf.terminationStatus == 0, "perf record failed")
+        let size = (try FileManager.default.attributesOfItem(atPath: seed)[.size] as? Int) ?? 0
+        #expect(compressed || size > 1 << 20, "the plain recording spans several reader windows: \(size) bytes")
+        try Self.campaign(seed: seed, name: "recorded-\(compressed ? "z" : "plain").data", salt: compressed ? 77 : 78,
+                          iterations: max(1, Self.iterations / 3))
+        try? FileManager.default.removeItem(atPath: seed)
     }
 
     /// A capture folder: each mutant damages one of its files (the JSON header or a domain's rings).

@@ -357,7 +357,7 @@ final class PerfDataSource: SampleSource {
         case 27:  // COMPRESSED: version, type, level, ratio, mmap_len
             _ = c.read(UInt32.self, order); _ = c.read(UInt32.self, order); _ = c.read(UInt32.self, order)
             _ = c.read(UInt32.self, order)
-            compressedMax = Int(c.read(UInt64.self, order) ?? 0)
+            compressedMax = Int(clamping: c.read(UInt64.self, order) ?? 0)
         default:
             break
         }
@@ -1145,7 +1145,9 @@ final class PerfDataSource: SampleSource {
             stats.warnings.append("\(path): out of memory for a zstd stream; compressed records at and after byte \(offset) are lost")
             return
         }
-        var chunk = [UInt8](repeating: 0, count: max(compressedMax, 1 << 18))
+        // The header says how much one record inflates to at most (a damaged one may say anything): chunks of that
+        // size within 256 KiB ... 16 MiB, the stream is drained chunk by chunk anyway.
+        var chunk = [UInt8](repeating: 0, count: min(max(compressedMax, 1 << 18), 1 << 24))
         var used = 0
         while true {
             var consumed = 0
