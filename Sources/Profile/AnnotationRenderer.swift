@@ -64,14 +64,15 @@ public enum AnnotationRenderer {
                 if row.gapBefore { out += pad("...", 33) + "\n" }
                 var line = counts(row.tally, f, a) + pad(String(row.line), 8)
                 if let t = row.text { line += "  " + t }
+                out += line + "\n"
                 if !inlines, !row.inlined.isEmpty {
+                    // The source text stays the file's own: the inlined callees go on a line of their own.
                     var by: [(String, UInt64)] = []
                     for s in row.inlined {
                         if let i = by.firstIndex(where: { $0.0 == s.function }) { by[i].1 += s.tally.samples } else { by.append((s.function, s.tally.samples)) }
                     }
-                    line += "    [inlined: " + by.map { "\($0.0) \($0.1)" }.joined(separator: ", ") + "]"
+                    out += pad("", 33) + "  ↳ inlined: " + by.map { "\($0.0) (\($0.1) samples)" }.joined(separator: ", ") + "\n"
                 }
-                out += line + "\n"
                 if inlines {
                     for s in row.inlined {
                         var l = counts(s.tally, f, a) + pad("", 8) + "  ↳ " + (s.via + [s.function]).joined(separator: " → ")
