@@ -309,6 +309,9 @@ public enum AnnotationBuilder {
         // An inlined scope without a call site: count it where it ran.
         if own == nil { own = inner?.location }
         if let o = own, o.line <= 0 { own = nil }
+        // Full paths (relative names are relative to the unit's compilation directory).
+        if let o = own { own?.file = dw.fullPath(o.file, for: address) }
+        if let l = inner?.location { inner?.location?.file = dw.fullPath(l.file, for: address) }
         return (own, inner, via)
     }
 
