@@ -602,6 +602,30 @@ public final class DwarfLines {
         return (r.file, r.line, r.column)
     }
 
+    /// Compilation directories (`DW_AT_comp_dir`) by unit index, read on first need ("" when none).
+    private var compDirs: [Int: String] = [:]
+
+    /// The compilation directory (`DW_AT_comp_dir`) of the unit holding `address`; nil when none.
+    public func compilationDirectory(for address: UInt64) -> String? {
+        guard let i = unitIndex(containing: address) else { return nil }
+        if let d = compDirs[i] { return d.isEmpty ? nil : d }
+        var die = unitDies[i]
+        var a = Dwarf_Attribute()
+        var dir = ""
+        if dwarf_attr_integrate(&die, UInt32(DW_AT_comp_dir), &a) != nil, let s = dwarf_formstring(&a) { dir = String(cString: s) }
+        compDirs[i] = dir
+        return dir.isEmpty ? nil : dir
+    }
+
+    /// `file` (a name from a location of `address`) as a full path: libdw leaves a file name relative when
+    /// the line table's directory entry is relative (DWARF 5 tables of files given to the compiler by a
+    /// relative path), and such names are relative to the unit's compilation directory, which is joined
+    /// here as `addr2line` does. Absolute names, and names in units without a directory, come back as they are.
+    public func fullPath(_ file: String, for address: UInt64) -> String {
+        guard !file.hasPrefix("/"), file != "??", let dir = compilationDirectory(for: address) else { return file }
+        return dir.hasSuffix("/") ? dir + file : dir + "/" + file
+    }
+
     /// The path of a file id from ``rawLocation(for:)``.
     public func fileName(_ id: Int32) -> String { files[Int(id)] }
 

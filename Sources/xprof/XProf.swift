@@ -10,6 +10,7 @@ struct XProf: ParsableCommand {
         subcommands: [
             RecordCommand.self,
             ReportCommand.self,
+            AnnotateCommand.self,
             InfoCommand.self,
             ConvertCommand.self,
             SymbolizeCommand.self,
