@@ -88,13 +88,7 @@ struct AnnotateCommand: ParsableCommand {
         o.objdump = objdump
         let annotation = runReporting {
             let source = try SampleReader.open(path: file)
-            if let event {
-                guard let i = ReportOptions.eventIndex(event, in: source.metadata.events) else {
-                    let names = source.metadata.events.enumerated().map { "\($0.offset) \($0.element.name)" }.joined(separator: ", ")
-                    throw ValidationError("--event \(event): \(file) has no such event; its events are \(names.isEmpty ? "none" : names)")
-                }
-                o.event = i
-            }
+            o.event = try EventChoice.resolve(event, in: source.metadata, path: file)  // nil: the builder takes the first, noting it
             return try AnnotationBuilder.build(source: source, path: file, options: o)
         }
         for w in annotation.warnings { printError("warning: " + w) }
