@@ -1,0 +1,201 @@
+/// Which way a report row's call graph runs, as `perf report -g caller|callee` names it.
+public enum CallGraphOrder: String, Sendable, CaseIterable {
+    /// From the row outwards to its callers (perf's default with `--no-children`): the first level under a
+    /// row is who called it.
+    case callee
+    /// From the outermost frame (the thread's root) down to the row.
+    case caller
+}
+
+/// What call graph to draw under each row of a report.
+public struct CallGraphOptions: Sendable, Equatable {
+    public var order: CallGraphOrder = .callee
+    /// Branches whose share of the report's total period is below this percentage are folded away (and
+    /// counted), like perf's `-g graph,0.5`.
+    public var limit: Double = 0.5
+
+    public init(order: CallGraphOrder = .callee, limit: Double = 0.5) {
+        self.order = order
+        self.limit = limit
+    }
+}
+
+/// The call graph of one report row: the callchains of the row's samples as a tree of frames, each frame
+/// named as report rows name functions (symbol and image).
+///
+/// Stored flat, as the model is everywhere: ``nodes`` in depth-first order, children by index, so that a
+/// tree hundreds of frames deep is walked, copied and freed without recursion.
+public struct CallGraph: Sendable, Equatable {
+    /// One frame of the tree: the samples whose path (in the graph's order) passes through it.
+    public struct Node: Sendable, Equatable {
+        /// The function, as a report row names it (empty for the root, which is the row itself).
+        public var name: String
+        /// Its image, as a report row names it (empty for the root).
+        public var image: String
+        public var samples: UInt64
+        public var period: UInt64
+        /// `period` as a share of the report's total period (perf's "percent of total", `-g graph`).
+        public var percent: Double
+        /// The branches shown (at or above the limit), largest first: indexes into ``CallGraph/nodes``.
+        public var children: [Int]
+        /// How many branches the node has in all, shown or folded.
+        public var branches: Int
+        /// Branches below the limit, left out, and what they hold together.
+        public var foldedBranches: Int = 0
+        public var foldedSamples: UInt64 = 0
+        public var foldedPeriod: UInt64 = 0
+        public var foldedPercent: Double = 0
+
+        public init(name: String, image: String, samples: UInt64, period: UInt64, percent: Double,
+                    children: [Int] = [], branches: Int = 0) {
+            self.name = name
+            self.image = image
+            self.samples = samples
+            self.period = period
+            self.percent = percent
+            self.children = children
+            self.branches = branches
+        }
+    }
+
+    public var order: CallGraphOrder
+    /// The limit (percent of the total) below which branches were folded.
+    public var limit: Double
+    /// `nodes[0]` is the row itself; the rest follow depth first, each node's branches largest first.
+    public var nodes: [Node]
+
+    public init(order: CallGraphOrder, limit: Double, nodes: [Node]) {
+        self.order = order
+        self.limit = limit
+        self.nodes = nodes
+    }
+
+    /// Whether `node` and its only branch are one unbroken path: it has a single branch in all and no sample
+    /// ends at it (perf draws such frames as one node, one name a line, with a single percentage).
+    public func continues(_ node: Int) -> Bool {
+        let n = nodes[node]
+        return n.branches == 1 && n.children.count == 1 && nodes[n.children[0]].period == n.period
+    }
+}
+
+/// The call-graph trees of every row of a report as its samples arrive: a trie per (event slot, row) of the
+/// sample paths, frames identified by their interned (image, symbol) pair.
+///
+/// All trees share three flat arrays and one hash map from (parent node, frame) to the child node, so adding
+/// a path costs one lookup per frame and no allocation once the trie has grown.
+/// - Complexity: O(frames) per sample; memory grows with the distinct paths (prefixes), never with samples.
+struct CallGraphTrie {
+    /// Per node: the frame (image id << 32 | symbol id), parent (-1 for a root), samples and period.
+    private(set) var frame: [UInt64] = []
+    private(set) var parent: [Int32] = []
+    private(set) var samples: [UInt64] = []
+    private(set) var period: [UInt64] = []
+    private var index = FastMap<Int32>(capacity: 4096)
+    private static let rootMarker = UInt64.max
+
+    /// The frame code of an attributed (image, symbol) pair.
+    @inline(__always)
+    static func code(image: Int32, symbol: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: image)) << 32 | UInt64(UInt32(bitPattern: symbol))
+    }
+
+    private mutating func node(_ a: UInt64, _ b: UInt64, _ c: UInt64, frame f: UInt64, parent p: Int32) -> Int32 {
+        if let n = index.get(a, b, c) { return n }
+        let n = Int32(frame.count)
+        frame.append(f)
+        parent.append(p)
+        samples.append(0)
+        period.append(0)
+        index.set(a, b, c, n)
+        return n
+    }
+
+    /// The root of row `row`'s tree in report `slot` (made if new), credited with a sample.
+    @inline(__always)
+    mutating func root(slot: Int, row: Int, count: UInt64, weight: UInt64) -> Int32 {
+        let n = node(Self.rootMarker, UInt64(row), UInt64(slot), frame: 0, parent: -1)
+        samples[Int(n)] += count
+        period[Int(n)] &+= weight
+        return n
+    }
+
+    /// The child `frame` of `parent` (made if new), credited with a sample.
+    @inline(__always)
+    mutating func child(_ parent: Int32, frame f: UInt64, count: UInt64, weight: UInt64) -> Int32 {
+        let n = node(UInt64(UInt32(bitPattern: parent)), f, 0, frame: f, parent: parent)
+        samples[Int(n)] += count
+        period[Int(n)] &+= weight
+        return n
+    }
+
+    /// The root node of a row in a report slot, if any sample reached it.
+    func rootNode(slot: Int, row: Int) -> Int32? {
+        index.get(Self.rootMarker, UInt64(row), UInt64(slot))
+    }
+
+    /// Each node's children, as ranges into one array (computed once, after the pass).
+    struct Children {
+        var start: [Int32]
+        var list: [Int32]
+        func of(_ n: Int32) -> ArraySlice<Int32> { list[Int(start[Int(n)])..<Int(start[Int(n) + 1])] }
+    }
+
+    func children() -> Children {
+        var start = [Int32](repeating: 0, count: frame.count + 1)
+        for p in parent where p >= 0 { start[Int(p) + 1] += 1 }
+        for i in 0..<frame.count { start[i + 1] += start[i] }
+        var fill = start
+        var list = [Int32](repeating: 0, count: Int(start[frame.count]))
+        for (n, p) in parent.enumerated() where p >= 0 {
+            list[Int(fill[Int(p)])] = Int32(n)
+            fill[Int(p)] += 1
+        }
+        return Children(start: start, list: list)
+    }
+
+    /// The shown tree under `root`: branches whose period is at least `limit` percent of `total` kept
+    /// (perf's rule: at least `total * limit / 100`, rounded down), the others folded and counted.
+    /// Iterative, depth first; children largest first (then by more samples, then by name).
+    func graph(root: Int32, children kids: Children, total: UInt64, options: CallGraphOptions,
+               name: (UInt64) -> (symbol: String, image: String)) -> CallGraph {
+        let minPeriod = UInt64(max(0, Double(total) * options.limit / 100))
+        func pct(_ p: UInt64) -> Double { total == 0 ? 0 : Double(p) * 100 / Double(total) }
+        var nodes: [CallGraph.Node] = []
+        // (trie node, index of its parent in `nodes`), popped depth first.
+        var work: [(Int32, Int)] = [(root, -1)]
+        while let (t, parentIndex) = work.popLast() {
+            let here = nodes.count
+            var n: CallGraph.Node
+            if t == root {
+                n = CallGraph.Node(name: "", image: "", samples: samples[Int(t)], period: period[Int(t)], percent: pct(period[Int(t)]))
+            } else {
+                let (sym, img) = name(frame[Int(t)])
+                n = CallGraph.Node(name: sym, image: img, samples: samples[Int(t)], period: period[Int(t)], percent: pct(period[Int(t)]))
+            }
+            let all = kids.of(t)
+            n.branches = all.count
+            var shown: [Int32] = []
+            for c in all {
+                if period[Int(c)] >= minPeriod {
+                    shown.append(c)
+                } else {
+                    n.foldedBranches += 1
+                    n.foldedSamples += samples[Int(c)]
+                    n.foldedPeriod &+= period[Int(c)]
+                }
+            }
+            n.foldedPercent = pct(n.foldedPeriod)
+            shown.sort { a, b in
+                if period[Int(a)] != period[Int(b)] { return period[Int(a)] > period[Int(b)] }
+                if samples[Int(a)] != samples[Int(b)] { return samples[Int(a)] > samples[Int(b)] }
+                let na = name(frame[Int(a)]), nb = name(frame[Int(b)])
+                return (na.symbol, na.image) < (nb.symbol, nb.image)
+            }
+            nodes.append(n)
+            if parentIndex >= 0 { nodes[parentIndex].children.append(here) }
+            // Pushed last first, so the largest branch is drawn (and numbered) first.
+            for c in shown.reversed() { work.append((c, here)) }
+        }
+        return CallGraph(order: options.order, limit: options.limit, nodes: nodes)
+    }
+}
