@@ -139,6 +139,7 @@ public enum ReportRenderer {
         for w in r.symbolWarnings { out += "# warning: " + w + "\n" }
         for w in r.stats.warnings { out += "# warning: " + w + "\n" }
         for s in r.stats.skipped { out += "# skipped: " + s + "\n" }
+        if let cg = r.callGraph { out += "# " + callGraphHeading(cg) + "\n" }
         out += "#\n"
         let heads = (r.children ? ["Children", "Self"] : ["Overhead"]) + ["Samples"] + r.keys.map(\.title)
         let numeric = r.children ? 3 : 2
@@ -160,7 +161,10 @@ public enum ReportRenderer {
         }
         out += line(heads, prefix: "# ")
         out += line(widths.map { String(repeating: ".", count: $0) }, prefix: "# ")
-        for row in cells { out += line(row, prefix: "  ") }
+        for (i, row) in cells.enumerated() {
+            out += line(row, prefix: "  ")
+            if let g = r.rows[i].callGraph { out += callGraphText(g) }
+        }
         if r.rowsOmitted > 0 {
             let p = r.totalPeriod == 0 ? 0 : Double(r.omittedPeriod) * 100 / Double(r.totalPeriod)
             let first = pct(p) + "%"
@@ -240,9 +244,13 @@ public enum ReportRenderer {
             var d: [String: JSONValue] = ["overhead": .of(row.percent), "samples": .of(row.samples), "period": .of(row.period)]
             if r.children { d["children"] = .of(row.childrenPercent); d["children_period"] = .of(row.childrenPeriod) }
             for (k, v) in zip(r.keys, row.values) { d[k.rawValue] = k == .pid ? (Int(v).map { .of($0) } ?? .of(v)) : .of(v) }
+            if let g = row.callGraph { d["call_graph"] = callGraphObject(g) }
             return .object(d)
         })
         if let e = r.event { o["event"] = .of(e) }
+        if let cg = r.callGraph {
+            o["call_graph"] = .object(["order": .of(cg.order.rawValue), "limit": .of(cg.limit), "percent_of": "total"])
+        }
         return .object(o)
     }
 }
