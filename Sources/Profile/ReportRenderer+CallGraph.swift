@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// Call graphs under report rows, drawn as `perf report --stdio -g graph` draws them and written as nested
 /// JSON objects.
 extension ReportRenderer {
@@ -86,28 +92,100 @@ extension ReportRenderer {
 
     /// The tree as nested JSON objects: `{"name", "image", "samples", "period", "percent", "children": […]}`
     /// (the root, the row itself, without name and image), with `"folded": {"branches", "samples", "period",
-    /// "percent"}` on nodes that had branches below the limit.
-    /// - Complexity: O(nodes), built bottom-up without recursion.
-    static func callGraphObject(_ g: CallGraph) -> JSONValue {
-        var values = [JSONValue](repeating: .null, count: g.nodes.count)
-        // Depth-first order puts every child after its parent: build from the end.
-        for i in g.nodes.indices.reversed() {
+    /// "percent"}` on nodes that had branches below the limit. Written as `JSONEncoder` writes the rest of a
+    /// report (pretty, keys sorted), `indent` spaces in, but by a loop: an encoder's recursion (and a nested
+    /// value's) would run out of stack on a tree thousands of frames deep.
+    /// - Complexity: O(nodes × depth) characters (the indentation), no recursion.
+    static func callGraphJSON(_ g: CallGraph, indent: Int) -> String {
+        guard !g.nodes.isEmpty else { return "null" }
+        func sp(_ n: Int) -> String { String(repeating: " ", count: n) }
+        func field(_ key: String, _ value: String, _ at: Int) -> String { ",\n" + sp(at) + "\"" + key + "\" : " + value }
+        func tail(_ i: Int, _ b: Int) -> String {
             let n = g.nodes[i]
-            var o: [String: JSONValue] = [
-                "samples": .of(n.samples), "period": .of(n.period), "percent": .of(n.percent),
-                "children": .array(n.children.map { values[$0] }),
-            ]
-            if i > 0 {
-                o["name"] = .of(n.name)
-                o["image"] = .of(n.image)
-            }
+            var s = ""
             if n.foldedBranches > 0 {
-                o["folded"] = .object(["branches": .of(n.foldedBranches), "samples": .of(n.foldedSamples),
-                                       "period": .of(n.foldedPeriod), "percent": .of(n.foldedPercent)])
+                s += ",\n" + sp(b + 2) + "\"folded\" : {\n" + sp(b + 4) + "\"branches\" : \(n.foldedBranches)"
+                s += field("percent", number(n.foldedPercent), b + 4) + field("period", String(n.foldedPeriod), b + 4)
+                s += field("samples", String(n.foldedSamples), b + 4) + "\n" + sp(b + 2) + "}"
             }
-            values[i] = .object(o)
-            for c in n.children { values[c] = .null }  // each subtree held once, by its parent
+            if i > 0 { s += field("image", jsonString(n.image), b + 2) + field("name", jsonString(n.name), b + 2) }
+            s += field("percent", number(n.percent), b + 2) + field("period", String(n.period), b + 2)
+            s += field("samples", String(n.samples), b + 2)
+            return s + "\n" + sp(b) + "}"
         }
-        return values.first ?? .null
+        enum Item {
+            case open(Int, Int, first: Bool)
+            case close(Int, Int)
+        }
+        var out = ""
+        var work: [Item] = [.open(0, indent, first: true)]
+        while let item = work.popLast() {
+            switch item {
+            case .open(let i, let b, let first):
+                if i > 0 { out += (first ? "" : ",\n") + sp(b) }
+                out += "{\n" + sp(b + 2) + "\"children\" : ["
+                let kids = g.nodes[i].children
+                if kids.isEmpty {
+                    out += "\n\n" + sp(b + 2) + "]" + tail(i, b)
+                } else {
+                    out += "\n"
+                    work.append(.close(i, b))
+                    for (k, c) in kids.enumerated().reversed() { work.append(.open(c, b + 4, first: k == 0)) }
+                }
+            case .close(let i, let b):
+                out += "\n" + sp(b + 2) + "]" + tail(i, b)
+            }
+        }
+        return out
+    }
+
+    /// A JSON number as the encoder writes it (finite; shortest digits that read back the same).
+    private static func number(_ d: Double) -> String {
+        guard d.isFinite else { return "0" }
+        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+        return String(d)
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped (slashes and other text as is).
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20:
+                let hex = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
+    }
+
+    /// The stand-in a row's call graph has in the encoded report, replaced by ``fillCallGraphs(_:_:)``: a string
+    /// no symbol name can hold (it starts with a NUL, which the encoder writes as `\u0000`).
+    static func callGraphToken(section: Int, row: Int) -> String { "\u{0}call-graph \(section) \(row)" }
+
+    /// `text` (the encoded `reports`) with each row's stand-in replaced by its call graph, indented in place.
+    static func fillCallGraphs(_ text: String, _ reports: [Report]) -> String {
+        guard reports.contains(where: { $0.callGraph != nil }) else { return text }
+        let marker = "\"\\u0000call-graph "
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if !out.isEmpty { out += "\n" }
+            guard let at = line.firstRange(of: marker) else { out += line; continue }
+            let rest = line[at.upperBound...]
+            let numbers = rest.prefix { $0 != "\"" }.split(separator: " ").compactMap { Int($0) }
+            guard numbers.count == 2, numbers[0] < reports.count, numbers[1] < reports[numbers[0]].rows.count,
+                  let g = reports[numbers[0]].rows[numbers[1]].callGraph else { out += line; continue }
+            let indent = line.prefix { $0 == " " }.count
+            let after = rest.drop { $0 != "\"" }.dropFirst()  // past the closing quote: "," or nothing
+            out += line[..<at.lowerBound] + callGraphJSON(g, indent: indent) + after
+        }
+        return out
     }
 }
