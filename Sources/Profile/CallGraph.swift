@@ -81,16 +81,23 @@ public struct CallGraph: Sendable, Equatable {
 /// The call-graph trees of every row of a report as its samples arrive: a trie per (event slot, row) of the
 /// sample paths, frames identified by their interned (image, symbol) pair.
 ///
-/// All trees share three flat arrays and one hash map from (parent node, frame) to the child node, so adding
-/// a path costs one lookup per frame and no allocation once the trie has grown.
+/// All trees share flat arrays and one hash map from (parent node, frame) to the child node, so adding a path
+/// costs one lookup per frame and no allocation once the trie has grown. A sample is credited to the node
+/// its path ends at only; ``accumulate()`` adds each node's figures to its parent's once, at the end (a child
+/// is always made after its parent, so one backwards sweep does it).
 /// - Complexity: O(frames) per sample; memory grows with the distinct paths (prefixes), never with samples.
 struct CallGraphTrie {
-    /// Per node: the frame (image id << 32 | symbol id), parent (-1 for a root), samples and period.
+    /// Per node: the frame (image id << 32 | symbol id), parent (-1 for a root), samples and period (of the
+    /// paths ending there until ``accumulate()``, of the paths through it after).
     private(set) var frame: [UInt64] = []
     private(set) var parent: [Int32] = []
     private(set) var samples: [UInt64] = []
     private(set) var period: [UInt64] = []
-    private var index = FastMap<Int32>(capacity: 4096)
+    private var index = NodeTable(capacity: 1 << 15)
+    /// (parent node, frame address, where it ran) → child node: one probe per frame for the addresses seen
+    /// before, without attributing them again. Valid while the attribution does not change: emptied by
+    /// ``forgetAddresses()`` whenever a side-band event is applied, and when it grows large.
+    private var byAddress = NodeTable(capacity: 1 << 15)
     private static let rootMarker = UInt64.max
 
     /// The frame code of an attributed (image, symbol) pair.
@@ -110,23 +117,50 @@ struct CallGraphTrie {
         return n
     }
 
-    /// The root of row `row`'s tree in report `slot` (made if new), credited with a sample.
+    /// The root of row `row`'s tree in report `slot` (made if new).
     @inline(__always)
-    mutating func root(slot: Int, row: Int, count: UInt64, weight: UInt64) -> Int32 {
-        let n = node(Self.rootMarker, UInt64(row), UInt64(slot), frame: 0, parent: -1)
-        samples[Int(n)] += count
-        period[Int(n)] &+= weight
-        return n
+    mutating func root(slot: Int, row: Int) -> Int32 {
+        node(Self.rootMarker, UInt64(row), UInt64(slot), frame: 0, parent: -1)
     }
 
-    /// The child `frame` of `parent` (made if new), credited with a sample.
+    /// The child `frame` of `parent` (made if new).
     @inline(__always)
-    mutating func child(_ parent: Int32, frame f: UInt64, count: UInt64, weight: UInt64) -> Int32 {
-        let n = node(UInt64(UInt32(bitPattern: parent)), f, 0, frame: f, parent: parent)
+    mutating func child(_ parent: Int32, frame f: UInt64) -> Int32 {
+        node(UInt64(UInt32(bitPattern: parent)), f, 0, frame: f, parent: parent)
+    }
+
+    /// The child of `parent` for the frame at `ip` (with `place`: domain, mode and pid as the attribution
+    /// sees them) if this address was seen under it since the last side-band event.
+    @inline(__always)
+    func child(_ parent: Int32, address ip: UInt64, place: UInt64) -> Int32? {
+        byAddress.get(UInt64(UInt32(bitPattern: parent)), ip, place)
+    }
+
+    /// Credits the node a sample's path ends at.
+    @inline(__always)
+    mutating func credit(_ n: Int32, count: UInt64, weight: UInt64) {
         samples[Int(n)] += count
         period[Int(n)] &+= weight
-        return n
     }
+
+    /// Turns the figures of the paths ending at each node into those of the paths through it. Once, after
+    /// the last sample.
+    mutating func accumulate() {
+        for n in stride(from: frame.count - 1, through: 0, by: -1) where parent[n] >= 0 {
+            samples[Int(parent[n])] += samples[n]
+            period[Int(parent[n])] &+= period[n]
+        }
+    }
+
+    /// Remembers `child` as the node of the frame at `ip` under `parent` (see ``child(_:address:place:)``).
+    @inline(__always)
+    mutating func remember(_ child: Int32, under parent: Int32, address ip: UInt64, place: UInt64) {
+        if byAddress.count >= 1 << 21 { byAddress.removeAll() }
+        byAddress.set(UInt64(UInt32(bitPattern: parent)), ip, place, child)
+    }
+
+    /// Forgets the address shortcuts: the attribution changed.
+    mutating func forgetAddresses() { byAddress.removeAll() }
 
     /// The root node of a row in a report slot, if any sample reached it.
     func rootNode(slot: Int, row: Int) -> Int32? {
@@ -197,5 +231,91 @@ struct CallGraphTrie {
             for c in shown.reversed() { work.append((c, here)) }
         }
         return CallGraph(order: options.order, limit: options.limit, nodes: nodes)
+    }
+}
+
+/// ``FastMap`` specialised to `Int32` values kept in the slot itself (value + 1 in the fourth word, 0 when
+/// empty): the call-graph trie probes it once or twice per frame, and a generic map pays for its
+/// genericity on every probe in debug builds.
+/// - Complexity: O(1) expected per lookup and insert; grows by doubling at 50 % load.
+private struct NodeTable {
+    private var slots: [UInt64]
+    private var mask: Int
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        var n = 16
+        while n < capacity * 2 { n <<= 1 }
+        slots = [UInt64](repeating: 0, count: n * 4)
+        mask = n - 1
+    }
+
+    @inline(__always)
+    private static func slot(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ mask: Int) -> Int {
+        var h = a &* 0x9E37_79B9_7F4A_7C15 ^ (b &+ 0x632B_E59B_D9B4_E019) &* 0xC2B2_AE3D_27D4_EB4F ^ (c &+ 0x1656_67B1_9E37_79F9) &* 0x27D4_EB2F_1656_67C5
+        h ^= h >> 29
+        return Int(truncatingIfNeeded: h) & mask
+    }
+
+    /// The slot holding the key, or the empty slot where it would go (as `~slot`).
+    @inline(__always)
+    private func find(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> Int {
+        slots.withUnsafeBufferPointer { s in
+            var i = Self.slot(a, b, c, mask)
+            while true {
+                let at = i &* 4
+                if s[at &+ 3] == 0 { return ~i }
+                if s[at] == a && s[at &+ 1] == b && s[at &+ 2] == c { return i }
+                i = (i &+ 1) & mask
+            }
+        }
+    }
+
+    @inline(__always)
+    func get(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> Int32? {
+        let i = find(a, b, c)
+        return i < 0 ? nil : Int32(truncatingIfNeeded: slots[i &* 4 &+ 3] &- 1)
+    }
+
+    mutating func set(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ v: Int32) {
+        if (count + 1) * 2 > mask + 1 { grow() }
+        let i = find(a, b, c)
+        if i < 0 { count += 1 }
+        let at = (i < 0 ? ~i : i) &* 4
+        slots.withUnsafeMutableBufferPointer { s in
+            s[at] = a
+            s[at &+ 1] = b
+            s[at &+ 2] = c
+            s[at &+ 3] = UInt64(UInt32(bitPattern: v)) &+ 1
+        }
+    }
+
+    mutating func removeAll() {
+        guard count > 0 else { return }
+        slots.withUnsafeMutableBufferPointer { s in
+            for k in stride(from: 3, to: s.count, by: 4) { s[k] = 0 }
+        }
+        count = 0
+    }
+
+    /// Doubles the table, moving each entry straight to its new slot.
+    private mutating func grow() {
+        let n = (mask + 1) * 2, m = n - 1
+        var fresh = [UInt64](repeating: 0, count: n * 4)
+        fresh.withUnsafeMutableBufferPointer { s in
+            slots.withUnsafeBufferPointer { o in
+                var k = 0
+                while k < o.count {
+                    if o[k &+ 3] != 0 {
+                        var i = Self.slot(o[k], o[k &+ 1], o[k &+ 2], m)
+                        while s[i &* 4 &+ 3] != 0 { i = (i &+ 1) & m }
+                        for w in 0..<4 { s[i &* 4 &+ w] = o[k &+ w] }
+                    }
+                    k &+= 4
+                }
+            }
+        }
+        slots = fresh
+        mask = m
     }
 }

@@ -121,6 +121,7 @@ public enum ReportBuilder {
         func apply(_ event: SidebandEvent) {
             attributor.apply(event)
             rowCache.removeAll()
+            trie.forgetAddresses()
         }
         while let batch = try source.nextBatch() {
             var next = 0
@@ -168,7 +169,7 @@ public enum ReportBuilder {
                 tallies[slot].rows[own].add(s.weight, count: s.count)
                 if let callGraph {
                     // The sample's path: its callchain (leaf first), or its own address alone when it has none.
-                    var node = trie.root(slot: slot, row: own, count: s.count, weight: s.weight)
+                    var node = trie.root(slot: slot, row: own)
                     let cs = Int(s.chainStart), cc = Int(s.chainCount)
                     let chain = cc > 0 && cs + cc <= batch.frames.count ? cs..<(cs + cc) : 0..<0
                     // Positions along the path, -1 standing for the sample's own address; no allocation.
@@ -179,11 +180,22 @@ public enum ReportBuilder {
                     case (.callee, true): (first, last, step) = (-1, skipLeaf ? -2 : -1, 1)
                     case (.caller, true): (first, last, step) = (-1, -1, 1)
                     }
-                    for j in stride(from: first, through: last, by: step) {
-                        let f = j < 0 ? CallFrame(ip: s.ip, mode: s.mode) : batch.frames[j]
-                        let (img, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
-                        node = trie.child(node, frame: CallGraphTrie.code(image: img, symbol: sym), count: s.count, weight: s.weight)
+                    batch.frames.withUnsafeBufferPointer { frames in
+                        for j in stride(from: first, through: last, by: step) {
+                            let f = j < 0 ? CallFrame(ip: s.ip, mode: s.mode) : frames[j]
+                            let where_ = UInt64(s.domain.rawValue) << 40 | UInt64(f.mode.rawValue) << 32
+                                | UInt64(UInt32(bitPattern: f.mode == .user ? s.pid : -1))
+                            if let hit = trie.child(node, address: f.ip, place: where_) {
+                                node = hit
+                                continue
+                            }
+                            let (img, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
+                            let next = trie.child(node, frame: CallGraphTrie.code(image: img, symbol: sym))
+                            trie.remember(next, under: node, address: f.ip, place: where_)
+                            node = next
+                        }
                     }
+                    trie.credit(node, count: s.count, weight: s.weight)
                 }
                 if options.children {
                     // Every distinct row on the sample's stack (its own included) gets the period once: a row
@@ -251,6 +263,7 @@ public enum ReportBuilder {
             eventTotals[i].name = i < meta2.events.count ? meta2.events[i].name : "event \(i)"
         }
         var reports: [Report] = []
+        if callGraph != nil { trie.accumulate() }
         let graphs = callGraph.map { _ in (trie: trie, children: trie.children()) }
         for (slot, tally) in tallies.enumerated() where !perEvent || tally.total.samples > 0 {
             var r = finish(tally, slot: slot, keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
