@@ -94,10 +94,12 @@ struct CallGraphTrie {
     private(set) var samples: [UInt64] = []
     private(set) var period: [UInt64] = []
     private var index = NodeTable(capacity: 1 << 15)
-    /// (parent node, frame address, where it ran) → child node: one probe per frame for the addresses seen
-    /// before, without attributing them again. Valid while the attribution does not change: emptied by
-    /// ``forgetAddresses()`` whenever a side-band event is applied, and when it grows large.
+    /// (parent node and epoch, frame address, where it ran) → child node: one probe per frame for the
+    /// addresses seen before, without attributing them again. Valid while the attribution does not change:
+    /// ``forgetAddresses()`` starts a new epoch whenever a side-band event is applied (older entries are
+    /// never found again; clearing the table each time would cost its size), and it is emptied when large.
     private var byAddress = NodeTable(capacity: 1 << 15)
+    private var epoch: UInt64 = 0
     private static let rootMarker = UInt64.max
 
     /// The frame code of an attributed (image, symbol) pair.
@@ -133,7 +135,7 @@ struct CallGraphTrie {
     /// sees them) if this address was seen under it since the last side-band event.
     @inline(__always)
     func child(_ parent: Int32, address ip: UInt64, place: UInt64) -> Int32? {
-        byAddress.get(UInt64(UInt32(bitPattern: parent)), ip, place)
+        byAddress.get(epoch << 32 | UInt64(UInt32(bitPattern: parent)), ip, place)
     }
 
     /// Credits the node a sample's path ends at.
@@ -146,9 +148,13 @@ struct CallGraphTrie {
     /// Turns the figures of the paths ending at each node into those of the paths through it. Once, after
     /// the last sample.
     mutating func accumulate() {
-        for n in stride(from: frame.count - 1, through: 0, by: -1) where parent[n] >= 0 {
-            samples[Int(parent[n])] += samples[n]
-            period[Int(parent[n])] &+= period[n]
+        var n = frame.count - 1
+        while n >= 0 {
+            if parent[n] >= 0 {
+                samples[Int(parent[n])] += samples[n]
+                period[Int(parent[n])] &+= period[n]
+            }
+            n -= 1
         }
     }
 
@@ -156,11 +162,11 @@ struct CallGraphTrie {
     @inline(__always)
     mutating func remember(_ child: Int32, under parent: Int32, address ip: UInt64, place: UInt64) {
         if byAddress.count >= 1 << 21 { byAddress.removeAll() }
-        byAddress.set(UInt64(UInt32(bitPattern: parent)), ip, place, child)
+        byAddress.set(epoch << 32 | UInt64(UInt32(bitPattern: parent)), ip, place, child)
     }
 
     /// Forgets the address shortcuts: the attribution changed.
-    mutating func forgetAddresses() { byAddress.removeAll() }
+    mutating func forgetAddresses() { epoch &+= 1 }
 
     /// The root node of a row in a report slot, if any sample reached it.
     func rootNode(slot: Int, row: Int) -> Int32? {

@@ -181,7 +181,9 @@ public enum ReportBuilder {
                     case (.caller, true): (first, last, step) = (-1, -1, 1)
                     }
                     batch.frames.withUnsafeBufferPointer { frames in
-                        for j in stride(from: first, through: last, by: step) {
+                        var j = first
+                        while step > 0 ? j <= last : j >= last {
+                            defer { j += step }
                             let f = j < 0 ? CallFrame(ip: s.ip, mode: s.mode) : frames[j]
                             let where_ = UInt64(s.domain.rawValue) << 40 | UInt64(f.mode.rawValue) << 32
                                 | UInt64(UInt32(bitPattern: f.mode == .user ? s.pid : -1))
