@@ -14,14 +14,14 @@ struct ReportCommand: ParsableCommand {
         A recording of several events (perf record -e A,B, or a group read with -e '{A,B}:S') is reported
         per event, one section each, as perf report does; --event NAME shows one.
 
-        --call-graph (or -g) draws under each row the callchains of its samples, as perf report
-        --no-children -g does: 'callee' (the default) from the row out to its callers, 'caller' from the
-        outermost frame down to the row. Frames are named as rows are (symbol, image). Percentages are of
-        the total, like perf's default 'graph' mode; branches below --call-graph-limit (default 0.5 %)
-        are folded and counted as '[...]'. With a symbol sort key (the default image,symbol) the row is
-        the function itself, so a callee tree starts at its callers; with other keys (comm, pid, image,
-        domain, mode, line) the tree starts at (callee) or ends with (caller) the sampled functions of
-        the row. Table and JSON only; not with --children.
+        --call-graph (or -g) draws under each row the callchains of its samples, as perf report \
+        --no-children -g does: 'callee' (the default) from the row out to its callers, 'caller' from the \
+        outermost frame down to the row. Frames are named as rows are (symbol, image). Percentages are of \
+        the total, as in perf's default 'graph' mode; branches below --call-graph-limit (default 0.5 %) are \
+        folded and counted as '[...]'. With a symbol sort key (the default image,symbol) the row is the \
+        function itself, so a callee tree starts at its callers; with sort keys without symbol (comm, pid, \
+        image, domain, mode, line) the tree starts at (callee) or ends with (caller) the functions the \
+        row's samples were taken in. Table and JSON output only; not with --children.
         """
     )
 
