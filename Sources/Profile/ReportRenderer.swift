@@ -251,7 +251,7 @@ public enum ReportRenderer {
         })
         if let e = r.event { o["event"] = .of(e) }
         if let cg = r.callGraph {
-            o["call_graph"] = .object(["order": .of(cg.order.rawValue), "limit": .of(cg.limit), "percent_of": "total"])
+            o["call_graph_settings"] = .object(["order": .of(cg.order.rawValue), "limit": .of(cg.limit), "percent_of": "total"])
         }
         return .object(o)
     }

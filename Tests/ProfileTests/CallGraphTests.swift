@@ -189,7 +189,7 @@ import Testing
     @Test func jsonNestsTheTree() throws {
         let json = ReportRenderer.json(try Self.report(.callee, limit: 2))
         let o = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
-        let settings = try #require(o["call_graph"] as? [String: Any])
+        let settings = try #require(o["call_graph_settings"] as? [String: Any])
         #expect(settings["order"] as? String == "callee" && settings["limit"] as? Double == 2)
         let row = try #require((o["rows"] as? [[String: Any]])?.first)
         let root = try #require(row["call_graph"] as? [String: Any])
