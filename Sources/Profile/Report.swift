@@ -12,6 +12,8 @@ public struct ReportRow: Sendable, Equatable {
     /// With `--children`: period of the samples whose callchain passes through this row, and its share.
     public var childrenPeriod: UInt64 = 0
     public var childrenPercent: Double = 0
+    /// With `--call-graph`: the callchains of this row's samples as a tree.
+    public var callGraph: CallGraph? = nil
 }
 
 /// Per-domain counts shown in headers and by `xprof info`.
@@ -62,6 +64,8 @@ public struct Report: Sendable {
     public var imagesWithHits: [(path: String, buildID: String)] = []
     /// Whether rows carry children (callchain-inclusive) figures.
     public var children: Bool = false
+    /// Whether rows carry call graphs, and which.
+    public var callGraph: CallGraphOptions? = nil
     /// The event this report is about, when it is about one (a section of a per-event report, or `--event`);
     /// nil when it adds up all events.
     public var event: String? = nil

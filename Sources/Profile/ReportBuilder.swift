@@ -78,7 +78,7 @@ public enum ReportBuilder {
     }
 
     static func build(source input: any SampleSource, path: String, options: ReportOptions, perEvent: Bool) throws(SampleIOError) -> [Report] {
-        input.setCallchainsWanted(options.children)
+        input.setCallchainsWanted(options.children || options.callGraph != nil)
         // A report only counts: identical samples may come merged (see Sample.count).
         input.setMergingAllowed(true)
         // Decoding runs a few batches ahead on another core while this thread attributes and aggregates.
@@ -110,12 +110,18 @@ public enum ReportBuilder {
         // changes the attribution, so a sample (or callchain frame) seen before costs this one lookup. Emptied
         // whenever a side-band event is applied.
         var rowCache = FastMap<(Int32, Bool)>(capacity: 4096)
+        // With --call-graph: every row's tree of sample paths. With a symbol key the row is its samples' own
+        // function, so a callee tree starts at the callers (perf leaves the entry out too).
+        var trie = CallGraphTrie()
+        let callGraph = options.callGraph
+        let skipLeaf = keys.contains(.symbol)
         @inline(__always) func place(_ s: Sample, _ mode: SampleMode) -> UInt64 {
             UInt64(s.domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: s.pid))
         }
         func apply(_ event: SidebandEvent) {
             attributor.apply(event)
             rowCache.removeAll()
+            trie.forgetAddresses()
         }
         while let batch = try source.nextBatch() {
             var next = 0
@@ -161,6 +167,38 @@ public enum ReportBuilder {
                 }
                 if own >= tallies[slot].rows.count { tallies[slot].rows += Array(repeating: RowValue(), count: rowKeys.count - tallies[slot].rows.count) }
                 tallies[slot].rows[own].add(s.weight, count: s.count)
+                if let callGraph {
+                    // The sample's path: its callchain (leaf first), or its own address alone when it has none.
+                    var node = trie.root(slot: slot, row: own)
+                    let cs = Int(s.chainStart), cc = Int(s.chainCount)
+                    let chain = cc > 0 && cs + cc <= batch.frames.count ? cs..<(cs + cc) : 0..<0
+                    // Positions along the path, -1 standing for the sample's own address; no allocation.
+                    let (first, last, step): (Int, Int, Int)
+                    switch (callGraph.order, chain.isEmpty) {
+                    case (.callee, false): (first, last, step) = (chain.lowerBound + (skipLeaf ? 1 : 0), chain.upperBound - 1, 1)
+                    case (.caller, false): (first, last, step) = (chain.upperBound - 1, chain.lowerBound, -1)
+                    case (.callee, true): (first, last, step) = (-1, skipLeaf ? -2 : -1, 1)
+                    case (.caller, true): (first, last, step) = (-1, -1, 1)
+                    }
+                    batch.frames.withUnsafeBufferPointer { frames in
+                        var j = first
+                        while step > 0 ? j <= last : j >= last {
+                            defer { j += step }
+                            let f = j < 0 ? CallFrame(ip: s.ip, mode: s.mode) : frames[j]
+                            let where_ = UInt64(s.domain.rawValue) << 40 | UInt64(f.mode.rawValue) << 32
+                                | UInt64(UInt32(bitPattern: f.mode == .user ? s.pid : -1))
+                            if let hit = trie.child(node, address: f.ip, place: where_) {
+                                node = hit
+                                continue
+                            }
+                            let (img, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
+                            let next = trie.child(node, frame: CallGraphTrie.code(image: img, symbol: sym))
+                            trie.remember(next, under: node, address: f.ip, place: where_)
+                            node = next
+                        }
+                    }
+                    trie.credit(node, count: s.count, weight: s.weight)
+                }
                 if options.children {
                     // Every distinct row on the sample's stack (its own included) gets the period once: a row
                     // stamped with this sample's serial number was already credited.
@@ -227,9 +265,11 @@ public enum ReportBuilder {
             eventTotals[i].name = i < meta2.events.count ? meta2.events[i].name : "event \(i)"
         }
         var reports: [Report] = []
+        if callGraph != nil { trie.accumulate() }
+        let graphs = callGraph.map { _ in (trie: trie, children: trie.children()) }
         for (slot, tally) in tallies.enumerated() where !perEvent || tally.total.samples > 0 {
-            var r = finish(tally, keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
-                           options: options, path: path, input: input)
+            var r = finish(tally, slot: slot, keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
+                           options: options, path: path, input: input, graphs: graphs)
             r.eventTotals = eventTotals
             if perEvent {
                 r.event = eventTotals[slot].name
@@ -239,8 +279,8 @@ public enum ReportBuilder {
             reports.append(r)
         }
         if reports.isEmpty {
-            var r = finish(Tally(), keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
-                           options: options, path: path, input: input)
+            var r = finish(Tally(), slot: 0, keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
+                           options: options, path: path, input: input, graphs: nil)
             r.eventTotals = eventTotals
             if let e = options.event, Int(e) < eventTotals.count { r.event = eventTotals[Int(e)].name }
             reports.append(r)
@@ -249,8 +289,9 @@ public enum ReportBuilder {
     }
 
     /// One report of the rows, total and domains of `tally`.
-    private static func finish(_ tally: Tally, keys: [SortKey], rowKeys: [RowKey], meta meta2: RunMetadata, stats: DecodeStats,
-                               attributor: Attributor, options: ReportOptions, path: String, input: UInt64) -> Report {
+    private static func finish(_ tally: Tally, slot: Int, keys: [SortKey], rowKeys: [RowKey], meta meta2: RunMetadata, stats: DecodeStats,
+                               attributor: Attributor, options: ReportOptions, path: String, input: UInt64,
+                               graphs: (trie: CallGraphTrie, children: CallGraphTrie.Children)?) -> Report {
         let total = tally.total
         var domains: [DomainID: DomainSummary] = [:]
         for t in tally.domains {
@@ -268,7 +309,9 @@ public enum ReportBuilder {
             domains[d]!.name = meta2.domain(d)?.name ?? (d == .hypervisor ? "xen" : d == .host ? "host" : "domain\(d)")
         }
         // Render row keys to strings and sort by period, then by values for a stable order.
-        var out: [ReportRow] = zip(rowKeys, tally.rows).compactMap { key, v in
+        // Each row with the index of its key (its call graph's root).
+        var indexed: [(Int, ReportRow)] = zip(rowKeys, tally.rows).enumerated().compactMap { i, kv in
+            let (key, v) = kv
             if v.samples == 0 && v.children == 0 { return nil }
             var values: [String] = []
             for (k, sk) in keys.enumerated() {
@@ -287,14 +330,16 @@ public enum ReportBuilder {
                 row.childrenPeriod = v.children
                 row.childrenPercent = total.period == 0 ? 0 : Double(v.children) * 100 / Double(total.period)
             }
-            return row
+            return (i, row)
         }
-        out.sort { a, b in
+        indexed.sort { x, y in
+            let (a, b) = (x.1, y.1)
             if options.children, a.childrenPeriod != b.childrenPeriod { return a.childrenPeriod > b.childrenPeriod }
             if a.period != b.period { return a.period > b.period }
             if a.samples != b.samples { return a.samples > b.samples }
             return a.values.lexicographicallyPrecedes(b.values)
         }
+        var out = indexed.map(\.1)
         var omitted = 0
         var omittedPeriod: UInt64 = 0
         if let limit = options.percentLimit {
@@ -309,6 +354,17 @@ public enum ReportBuilder {
             omittedPeriod += out[top...].reduce(0) { $0 + $1.period }
             out = Array(out.prefix(top))
         }
+        if let graphs, let cg = options.callGraph {
+            // The shown rows keep their relative order through the cuts: match them to their indexes in turn.
+            var k = 0
+            for j in out.indices {
+                while k < indexed.count, indexed[k].1 != out[j] { k += 1 }
+                guard k < indexed.count, let root = graphs.trie.rootNode(slot: slot, row: indexed[k].0) else { continue }
+                out[j].callGraph = graphs.trie.graph(root: root, children: graphs.children, total: total.period, options: cg) { code in
+                    (attributor.strings[Int32(truncatingIfNeeded: code)], attributor.strings[Int32(truncatingIfNeeded: code >> 32)])
+                }
+            }
+        }
         var filter: [String] = []
         if let d = options.domain { filter.append("domain \(d)") }
         if let m = options.mode { filter.append("mode \(m)") }
@@ -319,6 +375,6 @@ public enum ReportBuilder {
                       domains: domains.values.sorted { $0.domain < $1.domain },
                       symbolWarnings: attributor.sources.warnings,
                       filterDescription: filter.joined(separator: ", "),
-                      imagesWithHits: attributor.imagesWithHits(), children: options.children)
+                      imagesWithHits: attributor.imagesWithHits(), children: options.children, callGraph: options.callGraph)
     }
 }

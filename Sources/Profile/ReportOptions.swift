@@ -101,6 +101,8 @@ public struct ReportOptions: Sendable {
     public var symbols = SymbolOptions()
     /// Also accumulate callchain-inclusive ("children") figures, like `perf report --children`.
     public var children = false
+    /// Also build each shown row's call graph (`--call-graph`), like `perf report --no-children -g`.
+    public var callGraph: CallGraphOptions?
     /// Names for domains (`--guest-name DOM=NAME`), overriding the recording's.
     public var domainNames: [DomainID: String] = [:]
 

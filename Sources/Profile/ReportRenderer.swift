@@ -41,9 +41,9 @@ public enum ReportRenderer {
             let o: [String: JSONValue] = [
                 "schema": "xprof.report-events/1",
                 "source": .of(reports[0].source),
-                "reports": .array(reports.map(jsonObject)),
+                "reports": .array(reports.enumerated().map { jsonObject($1, section: $0) }),
             ]
-            return JSONValue.object(o).rendered()
+            return fillCallGraphs(JSONValue.object(o).rendered(), reports)
         }
     }
 
@@ -139,6 +139,7 @@ public enum ReportRenderer {
         for w in r.symbolWarnings { out += "# warning: " + w + "\n" }
         for w in r.stats.warnings { out += "# warning: " + w + "\n" }
         for s in r.stats.skipped { out += "# skipped: " + s + "\n" }
+        if let cg = r.callGraph { out += "# " + callGraphHeading(cg) + "\n" }
         out += "#\n"
         let heads = (r.children ? ["Children", "Self"] : ["Overhead"]) + ["Samples"] + r.keys.map(\.title)
         let numeric = r.children ? 3 : 2
@@ -160,7 +161,10 @@ public enum ReportRenderer {
         }
         out += line(heads, prefix: "# ")
         out += line(widths.map { String(repeating: ".", count: $0) }, prefix: "# ")
-        for row in cells { out += line(row, prefix: "  ") }
+        for (i, row) in cells.enumerated() {
+            out += line(row, prefix: "  ")
+            if let g = r.rows[i].callGraph { out += callGraphText(g) }
+        }
         if r.rowsOmitted > 0 {
             let p = r.totalPeriod == 0 ? 0 : Double(r.omittedPeriod) * 100 / Double(r.totalPeriod)
             let first = pct(p) + "%"
@@ -218,10 +222,12 @@ public enum ReportRenderer {
     }
 
     public static func json(_ r: Report) -> String {
-        jsonObject(r).rendered()
+        fillCallGraphs(jsonObject(r, section: 0).rendered(), [r])
     }
 
-    static func jsonObject(_ r: Report) -> JSONValue {
+    /// The report as a JSON value; call graphs as stand-ins (``callGraphToken(section:row:)``) that
+    /// ``fillCallGraphs(_:_:)`` replaces once encoded.
+    static func jsonObject(_ r: Report, section: Int) -> JSONValue {
         var o: [String: JSONValue] = [
             "schema": "xprof.report/1",
             "source": .of(r.source),
@@ -236,13 +242,17 @@ public enum ReportRenderer {
             "rows_omitted": .of(r.rowsOmitted),
             "domains": domainObjects(r),
         ]
-        o["rows"] = .array(r.rows.map { row in
+        o["rows"] = .array(r.rows.enumerated().map { i, row in
             var d: [String: JSONValue] = ["overhead": .of(row.percent), "samples": .of(row.samples), "period": .of(row.period)]
             if r.children { d["children"] = .of(row.childrenPercent); d["children_period"] = .of(row.childrenPeriod) }
             for (k, v) in zip(r.keys, row.values) { d[k.rawValue] = k == .pid ? (Int(v).map { .of($0) } ?? .of(v)) : .of(v) }
+            if row.callGraph != nil { d["call_graph"] = .of(callGraphToken(section: section, row: i)) }
             return .object(d)
         })
         if let e = r.event { o["event"] = .of(e) }
+        if let cg = r.callGraph {
+            o["call_graph_settings"] = .object(["order": .of(cg.order.rawValue), "limit": .of(cg.limit), "percent_of": "total"])
+        }
         return .object(o)
     }
 }

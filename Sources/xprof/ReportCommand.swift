@@ -13,6 +13,15 @@ struct ReportCommand: ParsableCommand {
         Sort keys: domain, mode, comm, pid, image (alias dso), symbol (alias sym).
         A recording of several events (perf record -e A,B, or a group read with -e '{A,B}:S') is reported
         per event, one section each, as perf report does; --event NAME shows one.
+
+        --call-graph (or -g) draws under each row the callchains of its samples, as perf report \
+        --no-children -g does: 'callee' (the default) from the row out to its callers, 'caller' from the \
+        outermost frame down to the row. Frames are named as rows are (symbol, image). Percentages are of \
+        the total, as in perf's default 'graph' mode; branches below --call-graph-limit (default 0.5 %) are \
+        folded and counted as '[...]'. With a symbol sort key (the default image,symbol) the row is the \
+        function itself, so a callee tree starts at its callers; with sort keys without symbol (comm, pid, \
+        image, domain, mode, line) the tree starts at (callee) or ends with (caller) the functions the \
+        row's samples were taken in. Table and JSON output only; not with --children.
         """
     )
 
@@ -25,10 +34,30 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Add callchain-inclusive (children) percentages, like perf report --children.")
     var children = false
 
+    @Option(name: [.customLong("call-graph"), .customShort("g")], defaultAsFlag: CallGraphOrderArgument.callee,
+            parsing: .next,
+            help: ArgumentHelp("Draw each row's call graph: callee (default) or caller order.", valueName: "caller|callee"))
+    var callGraph: CallGraphOrderArgument? = nil
+
+    @Option(name: .customLong("call-graph-limit"), help: ArgumentHelp("Fold call-graph branches below this percentage of the total (default 0.5).", valueName: "PCT"))
+    var callGraphLimit: Double?
+
     @OptionGroup var selection: ReportSelection
 
     func validate() throws {
         if let p = percentLimit, !(p >= 0 && p <= 100) { throw ValidationError("--percent-limit must be within 0…100") }
+        if let p = callGraphLimit {
+            guard p >= 0 && p <= 100 else { throw ValidationError("--call-graph-limit must be within 0…100") }
+            guard callGraph != nil else { throw ValidationError("--call-graph-limit needs --call-graph (or -g)") }
+        }
+        if callGraph != nil {
+            if selection.format == "csv" {
+                throw ValidationError("--call-graph draws trees, which CSV rows cannot hold; use --format table or --format json")
+            }
+            if children {
+                throw ValidationError("--call-graph goes with self (--no-children) rows only; leave out --children")
+            }
+        }
     }
 
     func run() throws {
@@ -36,6 +65,7 @@ struct ReportCommand: ParsableCommand {
         let reports = selection.buildPerEvent(file) {
             $0.percentLimit = percentLimit
             $0.children = children
+            if let callGraph { $0.callGraph = CallGraphOptions(order: callGraph.order, limit: callGraphLimit ?? 0.5) }
         }
         let fmt = ReportFormat(rawValue: selection.format) ?? .table
         if fmt != .table, let report = reports.first {
@@ -43,4 +73,11 @@ struct ReportCommand: ParsableCommand {
         }
         print(ReportRenderer.render(reports, as: fmt), terminator: "")
     }
+}
+
+/// `--call-graph`'s value. Anything else after the option is not taken for it (so `--call-graph FILE` works).
+enum CallGraphOrderArgument: String, CaseIterable, ExpressibleByArgument {
+    case callee, caller
+
+    var order: CallGraphOrder { self == .caller ? .caller : .callee }
 }

@@ -1,0 +1,182 @@
+import Foundation
+import Testing
+
+/// `xprof report --call-graph` against `perf report --stdio --no-children --sort sym -g callee|caller,0.5` on a
+/// recording of the bundled `stacks` workload (deep, varied callchains) made here with `perf record -g`: for
+/// perf's top 3 entries, the first level of the tree (the entry's callers, or the outermost frames) and the
+/// second level under its largest branch carry the same names, with percentages within 0.2 points.
+@Suite(.serialized) struct CallGraphAgreementTests {
+    /// One frame of a tree read back: its name, percent of the total and branches.
+    final class Frame {
+        let name: String
+        let percent: Double
+        var children: [Frame] = []
+        init(name: String, percent: Double) {
+            self.name = name
+            self.percent = percent
+        }
+    }
+
+    /// perf's entries (symbol, percent) with their call graphs, a frame per name: perf draws a path that does
+    /// not divide as one node, a name a line under its percentage, and a path holding all of the entry's
+    /// samples after `---` without one (the entry's own percentage, then).
+    static func perfGraphs(_ text: String) -> [(symbol: String, percent: Double, root: Frame)] {
+        var out: [(String, Double, Frame)] = []
+        var root = Frame(name: "", percent: 0)
+        var chainEnd: Frame = root  // the last frame of the "---" path (the root when there is none)
+        var lastAt: [Int: Frame] = [:]  // depth → last frame drawn at that depth
+        var margin = 12
+        var inRootPath = false
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) where !raw.hasPrefix("#") {
+            let line = String(raw)
+            // An entry: "    48.62%  [.] workload_spin_hot"
+            let f = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+            if f.count == 3, f[0].hasSuffix("%"), let p = Double(f[0].dropLast()), f[1].hasPrefix("["), f[1].hasSuffix("]") {
+                root = Frame(name: "", percent: p)
+                chainEnd = root
+                lastAt = [0: root]
+                margin = 12
+                inRootPath = false
+                out.append((f[2].trimmingCharacters(in: .whitespaces), p, root))
+                continue
+            }
+            guard line.count > margin, line.prefix(12).allSatisfy({ $0 == " " }) else { continue }
+            var body = Array(line.dropFirst(margin))
+            if body.starts(with: Array("---")) {
+                let frame = Frame(name: String(body.dropFirst(3)), percent: root.percent)
+                chainEnd.children.append(frame)
+                chainEnd = frame
+                lastAt[0] = frame
+                margin += 3
+                inRootPath = true
+                continue
+            }
+            if inRootPath, let c = body.first, c != " " && c != "|" {
+                let frame = Frame(name: String(body), percent: root.percent)
+                chainEnd.children.append(frame)
+                chainEnd = frame
+                lastAt[0] = frame
+                continue
+            }
+            inRootPath = false
+            while body.last == " " { body.removeLast() }
+            var pos = 0, depth = 0
+            while pos < body.count {
+                let c = body[pos]
+                guard c == "|" || c == " " else {
+                    // A name after `depth` levels: the next frame of the path drawn at that depth.
+                    let parent = lastAt[depth]!
+                    let frame = Frame(name: String(body[pos...]), percent: parent.percent)
+                    parent.children.append(frame)
+                    lastAt[depth] = frame
+                    break
+                }
+                let rest = body[(pos + 1)...]
+                if rest.starts(with: Array("--")), let end = rest.dropFirst(2).firstIndex(of: "%"),
+                   let p = Double(String(rest[(rest.startIndex + 2)..<end])) {
+                    // "|--12.34%--name": a branch at depth + 1.
+                    let name = String(rest[(end + 3)...])
+                    let frame = Frame(name: name, percent: p)
+                    lastAt[depth]!.children.append(frame)
+                    lastAt[depth + 1] = frame
+                    break
+                }
+                guard rest.prefix(10).count == 10, rest.prefix(10).allSatisfy({ $0 == " " }) else { break }
+                depth += 1
+                pos += 11
+            }
+        }
+        return out
+    }
+
+    /// xprof's JSON tree of the row `symbol` (names of unresolved frames as perf writes them: the address).
+    static func xprofGraph(_ json: String, symbol: String) throws -> Frame? {
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let rows = try #require(o["rows"] as? [[String: Any]])
+        guard let row = rows.first(where: { $0["symbol"] as? String == symbol }),
+              let g = row["call_graph"] as? [String: Any] else { return nil }
+        let root = Frame(name: "", percent: g["percent"] as? Double ?? -1)
+        var work: [([String: Any], Frame)] = [(g, root)]
+        while let (obj, frame) = work.popLast() {
+            for c in obj["children"] as? [[String: Any]] ?? [] {
+                var name = c["name"] as? String ?? "?"
+                if name.hasPrefix("[unknown] ") { name = String(name.dropFirst("[unknown] ".count)) }
+                let child = Frame(name: name, percent: c["percent"] as? Double ?? -1)
+                frame.children.append(child)
+                work.append((c, child))
+            }
+        }
+        return root
+    }
+
+    /// The same branches with percentages within 0.2 points; a branch only one side shows must be within
+    /// 0.2 points of the 0.5 % limit. Returns how many branches were compared.
+    @discardableResult
+    static func expectSameBranches(_ perf: Frame, _ xprof: Frame, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) -> Int {
+        var compared = 0
+        for p in perf.children {
+            if let x = xprof.children.first(where: { $0.name == p.name }) {
+                #expect(abs(x.percent - p.percent) <= 0.2, "\(what) → \(p.name): xprof \(x.percent)% vs perf \(p.percent)%",
+                        sourceLocation: sourceLocation)
+                compared += 1
+            } else {
+                #expect(p.percent < 0.7, "\(what): perf's branch \(p.name) (\(p.percent)%) is missing from xprof's [\(xprof.children.map(\.name))]",
+                        sourceLocation: sourceLocation)
+            }
+        }
+        for x in xprof.children where !perf.children.contains(where: { $0.name == x.name }) {
+            #expect(x.percent < 0.7, "\(what): xprof's branch \(x.name) (\(x.percent)%) is not in perf's [\(perf.children.map(\.name))]",
+                    sourceLocation: sourceLocation)
+        }
+        return compared
+    }
+
+    static func compare(order: String, file: String) throws {
+        let perf = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--no-children", "--sort", "sym",
+                                                         "-g", order + ",0.5"])
+        #expect(perf.status == 0, "\(perf.stderr)")
+        let entries = perfGraphs(perf.stdout)
+        #expect(entries.count >= 3, "perf report gave \(entries.count) entries")
+        let x = try XprofRunner.xprof(["report", file, "--sort", "sym", "--call-graph", order, "--format", "json"])
+        #expect(x.status == 0, "\(x.stderr)")
+        var compared = 0
+        for (symbol, percent, perfRoot) in entries.prefix(3) {
+            let graph = try xprofGraph(x.stdout, symbol: symbol)
+            var xprofRoot = try #require(graph, "no row \(symbol) in xprof's report")
+            #expect(abs(xprofRoot.percent - percent) <= 0.1, "\(symbol): xprof \(xprofRoot.percent)% vs perf \(percent)%")
+            // perf leaves out the first name of the "---" path with --sort sym (meant for the entry itself in
+            // callee order, it drops the outermost caller in caller order): start one level down there.
+            if order == "caller", xprofRoot.children.count == 1, abs(xprofRoot.children[0].percent - xprofRoot.percent) < 1e-9 {
+                xprofRoot = xprofRoot.children[0]
+            }
+            compared += expectSameBranches(perfRoot, xprofRoot, "\(order) \(symbol)")
+            // The second level under the largest branch.
+            if let largest = perfRoot.children.max(by: { $0.percent < $1.percent }),
+               let mine = xprofRoot.children.first(where: { $0.name == largest.name }) {
+                compared += expectSameBranches(largest, mine, "\(order) \(symbol) → \(largest.name)")
+            }
+        }
+        #expect(compared >= 5, "too few branches to compare (\(compared)): the recording has no call graphs worth the name")
+    }
+
+    @Test func calleeGraphsAgreeWithPerfReport() throws {
+        guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
+        try Self.compare(order: "callee", file: file)
+    }
+
+    @Test func callerGraphsAgreeWithPerfReport() throws {
+        guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
+        try Self.compare(order: "caller", file: file)
+    }
+
+    /// The refusals: CSV cannot hold a tree, and --children is not what the graphs are drawn for.
+    @Test(arguments: [
+        (["--format", "csv"], "--call-graph draws trees, which CSV rows cannot hold; use --format table or --format json"),
+        (["--children"], "--call-graph goes with self (--no-children) rows only; leave out --children"),
+    ])
+    func refusals(extra: [String], message: String) throws {
+        let r = try XprofRunner.xprof(["report", "no-such-file", "--call-graph"] + extra)
+        #expect(r.status == 64)
+        #expect(r.stderr.contains(message), "\(r.stderr)")
+    }
+}
