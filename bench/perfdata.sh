@@ -4,7 +4,8 @@
 #   mixed   shallow stacks (a spin loop and a syscall loop, 3 to 10 frames)
 #   stacks  deep, varied stacks (8 to 40 levels along 128 routes per thread through 32 functions, then spin or syscalls),
 #           closer to a real program; perf's callchain trees grow large on it
-# Prints both tools' times and peak memory, without and with callchains (children), and xprof's ratios.
+# Prints both tools' times and peak memory, without and with callchains (children), with call graphs (-g),
+# and xprof's ratios.
 # Usage: bench/perfdata.sh BIN_DIR   (XPROF_BENCH_PERF_SAMPLES: samples to aim for, default 1000000;
 #        XPROF_BENCH_RUNS: timed runs of each command under 5 s, best time kept, default 5;
 #        XPROF_BENCH_WORKLOADS: which workloads, default "mixed stacks")
@@ -52,9 +53,13 @@ for w in ${XPROF_BENCH_WORKLOADS:-mixed stacks}; do
   read -r pt pm < <(run "perf report --stdio --no-children --sort dso,sym -g none" perf report -i "$data" --stdio --no-children --sort dso,sym -g none)
   read -r xct xcm < <(run "xprof report --children --sort dso,sym" "$bin/xprof" report "$data" --children --sort dso,sym)
   read -r pct pcm < <(run "perf report --stdio --children --sort dso,sym (callchains)" perf report -i "$data" --stdio --children --sort dso,sym)
-  awk -v xt="$xt" -v pt="$pt" -v xm="$xm" -v pm="$pm" -v xct="$xct" -v pct="$pct" -v xcm="$xcm" -v pcm="$pcm" 'BEGIN {
-    if (xt < 0.001) xt = 0.001; if (xct < 0.001) xct = 0.001;
+  read -r xgt xgm < <(run "xprof report --call-graph --sort dso,sym" "$bin/xprof" report "$data" --call-graph --sort dso,sym)
+  read -r pgt pgm < <(run "perf report --stdio --no-children -g --sort dso,sym (call graphs)" perf report -i "$data" --stdio --no-children -g --sort dso,sym)
+  awk -v xt="$xt" -v pt="$pt" -v xm="$xm" -v pm="$pm" -v xct="$xct" -v pct="$pct" -v xcm="$xcm" -v pcm="$pcm" \
+      -v xgt="$xgt" -v pgt="$pgt" -v xgm="$xgm" -v pgm="$pgm" 'BEGIN {
+    if (xt < 0.001) xt = 0.001; if (xct < 0.001) xct = 0.001; if (xgt < 0.001) xgt = 0.001;
     printf "  without callchains: xprof %.1fx faster than perf report (goal 10x), memory %.2fx of perf\n", pt / xt, xm / pm;
-    printf "  with callchains:    xprof %.1fx faster than perf report (goal 30x), memory %.2fx of perf\n", pct / xct, xcm / pcm }'
+    printf "  with callchains:    xprof %.1fx faster than perf report (goal 30x), memory %.2fx of perf\n", pct / xct, xcm / pcm;
+    printf "  call graphs (-g):   xprof %.1fx faster than perf report, memory %.2fx of perf\n", pgt / xgt, xgm / pgm }'
   rm -f "$data"
 done
