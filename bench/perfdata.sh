@@ -48,6 +48,8 @@ for w in ${XPROF_BENCH_WORKLOADS:-mixed stacks}; do
   data="$dir/$w.data"
   perf record -e cpu-clock -F "$hz" -g -o "$data" -- "$bin/xprof-workload" "$w" "$secs" >/dev/null 2>"$dir/rec"
   samples=$(perf script -i "$data" -F period -G 2>/dev/null | wc -l)
+  # The recording's pages are still being written back: let that finish before timing readers of it.
+  sync
   echo "== $w: $samples samples with callchains ($(du -h "$data" | cut -f1)), cpu-clock at $hz Hz, $secs s"
   read -r xt xm < <(run "xprof report --sort dso,sym" "$bin/xprof" report "$data" --sort dso,sym)
   read -r pt pm < <(run "perf report --stdio --no-children --sort dso,sym -g none" perf report -i "$data" --stdio --no-children --sort dso,sym -g none)
