@@ -257,25 +257,7 @@ private struct NodeTable {
     }
 
     @inline(__always)
-    private static func slot(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ mask: Int) -> Int {
-        var h = a &* 0x9E37_79B9_7F4A_7C15 ^ (b &+ 0x632B_E59B_D9B4_E019) &* 0xC2B2_AE3D_27D4_EB4F ^ (c &+ 0x1656_67B1_9E37_79F9) &* 0x27D4_EB2F_1656_67C5
-        h ^= h >> 29
-        return Int(truncatingIfNeeded: h) & mask
-    }
-
-    /// The slot holding the key, or the empty slot where it would go (as `~slot`).
-    @inline(__always)
-    private func find(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> Int {
-        slots.withUnsafeBufferPointer { s in
-            var i = Self.slot(a, b, c, mask)
-            while true {
-                let at = i &* 4
-                if s[at &+ 3] == 0 { return ~i }
-                if s[at] == a && s[at &+ 1] == b && s[at &+ 2] == c { return i }
-                i = (i &+ 1) & mask
-            }
-        }
-    }
+    private func find(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> Int { WordSlots.find(slots, mask, a, b, c) }
 
     @inline(__always)
     func get(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> Int32? {
@@ -313,7 +295,7 @@ private struct NodeTable {
                 var k = 0
                 while k < o.count {
                     if o[k &+ 3] != 0 {
-                        var i = Self.slot(o[k], o[k &+ 1], o[k &+ 2], m)
+                        var i = WordSlots.slot(o[k], o[k &+ 1], o[k &+ 2], m)
                         while s[i &* 4 &+ 3] != 0 { i = (i &+ 1) & m }
                         for w in 0..<4 { s[i &* 4 &+ w] = o[k &+ w] }
                     }

@@ -20,25 +20,7 @@ struct FastMap<Value> {
     }
 
     @inline(__always)
-    private static func slot(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ mask: Int) -> Int {
-        var h = a &* 0x9E37_79B9_7F4A_7C15 ^ (b &+ 0x632B_E59B_D9B4_E019) &* 0xC2B2_AE3D_27D4_EB4F ^ (c &+ 0x1656_67B1_9E37_79F9) &* 0x27D4_EB2F_1656_67C5
-        h ^= h >> 29
-        return Int(truncatingIfNeeded: h) & mask
-    }
-
-    /// The slot holding the key, or the empty slot where it would go (as `~slot`).
-    @inline(__always)
-    private func find(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> Int {
-        slots.withUnsafeBufferPointer { s in
-            var i = Self.slot(a, b, c, mask)
-            while true {
-                let at = i &* 4
-                if s[at + 3] == 0 { return ~i }
-                if s[at] == a && s[at + 1] == b && s[at + 2] == c { return i }
-                i = (i &+ 1) & mask
-            }
-        }
-    }
+    private func find(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> Int { WordSlots.find(slots, mask, a, b, c) }
 
     @inline(__always)
     func get(_ a: UInt64, _ b: UInt64, _ c: UInt64 = 0) -> Value? {
@@ -79,6 +61,31 @@ struct FastMap<Value> {
         values.reserveCapacity(n / 2)
         for k in stride(from: 0, to: old.count, by: 4) where old[k + 3] != 0 {
             set(old[k], old[k + 1], old[k + 2], oldValues[Int(old[k + 3]) - 1])
+        }
+    }
+}
+
+/// The slot layout ``FastMap`` and the call graph's node table share: four words per slot (a three-word
+/// key, then a word that is 0 when the slot is empty), linear probing from a multiplicative hash.
+enum WordSlots {
+    @inline(__always)
+    static func slot(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ mask: Int) -> Int {
+        var h = a &* 0x9E37_79B9_7F4A_7C15 ^ (b &+ 0x632B_E59B_D9B4_E019) &* 0xC2B2_AE3D_27D4_EB4F ^ (c &+ 0x1656_67B1_9E37_79F9) &* 0x27D4_EB2F_1656_67C5
+        h ^= h >> 29
+        return Int(truncatingIfNeeded: h) & mask
+    }
+
+    /// The slot holding the key, or the empty slot where it would go (as `~slot`).
+    @inline(__always)
+    static func find(_ slots: [UInt64], _ mask: Int, _ a: UInt64, _ b: UInt64, _ c: UInt64) -> Int {
+        slots.withUnsafeBufferPointer { s in
+            var i = slot(a, b, c, mask)
+            while true {
+                let at = i &* 4
+                if s[at &+ 3] == 0 { return ~i }
+                if s[at] == a && s[at &+ 1] == b && s[at &+ 2] == c { return i }
+                i = (i &+ 1) & mask
+            }
         }
     }
 }
