@@ -33,16 +33,7 @@ public enum OverheadChart {
         svg.element("text", ["x": .number(width / 2), "y": "62", "font-size": "11", "fill": "#555", "text-anchor": "middle"],
                     text: "points: one run each, rounds left to right; bar: mean; whisker: 95% confidence interval of the mean")
 
-        var v = 0.0
-        while v <= yTop + step / 2 {
-            svg.open("g", ["class": "ytick"])
-            svg.element("line", ["x1": .number(left), "x2": .number(right), "y1": .number(y(v)), "y2": .number(y(v)),
-                                 "stroke": v == 0 ? "#000" : "#ddd"])
-            svg.element("text", ["x": .number(left - 6), "y": .number(y(v) + 4), "font-size": "11", "text-anchor": "end"],
-                        text: SVGWriter.number(v, decimals: 6))
-            svg.close()
-            v += step
-        }
+        ChartScale.drawYTicks(&svg, step: step, top: yTop, left: left, right: right, y: y) { v in SVGWriter.number(v, decimals: 6) }
         svg.element("line", ["x1": .number(left), "x2": .number(left), "y1": .number(top), "y2": .number(bottom), "stroke": "#000"])
         svg.element("text", ["x": "20", "y": .number((top + bottom) / 2), "font-size": "12", "text-anchor": "middle",
                              "transform": .text("rotate(-90 20 \(SVGWriter.number((top + bottom) / 2)))")], text: "wall time (s)")

@@ -132,6 +132,22 @@ struct SVGWriter {
 
 /// Axis ticks at round values, shared by the line and point charts.
 enum ChartScale {
+    /// Horizontal grid lines with labels at every `step` from 0 to `top` (class `ytick`, the zero line black),
+    /// spanning `left`…`right`; `y` maps a value to its pixel row.
+    static func drawYTicks(_ svg: inout SVGWriter, step: Double, top: Double, left: Double, right: Double,
+                           y: (Double) -> Double, label: (Double) -> String) {
+        var v = 0.0
+        while v <= top + step / 2 {
+            svg.open("g", ["class": "ytick"])
+            svg.element("line", ["x1": .number(left), "x2": .number(right), "y1": .number(y(v)), "y2": .number(y(v)),
+                                 "stroke": v == 0 ? "#000" : "#ddd"])
+            svg.element("text", ["x": .number(left - 6), "y": .number(y(v) + 4), "font-size": "11", "text-anchor": "end"],
+                        text: label(v))
+            svg.close()
+            v += step
+        }
+    }
+
     /// A round step (1, 2 or 5 times a power of ten) that cuts `0…maximum` into about `count` parts, and the
     /// top of the axis (the first multiple of the step at or above `maximum`).
     static func ticks(upTo maximum: Double, count: Int = 5) -> (step: Double, top: Double) {

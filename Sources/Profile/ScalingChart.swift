@@ -38,16 +38,7 @@ public enum ScalingChart {
                     text: "sorted by \(s.keys.map(\.rawValue).joined(separator: ",")); thick lines with triangles (↑): shares that grow at every CPU step")
 
         // Axes, grid and ticks.
-        var v = 0.0
-        while v <= yTop + step / 2 {
-            svg.open("g", ["class": "ytick"])
-            svg.element("line", ["x1": .number(left), "x2": .number(right), "y1": .number(y(v)), "y2": .number(y(v)),
-                                 "stroke": v == 0 ? "#000" : "#ddd"])
-            svg.element("text", ["x": .number(left - 6), "y": .number(y(v) + 4), "font-size": "11", "text-anchor": "end"],
-                        text: SVGWriter.number(v, decimals: 4) + "%")
-            svg.close()
-            v += step
-        }
+        ChartScale.drawYTicks(&svg, step: step, top: yTop, left: left, right: right, y: y) { v in SVGWriter.number(v, decimals: 4) + "%" }
         for c in Set(cpus).sorted() {
             svg.open("g", ["class": "xtick"])
             svg.element("line", ["x1": .number(x(c)), "x2": .number(x(c)), "y1": .number(bottom), "y2": .number(bottom + 5), "stroke": "#000"])
