@@ -161,7 +161,9 @@ struct CallGraphTrie {
     /// Remembers `child` as the node of the frame at `ip` under `parent` (see ``child(_:address:place:)``).
     @inline(__always)
     mutating func remember(_ child: Int32, under parent: Int32, address ip: UInt64, place: UInt64) {
-        if byAddress.count >= 1 << 21 { byAddress.removeAll() }
+        // 64 Ki entries (a 4 MB table): on a deep 1 M-sample recording 2 Mi entries took 55 MB more and were
+        // no faster (0.50–0.60 s either way), the frames' attribution being cached behind it anyway.
+        if byAddress.count >= 1 << 16 { byAddress.removeAll() }
         byAddress.set(epoch << 32 | UInt64(UInt32(bitPattern: parent)), ip, place, child)
     }
 
