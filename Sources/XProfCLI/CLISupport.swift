@@ -54,6 +54,17 @@ public func runReporting<T>(_ body: () throws -> T) -> T {
 }
 
 /// Writes a command's output file (`-o`, `--svg`), exiting with the file's name, why it failed and what to do.
+/// Fails as ``writeOutput(_:to:option:)`` would when `path` cannot be written, before any work is done, and
+/// leaves nothing behind: a file that did not exist is created and removed again.
+public func checkOutputWritable(_ path: String, option: String) {
+    if access(path, F_OK) == 0 {
+        if access(path, W_OK) != 0 { writeOutput("", to: path, option: option) }  // fails, saying why
+        return
+    }
+    writeOutput("", to: path, option: option)
+    unlink(path)
+}
+
 public func writeOutput(_ text: String, to path: String, option: String) {
     do throws(SampleIOError) {
         try FileBytes.write(Array(text.utf8), to: path)

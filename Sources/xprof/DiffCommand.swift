@@ -63,7 +63,7 @@ struct ScaleCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let svg { writeOutput("", to: svg, option: "--svg") }
+        if let svg { checkOutputWritable(svg, option: "--svg") }
         let reports = runs.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: cpus.map { $0.split(separator: ",").compactMap { Int($0) } },
                                        throughput: throughput.map { $0.split(separator: ",").compactMap { Double($0) } })

@@ -54,7 +54,7 @@ struct OverheadCommand: ParsableCommand {
             unlink(tmp + ".perf.data")
         }
         // The chart's file is created now: a path that cannot be written fails before minutes of measuring.
-        if let svg { writeOutput("", to: svg, option: "--svg") }
+        if let svg { checkOutputWritable(svg, option: "--svg") }
         var baseline: [Double] = []
         var timings = Array(repeating: [Double](), count: configs.count)
         let progress = stderrIsTerminal

@@ -156,5 +156,9 @@ import Testing
         #expect(try SVGElement.parse(try String(contentsOfFile: chart, encoding: .utf8)).all(class: "row").count == 2)
         let bad = try XprofRunner.xprof(["scale"] + args + ["--svg", dir.appendingPathComponent("missing/scale.svg").path])
         #expect(bad.status == 66 && bad.stderr.contains("missing/scale.svg") && bad.stderr.contains("hint:"), "\(bad.stderr)")
+        // A run that fails after the --svg check leaves no empty chart behind.
+        let unmade = dir.appendingPathComponent("unmade.svg").path
+        let failed = try XprofRunner.xprof(["scale", caps[0], dir.appendingPathComponent("no-such-run").path, "--svg", unmade])
+        #expect(failed.status == 66 && !FileManager.default.fileExists(atPath: unmade), "\(failed.stderr)")
     }
 }
