@@ -34,10 +34,13 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Add callchain-inclusive (children) percentages, like perf report --children.")
     var children = false
 
-    @Option(name: [.customLong("call-graph"), .customShort("g")], defaultAsFlag: CallGraphOrderArgument.callee,
+    @Option(name: [.customLong("call-graph"), .customShort("g")], defaultAsFlag: CallGraphArgument(),
             parsing: .next,
-            help: ArgumentHelp("Draw each row's call graph: callee (default) or caller order.", valueName: "caller|callee"))
-    var callGraph: CallGraphOrderArgument? = nil
+            help: ArgumentHelp("Draw each row's call graph: callee (default) or caller order; perf's comma form (e.g. caller,0.5 or graph,1,callee; none for no graph) works too.", valueName: "caller|callee"))
+    var callGraphArgument: CallGraphArgument? = nil
+
+    /// The call graph asked for (nil without -g, or with perf's `-g none`).
+    var callGraph: CallGraphArgument? { callGraphArgument.flatMap { $0.none ? nil : $0 } }
 
     @Option(name: .customLong("call-graph-limit"), help: ArgumentHelp("Fold call-graph branches below this percentage of the total (default 0.5).", valueName: "PCT"))
     var callGraphLimit: Double?
@@ -49,6 +52,9 @@ struct ReportCommand: ParsableCommand {
         if let p = callGraphLimit {
             guard p >= 0 && p <= 100 else { throw ValidationError("--call-graph-limit must be within 0…100") }
             guard callGraph != nil else { throw ValidationError("--call-graph-limit needs --call-graph (or -g)") }
+        }
+        if let g = callGraphArgument, let bad = g.unsupported.first {
+            throw ValidationError("--call-graph \(g.text): xprof draws perf's 'graph' mode by function, in percent of the total; '\(bad)' is not supported")
         }
         if callGraph != nil {
             if selection.format == "csv" {
@@ -65,7 +71,7 @@ struct ReportCommand: ParsableCommand {
         let reports = selection.buildPerEvent(file) {
             $0.percentLimit = percentLimit
             $0.children = children
-            if let callGraph { $0.callGraph = CallGraphOptions(order: callGraph.order, limit: callGraphLimit ?? 0.5) }
+            if let callGraph { $0.callGraph = CallGraphOptions(order: callGraph.order, limit: callGraphLimit ?? callGraph.limit ?? 0.5) }
         }
         let fmt = ReportFormat(rawValue: selection.format) ?? .table
         if fmt != .table, let report = reports.first {
@@ -75,9 +81,37 @@ struct ReportCommand: ParsableCommand {
     }
 }
 
-/// `--call-graph`'s value. Anything else after the option is not taken for it (so `--call-graph FILE` works).
-enum CallGraphOrderArgument: String, CaseIterable, ExpressibleByArgument {
-    case callee, caller
+/// `--call-graph`'s value: `caller` or `callee`, or perf's comma-separated form (`graph,0.5,caller`, `caller,1`,
+/// `none`): its tokens in any order, a number being the fold limit. Only words perf knows there are taken for
+/// the option's value, so `--call-graph FILE` still reads FILE as the input; the words xprof does not draw
+/// (`fractal`, `flat`, `address`, …) are kept to be refused with a clear message.
+struct CallGraphArgument: ExpressibleByArgument {
+    var order: CallGraphOrder = .callee
+    var limit: Double?
+    var none = false
+    var unsupported: [String] = []
+    var text = "callee"
 
-    var order: CallGraphOrder { self == .caller ? .caller : .callee }
+    init() {}
+
+    init?(argument: String) {
+        text = argument
+        let supported: Set<String> = ["graph", "function", "percent"]
+        let known: Set<String> = ["fractal", "flat", "folded", "address", "branch", "period", "count", "callee", "caller", "none"]
+        for token in argument.split(separator: ",").map(String.init) {
+            if let n = Double(token) {
+                if limit == nil { limit = n }  // perf's second number, the print limit, is not used
+                continue
+            }
+            switch token {
+            case "caller": order = .caller
+            case "callee": order = .callee
+            case "none": none = true
+            case _ where supported.contains(token): break
+            case _ where known.contains(token): unsupported.append(token)
+            default: return nil
+            }
+        }
+        if let limit, !(limit >= 0 && limit <= 100) { return nil }
+    }
 }

@@ -137,7 +137,8 @@ import Testing
         #expect(perf.status == 0, "\(perf.stderr)")
         let entries = perfGraphs(perf.stdout)
         #expect(entries.count >= 3, "perf report gave \(entries.count) entries")
-        let x = try XprofRunner.xprof(["report", file, "--sort", "sym", "--call-graph", order, "--format", "json"])
+        // perf's own spelling, `-g ORDER,0.5`, is taken as it is.
+        let x = try XprofRunner.xprof(["report", file, "--sort", "sym", "-g", order + ",0.5", "--format", "json"])
         #expect(x.status == 0, "\(x.stderr)")
         var compared = 0
         for (symbol, percent, perfRoot) in entries.prefix(3) {
@@ -167,12 +168,22 @@ import Testing
     @Test func callerGraphsAgreeWithPerfReport() throws {
         guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
         try Self.compare(order: "caller", file: file)
+        // perf's comma form says the same as xprof's options; `-g none` draws no graphs.
+        let perfStyle = try XprofRunner.xprof(["report", file, "--sort", "sym", "-g", "graph,2,caller", "--format", "json"])
+        let options = try XprofRunner.xprof(["report", file, "--sort", "sym", "--call-graph", "caller", "--call-graph-limit", "2",
+                                             "--format", "json"])
+        #expect(perfStyle.status == 0 && perfStyle.stdout == options.stdout, "\(perfStyle.stderr)")
+        #expect(perfStyle.stdout.contains("\"call_graph\""))
+        let none = try XprofRunner.xprof(["report", file, "--sort", "sym", "-g", "none", "--format", "json"])
+        let plain = try XprofRunner.xprof(["report", file, "--sort", "sym", "--format", "json"])
+        #expect(none.status == 0 && none.stdout == plain.stdout)
     }
 
     /// The refusals: CSV cannot hold a tree, and --children is not what the graphs are drawn for.
     @Test(arguments: [
         (["--format", "csv"], "--call-graph draws trees, which CSV rows cannot hold; use --format table or --format json"),
         (["--children"], "--call-graph goes with self (--no-children) rows only; leave out --children"),
+        (["fractal,0.5"], "--call-graph fractal,0.5: xprof draws perf's 'graph' mode by function, in percent of the total; 'fractal' is not supported"),
     ])
     func refusals(extra: [String], message: String) throws {
         let r = try XprofRunner.xprof(["report", "no-such-file", "--call-graph"] + extra)
