@@ -84,10 +84,11 @@ import SymbolMap
         try Data(bytes).write(to: URL(fileURLWithPath: path))
     }
 
-    /// Reads `path` as a report with callchains would; a refusal must name the file.
-    static func readAsReport(_ path: String, named: String, context: String) {
+    /// Reads `path` as a report with callchains would (`--children`, or `--call-graph` in `graphs` order);
+    /// a refusal must name the file.
+    static func readAsReport(_ path: String, named: String, context: String, graphs: CallGraphOrder? = nil) {
         var options = ReportOptions()
-        options.children = true
+        if let graphs { options.callGraph = CallGraphOptions(order: graphs) } else { options.children = true }
         do {
             let source = try SampleReader.open(path: path)
             _ = try ReportBuilder.build(source: source, path: path, options: options)
@@ -105,7 +106,9 @@ import SymbolMap
         for i in 0..<iterations {
             let mutant = mutate(original, &g)
             try write(mutant, to: target)
-            readAsReport(target, named: "xprof-fuzz-" + name, context: "\(name) mutant \(i) (seed \(salt))")
+            // Every third mutant through the call-graph trees instead of the children columns.
+            readAsReport(target, named: "xprof-fuzz-" + name, context: "\(name) mutant \(i) (seed \(salt))",
+                         graphs: i % 3 == 0 ? (i % 2 == 0 ? .caller : .callee) : nil)
         }
         try? FileManager.default.removeItem(atPath: target)
     }
