@@ -147,6 +147,13 @@ import SymbolMap
         #expect(compressed || size > 1 << 20, "the plain recording spans several reader windows: \(size) bytes")
         try Self.campaign(seed: seed, name: "recorded-\(compressed ? "z" : "plain").data", salt: compressed ? 77 : 78,
                           iterations: max(1, Self.iterations / 3))
+        if !compressed {
+            // The same samples as xprof's own format: callchains, mappings and comms in .xprof chunks.
+            let native = NSTemporaryDirectory() + "xprof-fuzz-seed-recorded.xprof"
+            _ = try XprofWriter.convert(try SampleReader.open(path: seed), to: native)
+            try Self.campaign(seed: native, name: "recorded.xprof", salt: 79, iterations: max(1, Self.iterations / 3))
+            try? FileManager.default.removeItem(atPath: native)
+        }
         try? FileManager.default.removeItem(atPath: seed)
     }
 
