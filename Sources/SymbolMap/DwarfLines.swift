@@ -433,6 +433,7 @@ public final class DwarfLines {
     private static func readUnit(_ cudie: inout Dwarf_Die, index: Int) -> Unit {
         let u = Unit()
         u.index = index
+        let dir = compilationDirectory(of: &cudie)
         var lines: OpaquePointer? = nil
         var n = 0
         guard dwarf_getsrclines(&cudie, &lines, &n) == 0, let lines, n > 0 else { return u }
@@ -459,7 +460,7 @@ public final class DwarfLines {
                 if p == lastPointer { f = lastFile } else {
                     if let known = byPointer[p] { f = known } else {
                         f = Int32(u.localFiles.count)
-                        u.localFiles.append(String(cString: p))
+                        u.localFiles.append(unitPath(String(cString: p), dir: dir))
                         byPointer[p] = f
                     }
                     lastPointer = p
@@ -522,7 +523,7 @@ public final class DwarfLines {
         if dwarf_getsrcfiles(&cudie, &srcFiles, &nfiles) == 0, let srcFiles {
             for i in 0..<nfiles {
                 let s = dwarf_filesrc(srcFiles, i, nil, nil).map { String(cString: $0) } ?? "??"
-                unitFiles.append(internFile(s))
+                unitFiles.append(internFile(Self.unitPath(s, dir: compilationDirectory(unit: u.index))))
             }
         }
         // Scopes: walk the DIE tree once.
@@ -608,13 +609,30 @@ public final class DwarfLines {
     /// The compilation directory (`DW_AT_comp_dir`) of the unit holding `address`; nil when none.
     public func compilationDirectory(for address: UInt64) -> String? {
         guard let i = unitIndex(containing: address) else { return nil }
-        if let d = compDirs[i] { return d.isEmpty ? nil : d }
-        var die = unitDies[i]
-        var a = Dwarf_Attribute()
-        var dir = ""
-        if dwarf_attr_integrate(&die, UInt32(DW_AT_comp_dir), &a) != nil, let s = dwarf_formstring(&a) { dir = String(cString: s) }
-        compDirs[i] = dir
+        let dir = compilationDirectory(unit: i)
         return dir.isEmpty ? nil : dir
+    }
+
+    /// Unit `i`'s DW_AT_comp_dir ("" when it has none), read once.
+    private func compilationDirectory(unit i: Int) -> String {
+        if let d = compDirs[i] { return d }
+        var die = unitDies[i]
+        let dir = Self.compilationDirectory(of: &die)
+        compDirs[i] = dir
+        return dir
+    }
+
+    private static func compilationDirectory(of die: inout Dwarf_Die) -> String {
+        var a = Dwarf_Attribute()
+        if dwarf_attr_integrate(&die, UInt32(DW_AT_comp_dir), &a) != nil, let s = dwarf_formstring(&a) { return String(cString: s) }
+        return ""
+    }
+
+    /// A file name of a unit compiled in `dir` as a full path (see ``fullPath(_:for:)``): how every name enters
+    /// the file table, so lines read `/build/dir/sub/x.c` wherever addr2line and llvm-symbolizer say so.
+    private static func unitPath(_ file: String, dir: String) -> String {
+        guard !file.hasPrefix("/"), file != "??", !dir.isEmpty else { return file }
+        return dir.hasSuffix("/") ? dir + file : dir + "/" + file
     }
 
     /// `file` (a name from a location of `address`) as a full path: libdw leaves a file name relative when

@@ -31,6 +31,23 @@ import SymbolMap
         let compDir = try #require(dw.compilationDirectory(for: twice.start))
         #expect(compDir.hasSuffix(dir.lastPathComponent))
         #expect(dw.fullPath(loc.file, for: twice.start) == compDir + "/sub/x.c", "\(loc.file) in \(compDir)")
+        // The line table itself names the full path, as addr2line does: symbolize's file column agrees with it
+        // (the TSV and JSON of `xprof symbolize --lines`, and annotate, read these names).
+        #expect(loc.file == compDir + "/sub/x.c")
+        let sym = try Symbolizer(path: so)
+        let row = try #require(sym.symbolize([twice.start], lines: true, inlines: true).first)
+        let a2l = Process()
+        a2l.executableURL = URL(fileURLWithPath: "/usr/bin/addr2line")
+        a2l.arguments = ["-e", so, "0x" + String(twice.start, radix: 16)]
+        let pipe = Pipe()
+        a2l.standardOutput = pipe
+        try a2l.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        a2l.waitUntilExit()
+        // addr2line: `file:line`, perhaps followed by ` (discriminator N)`.
+        let want = out.split(separator: "\n").first.map { String($0.prefix { $0 != " " }) } ?? ""
+        #expect(want == "\(row.location?.file ?? "??"):\(row.location?.line ?? 0)", "addr2line says \(want)")
+        #expect(row.frames.allSatisfy { $0.location.map { $0.file.hasPrefix("/") } ?? true }, "inline frames' files are full paths too")
         #expect(dw.fullPath("/abs/y.c", for: twice.start) == "/abs/y.c")
         #expect(dw.fullPath("sub/x.c", for: 1 << 60) == "sub/x.c", "no unit there: left as it is")
     }
