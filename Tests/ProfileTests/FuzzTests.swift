@@ -216,6 +216,35 @@ import SymbolMap
             }
         }
         #expect(opened > 0, "some mutants (those damaging only data) still open")
+
+        // Damaged address lists for `xprof symbolize`: the streaming reader (chunks, SWAR digit scan, threads)
+        // and the one-shot parser must agree on every mutant, rows and complaints alike.
+        let good = try Symbolizer(path: elf)
+        var text = ""
+        for k in 0..<3000 {
+            let a = UInt64.random(in: 0..<0x4000, using: &g)
+            switch k % 4 {
+            case 0: text += "0x" + String(a, radix: 16) + "\n"
+            case 1: text += String(a, radix: 16).uppercased() + "\n"
+            case 2: text += "  0X" + String(a, radix: 16) + " \r\n"
+            default: text += String(a, radix: 16) + "\n"
+            }
+        }
+        let addressList = Array(text.utf8)
+        let inPath = dir.appendingPathComponent("addresses").path, outPath = dir.appendingPathComponent("rows").path
+        for i in 0..<max(1, Self.iterations / 3) {
+            let mutant = Self.mutate(addressList, &g)
+            try Self.write(mutant, to: inPath)
+            let (addresses, bad) = Symbolizer.parseAddresses(mutant)
+            let fin = open(inPath, O_RDONLY), fout = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            try #require(fin >= 0 && fout >= 0)
+            let streamedBad = good.streamTSV(from: fin, to: fout, lines: true)
+            close(fin)
+            close(fout)
+            let streamed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: outPath)))
+            #expect(streamed == good.tsv(addresses, lines: true), "address-list mutant \(i): streamed rows differ")
+            #expect(streamedBad == bad, "address-list mutant \(i): complaints differ")
+        }
         let map = [UInt8](try Data(contentsOf: Self.packageRoot.appendingPathComponent("Fixtures/xenoprof/guest-kernel.System.map")))
         for _ in 0..<Self.iterations {
             let text = String(decoding: Self.mutate(map, &g), as: UTF8.self)
