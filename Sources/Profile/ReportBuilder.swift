@@ -111,7 +111,12 @@ public enum ReportBuilder {
         // whenever a side-band event is applied.
         var rowCache = FastMap<(Int32, Bool)>(capacity: 4096)
         // With --call-graph: every row's tree of sample paths. With a symbol key the row is its samples' own
-        // function, so a callee tree starts at the callers (perf leaves the entry out too).
+        // function, so a callee tree starts at the callers (perf leaves the entry out too). With --children
+        // too, as perf's cumulative entries: a row's tree also holds, once per sample, the path of every sample
+        // whose callchain passes through it, from the frame that put it there (the innermost in callee order,
+        // the outermost in caller order) out to the root or down to the leaf; its own samples' paths are
+        // those above (in caller order, from the root). Per sample that is O(frames × distinct rows on the
+        // stack), as in perf; memory still grows with the distinct paths (per row), not the samples.
         var trie = CallGraphTrie()
         let callGraph = options.callGraph
         let skipLeaf = keys.contains(.symbol)
@@ -122,6 +127,30 @@ public enum ReportBuilder {
             attributor.apply(event)
             rowCache.removeAll()
             trie.forgetAddresses()
+        }
+        /// Adds to row `row`'s tree the path of sample `s` along its frames `first`, `first + step` … `last`
+        /// (position -1 standing for the sample's own address; none when `last` is short of `first`), and
+        /// credits the node it ends at.
+        func addPath(_ s: Sample, _ frames: [CallFrame], slot: Int, row: Int, first: Int, last: Int, step: Int) {
+            var node = trie.root(slot: slot, row: row)
+            frames.withUnsafeBufferPointer { frames in
+                var j = first
+                while step > 0 ? j <= last : j >= last {
+                    defer { j += step }
+                    let f = j < 0 ? CallFrame(ip: s.ip, mode: s.mode) : frames[j]
+                    let where_ = UInt64(s.domain.rawValue) << 40 | UInt64(f.mode.rawValue) << 32
+                        | UInt64(UInt32(bitPattern: f.mode == .user ? s.pid : -1))
+                    if let hit = trie.child(node, address: f.ip, place: where_) {
+                        node = hit
+                        continue
+                    }
+                    let (img, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
+                    let next = trie.child(node, frame: CallGraphTrie.code(image: img, symbol: sym))
+                    trie.remember(next, under: node, address: f.ip, place: where_)
+                    node = next
+                }
+            }
+            trie.credit(node, count: s.count, weight: s.weight)
         }
         while let batch = try source.nextBatch() {
             var next = 0
@@ -169,7 +198,6 @@ public enum ReportBuilder {
                 tallies[slot].rows[own].add(s.weight, count: s.count)
                 if let callGraph {
                     // The sample's path: its callchain (leaf first), or its own address alone when it has none.
-                    var node = trie.root(slot: slot, row: own)
                     let cs = Int(s.chainStart), cc = Int(s.chainCount)
                     let chain = cc > 0 && cs + cc <= batch.frames.count ? cs..<(cs + cc) : 0..<0
                     // Positions along the path, -1 standing for the sample's own address; no allocation.
@@ -180,24 +208,7 @@ public enum ReportBuilder {
                     case (.callee, true): (first, last, step) = (-1, skipLeaf ? -2 : -1, 1)
                     case (.caller, true): (first, last, step) = (-1, -1, 1)
                     }
-                    batch.frames.withUnsafeBufferPointer { frames in
-                        var j = first
-                        while step > 0 ? j <= last : j >= last {
-                            defer { j += step }
-                            let f = j < 0 ? CallFrame(ip: s.ip, mode: s.mode) : frames[j]
-                            let where_ = UInt64(s.domain.rawValue) << 40 | UInt64(f.mode.rawValue) << 32
-                                | UInt64(UInt32(bitPattern: f.mode == .user ? s.pid : -1))
-                            if let hit = trie.child(node, address: f.ip, place: where_) {
-                                node = hit
-                                continue
-                            }
-                            let (img, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
-                            let next = trie.child(node, frame: CallGraphTrie.code(image: img, symbol: sym))
-                            trie.remember(next, under: node, address: f.ip, place: where_)
-                            node = next
-                        }
-                    }
-                    trie.credit(node, count: s.count, weight: s.weight)
+                    addPath(s, batch.frames, slot: slot, row: own, first: first, last: last, step: step)
                 }
                 if options.children {
                     // Every distinct row on the sample's stack (its own included) gets the period once: a row
@@ -207,7 +218,11 @@ public enum ReportBuilder {
                     tallies[slot].rows[own].children &+= s.weight
                     let cs = Int(s.chainStart), cc = Int(s.chainCount)
                     let frames = cc > 1 && cs + cc <= batch.frames.count ? (cs + 1)..<(cs + cc) : 0..<0
-                    for j in frames {
+                    // With a caller-order graph the frames go root first, so that a recursive row's path starts
+                    // at its outermost frame; otherwise leaf first, at its innermost (perf's cumulative entries).
+                    let rootFirst = callGraph?.order == .caller
+                    for k in 0..<frames.count {
+                        let j = rootFirst ? frames.upperBound - 1 - k : frames.lowerBound + k
                         let f = batch.frames[j]
                         let r: Int
                         if let hit = rowCache.get(f.ip, place(s, f.mode), tid) {
@@ -235,6 +250,14 @@ public enum ReportBuilder {
                                 tallies[slot].rows += Array(repeating: RowValue(), count: rowKeys.count - tallies[slot].rows.count)
                             }
                             tallies[slot].rows[r].children &+= s.weight
+                            // The row's tree gets the path from this frame on: out to the root (callee order,
+                            // the row's own frame left out with a symbol key as for its own samples), or down
+                            // to the leaf (caller order). Its own samples' paths were added above.
+                            switch callGraph?.order {
+                            case .callee?: addPath(s, batch.frames, slot: slot, row: r, first: j + (skipLeaf ? 1 : 0), last: cs + cc - 1, step: 1)
+                            case .caller?: addPath(s, batch.frames, slot: slot, row: r, first: j, last: cs, step: -1)
+                            case nil: break
+                            }
                         }
                     }
                 }

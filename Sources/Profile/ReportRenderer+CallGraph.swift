@@ -7,10 +7,15 @@ import Foundation
 /// Call graphs under report rows, drawn as `perf report --stdio -g graph` draws them and written as nested
 /// JSON objects.
 extension ReportRenderer {
-    /// The heading line (without `# `) that says how the call graphs read.
-    static func callGraphHeading(_ o: CallGraphOptions) -> String {
-        let way = o.order == .callee ? "callee order (from each row out to its callers)"
-                                     : "caller order (from the outermost caller down to each row)"
+    /// The heading line (without `# `) that says how the call graphs read; with `children`, the trees hold the
+    /// samples passing through each row too (perf's `--children` graphs).
+    static func callGraphHeading(_ o: CallGraphOptions, children: Bool = false) -> String {
+        let way = switch (o.order, children) {
+        case (.callee, false): "callee order (from each row out to its callers)"
+        case (.caller, false): "caller order (from the outermost caller down to each row)"
+        case (.callee, true): "callee order (from each row out to its callers), samples passing through the row included"
+        case (.caller, true): "caller order (from each row down to its callees; its own samples from the outermost caller)"
+        }
         return "call graph: \(way), percent of the total; branches below \(pct(o.limit))% folded and counted as [...]"
     }
 

@@ -139,7 +139,7 @@ public enum ReportRenderer {
         for w in r.symbolWarnings { out += "# warning: " + w + "\n" }
         for w in r.stats.warnings { out += "# warning: " + w + "\n" }
         for s in r.stats.skipped { out += "# skipped: " + s + "\n" }
-        if let cg = r.callGraph { out += "# " + callGraphHeading(cg) + "\n" }
+        if let cg = r.callGraph { out += "# " + callGraphHeading(cg, children: r.children) + "\n" }
         out += "#\n"
         let heads = (r.children ? ["Children", "Self"] : ["Overhead"]) + ["Samples"] + r.keys.map(\.title)
         let numeric = r.children ? 3 : 2

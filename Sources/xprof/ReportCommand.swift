@@ -21,7 +21,10 @@ struct ReportCommand: ParsableCommand {
         folded and counted as '[...]'. With a symbol sort key (the default image,symbol) the row is the \
         function itself, so a callee tree starts at its callers; with sort keys without symbol (comm, pid, \
         image, domain, mode, line) the tree starts at (callee) or ends with (caller) the functions the \
-        row's samples were taken in. Table and JSON output only; not with --children.
+        row's samples were taken in. With --children, as perf report --children -g: each row's tree holds \
+        every sample whose callchain passes through it (once, however often the function recurs), in callee \
+        order from its innermost frame out to the callers, in caller order from its outermost frame down to \
+        the callees (the row's own samples from their outermost caller). Table and JSON output only.
         """
     )
 
@@ -59,9 +62,6 @@ struct ReportCommand: ParsableCommand {
         if callGraph != nil {
             if selection.format == "csv" {
                 throw ValidationError("--call-graph draws trees, which CSV rows cannot hold; use --format table or --format json")
-            }
-            if children {
-                throw ValidationError("--call-graph goes with self (--no-children) rows only; leave out --children")
             }
         }
     }

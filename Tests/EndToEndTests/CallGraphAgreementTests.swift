@@ -4,7 +4,8 @@ import Testing
 /// `xprof report --call-graph` against `perf report --stdio --no-children --sort sym -g callee|caller,0.5` on a
 /// recording of the bundled `stacks` workload (deep, varied callchains) made here with `perf record -g`: for
 /// perf's top 3 entries, the first level of the tree (the entry's callers, or the outermost frames) and the
-/// second level under its largest branch carry the same names, with percentages within 0.2 points.
+/// second level under its largest branch carry the same names, with percentages within 0.2 points; the same
+/// with `--children` against `perf report --stdio --children --sort sym -g callee|caller,0.5`.
 @Suite(.serialized) struct CallGraphAgreementTests {
     /// One frame of a tree read back: its name, percent of the total and branches.
     final class Frame {
@@ -30,7 +31,11 @@ import Testing
         for raw in text.split(separator: "\n", omittingEmptySubsequences: false) where !raw.hasPrefix("#") {
             let line = String(raw)
             // An entry: "    48.62%  [.] workload_spin_hot"
-            let f = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+            // With --children: "    99.86%     0.10%  [.] stacks_thread" (children, then self).
+            var f = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+            if f.count == 3, f[0].hasSuffix("%"), f[1].hasSuffix("%") {
+                f = [f[0]] + line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: true).dropFirst(2)
+            }
             if f.count == 3, f[0].hasSuffix("%"), let p = Double(f[0].dropLast()), f[1].hasPrefix("["), f[1].hasSuffix("]") {
                 root = Frame(name: "", percent: p)
                 chainEnd = root
@@ -131,30 +136,34 @@ import Testing
         return compared
     }
 
-    static func compare(order: String, file: String) throws {
-        let perf = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--no-children", "--sort", "sym",
+    /// With `children`, perf's entries are its `--children` ones (by children percentage) and each tree holds the
+    /// samples passing through the entry; xprof's row's tree root then carries the row's children percentage.
+    static func compare(order: String, file: String, children: Bool = false) throws {
+        let mode = children ? "--children" : "--no-children"
+        let perf = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", mode, "--sort", "sym",
                                                          "-g", order + ",0.5"])
         #expect(perf.status == 0, "\(perf.stderr)")
         let entries = perfGraphs(perf.stdout)
         #expect(entries.count >= 3, "perf report gave \(entries.count) entries")
         // perf's own spelling, `-g ORDER,0.5`, is taken as it is.
-        let x = try XprofRunner.xprof(["report", file, "--sort", "sym", "-g", order + ",0.5", "--format", "json"])
+        let x = try XprofRunner.xprof(["report", file, "--sort", "sym", "-g", order + ",0.5", "--format", "json"]
+                                      + (children ? ["--children"] : []))
         #expect(x.status == 0, "\(x.stderr)")
         var compared = 0
         for (symbol, percent, perfRoot) in entries.prefix(3) {
             let graph = try xprofGraph(x.stdout, symbol: symbol)
             var xprofRoot = try #require(graph, "no row \(symbol) in xprof's report")
-            #expect(abs(xprofRoot.percent - percent) <= 0.1, "\(symbol): xprof \(xprofRoot.percent)% vs perf \(percent)%")
+            #expect(abs(xprofRoot.percent - percent) <= 0.1, "\(mode) \(symbol): xprof \(xprofRoot.percent)% vs perf \(percent)%")
             // perf leaves out the first name of the "---" path with --sort sym (meant for the entry itself in
             // callee order, it drops the outermost caller in caller order): start one level down there.
             if order == "caller", xprofRoot.children.count == 1, abs(xprofRoot.children[0].percent - xprofRoot.percent) < 1e-9 {
                 xprofRoot = xprofRoot.children[0]
             }
-            compared += expectSameBranches(perfRoot, xprofRoot, "\(order) \(symbol)")
+            compared += expectSameBranches(perfRoot, xprofRoot, "\(mode) \(order) \(symbol)")
             // The second level under the largest branch.
             if let largest = perfRoot.children.max(by: { $0.percent < $1.percent }),
                let mine = xprofRoot.children.first(where: { $0.name == largest.name }) {
-                compared += expectSameBranches(largest, mine, "\(order) \(symbol) → \(largest.name)")
+                compared += expectSameBranches(largest, mine, "\(mode) \(order) \(symbol) → \(largest.name)")
             }
         }
         #expect(compared >= 5, "too few branches to compare (\(compared)): the recording has no call graphs worth the name")
@@ -179,10 +188,41 @@ import Testing
         #expect(none.status == 0 && none.stdout == plain.stdout)
     }
 
-    /// The refusals: CSV cannot hold a tree, and --children is not what the graphs are drawn for.
+    /// With `--children`, as perf's default `perf report --children -g`: for its top 3 entries (by children
+    /// percentage) the tree of the samples passing through the entry, in callee order from the entry out to
+    /// the callers (the entry left out), in caller order from the entry down to its callees beside the entry's
+    /// own samples from their outermost frame.
+    @Test(arguments: ["callee", "caller"])
+    func childrenGraphsAgreeWithPerfReport(order: String) throws {
+        guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
+        try Self.compare(order: order, file: file, children: true)
+    }
+
+    /// A self entry with `--children -g caller` holds the entry itself as a first-level branch (the samples
+    /// passing through it, from it down) beside its own samples' paths from the root, as perf draws it; the
+    /// whole tree is the row's children percentage, and the text draws it.
+    @Test func childrenCallerTreeStartsAtTheEntry() throws {
+        guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
+        let x = try XprofRunner.xprof(["report", file, "--sort", "sym", "--children", "-g", "caller", "--format", "json"])
+        #expect(x.status == 0, "\(x.stderr)")
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(x.stdout.utf8)) as? [String: Any])
+        let rows = try #require(o["rows"] as? [[String: Any]])
+        let top = try #require(rows.first)
+        let name = try #require(top["symbol"] as? String)
+        let g = try #require(top["call_graph"] as? [String: Any])
+        #expect(abs((g["percent"] as? Double ?? -1) - (top["children"] as? Double ?? -2)) < 1e-9)
+        let kids = g["children"] as? [[String: Any]] ?? []
+        let entry = try #require(kids.first { $0["name"] as? String == name }, "\(name) is not a first-level branch of its own tree")
+        let through = (top["children"] as? Double ?? 0) - (top["overhead"] as? Double ?? 0)
+        #expect(abs((entry["percent"] as? Double ?? -1) - through) < 0.05, "\(entry) vs \(through)")
+        let text = try XprofRunner.xprof(["report", file, "--sort", "sym", "--children", "-g", "caller"])
+        #expect(text.status == 0 && text.stdout.contains("--" + name + "\n"), "\(text.stderr)")
+    }
+
+    /// The refusals: CSV cannot hold a tree; perf's other modes are not drawn.
     @Test(arguments: [
         (["--format", "csv"], "--call-graph draws trees, which CSV rows cannot hold; use --format table or --format json"),
-        (["--children"], "--call-graph goes with self (--no-children) rows only; leave out --children"),
+        (["--children", "--format", "csv"], "--call-graph draws trees, which CSV rows cannot hold; use --format table or --format json"),
         (["fractal,0.5"], "--call-graph fractal,0.5: xprof draws perf's 'graph' mode by function, in percent of the total; 'fractal' is not supported"),
     ])
     func refusals(extra: [String], message: String) throws {

@@ -4,8 +4,8 @@ import Testing
 @testable import SampleIO
 
 /// `report --call-graph` on synthetic kernel samples whose trees are worked out by hand: merged samples
-/// (count > 1), a sample without a callchain, recursion, folding under the limit, filters, other sort keys
-/// and a stack thousands of frames deep.
+/// (count > 1), a sample without a callchain, recursion, folding under the limit, filters, other sort keys,
+/// trees with --children in both orders and a stack thousands of frames deep.
 @Suite struct CallGraphTests {
     /// Samples handed over in one batch.
     final class MemorySource: SampleSource {
@@ -122,6 +122,101 @@ import Testing
             "    lex 1 10",
             "  lex 2 150",  // the samples without a callchain: their own frame alone
         ])
+    }
+
+    /// With --children a row's tree holds every sample whose callchain passes through it, once, as perf's
+    /// cumulative entries do. The samples above plus `parse` recursing through `lex` (merged: 2 samples, 30):
+    /// total 880 in twelve samples.
+    static var childrenSamples: SampleBatch {
+        var b = samples
+        append(&b, leaf: "parse", chain: ["parse", "lex", "parse", "main_loop", "start"], count: 2, weight: 30)
+        return b
+    }
+
+    static func childrenTrees(_ order: CallGraphOrder) throws -> [String: [String]] {
+        let r = try report(order, batch: childrenSamples) { $0.children = true }
+        #expect(r.totalPeriod == 880 && r.totalSamples == 12)
+        #expect(r.rows.map { $0.values.last! } == ["lex", "start", "main_loop", "parse", "hash", "recurse"])
+        var trees: [String: [String]] = [:]
+        for row in r.rows {
+            let g = try #require(row.callGraph)
+            #expect(g.nodes[0].period == row.childrenPeriod, "\(row.values): the tree is the row's children period")
+            trees[row.values.last!] = outline(g)
+        }
+        return trees
+    }
+
+    /// Callee order: from the row's innermost frame out to the root, the row left out as for its own samples.
+    @Test func childrenCalleeTreesByHand() throws {
+        let t = try Self.childrenTrees(.callee)
+        #expect(t["lex"] == [
+            "(row) 11 830",
+            "  parse 6 430",       // 4 own + the 2 merged samples passing through lex (leaf parse)
+            "    main_loop 6 430",
+            "      start 6 430",
+            "  hash 1 200",
+            "    main_loop 1 200",
+            "      start 1 200",
+            "  recurse 1 40",
+            "    recurse 1 40",
+            "      main_loop 1 40",
+            "        start 1 40",
+            "  start 1 10",
+        ])
+        // parse: counted once for the merged sample where it recurs; its own path still shows the recursion.
+        #expect(t["parse"] == [
+            "(row) 7 480",
+            "  main_loop 5 450",
+            "    start 5 450",
+            "  lex 2 30",
+            "    parse 2 30",
+            "      main_loop 2 30",
+            "        start 2 30",
+        ])
+        // recurse: from its innermost frame, once.
+        #expect(t["recurse"] == ["(row) 1 40", "  recurse 1 40", "    main_loop 1 40", "      start 1 40"])
+        #expect(t["start"] == ["(row) 10 730"])
+    }
+
+    /// Caller order: from the row's outermost frame down to the leaf, the row itself first; its own samples
+    /// from their root, as perf draws them.
+    @Test func childrenCallerTreesByHand() throws {
+        let t = try Self.childrenTrees(.caller)
+        #expect(t["lex"] == [
+            "(row) 11 830",
+            "  start 7 650",
+            "    main_loop 6 640",
+            "      parse 4 400",
+            "        lex 4 400",
+            "      hash 1 200",
+            "        lex 1 200",
+            "      recurse 1 40",
+            "        recurse 1 40",
+            "          lex 1 40",
+            "    lex 1 10",
+            "  lex 4 180",         // its 2 chainless samples, and the 2 passing through it from here down
+            "    parse 2 30",
+        ])
+        #expect(t["parse"] == [
+            "(row) 7 480",
+            "  parse 5 450",
+            "    lex 4 400",
+            "    hash 1 50",
+            "  start 2 30",
+            "    main_loop 2 30",
+            "      parse 2 30",
+            "        lex 2 30",
+            "          parse 2 30",
+        ])
+        // recurse: from its outermost frame, once.
+        #expect(t["recurse"] == ["(row) 1 40", "  recurse 1 40", "    recurse 1 40", "      lex 1 40"])
+        #expect(t["main_loop"]?.prefix(3) == ["(row) 9 720", "  main_loop 9 720", "    parse 7 480"])
+        // Drawn as any tree: the entry a first-level branch beside its own samples' roots.
+        let r = try Self.report(.caller, batch: Self.childrenSamples) { $0.children = true }
+        let parse = try #require(r.rows.first { $0.values.last == "parse" }?.callGraph)
+        let m = String(repeating: " ", count: 12)
+        #expect(ReportRenderer.callGraphText(parse).hasPrefix([m + "|", m + "|--51.14%--parse", m + "|          |",
+                                                               m + "|          |--45.45%--lex"].joined(separator: "\n")))
     }
 
     /// 2 % of 850 is 17: `start` (10) under lex is folded and counted; deeper levels too.
