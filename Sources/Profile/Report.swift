@@ -48,7 +48,8 @@ public struct Report: Sendable {
     public var stats: DecodeStats
     public var keys: [SortKey]
     public var rows: [ReportRow]
-    /// Samples and period of everything the filters kept (the 100 % of `percent`).
+    /// Samples and period of everything the filters kept (the 100 % of `percent`); with a sample filter and
+    /// `--percentage absolute`, of everything before that filter, as perf reports.
     public var totalSamples: UInt64
     public var totalPeriod: UInt64
     /// Samples in the input before `--domain`/`--mode` filters.
@@ -72,4 +73,20 @@ public struct Report: Sendable {
     /// Per event of the recording (indexed like `metadata.events`): the samples and period the `--domain`
     /// and `--mode` filters kept, whatever `event` is.
     public var eventTotals: [EventTotal] = []
+    /// perf's sample filters (`--comms`, `--dsos` …) when given: what they kept and of what.
+    public var sampleFilter: SampleFilterSummary? = nil
+}
+
+/// What a report's sample filter kept: `totalSamples`/`totalPeriod` are `all…` with `--percentage absolute`
+/// (perf's default), `kept…` with `relative`.
+public struct SampleFilterSummary: Sendable, Equatable {
+    /// The filter as the header shows it (`comm dd; dso libc.so.6`).
+    public var description: String
+    public var percentage: FilterPercentage
+    /// Samples and period the filter kept (what the rows add up to).
+    public var keptSamples: UInt64
+    public var keptPeriod: UInt64
+    /// Samples and period before it (after `--domain`, `--mode` and `--event`).
+    public var allSamples: UInt64
+    public var allPeriod: UInt64
 }

@@ -61,6 +61,8 @@ public enum ReportBuilder {
     struct Tally {
         var rows: [RowValue] = []
         var total = RowValue()
+        /// Samples the sample filter left out (counted in the 100 % of `--percentage absolute`).
+        var excluded = RowValue()
         var domains: [DomainTally] = []
     }
 
@@ -87,6 +89,9 @@ public enum ReportBuilder {
         let attributor = Attributor(metadata: meta, options: options.symbols)
         // Decoding has begun on the other thread: read the images with samples in the meantime.
         attributor.sources.preloadUserImages()
+        // perf's sample filters, decided with the row (and cached with it): a row index `r` in the row cache
+        // is a kept sample's, `~r` one the filter leaves out.
+        let filter = options.sampleFilter.isEmpty ? nil : CompiledSampleFilter(options.sampleFilter, strings: &attributor.strings)
         // Rows: keys and values in arrays, found through a FastMap from the key's words to the row index.
         var rowKeys: [RowKey] = []
         var rowIndex = FastMap<Int>(capacity: 1024)
@@ -110,6 +115,9 @@ public enum ReportBuilder {
         // changes the attribution, so a sample (or callchain frame) seen before costs this one lookup. Emptied
         // whenever a side-band event is applied.
         var rowCache = FastMap<(Int32, Bool)>(capacity: 4096)
+        // With a sample filter, --children's callchain frames get their rows from a cache of their own: the
+        // filter is decided by a sample's own attribution, which a frame's entry would not carry.
+        var frameCache = FastMap<(Int32, Bool)>(capacity: filter == nil ? 16 : 4096)
         // With --call-graph: every row's tree of sample paths. With a symbol key the row is its samples' own
         // function, so a callee tree starts at the callers (perf leaves the entry out too). With --children
         // too, as perf's cumulative entries: a row's tree also holds, once per sample, the path of every sample
@@ -126,6 +134,7 @@ public enum ReportBuilder {
         func apply(_ event: SidebandEvent) {
             attributor.apply(event)
             rowCache.removeAll()
+            if filter != nil { frameCache.removeAll() }
             trie.forgetAddresses()
         }
         /// Adds to row `row`'s tree the path of sample `s` along its frames `first`, `first + step` … `last`
@@ -190,9 +199,14 @@ public enum ReportBuilder {
                         case .line: key[k] = attributor.sourceLine(domain: s.domain, mode: s.mode, pid: s.pid, ip: s.ip)
                         }
                     }
-                    (own, resolved) = (row(key), a.resolved)
+                    let r = row(key)
+                    (own, resolved) = filter.map { $0.keeps(pid: s.pid, tid: s.tid, a) } == false ? (~r, a.resolved) : (r, a.resolved)
                     if rowCache.count >= 1 << 20 { rowCache.removeAll() }
                     rowCache.set(s.ip, place(s, s.mode), tid, (Int32(own), resolved))
+                }
+                if own < 0 {
+                    tallies[slot].excluded.add(s.weight, count: s.count)
+                    continue
                 }
                 if own >= tallies[slot].rows.count { tallies[slot].rows += Array(repeating: RowValue(), count: rowKeys.count - tallies[slot].rows.count) }
                 tallies[slot].rows[own].add(s.weight, count: s.count)
@@ -225,7 +239,7 @@ public enum ReportBuilder {
                         let j = rootFirst ? frames.upperBound - 1 - k : frames.lowerBound + k
                         let f = batch.frames[j]
                         let r: Int
-                        if let hit = rowCache.get(f.ip, place(s, f.mode), tid) {
+                        if let hit = filter == nil ? rowCache.get(f.ip, place(s, f.mode), tid) : frameCache.get(f.ip, place(s, f.mode), tid) {
                             r = Int(hit.0)
                         } else {
                             // The sample's own key with the frame's mode, image, symbol and line.
@@ -241,8 +255,13 @@ public enum ReportBuilder {
                                 }
                             }
                             r = row(fk)
-                            if rowCache.count >= 1 << 20 { rowCache.removeAll() }
-                            rowCache.set(f.ip, place(s, f.mode), tid, (Int32(r), res))
+                            if filter == nil {
+                                if rowCache.count >= 1 << 20 { rowCache.removeAll() }
+                                rowCache.set(f.ip, place(s, f.mode), tid, (Int32(r), res))
+                            } else {
+                                if frameCache.count >= 1 << 20 { frameCache.removeAll() }
+                                frameCache.set(f.ip, place(s, f.mode), tid, (Int32(r), res))
+                            }
                         }
                         if rowStamps[r] != sampleSerial {
                             rowStamps[r] = sampleSerial
@@ -290,7 +309,7 @@ public enum ReportBuilder {
         var reports: [Report] = []
         if callGraph != nil { trie.accumulate() }
         let graphs = callGraph.map { _ in (trie: trie, children: trie.children()) }
-        for (slot, tally) in tallies.enumerated() where !perEvent || tally.total.samples > 0 {
+        for (slot, tally) in tallies.enumerated() where !perEvent || tally.total.samples + tally.excluded.samples > 0 {
             var r = finish(tally, slot: slot, keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
                            options: options, path: path, input: input, graphs: graphs)
             r.eventTotals = eventTotals
@@ -315,7 +334,13 @@ public enum ReportBuilder {
     private static func finish(_ tally: Tally, slot: Int, keys: [SortKey], rowKeys: [RowKey], meta meta2: RunMetadata, stats: DecodeStats,
                                attributor: Attributor, options: ReportOptions, path: String, input: UInt64,
                                graphs: (trie: CallGraphTrie, children: CallGraphTrie.Children)?) -> Report {
-        let total = tally.total
+        // With a sample filter, --percentage absolute keeps the 100 % of all samples (perf's default).
+        let kept = tally.total
+        var total = kept
+        if !options.sampleFilter.isEmpty, options.percentage == .absolute {
+            total.samples += tally.excluded.samples
+            total.period &+= tally.excluded.period
+        }
         var domains: [DomainID: DomainSummary] = [:]
         for t in tally.domains {
             var ds = DomainSummary(domain: t.domain, name: "", role: attributor.role(of: t.domain))
@@ -392,12 +417,19 @@ public enum ReportBuilder {
         if let d = options.domain { filter.append("domain \(d)") }
         if let m = options.mode { filter.append("mode \(m)") }
         if let e = options.event { filter.append("event \(Int(e) < meta2.events.count ? meta2.events[Int(e)].name : String(e))") }
-        return Report(source: path, metadata: meta2, stats: stats, keys: keys, rows: out,
+        var report = Report(source: path, metadata: meta2, stats: stats, keys: keys, rows: out,
                       totalSamples: total.samples, totalPeriod: total.period, inputSamples: input,
                       rowsOmitted: omitted, omittedPeriod: omittedPeriod,
                       domains: domains.values.sorted { $0.domain < $1.domain },
                       symbolWarnings: attributor.sources.warnings,
                       filterDescription: filter.joined(separator: ", "),
                       imagesWithHits: attributor.imagesWithHits(), children: options.children, callGraph: options.callGraph)
+        if !options.sampleFilter.isEmpty {
+            report.sampleFilter = SampleFilterSummary(description: options.sampleFilter.description, percentage: options.percentage,
+                                                      keptSamples: kept.samples, keptPeriod: kept.period,
+                                                      allSamples: kept.samples + tally.excluded.samples,
+                                                      allPeriod: kept.period &+ tally.excluded.period)
+        }
+        return report
     }
 }

@@ -105,6 +105,10 @@ public struct ReportOptions: Sendable {
     public var callGraph: CallGraphOptions?
     /// Names for domains (`--guest-name DOM=NAME`), overriding the recording's.
     public var domainNames: [DomainID: String] = [:]
+    /// perf report's sample filters (`--comms`, `--pids`, `--tids`, `--dsos`, `--symbols`); empty keeps all.
+    public var sampleFilter = SampleFilter()
+    /// With a sample filter: whether percentages (and the header's totals) are of all samples or of the kept.
+    public var percentage: FilterPercentage = .absolute
 
     public init() {}
 }

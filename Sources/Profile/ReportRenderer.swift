@@ -99,6 +99,12 @@ public enum ReportRenderer {
         counts += ", event count (period) \(r.totalPeriod); lost samples: \(lost)"
         if r.stats.totalDropped > 0 { counts += "; dropped records: \(r.stats.totalDropped)" }
         lines.append(counts)
+        if let f = r.sampleFilter {
+            // As perf's header: the counts above are the 100 % — all samples (absolute) or the kept (relative).
+            lines.append(f.percentage == .absolute
+                ? "filter: only \(f.description): kept \(f.keptSamples) samples, event count \(f.keptPeriod); percentages of all samples (--percentage absolute)"
+                : "filter: only \(f.description): kept \(f.keptSamples) of \(f.allSamples) samples, event count \(f.keptPeriod) of \(f.allPeriod); percentages of the kept samples (--percentage relative)")
+        }
         let resolved = r.domains.filter { $0.samples > 0 }.map { "\($0.name) (\($0.domain)) \(pct($0.resolvedPercent, decimals: 1))%" }
         if !resolved.isEmpty { lines.append("resolved: " + resolved.joined(separator: ", ")) }
         let lostBy = r.domains.filter { $0.lost > 0 }.map { "\($0.name) \($0.lost)" }
@@ -242,6 +248,11 @@ public enum ReportRenderer {
             "rows_omitted": .of(r.rowsOmitted),
             "domains": domainObjects(r),
         ]
+        if let f = r.sampleFilter {
+            o["sample_filter"] = .object(["filter": .of(f.description), "percentage": .of(f.percentage.rawValue),
+                                          "kept_samples": .of(f.keptSamples), "kept_period": .of(f.keptPeriod),
+                                          "all_samples": .of(f.allSamples), "all_period": .of(f.allPeriod)])
+        }
         o["rows"] = .array(r.rows.enumerated().map { i, row in
             var d: [String: JSONValue] = ["overhead": .of(row.percent), "samples": .of(row.samples), "period": .of(row.period)]
             if r.children { d["children"] = .of(row.childrenPercent); d["children_period"] = .of(row.childrenPeriod) }

@@ -59,6 +59,9 @@ struct ReportCommand: ParsableCommand {
         if let g = callGraphArgument, let bad = g.unsupported.first {
             throw ValidationError("--call-graph \(g.text): xprof draws perf's 'graph' mode by function, in percent of the total; '\(bad)' is not supported")
         }
+        if children, !selection.dsos.isEmpty || !selection.symbolNames.isEmpty {
+            throw ValidationError("--children with --dsos or --symbols is not supported: perf filters the children rows by their own image and function, which xprof does not do yet; use --comms, --pids or --tids, or leave out --children")
+        }
         if callGraph != nil {
             if selection.format == "csv" {
                 throw ValidationError("--call-graph draws trees, which CSV rows cannot hold; use --format table or --format json")
