@@ -33,9 +33,10 @@ import Testing
     }
 
     /// `perf report --stdio --no-children --sort dso,sym -g none` rows: (percent, dso, symbol).
-    static func perfRows(_ file: String) throws -> [(Double, String, String)] {
+    /// `extra`: more options (a filter such as `--dsos`).
+    static func perfRows(_ file: String, extra: [String] = []) throws -> [(Double, String, String)] {
         let r = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--no-children", "--sort", "dso,sym",
-                                                      "-g", "none"])
+                                                      "-g", "none"] + extra)
         var rows: [(Double, String, String)] = []
         for line in r.stdout.split(separator: "\n") where !line.hasPrefix("#") {
             // "    68.87%  xprof-workload        [.] workload_tlb_touch"
