@@ -79,6 +79,35 @@ import Testing
         #expect(t.stdout.contains("# filter: only "), "\(t.stdout.prefix(600))")
     }
 
+    /// diff and scale take the same filters: their rows are the filtered report's, with the same shares.
+    @Test func diffAndScaleFilterAsReportDoes() throws {
+        guard let file = Self.recording else {
+            if XprofRunner.underCI { Issue.record("perf record failed or perf is not installed under CI=true") }
+            return
+        }
+        let filter = ["--dsos", "libc.so.6", "--percentage", "relative"]
+        let report = try XprofRunner.xprof(["report", file, "--sort", "dso,sym", "--format", "csv"] + filter)
+        var want: [String: Double] = [:]
+        for line in report.stdout.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
+            want["\(f[2])|\(f[3])"] = Double(f[0])
+        }
+        #expect(!want.isEmpty && want.keys.allSatisfy { $0.hasPrefix("libc.so.6|") }, "\(want)")
+        let diff = try XprofRunner.xprof(["diff", file, file, "--sort", "dso,sym", "--format", "json"] + filter)
+        #expect(diff.status == 0, "\(diff.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(diff.stdout.utf8)) as? [String: Any])
+        let rows = try #require(obj["rows"] as? [[String: Any]])
+        var got: [String: Double] = [:]
+        for r in rows { got["\(r["image"] ?? "")|\(r["symbol"] ?? "")"] = r["base"] as? Double }
+        #expect(Set(got.keys) == Set(want.keys))
+        for (k, v) in want { #expect(abs((got[k] ?? -1) - v) < 0.001, "\(k): diff \(got[k] ?? -1) vs report \(v)") }
+        let scale = try XprofRunner.xprof(["scale", file, file, "--cpus", "1,2", "--sort", "dso,sym", "--format", "json"] + filter)
+        #expect(scale.status == 0, "\(scale.stderr)")
+        let sj = try #require(try JSONSerialization.jsonObject(with: Data(scale.stdout.utf8)) as? [String: Any])
+        let srows = try #require(sj["rows"] as? [[String: Any]])
+        #expect(srows.count == want.count && srows.allSatisfy { $0["image"] as? String == "libc.so.6" }, "\(srows.prefix(3))")
+    }
+
     @Test func childrenWithImageFilterIsRefused() throws {
         let r = try XprofRunner.xprof(["report", "/nonexistent", "--children", "--dsos", "libc.so.6"])
         #expect(r.status == 64)
