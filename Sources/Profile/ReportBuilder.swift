@@ -64,6 +64,12 @@ public enum ReportBuilder {
         /// Samples the sample filter left out (counted in the 100 % of `--percentage absolute`).
         var excluded = RowValue()
         var domains: [DomainTally] = []
+
+        /// Makes `rows` reach row `r` (rows are made as samples need them; a tally's array trails behind).
+        @inline(__always)
+        mutating func reach(_ r: Int, rowCount: Int) {
+            if r >= rows.count { rows += Array(repeating: RowValue(), count: rowCount - rows.count) }
+        }
     }
 
     /// Reads all of `source` and aggregates it by `options.sortKeys`: every event together (or only
@@ -208,7 +214,7 @@ public enum ReportBuilder {
                     tallies[slot].excluded.add(s.weight, count: s.count)
                     continue
                 }
-                if own >= tallies[slot].rows.count { tallies[slot].rows += Array(repeating: RowValue(), count: rowKeys.count - tallies[slot].rows.count) }
+                tallies[slot].reach(own, rowCount: rowKeys.count)
                 tallies[slot].rows[own].add(s.weight, count: s.count)
                 if let callGraph {
                     // The sample's path: its callchain (leaf first), or its own address alone when it has none.
@@ -265,9 +271,7 @@ public enum ReportBuilder {
                         }
                         if rowStamps[r] != sampleSerial {
                             rowStamps[r] = sampleSerial
-                            if r >= tallies[slot].rows.count {
-                                tallies[slot].rows += Array(repeating: RowValue(), count: rowKeys.count - tallies[slot].rows.count)
-                            }
+                            tallies[slot].reach(r, rowCount: rowKeys.count)
                             tallies[slot].rows[r].children &+= s.weight
                             // The row's tree gets the path from this frame on: out to the root (callee order,
                             // the row's own frame left out with a symbol key as for its own samples), or down
@@ -387,32 +391,29 @@ public enum ReportBuilder {
             if a.samples != b.samples { return a.samples > b.samples }
             return a.values.lexicographicallyPrecedes(b.values)
         }
-        var out = indexed.map(\.1)
         var omitted = 0
         var omittedPeriod: UInt64 = 0
         if let limit = options.percentLimit {
             let shown = { (r: ReportRow) in (options.children ? r.childrenPercent : r.percent) >= limit }
-            let keep = out.filter(shown)
-            omitted += out.count - keep.count
-            omittedPeriod += out.filter { !shown($0) }.reduce(0) { $0 + $1.period }
-            out = keep
+            let keep = indexed.filter { shown($0.1) }
+            omitted += indexed.count - keep.count
+            omittedPeriod += indexed.filter { !shown($0.1) }.reduce(0) { $0 + $1.1.period }
+            indexed = keep
         }
-        if let top = options.top, out.count > top {
-            omitted += out.count - top
-            omittedPeriod += out[top...].reduce(0) { $0 + $1.period }
-            out = Array(out.prefix(top))
+        if let top = options.top, indexed.count > top {
+            omitted += indexed.count - top
+            omittedPeriod += indexed[top...].reduce(0) { $0 + $1.1.period }
+            indexed = Array(indexed.prefix(top))
         }
         if let graphs, let cg = options.callGraph {
-            // The shown rows keep their relative order through the cuts: match them to their indexes in turn.
-            var k = 0
-            for j in out.indices {
-                while k < indexed.count, indexed[k].1 != out[j] { k += 1 }
-                guard k < indexed.count, let root = graphs.trie.rootNode(slot: slot, row: indexed[k].0) else { continue }
-                out[j].callGraph = graphs.trie.graph(root: root, children: graphs.children, total: total.period, options: cg) { code in
+            for j in indexed.indices {
+                guard let root = graphs.trie.rootNode(slot: slot, row: indexed[j].0) else { continue }
+                indexed[j].1.callGraph = graphs.trie.graph(root: root, children: graphs.children, total: total.period, options: cg) { code in
                     (attributor.strings[Int32(truncatingIfNeeded: code)], attributor.strings[Int32(truncatingIfNeeded: code >> 32)])
                 }
             }
         }
+        let out = indexed.map(\.1)
         var filter: [String] = []
         if let d = options.domain { filter.append("domain \(d)") }
         if let m = options.mode { filter.append("mode \(m)") }
