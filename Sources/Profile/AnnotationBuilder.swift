@@ -91,37 +91,21 @@ public enum AnnotationBuilder {
             return sites.count - 1
         }
 
-        while let batch = try source.nextBatch() {
-            var next = 0
-            let sideband = batch.sideband
-            for (i, s) in batch.samples.enumerated() {
-                while next < sideband.count, sideband[next].beforeSample <= i {
-                    attributor.apply(sideband[next].event)
-                    cache.removeAll()
-                    next += 1
-                }
-                if let d = options.domain, s.domain != d { continue }
-                if let m = options.mode, s.mode != m { continue }
-                if let e = event, s.event != e { continue }
-                let place = UInt64(s.domain.rawValue) << 40 | UInt64(s.mode.rawValue) << 32 | UInt64(UInt32(bitPattern: s.pid))
-                let k: Int
-                if let hit = cache.get(s.ip, place) {
-                    k = Int(hit)
-                } else {
-                    k = site(for: s)
-                    if cache.count >= 1 << 20 { cache.removeAll() }
-                    cache.set(s.ip, place, 0, Int32(k))
-                }
-                let t = SampleTally(samples: s.count, period: s.weight)
-                sites[k].tally.add(t)
-                functions[sites[k].function].tally.add(t)
-                total.add(t)
+        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: event,
+                                     afterSideband: { cache.removeAll() }) { s, _, _ in
+            let place = UInt64(s.domain.rawValue) << 40 | UInt64(s.mode.rawValue) << 32 | UInt64(UInt32(bitPattern: s.pid))
+            let k: Int
+            if let hit = cache.get(s.ip, place) {
+                k = Int(hit)
+            } else {
+                k = site(for: s)
+                if cache.count >= 1 << 20 { cache.removeAll() }
+                cache.set(s.ip, place, 0, Int32(k))
             }
-            while next < sideband.count {
-                attributor.apply(sideband[next].event)
-                cache.removeAll()
-                next += 1
-            }
+            let t = SampleTally(samples: s.count, period: s.weight)
+            sites[k].tally.add(t)
+            functions[sites[k].function].tally.add(t)
+            total.add(t)
         }
 
         var out = Annotation(source: path, metadata: source.metadata)
@@ -309,9 +293,7 @@ public enum AnnotationBuilder {
         // An inlined scope without a call site: count it where it ran.
         if own == nil { own = inner?.location }
         if let o = own, o.line <= 0 { own = nil }
-        // Full paths (relative names are relative to the unit's compilation directory).
-        if let o = own { own?.file = dw.fullPath(o.file, for: address) }
-        if let l = inner?.location { inner?.location?.file = dw.fullPath(l.file, for: address) }
+        // (DwarfLines names files by full path already: relative names come joined to the unit's comp_dir.)
         return (own, inner, via)
     }
 

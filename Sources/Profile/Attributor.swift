@@ -72,13 +72,16 @@ final class Attributor {
     /// Reads all of `source` in order, applying its side-band events before the samples they precede, and
     /// calls `body` with each sample that passes the domain and mode filters (its batch and index give its
     /// callchain).
+    /// `afterSideband` runs after each side-band event is applied (for the caller's own caches by address).
     func forEachSample(of source: any SampleSource, domain: DomainID?, mode: SampleMode?, event: UInt16? = nil,
+                       afterSideband: () -> Void = {},
                        _ body: (Sample, SampleBatch, Int) -> Void) throws(SampleIOError) {
         while let batch = try source.nextBatch() {
             var next = 0
             for (i, s) in batch.samples.enumerated() {
                 while next < batch.sideband.count, batch.sideband[next].beforeSample <= i {
                     apply(batch.sideband[next].event)
+                    afterSideband()
                     next += 1
                 }
                 if let domain, s.domain != domain { continue }
@@ -88,6 +91,7 @@ final class Attributor {
             }
             while next < batch.sideband.count {
                 apply(batch.sideband[next].event)
+                afterSideband()
                 next += 1
             }
         }
