@@ -115,12 +115,10 @@ public struct PProfProfile: Sendable {
             let (img, sym, resolved) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
             var file = "", line: Int64 = 0
             if options.lines && resolved {
-                // Two steps: the lookup interns the text, so the table must be read after it.
-                let lineID = attributor.sourceLine(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
-                let text = attributor.strings[lineID]
-                if let colon = text.lastIndex(of: ":"), let n = Int64(text[text.index(after: colon)...]), n > 0 {
-                    file = String(text[..<colon])
-                    line = n
+                // Once per location: the line-table row itself, not `sourceLine`'s `file:line` text.
+                if let loc = attributor.sourceLocation(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip), loc.line > 0 {
+                    file = basename(loc.file)
+                    line = Int64(loc.line)
                 }
             }
             let mappingID: UInt64
