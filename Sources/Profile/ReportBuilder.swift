@@ -117,6 +117,7 @@ public enum ReportBuilder {
         var eventTotals = Array(repeating: EventTotal(name: "", samples: 0, period: 0), count: meta.events.count)
         var input: UInt64 = 0
         let keys = options.sortKeys
+        let cpuKeyed = keys.contains(.cpu)
         // Rows by (ip, domain/mode/pid, tid): every sort key is a function of these while no side-band event
         // changes the attribution, so a sample (or callchain frame) seen before costs this one lookup. Emptied
         // whenever a side-band event is applied.
@@ -187,7 +188,8 @@ public enum ReportBuilder {
                 if let e = options.event, s.event != e { continue }
                 let slot = perEvent ? ev : 0
                 while slot >= tallies.count { tallies.append(Tally()) }
-                let tid = UInt64(UInt32(bitPattern: s.tid))
+                // The caches' third key: the thread (comm, filters), and the CPU when it is a sort key.
+                let tid = UInt64(UInt32(bitPattern: s.tid)) | (cpuKeyed ? UInt64(s.pcpu) << 32 : 0)
                 let own: Int, resolved: Bool
                 if let hit = rowCache.get(s.ip, place(s, s.mode), tid) {
                     (own, resolved) = (Int(hit.0), hit.1)
@@ -200,6 +202,7 @@ public enum ReportBuilder {
                         case .mode: key[k] = Int32(s.mode.rawValue)
                         case .comm: key[k] = a.comm
                         case .pid: key[k] = s.pid
+                        case .cpu: key[k] = Int32(bitPattern: s.pcpu)
                         case .image: key[k] = a.image
                         case .symbol: key[k] = a.symbol
                         case .line: key[k] = attributor.sourceLine(domain: s.domain, mode: s.mode, pid: s.pid, ip: s.ip)
@@ -372,7 +375,7 @@ public enum ReportBuilder {
                     let d = DomainID(UInt32(bitPattern: key[k]))
                     values.append(d == .hypervisor ? "xen" : String(d.rawValue))
                 case .mode: values.append((SampleMode(rawValue: UInt8(key[k])) ?? .unknown).description)
-                case .pid: values.append(key[k] < 0 ? "-" : String(key[k]))
+                case .pid, .cpu: values.append(key[k] < 0 ? "-" : String(key[k]))
                 case .comm, .image, .symbol, .line: values.append(attributor.strings[key[k]])
                 }
             }

@@ -2,7 +2,7 @@ import SampleIO
 
 /// A column a report can group by.
 public enum SortKey: String, Sendable, CaseIterable, Codable {
-    case domain, mode, comm, pid, image, symbol, line
+    case domain, mode, comm, pid, cpu, image, symbol, line
 
     /// Parses a key name; perf's `dso` and `sym` are accepted for `image` and `symbol`.
     public init?(name: String) {
@@ -11,6 +11,7 @@ public enum SortKey: String, Sendable, CaseIterable, Codable {
         case "mode", "cpumode": self = .mode
         case "comm", "command": self = .comm
         case "pid": self = .pid
+        case "cpu", "pcpu": self = .cpu
         case "image", "dso": self = .image
         case "symbol", "sym", "function": self = .symbol
         case "line", "srcline": self = .line
@@ -35,6 +36,7 @@ public enum SortKey: String, Sendable, CaseIterable, Codable {
         case .mode: "Mode"
         case .comm: "Command"
         case .pid: "Pid"
+        case .cpu: "CPU"
         case .image: "Image"
         case .symbol: "Symbol"
         case .line: "Source line"

@@ -256,7 +256,7 @@ public enum ReportRenderer {
         o["rows"] = .array(r.rows.enumerated().map { i, row in
             var d: [String: JSONValue] = ["overhead": .of(row.percent), "samples": .of(row.samples), "period": .of(row.period)]
             if r.children { d["children"] = .of(row.childrenPercent); d["children_period"] = .of(row.childrenPeriod) }
-            for (k, v) in zip(r.keys, row.values) { d[k.rawValue] = k == .pid ? (Int(v).map { .of($0) } ?? .of(v)) : .of(v) }
+            for (k, v) in zip(r.keys, row.values) { d[k.rawValue] = k == .pid || k == .cpu ? (Int(v).map { .of($0) } ?? .of(v)) : .of(v) }
             if row.callGraph != nil { d["call_graph"] = .of(callGraphToken(section: section, row: i)) }
             return .object(d)
         })

@@ -10,7 +10,7 @@ struct ReportCommand: ParsableCommand {
         discussion: """
         FILE may be a .xprof file, a perf.data file or a Xenoprof capture (detected by content).
         Percentages are shares of the total sample weight (event period), like perf report.
-        Sort keys: domain, mode, comm, pid, image (alias dso), symbol (alias sym).
+        Sort keys: domain, mode, comm, pid, cpu (the physical CPU), image (alias dso), symbol (alias sym), line (alias srcline).
         A recording of several events (perf record -e A,B, or a group read with -e '{A,B}:S') is reported
         per event, one section each, as perf report does; --event NAME shows one.
 

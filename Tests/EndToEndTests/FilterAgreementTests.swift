@@ -5,13 +5,13 @@ import Testing
 /// percentages and header totals `perf report` shows with the same filter, on one perf.data recorded here.
 @Suite(.serialized) struct FilterAgreementTests {
     /// The `mixed` workload, then `dd` (a second command with samples of its own, for `--comms`), under
-    /// `perf record -g`: recorded once for every case.
+    /// `perf record -g --sample-cpu`: recorded once for every case.
     static let recording: String? = {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perf"),
               let dir = try? XprofRunner.temporaryDirectory() else { return nil }
         let out = dir.appendingPathComponent("perf.data").path
         let script = "\(XprofRunner.workload) mixed 1 && dd if=/dev/zero of=/dev/null bs=64 count=1500000 2>/dev/null"
-        guard let r = try? XprofRunner.perfRecord(["-e", "cpu-clock", "-F", "2999", "-g", "-o", out, "--", "/bin/sh", "-c", script]),
+        guard let r = try? XprofRunner.perfRecord(["-e", "cpu-clock", "-F", "2999", "-g", "--sample-cpu", "-o", out, "--", "/bin/sh", "-c", script]),
               r.status == 0 else { return nil }
         return out
     }()
@@ -112,5 +112,34 @@ import Testing
         let r = try XprofRunner.xprof(["report", "/nonexistent", "--children", "--dsos", "libc.so.6"])
         #expect(r.status == 64)
         #expect(r.stderr.contains("--children with --dsos or --symbols is not supported"), "\(r.stderr)")
+    }
+
+    /// perf's `cpu` sort key (the recording has PERF_SAMPLE_CPU): the same (cpu, dso) rows and shares.
+    @Test func cpuSortKeyAgreesWithPerf() throws {
+        guard let file = Self.recording else {
+            if XprofRunner.underCI { Issue.record("perf record failed or perf is not installed under CI=true") }
+            return
+        }
+        let p = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--no-children", "-g", "none", "--sort", "cpu,dso"])
+        #expect(p.status == 0, "\(p.stderr)")
+        var perf: [String: Double] = [:]
+        for line in p.stdout.split(separator: "\n") where !line.hasPrefix("#") {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count >= 3, f[0].hasSuffix("%"), let pct = Double(f[0].dropLast()), let cpu = Int(f[1]) else { continue }
+            perf["\(cpu)|\(f[2...].joined(separator: " "))"] = pct
+        }
+        #expect(perf.count >= 4, "perf report --sort cpu,dso: \(p.stdout.suffix(600))")
+        let x = try XprofRunner.xprof(["report", file, "--format", "csv", "--sort", "cpu,dso"])
+        #expect(x.status == 0, "\(x.stderr)")
+        var got: [String: Double] = [:]
+        for line in x.stdout.split(separator: "\n").dropFirst() {
+            let f = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
+            guard f.count == 4 else { continue }
+            got["\(f[2])|\(f[3])"] = Double(f[0])
+        }
+        #expect(Set(got.keys) == Set(perf.keys), "xprof rows \(got.keys.sorted()), perf rows \(perf.keys.sorted())")
+        for (k, pct) in perf {
+            if let g = got[k] { #expect(abs(g - pct) <= 0.01, "\(k): xprof \(g)% vs perf \(pct)%") }
+        }
     }
 }
