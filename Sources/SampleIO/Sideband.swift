@@ -92,6 +92,21 @@ public struct SampleBatch: Sendable, Equatable {
         samples.append(s)
     }
 
+    /// Appends the samples, frames and side-band events of `other` after this batch's.
+    public mutating func appendBatch(_ other: SampleBatch) {
+        let base = samples.count, frameBase = UInt32(truncatingIfNeeded: frames.count)
+        frames.append(contentsOf: other.frames)
+        samples.reserveCapacity(base + other.samples.count)
+        for var s in other.samples {
+            if s.chainCount > 0 { s.chainStart &+= frameBase }
+            samples.append(s)
+        }
+        for var r in other.sideband {
+            r.beforeSample += base
+            sideband.append(r)
+        }
+    }
+
     /// Appends a side-band event at the current end of the samples.
     public mutating func append(_ event: SidebandEvent, time: UInt64 = 0) {
         sideband.append(SidebandRecord(beforeSample: samples.count, time: time, event: event))

@@ -15,11 +15,14 @@
  *                                               default 2000): its run time is what profiling overhead changes
  *
  * Each prints one line to stderr with the work it did. SECONDS defaults to 2 (fractions allowed).
+ * With XPROF_WORKLOAD_CPU=N in the environment the process first moves itself to CPU N (so a test can
+ * exec it on one CPU and have it run on another).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -231,6 +234,16 @@ int main(int argc, char **argv) {
     double seconds = argc > 2 ? atof(argv[2]) : 2.0;
     if (!(seconds > 0)) usage();  /* (for `work`, the same argument is a round count) */
     const char *mode = argv[1];
+    const char *pin = getenv("XPROF_WORKLOAD_CPU");
+    if (pin && *pin) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(atoi(pin), &set);
+        if (sched_setaffinity(0, sizeof set, &set) != 0) {
+            fprintf(stderr, "xprof-workload: cannot move to CPU %s: %s\n", pin, strerror(errno));
+            return 69;
+        }
+    }
     if (strcmp(mode, "spin") == 0) {
         long r = run_spin(seconds);
         fprintf(stderr, "xprof-workload: spin: %ld rounds of workload_spin_hot in %.2f s\n", r, seconds);

@@ -118,18 +118,32 @@ public enum Recorder {
         defer { scratch.deallocate() }
         var pfds = session.rings.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
         var writeError: SampleIOError? = nil
+        // Rings are drained one after another; records reach the file in time order through the orderer,
+        // released one round late (perf's FINISHED_ROUND rule).
+        var orderer = RoundOrderer()
+        var ordered = SampleBatch()
+        var previousNewest: UInt64 = 0
+        func endRound(final: Bool) {
+            let newest = RoundOrderer.newestTime(parser.batch)
+            orderer.add(parser.batch)
+            parser.batch = SampleBatch()
+            let released = orderer.release(upTo: final ? UInt64.max : previousNewest)
+            previousNewest = max(previousNewest, newest)
+            if ordered.isEmpty { ordered = released } else { ordered.appendBatch(released) }
+        }
         func flush(force: Bool) {
-            guard writeError == nil, force || parser.batch.samples.count >= 16384 || parser.batch.sideband.count >= 4096 else { return }
+            guard writeError == nil, force || ordered.samples.count >= 16384 || ordered.sideband.count >= 4096 else { return }
             do {
-                try writer.write(parser.batch)
+                try writer.write(ordered)
             } catch {
                 writeError = error
             }
-            parser.batch = SampleBatch()
+            ordered = SampleBatch()
         }
         while true {
             _ = poll(&pfds, nfds_t(pfds.count), 100)
             for r in session.rings { drain(r, into: &parser, scratch: scratch) }
+            endRound(final: false)
             flush(force: false)
             if writeError != nil { break }
             if stopSignal != 0 { break }
@@ -145,6 +159,7 @@ public enum Recorder {
         }
         session.disable()
         for r in session.rings { drain(r, into: &parser, scratch: scratch) }
+        endRound(final: true)
         flush(force: true)
         let elapsed = monotonicSeconds() - t0
         if child > 0 {
