@@ -15,6 +15,10 @@ int xprof_perf_ioctl(int fd, unsigned long request, unsigned long arg) {
     return ioctl(fd, request, arg);
 }
 
+int xprof_perf_event_id(int fd, uint64_t *id) {
+    return ioctl(fd, PERF_EVENT_IOC_ID, id);
+}
+
 uint64_t xprof_ring_load_head(const struct perf_event_mmap_page *page) {
     return __atomic_load_n(&page->data_head, __ATOMIC_ACQUIRE);
 }

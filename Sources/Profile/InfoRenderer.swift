@@ -95,7 +95,15 @@ public enum InfoRenderer {
             "metadata": ReportRenderer.metadataObject(r.metadata),
             "total_samples": .of(r.totalSamples),
             "total_period": .of(r.totalPeriod),
-            "events": .array(r.eventTotals.map { .object(["name": .of($0.name), "samples": .of($0.samples), "period": .of($0.period)]) }),
+            "events": .array(r.eventTotals.enumerated().map { i, t in
+                var e: [String: JSONValue] = ["name": .of(t.name), "samples": .of(t.samples), "period": .of(t.period)]
+                // How the event was sampled, where the input says: samples a second, or events a sample.
+                if i < r.metadata.events.count {
+                    if let f = r.metadata.events[i].frequency { e["frequency"] = .of(f) }
+                    if let p = r.metadata.events[i].period { e["sample_period"] = .of(p) }
+                }
+                return .object(e)
+            }),
             "lost_samples": .of(r.stats.totalLost),
             "dropped_records": .of(r.stats.droppedRecords),
             "unknown_records": .of(r.stats.unknownRecords),

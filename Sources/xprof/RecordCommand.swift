@@ -8,13 +8,20 @@ struct RecordCommand: ParsableCommand {
         abstract: "Sample this machine with perf_event_open and write a .xprof file.",
         discussion: """
         Samples a command (`xprof record -- CMD ARGS`, following its children), an existing process (-p PID)
-        or every CPU (-a). Prefers the hardware cycles event and falls back to the software cpu-clock event
-        where hardware counters are unavailable. SIGINT/SIGTERM end the recording cleanly.
+        or every CPU (-a). By default (-e auto) it prefers the hardware cycles event and falls back to the
+        software cpu-clock event where hardware counters are unavailable. -e takes perf's generic events,
+        several at once (-e cpu-clock,page-faults,context-switches), with perf's modifiers :u (user only),
+        :k (kernel only) and :p/:pp/:ppp (precise IPs); reports then show one section per event.
+        Events: \(RecordOptions.Event.knownNames).
+        SIGINT/SIGTERM end the recording cleanly.
         """
     )
 
-    @Option(name: .customShort("F"), help: "Samples per second per CPU.")
-    var frequency: UInt64 = 997
+    @Option(name: .customShort("F"), help: "Samples per second per CPU (per event; default 997).")
+    var frequency: UInt64?
+
+    @Option(name: .customShort("c"), help: "Sample every N events instead (a fixed period; not with -F).")
+    var count: UInt64?
 
     @Flag(name: .short, help: "Sample every CPU (system-wide).")
     var all = false
@@ -34,7 +41,7 @@ struct RecordCommand: ParsableCommand {
     @Option(help: "Stop after this many seconds.")
     var duration: Double?
 
-    @Option(help: "Event: auto (cycles, else cpu-clock), cycles, cpu-clock.")
+    @Option(name: [.customShort("e"), .long], help: "Events, comma-separated: auto (cycles, else cpu-clock), cycles, cpu-clock, page-faults, context-switches … (see above); modifiers :u :k :p.")
     var event: String = "auto"
 
     @Option(help: "Ring buffer pages per CPU (a power of two).")
@@ -48,11 +55,11 @@ struct RecordCommand: ParsableCommand {
         guard targets == 1 else {
             throw ValidationError("give exactly one of -a, -p PID or -- CMD ARGS")
         }
-        guard frequency > 0, frequency <= 100_000 else { throw ValidationError("-F must be between 1 and 100000") }
+        if let frequency, frequency == 0 || frequency > 100_000 { throw ValidationError("-F must be between 1 and 100000") }
+        if frequency != nil, count != nil { throw ValidationError("give -F (samples a second) or -c (events a sample), not both") }
         guard ringPages > 0, ringPages & (ringPages - 1) == 0 else { throw ValidationError("--ring-pages must be a power of two") }
-        guard RecordOptions.EventChoice(rawValue: event) != nil else {
-            throw ValidationError("--event must be auto, cycles or cpu-clock, not '\(event)'")
-        }
+        if case .failure(let e) = RecordOptions.Event.parseList(event) { throw ValidationError("--event \(event): \(e.reason)") }
+        if let count, count == 0 { throw ValidationError("-c must be at least 1") }
         if let d = duration, !(d > 0) { throw ValidationError("--duration must be positive") }
         if let cpus, CPUList.parse(cpus) == nil { throw ValidationError("-C: cannot read CPU list '\(cpus)'; expected e.g. 0-3,6") }
     }
@@ -66,11 +73,12 @@ struct RecordCommand: ParsableCommand {
         } else {
             opts = RecordOptions(target: .command(command))
         }
-        opts.frequency = frequency
+        opts.frequency = frequency ?? 997
         opts.callchains = g
         opts.output = output
         opts.duration = duration
-        opts.event = RecordOptions.EventChoice(rawValue: event) ?? .auto
+        if case .success(let events) = RecordOptions.Event.parseList(event) { opts.events = events }
+        opts.period = count
         opts.ringPages = ringPages
         if let cpus { opts.cpus = CPUList.parse(cpus) }
         let summary = runReporting { try Recorder.record(opts) { printError("note: " + $0) } }

@@ -12,6 +12,10 @@ int xprof_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int 
 /// ioctl(2) on a perf fd with an integer argument (Swift cannot call the variadic ioctl).
 int xprof_perf_ioctl(int fd, unsigned long request, unsigned long arg);
 
+/// The kernel's id of a perf event (PERF_EVENT_IOC_ID), which samples carry in PERF_SAMPLE_IDENTIFIER.
+/// Returns 0, or -1 with errno set.
+int xprof_perf_event_id(int fd, uint64_t *id);
+
 /// ioctl request numbers (function-like macros Swift cannot import).
 static const unsigned long XPROF_PERF_IOC_ENABLE = PERF_EVENT_IOC_ENABLE;
 static const unsigned long XPROF_PERF_IOC_DISABLE = PERF_EVENT_IOC_DISABLE;

@@ -1,16 +1,22 @@
 internal import CPerfShim
 
-/// Turns the records of a live perf ring (as xprof configured it: sample_type IP|TID|TIME|CPU|PERIOD
-/// [|CALLCHAIN], sample_id_all) into samples and side-band events.
+/// Turns the records of a live perf ring (as xprof configured it: sample_type [IDENTIFIER|]IP|TID|TIME|CPU|
+/// PERIOD[|CALLCHAIN], sample_id_all) into samples and side-band events.
 struct PerfRecordParser {
     let sampleType: UInt64
+    /// Event index of each event id, when samples carry PERF_SAMPLE_IDENTIFIER (several events).
+    let eventOfID: [UInt64: UInt16]
+    /// Whether samples start with, and sample_id_all trailers end with, the event id.
+    private let identified: Bool
     var batch = SampleBatch()
     var stats = DecodeStats()
     var samples: UInt64 = 0
     var throttles = 0
 
-    init(sampleType: UInt64) {
+    init(sampleType: UInt64, eventOfID: [UInt64: UInt16] = [:]) {
         self.sampleType = sampleType
+        self.eventOfID = eventOfID
+        identified = sampleType & UInt64(PERF_SAMPLE_IDENTIFIER.rawValue) != 0
     }
 
     // Kernel constants (include/uapi/linux/perf_event.h).
@@ -49,17 +55,24 @@ struct PerfRecordParser {
         func u32(_ o: Int) -> UInt32? { o + 4 <= p.count ? p.loadUnaligned(fromByteOffset: o, as: UInt32.self) : nil }
         let type = p.loadUnaligned(fromByteOffset: 0, as: UInt32.self)
         let misc = p.loadUnaligned(fromByteOffset: 4, as: UInt16.self)
-        // The sample_id_all trailer (TID, TIME, CPU: 24 bytes) ends every non-sample record.
-        let trailerTime = p.count >= 8 + 24 ? u64(p.count - 16) ?? 0 : 0
+        // The sample_id_all trailer (TID, TIME, CPU [, IDENTIFIER]: 24 or 32 bytes) ends every non-sample record.
+        let trailer = identified ? 32 : 24
+        let trailerTime = p.count >= 8 + trailer ? u64(p.count - trailer + 8) ?? 0 : 0
         switch type {
         case Self.recordSample:
             var o = 8
+            var event: UInt16 = 0
+            if identified {
+                guard let id = u64(o), let e = eventOfID[id] else { stats.drop("sample of an unknown event id"); return }
+                event = e
+                o += 8
+            }
             guard let ip = u64(o), let pid = u32(o + 8), let tid = u32(o + 12), let time = u64(o + 16),
                   let cpu = u32(o + 24), let period = u64(o + 32) else { stats.drop("sample"); return }
             o += 40
             let mode = Self.mode(cpumode: misc)
             var s = Sample(ip: ip, weight: period, time: time, pid: Int32(bitPattern: pid), tid: Int32(bitPattern: tid),
-                           domain: .host, pcpu: cpu, vcpu: cpu, event: 0, mode: mode)
+                           domain: .host, pcpu: cpu, vcpu: cpu, event: event, mode: mode)
             if sampleType & UInt64(PERF_SAMPLE_CALLCHAIN.rawValue) != 0 {
                 guard let nr = u64(o), nr <= UInt64((p.count - o - 8) / 8) else { stats.drop("sample"); return }
                 o += 8

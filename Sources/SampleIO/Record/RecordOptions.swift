@@ -10,14 +10,97 @@ public struct RecordOptions: Sendable {
         case command([String])
     }
 
-    /// Which event to prefer.
-    public enum EventChoice: String, Sendable {
-        /// Hardware cycles if the CPU/hypervisor offers them, else the software `cpu-clock` (with a note).
-        case auto
-        /// Hardware cycles only (fail if unavailable).
-        case cycles
-        /// The software `cpu-clock` timer.
-        case cpuClock = "cpu-clock"
+    /// One event to sample: perf's generic hardware and software events by their perf names, with the
+    /// `:u` / `:k` / `:p` modifiers (user only, kernel only, precise IP levels).
+    public struct Event: Sendable, Equatable {
+        /// perf_event_attr.type: PERF_TYPE_HARDWARE (0) or PERF_TYPE_SOFTWARE (1).
+        public var type: UInt32
+        public var config: UInt64
+        /// The event's perf name (`cycles`, `page-faults`), without modifiers.
+        public var baseName: String
+        public var excludeUser = false
+        public var excludeKernel = false
+        public var precise: UInt8 = 0
+        /// `auto`: cycles if the machine has hardware counters, else cpu-clock (with a note).
+        public var isAuto = false
+
+        /// The name with its modifiers, as perf writes it (`page-faults:u`).
+        public var name: String {
+            var m = ""
+            if excludeKernel && !excludeUser { m += "u" }
+            if excludeUser && !excludeKernel { m += "k" }
+            m += String(repeating: "p", count: Int(precise))
+            return m.isEmpty ? baseName : baseName + ":" + m
+        }
+
+        public var isHardware: Bool { type == 0 }
+
+        /// perf's generic events (include/uapi/linux/perf_event.h: perf_hw_id, perf_sw_ids) and their aliases.
+        static let known: [(names: [String], type: UInt32, config: UInt64)] = [
+            (["cycles", "cpu-cycles"], 0, 0), (["instructions"], 0, 1), (["cache-references"], 0, 2),
+            (["cache-misses"], 0, 3), (["branches", "branch-instructions"], 0, 4), (["branch-misses"], 0, 5),
+            (["bus-cycles"], 0, 6), (["stalled-cycles-frontend", "idle-cycles-frontend"], 0, 7),
+            (["stalled-cycles-backend", "idle-cycles-backend"], 0, 8), (["ref-cycles"], 0, 9),
+            (["cpu-clock"], 1, 0), (["task-clock"], 1, 1), (["page-faults", "faults"], 1, 2),
+            (["context-switches", "cs"], 1, 3), (["cpu-migrations", "migrations"], 1, 4),
+            (["minor-faults"], 1, 5), (["major-faults"], 1, 6), (["alignment-faults"], 1, 7),
+            (["emulation-faults"], 1, 8),
+        ]
+
+        /// The names `parse` accepts, for messages.
+        public static var knownNames: String { (["auto"] + known.map { $0.names[0] }).joined(separator: ", ") }
+
+        public static let auto = Event(type: 0, config: 0, baseName: "auto", isAuto: true)
+        public static let cpuClock = Event(type: 1, config: 0, baseName: "cpu-clock")
+
+        /// Parses `NAME[:MODIFIERS]`; nil with the reason when it is not an event xprof can open.
+        public static func parse(_ text: String) -> Result<Event, EventParseError> {
+            let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            let base = parts[0].lowercased()
+            var e: Event
+            if base == "auto" {
+                e = .auto
+            } else if let k = known.first(where: { $0.names.contains(base) }) {
+                e = Event(type: k.type, config: k.config, baseName: k.names[0])
+            } else {
+                return .failure(EventParseError(text: text, reason: "unknown event '\(parts[0])'; xprof samples \(knownNames)"))
+            }
+            if parts.count == 2 {
+                var user = false, kernel = false
+                for c in parts[1] {
+                    switch c {
+                    case "u": user = true
+                    case "k": kernel = true
+                    case "p" where e.precise < 3: e.precise += 1
+                    default:
+                        return .failure(EventParseError(text: text, reason: "unknown modifier '\(c)' in '\(text)'; use u (user), k (kernel), p (precise, up to ppp)"))
+                    }
+                }
+                if user != kernel { e.excludeKernel = user; e.excludeUser = kernel }
+            }
+            return .success(e)
+        }
+
+        /// Parses a comma-separated event list (perf's `-e a,b`).
+        public static func parseList(_ text: String) -> Result<[Event], EventParseError> {
+            var out: [Event] = []
+            for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+                switch parse(String(part)) {
+                case .success(let e):
+                    if out.contains(e) { return .failure(EventParseError(text: text, reason: "event '\(e.name)' is listed twice")) }
+                    out.append(e)
+                case .failure(let err): return .failure(err)
+                }
+            }
+            if out.count > 16 { return .failure(EventParseError(text: text, reason: "at most 16 events at once")) }
+            return .success(out)
+        }
+    }
+
+    /// Why an event list was refused.
+    public struct EventParseError: Error, Sendable {
+        public var text: String
+        public var reason: String
     }
 
     public var target: Target
@@ -29,7 +112,11 @@ public struct RecordOptions: Sendable {
     public var callchains: Bool = false
     /// Stop after this many seconds (nil: when the command ends or on SIGINT/SIGTERM).
     public var duration: Double? = nil
-    public var event: EventChoice = .auto
+    /// Events to sample, each into the same per-CPU rings; the first one also records the side-band
+    /// (mappings, commands, forks).
+    public var events: [Event] = [.auto]
+    /// Fixed sample period (`-c`): one sample every this many events, instead of `frequency` samples a second.
+    public var period: UInt64? = nil
     /// Output file.
     public var output: String = "xprof.data.xprof"
     /// Ring buffer size per CPU in pages (a power of two).

@@ -65,7 +65,9 @@ public enum Recorder {
         meta.architecture = un.machine
         meta.cpusOnline = online.count
         meta.cpusUsed = cpus
-        meta.events = [EventInfo(name: session.eventName, frequency: options.frequency)]
+        meta.events = session.events.map {
+            EventInfo(name: $0.name, frequency: options.period == nil ? options.frequency : nil, period: options.period)
+        }
         switch options.target {
         case .command(let argv): meta.command = argv
         case .process(let pid): meta.command = ["-p", String(pid)]
@@ -92,7 +94,7 @@ public enum Recorder {
             throw error
         }
 
-        var parser = PerfRecordParser(sampleType: session.sampleType)
+        var parser = PerfRecordParser(sampleType: session.sampleType, eventOfID: session.eventOfID)
         // The kernel image and the processes that already exist.
         if let r = ks.textRange {
             parser.batch.append(.mapping(Mapping(pid: -1, start: r.lowerBound, length: r.upperBound - r.lowerBound,
