@@ -94,6 +94,9 @@ public final class ElfImage: Sendable {
         var debugLink: String? = nil
         var hasLines = false
         var execSections: [(UInt64, UInt64)] = []
+        // The PLT and its relocations, for `name@plt` symbols.
+        var plt: (addr: UInt64, size: UInt64)? = nil, pltSec: (addr: UInt64, size: UInt64)? = nil
+        var relaPlt: OpaquePointer? = nil
         var scn: OpaquePointer? = elf_nextscn(elf, nil)
         while let s = scn {
             var sh = GElf_Shdr()
@@ -114,6 +117,11 @@ public final class ElfImage: Sendable {
                         if !text.isEmpty { debugLink = String(decoding: text, as: UTF8.self) }
                     }
                     if name == ".debug_line" && sh.sh_type != UInt32(SHT_NOBITS) { hasLines = true }
+                    if sh.sh_type == UInt32(SHT_PROGBITS) && sh.sh_flags & UInt64(SHF_EXECINSTR) != 0 {
+                        if name == ".plt" { plt = (sh.sh_addr, sh.sh_size) }
+                        if name == ".plt.sec" { pltSec = (sh.sh_addr, sh.sh_size) }
+                    }
+                    if name == ".rela.plt" && sh.sh_type == UInt32(SHT_RELA) { relaPlt = s }
                 }
             }
             scn = elf_nextscn(elf, s)
@@ -129,6 +137,9 @@ public final class ElfImage: Sendable {
             let versions = name == ".dynsym" ? Self.readVersions(elf: elf, versym: versym, verdef: verdef) : nil
             entries = try Self.readFunctions(elf: elf, section: s, path: path, execSections: execSections, versions: versions)
             if entries.count > 0 { section = name; break }
+        }
+        if ehdr.e_machine == UInt16(EM_X86_64), let relaPlt, let table = pltSec ?? plt {
+            Self.addPLTSymbols(elf: elf, rela: relaPlt, table: table, header: pltSec == nil ? 16 : 0, to: &entries)
         }
         symbolSection = section
         symbols = SymbolTable(builder: entries)
@@ -180,6 +191,34 @@ public final class ElfImage: Sendable {
             if let n = names[Int(v & 0x7fff)] { out[i] = (v & 0x8000 != 0 ? "@" : "@@") + n }
         }
         return out
+    }
+
+    /// `name@plt` for each PLT entry, as perf and objdump name them (the stubs have no symbols of their
+    /// own; without these a sample in one is charged to whatever symbol precedes the PLT, often `_init`).
+    /// x86-64: 16-byte entries in `.rela.plt` order, after a 16-byte header in `.plt` (none in `.plt.sec`,
+    /// the IBT layout). Relocations without a symbol (IRELATIVE) are left unnamed.
+    private static func addPLTSymbols(elf: OpaquePointer, rela: OpaquePointer, table: (addr: UInt64, size: UInt64),
+                                      header: UInt64, to entries: inout SymbolTable.Builder) {
+        var sh = GElf_Shdr()
+        guard gelf_getshdr(rela, &sh) != nil, sh.sh_entsize > 0, let data = elf_getdata(rela, nil),
+              let dynsym = elf_getscn(elf, Int(sh.sh_link)), let symData = elf_getdata(dynsym, nil) else { return }
+        var symHeader = GElf_Shdr()
+        guard gelf_getshdr(dynsym, &symHeader) != nil else { return }
+        let entrySize: UInt64 = 16
+        let count = Int(sh.sh_size / sh.sh_entsize)
+        for k in 0..<count {
+            let address = table.addr &+ header &+ UInt64(k) &* entrySize
+            guard address &+ entrySize <= table.addr &+ table.size else { break }
+            var r = GElf_Rela()
+            guard gelf_getrela(data, Int32(k), &r) != nil else { continue }
+            let symIndex = Int32(truncatingIfNeeded: r.r_info >> 32)
+            guard symIndex != 0 else { continue }
+            var sym = GElf_Sym()
+            guard gelf_getsym(symData, symIndex, &sym) != nil,
+                  let cname = elf_strptr(elf, Int(symHeader.sh_link), Int(sym.st_name)), cname[0] != 0 else { continue }
+            var name = String(cString: cname) + "@plt"
+            name.withUTF8 { entries.add(address: address, size: entrySize, name: $0, isGlobal: true, isWeak: false) }
+        }
     }
 
     private static func readFunctions(elf: OpaquePointer, section: OpaquePointer, path: String,

@@ -166,6 +166,49 @@ import Testing
         #expect(badChains.isEmpty, "\(badChains.count) inline chains differ: \(badChains.prefix(3))")
     }
 
+    /// PLT stubs have no symbols; xprof names them `name@plt` as objdump and perf do (before, a stub took
+    /// the name of the symbol before the PLT, `_init`). A gcc-built program calling libc through its PLT,
+    /// linked both the classic way and with IBT's separate `.plt.sec` (`-fcf-protection -z ibtplt`).
+    @Test(arguments: [[String](), ["-fcf-protection=full", "-Wl,-z,ibtplt"]])
+    func pltStubsAreNamedAsObjdumpNamesThem(_ flags: [String]) throws {
+        let dir = try XprofRunner.temporaryDirectory()
+        let src = dir.appendingPathComponent("p.c")
+        try """
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            char buf[64];
+            snprintf(buf, sizeof buf, "%d", argc);
+            printf("%s %zu %d\\n", buf, strlen(argv[0]), atoi(buf) + (int)getpid() % 2);
+            puts(getenv("HOME") ? "home" : "none");
+            return memcmp(buf, "1", 1) != 0;
+        }
+        """.write(to: src, atomically: true, encoding: .utf8)
+        let bin = dir.appendingPathComponent("p").path
+        let cc = try XprofRunner.run("/usr/bin/gcc", ["-O1", "-fno-builtin", "-o", bin, src.path] + flags)
+        try #require(cc.status == 0, "gcc: \(cc.stderr)")
+        let od = try XprofRunner.run("/usr/bin/objdump", ["-d", "-j", ".plt", "-j", ".plt.sec", bin])
+        var stubs: [(UInt64, String)] = []
+        for line in od.stdout.split(separator: "\n") {
+            // "0000000000001030 <puts@plt>:"
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, parts[1].hasSuffix("@plt>:"), let a = UInt64(parts[0], radix: 16) else { continue }
+            stubs.append((a, String(parts[1].dropFirst().dropLast(2))))
+        }
+        #expect(stubs.count >= 6, "objdump found \(stubs.count) PLT stubs: \(od.stdout.prefix(600))")
+        let addresses = stubs.flatMap { ["0x" + String($0.0, radix: 16), "0x" + String($0.0 + 4, radix: 16)] }
+        let r = try XprofRunner.xprof(["symbolize", "--image", bin] + addresses)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = Self.tsvRows(r.stdout)
+        #expect(rows.count == addresses.count)
+        for (k, row) in rows.enumerated() where row.count >= 3 {
+            let (_, name) = stubs[k / 2]
+            #expect(row[1] == name && row[2] == (k % 2 == 0 ? "0x0" : "0x4"), "\(row) vs objdump's \(name)")
+        }
+    }
+
     @Test func kallsymsOfTheRunningKernelAgreesWithItselfSortedLikeNm() throws {
         let dir = try XprofRunner.temporaryDirectory()
         let copy = dir.appendingPathComponent("kallsyms").path
