@@ -51,15 +51,14 @@ final class Attributor {
         var address: UInt64
     }
 
-    // Interned names used often.
-    let unknownImage: Int32
+    /// The interned `[unknown]`.
+    let unknownName: Int32
 
     init(metadata: RunMetadata, options: SymbolOptions) {
         sources = SymbolSources(metadata: metadata, options: options)
-        unknownImage = 0
+        unknownName = strings.intern("[unknown]")
         for d in metadata.domains { roles[d.id] = d.role }
         hints = metadata.symbolHints
-        _ = strings.intern("[unknown]")
     }
 
     func role(of domain: DomainID) -> DomainRole {
@@ -222,6 +221,21 @@ final class Attributor {
         if addressCache.count >= 1 << 20 { addressCache.removeAll() }
         addressCache.set(ip, meta, 0, r)
         return r
+    }
+
+    /// An address as `xprof script` (and perf script) shows it: the image — the mapped file's full path for
+    /// user code, the report's image name otherwise — its symbol, and the offset into that symbol when the
+    /// symbol is known. Interned ids; not cached.
+    /// An unresolved address is `[unknown]`, as perf script names it (the address is printed beside it).
+    func describe(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (image: Int32, symbol: Int32, offset: UInt64?) {
+        var (image, symbol, resolved) = attributeAddress(domain: domain, mode: mode, pid: pid, ip: ip)
+        if !resolved { symbol = unknownName }
+        var path = image
+        if mode == .user, role(of: domain) != .passive, let m = processes[ProcessKey(domain: domain, pid: pid)]?.find(ip) {
+            path = strings.intern(imagePaths[Int(m.image)])
+        }
+        let offset = resolved ? codeAddress(domain: domain, mode: mode, pid: pid, ip: ip)?.symbol?.offset : nil
+        return (path, symbol, offset)
     }
 
     /// Source lines by address, like `addressCache`.

@@ -59,7 +59,7 @@ struct ReportCommand: ParsableCommand {
         if let g = callGraphArgument, let bad = g.unsupported.first {
             throw ValidationError("--call-graph \(g.text): xprof draws perf's 'graph' mode by function, in percent of the total; '\(bad)' is not supported")
         }
-        if children, !selection.dsos.isEmpty || !selection.symbolNames.isEmpty {
+        if children, !selection.filters.dsos.isEmpty || !selection.filters.symbolNames.isEmpty {
             throw ValidationError("--children with --dsos or --symbols is not supported: perf filters the children rows by their own image and function, which xprof does not do yet; use --comms, --pids or --tids, or leave out --children")
         }
         if callGraph != nil {

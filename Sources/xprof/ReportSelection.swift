@@ -26,20 +26,7 @@ struct ReportSelection: ParsableArguments {
     @Option(name: .customLong("guest-name"), help: ArgumentHelp("A name for a guest domain.", valueName: "DOM=NAME"))
     var guestNames: [String] = []
 
-    @Option(name: [.customLong("comms"), .short], help: ArgumentHelp("Only samples of these commands (comma-separated), like perf report --comms.", valueName: "NAME[,NAME…]"))
-    var comms: [String] = []
-
-    @Option(name: [.customLong("pids"), .customLong("pid")], help: ArgumentHelp("Only samples of these process ids (comma-separated), like perf report --pid.", valueName: "PID[,PID…]"))
-    var pids: [String] = []
-
-    @Option(name: [.customLong("tids"), .customLong("tid")], help: ArgumentHelp("Only samples of these thread ids (comma-separated), like perf report --tid.", valueName: "TID[,TID…]"))
-    var tids: [String] = []
-
-    @Option(name: [.customLong("dsos"), .short], help: ArgumentHelp("Only samples in these images, named as rows show them ([kernel.kallsyms], libc.so.6), like perf report --dsos.", valueName: "IMAGE[,IMAGE…]"))
-    var dsos: [String] = []
-
-    @Option(name: [.customLong("symbols"), .customShort("S")], help: ArgumentHelp("Only samples in these functions, named as rows show them, like perf report --symbols.", valueName: "NAME[,NAME…]"))
-    var symbolNames: [String] = []
+    @OptionGroup var filters: SampleFilterOptions
 
     @Option(help: ArgumentHelp("With --comms, --pids, --tids, --dsos or --symbols: percentages of all samples (absolute, perf's default) or of the kept ones (relative).", valueName: "absolute|relative"))
     var percentage: String = "absolute"
@@ -60,11 +47,6 @@ struct ReportSelection: ParsableArguments {
         guard FilterPercentage(rawValue: percentage) != nil else {
             throw ValidationError("--percentage must be absolute or relative, not '\(percentage)'")
         }
-        for (name, ids) in [("--pids", pids), ("--tids", tids)] {
-            for id in Self.list(ids) where Int32(id) == nil {
-                throw ValidationError("\(name) expects comma-separated numeric ids, not '\(id)'")
-            }
-        }
         for g in guestNames where SymbolOptionGroup.split(g) == nil {
             throw ValidationError("--guest-name expects DOM=NAME with a numeric domain id, not '\(g)'")
         }
@@ -78,20 +60,9 @@ struct ReportSelection: ParsableArguments {
         o.top = top
         o.symbols = symbols.options
         for g in guestNames { if let (d, n) = SymbolOptionGroup.split(g) { o.domainNames[d] = n } }
-        o.sampleFilter.comms = Self.list(comms)
-        o.sampleFilter.pids = Self.list(pids).compactMap { Int32($0) }
-        o.sampleFilter.tids = Self.list(tids).compactMap { Int32($0) }
-        o.sampleFilter.images = Self.list(dsos)
-        o.sampleFilter.symbols = Self.list(symbolNames)
+        o.sampleFilter = filters.filter
         o.percentage = FilterPercentage(rawValue: percentage) ?? .absolute
         return o
-    }
-
-    /// The names of a repeatable, comma-separated option (`--dsos a,b --dsos c`), blanks dropped.
-    static func list(_ values: [String]) -> [String] {
-        values.flatMap { $0.split(separator: ",") }
-            .map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
-            .filter { !$0.isEmpty }
     }
 
     /// One report of `path`: only `--event`'s samples, else those of its first event (with a note) when it
@@ -121,5 +92,48 @@ struct ReportSelection: ParsableArguments {
     /// `firstWhenSeveral`, as diff and scale compare one event).
     private func selectedEvent(_ metadata: RunMetadata, path: String, firstWhenSeveral: Bool = false) throws -> UInt16? {
         try EventChoice.resolve(event, in: metadata, path: path, firstWhenSeveral: firstWhenSeveral)
+    }
+}
+
+/// perf report's sample filters, shared by report, diff, scale and script.
+struct SampleFilterOptions: ParsableArguments {
+    @Option(name: [.customLong("comms"), .short], help: ArgumentHelp("Only samples of these commands (comma-separated), like perf report --comms.", valueName: "NAME[,NAME…]"))
+    var comms: [String] = []
+
+    @Option(name: [.customLong("pids"), .customLong("pid")], help: ArgumentHelp("Only samples of these process ids (comma-separated), like perf report --pid.", valueName: "PID[,PID…]"))
+    var pids: [String] = []
+
+    @Option(name: [.customLong("tids"), .customLong("tid")], help: ArgumentHelp("Only samples of these thread ids (comma-separated), like perf report --tid.", valueName: "TID[,TID…]"))
+    var tids: [String] = []
+
+    @Option(name: [.customLong("dsos"), .short], help: ArgumentHelp("Only samples in these images, named as rows show them ([kernel.kallsyms], libc.so.6), like perf report --dsos.", valueName: "IMAGE[,IMAGE…]"))
+    var dsos: [String] = []
+
+    @Option(name: [.customLong("symbols"), .customShort("S")], help: ArgumentHelp("Only samples in these functions, named as rows show them, like perf report --symbols.", valueName: "NAME[,NAME…]"))
+    var symbolNames: [String] = []
+
+    func validate() throws {
+        for (name, ids) in [("--pids", pids), ("--tids", tids)] {
+            for id in Self.list(ids) where Int32(id) == nil {
+                throw ValidationError("\(name) expects comma-separated numeric ids, not '\(id)'")
+            }
+        }
+    }
+
+    var filter: SampleFilter {
+        var f = SampleFilter()
+        f.comms = Self.list(comms)
+        f.pids = Self.list(pids).compactMap { Int32($0) }
+        f.tids = Self.list(tids).compactMap { Int32($0) }
+        f.images = Self.list(dsos)
+        f.symbols = Self.list(symbolNames)
+        return f
+    }
+
+    /// The names of a repeatable, comma-separated option (`--dsos a,b --dsos c`), blanks dropped.
+    static func list(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",") }
+            .map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
+            .filter { !$0.isEmpty }
     }
 }

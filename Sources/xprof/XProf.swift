@@ -10,6 +10,7 @@ struct XProf: ParsableCommand {
         subcommands: [
             RecordCommand.self,
             ReportCommand.self,
+            ScriptCommand.self,
             AnnotateCommand.self,
             InfoCommand.self,
             ConvertCommand.self,

@@ -1,0 +1,313 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import SampleIO
+
+/// A column `xprof script` can print for each sample (perf script's `-F` names, and xprof's domain and mode).
+public enum ScriptField: String, Sendable, CaseIterable {
+    case comm, pid, tid, cpu, time, period, event, domain, mode, ip, sym, symoff, dso, srcline
+
+    /// Parses perf script's comma-separated field list.
+    public static func parseList(_ text: String) -> [ScriptField]? {
+        var out: [ScriptField] = []
+        for part in text.split(separator: ",") {
+            guard let f = ScriptField(rawValue: part.lowercased()) else { return nil }
+            if !out.contains(f) { out.append(f) }
+        }
+        return out.isEmpty ? nil : out
+    }
+}
+
+/// How `xprof script` writes samples.
+public enum ScriptFormat: String, Sendable {
+    /// perf script's layout: `comm tid [cpu] time: period event: ip sym+off (dso)`, callchain frames below.
+    case text
+    /// One row per sample with a header; the callchain (leaf first) as `sym;sym;…` in a last column.
+    case csv
+    /// JSON Lines: one object per sample, the callchain as an array of frames.
+    case json
+}
+
+/// What `xprof script` prints.
+public struct ScriptOptions: Sendable {
+    /// Columns; nil: perf script's default for the input (comm, tid, cpu, time, period, event, ip, sym, dso,
+    /// and the domain when the input has several).
+    public var fields: [ScriptField]? = nil
+    /// Print callchains where samples have them.
+    public var callchains = true
+    public var format: ScriptFormat = .text
+    public var domain: DomainID? = nil
+    public var mode: SampleMode? = nil
+    public var event: UInt16? = nil
+    public var sampleFilter = SampleFilter()
+    /// Only samples taken in this time window (nanoseconds, the recording's clock), like perf's `--time`.
+    public var timeWindow: (start: UInt64?, end: UInt64?) = (nil, nil)
+    public var symbols = SymbolOptions()
+    public init() {}
+}
+
+/// What `xprof script` went through.
+public struct ScriptSummary: Sendable {
+    public var printed: UInt64 = 0
+    /// Samples outside the filters (domain, mode, event, time window, sample filter).
+    public var skipped: UInt64 = 0
+    public var stats = DecodeStats()
+    /// Symbol sources that could not be used (missing images, build-id mismatches).
+    public var symbolWarnings: [String] = []
+}
+
+/// `xprof script`: every sample, one by one, in the input's time order, attributed as reports attribute it.
+public enum ScriptWriter {
+    /// The default fields for `metadata`'s input.
+    public static func defaultFields(_ metadata: RunMetadata) -> [ScriptField] {
+        var f: [ScriptField] = [.comm, .tid]
+        if metadata.domains.count > 1 { f.append(.domain) }
+        f += [.cpu, .time, .period, .event, .ip, .sym, .symoff, .dso]
+        return f
+    }
+
+    /// Parses perf's `--time START,END` (seconds, either side may be empty) into nanoseconds.
+    public static func parseTimeWindow(_ text: String) -> (start: UInt64?, end: UInt64?)? {
+        let parts = text.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        func ns(_ s: Substring) -> UInt64?? {
+            if s.isEmpty { return .some(nil) }
+            guard let v = Double(s), v >= 0, v < 1.8e10 else { return nil }
+            return .some(UInt64((v * 1e9).rounded()))
+        }
+        guard let a = ns(parts[0]), let b = ns(parts[1]) else { return nil }
+        if let a, let b, a > b { return nil }
+        return (a, b)
+    }
+
+    /// Reads `source` and hands the output, in pieces of about 64 KiB, to `write`.
+    public static func run(source: any SampleSource, options: ScriptOptions,
+                           write: (String) -> Void) throws(SampleIOError) -> ScriptSummary {
+        let fields = options.fields ?? defaultFields(source.metadata)
+        source.setCallchainsWanted(options.callchains)
+        source.setMergingAllowed(false)
+        let meta = source.metadata
+        let attributor = Attributor(metadata: meta, options: options.symbols)
+        let filter = options.sampleFilter.isEmpty ? nil : CompiledSampleFilter(options.sampleFilter, strings: &attributor.strings)
+        let eventNames = meta.events.map(\.name)
+        let line = Line(fields: fields, format: options.format, eventNames: eventNames, callchains: options.callchains)
+        var out = ""
+        out.reserveCapacity(1 << 17)
+        if options.format == .csv { out += line.csvHeader() }
+        var summary = ScriptSummary()
+        // Frames by (ip, domain/mode/pid): image, symbol, offset; emptied with every side-band event.
+        var frames = FastMap<Frame>(capacity: 4096)
+        var frameList: [Frame] = []
+        func describe(_ domain: DomainID, _ mode: SampleMode, _ pid: Int32, _ ip: UInt64) -> Frame {
+            let key = UInt64(domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: pid))
+            if let f = frames.get(ip, key) { return f }
+            let d = attributor.describe(domain: domain, mode: mode, pid: pid, ip: ip)
+            let srcline = fields.contains(.srcline) ? attributor.sourceLine(domain: domain, mode: mode, pid: pid, ip: ip) : -1
+            let f = Frame(ip: ip, image: d.image, symbol: d.symbol, offset: d.offset, srcline: srcline)
+            if frames.count >= 1 << 20 { frames.removeAll() }
+            frames.set(ip, key, 0, f)
+            return f
+        }
+        let (start, end) = options.timeWindow
+        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: options.event,
+                                     afterSideband: { frames.removeAll() }) { s, batch, i in
+            if let start, s.time < start { summary.skipped += 1; return }
+            if let end, s.time > end { summary.skipped += 1; return }
+            let a = attributor.attribute(s)
+            if let filter, !filter.keeps(pid: s.pid, tid: s.tid, a) { summary.skipped += 1; return }
+            let own = describe(s.domain, s.mode, s.pid, s.ip)
+            frameList.removeAll(keepingCapacity: true)
+            if options.callchains {
+                let chain = batch.callchain(of: i)
+                for f in chain { frameList.append(describe(s.domain, f.mode, s.pid, f.ip)) }
+            }
+            line.append(s, comm: attributor.strings[a.comm], own: own, chain: frameList, strings: attributor.strings,
+                        hasChain: options.callchains && s.chainCount > 0, to: &out)
+            summary.printed += 1
+            if out.utf8.count >= 1 << 16 {
+                write(out)
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        if !out.isEmpty { write(out) }
+        summary.stats = source.stats
+        summary.symbolWarnings = attributor.sources.warnings
+        return summary
+    }
+
+    /// One address as script prints it: interned image (the mapped file's path for user code) and symbol,
+    /// the offset into the symbol when known, and the source line id (-1 when not asked for).
+    struct Frame {
+        var ip: UInt64
+        var image: Int32
+        var symbol: Int32
+        var offset: UInt64?
+        var srcline: Int32
+    }
+
+    /// Formats samples in one of the three layouts.
+    struct Line {
+        let fields: [ScriptField]
+        let format: ScriptFormat
+        let eventNames: [String]
+        let callchains: Bool
+        let encoder: JSONEncoder = {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return e
+        }()
+
+        init(fields: [ScriptField], format: ScriptFormat, eventNames: [String], callchains: Bool) {
+            self.fields = fields
+            self.format = format
+            self.eventNames = eventNames
+            self.callchains = callchains
+        }
+
+        func csvHeader() -> String {
+            (fields.map(\.rawValue) + (callchains ? ["callchain"] : [])).joined(separator: ",") + "\n"
+        }
+
+        func eventName(_ e: UInt16) -> String { Int(e) < eventNames.count ? eventNames[Int(e)] : "event\(e)" }
+
+        static func hex(_ v: UInt64) -> String { String(v, radix: 16) }
+
+        static func zeroPad(_ v: some BinaryInteger, _ width: Int) -> String {
+            let t = String(v)
+            return t.count >= width ? t : String(repeating: "0", count: width - t.count) + t
+        }
+
+        /// perf script's time: seconds with microseconds.
+        static func seconds(_ ns: UInt64) -> String {
+            String(ns / 1_000_000_000) + "." + zeroPad(ns % 1_000_000_000 / 1000, 6)
+        }
+
+        static func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
+            let n = s.count
+            if n >= width { return s }
+            let fill = String(repeating: " ", count: width - n)
+            return left ? s + fill : fill + s
+        }
+
+        static func symbolText(_ f: Frame, _ strings: StringTable, offset: Bool) -> String {
+            let name = strings[f.symbol]
+            guard offset, let off = f.offset else { return name }
+            return name + "+0x" + hex(off)
+        }
+
+        /// perf script's frame text: `ip sym+off (dso)`, as far as the fields ask.
+        func frameText(_ f: Frame, _ strings: StringTable) -> String {
+            var parts: [String] = []
+            if fields.contains(.ip) { parts.append(Self.pad(Self.hex(f.ip), 16)) }
+            if fields.contains(.sym) { parts.append(Self.symbolText(f, strings, offset: fields.contains(.symoff))) }
+            if fields.contains(.dso) { parts.append("(" + strings[f.image] + ")") }
+            if fields.contains(.srcline), f.srcline >= 0 { parts.append(strings[f.srcline]) }
+            return parts.joined(separator: " ")
+        }
+
+        func append(_ s: Sample, comm: String, own: Frame, chain: [Frame], strings: StringTable, hasChain: Bool,
+                             to out: inout String) {
+            switch format {
+            case .text: text(s, comm: comm, own: own, chain: chain, strings: strings, hasChain: hasChain, to: &out)
+            case .csv: csv(s, comm: comm, own: own, chain: chain, strings: strings, hasChain: hasChain, to: &out)
+            case .json: json(s, comm: comm, own: own, chain: chain, strings: strings, hasChain: hasChain, to: &out)
+            }
+        }
+
+        func text(_ s: Sample, comm: String, own: Frame, chain: [Frame], strings: StringTable, hasChain: Bool,
+                  to out: inout String) {
+            var head: [String] = []
+            let pid = fields.contains(.pid), tid = fields.contains(.tid)
+            for f in fields {
+                switch f {
+                case .comm: head.append(Self.pad(comm, 16))
+                case .pid: head.append(tid ? Self.pad(String(s.pid), 5) + "/" + Self.pad(String(s.tid), 5, left: true) : Self.pad(String(s.pid), 5))
+                case .tid: if !pid { head.append(Self.pad(String(s.tid), 5)) }
+                case .cpu: if s.pcpu != Sample.unknownCPU { head.append("[" + Self.zeroPad(s.pcpu, 3) + "]") }
+                case .domain: head.append(s.domain == .hypervisor ? "xen" : "d\(s.domain.rawValue)")
+                case .mode: head.append(s.mode.description)
+                case .time: head.append(Self.seconds(s.time) + ":")
+                case .period: head.append(Self.pad(String(s.weight), 10))
+                case .event: head.append(eventName(s.event) + ":")
+                case .ip, .sym, .symoff, .dso, .srcline: break
+                }
+            }
+            out += head.joined(separator: " ")
+            let frameFields = fields.contains { [.ip, .sym, .dso, .srcline].contains($0) }
+            if hasChain && frameFields {
+                out += " \n"
+                for f in chain { out += "\t" + frameText(f, strings) + "\n" }
+                out += "\n"
+            } else {
+                if frameFields { out += "  " + frameText(own, strings) }
+                out += "\n"
+            }
+        }
+
+        static func csvField(_ s: String) -> String { ReportRenderer.csvField(s) }
+
+        func csv(_ s: Sample, comm: String, own: Frame, chain: [Frame], strings: StringTable, hasChain: Bool,
+                 to out: inout String) {
+            var row: [String] = []
+            for f in fields {
+                switch f {
+                case .comm: row.append(Self.csvField(comm))
+                case .pid: row.append(String(s.pid))
+                case .tid: row.append(String(s.tid))
+                case .cpu: row.append(s.pcpu == Sample.unknownCPU ? "" : String(s.pcpu))
+                case .domain: row.append(s.domain.description)
+                case .mode: row.append(s.mode.description)
+                case .time: row.append(Self.seconds(s.time))
+                case .period: row.append(String(s.weight))
+                case .event: row.append(Self.csvField(eventName(s.event)))
+                case .ip: row.append("0x" + Self.hex(s.ip))
+                case .sym: row.append(Self.csvField(strings[own.symbol]))
+                case .symoff: row.append(own.offset.map { "0x" + Self.hex($0) } ?? "")
+                case .dso: row.append(Self.csvField(strings[own.image]))
+                case .srcline: row.append(Self.csvField(own.srcline >= 0 ? strings[own.srcline] : "??:0"))
+                }
+            }
+            out += row.joined(separator: ",")
+            // The callchain column when callchains are asked for: empty for a sample without one.
+            if callchains { out += "," + Self.csvField(chain.map { strings[$0.symbol] }.joined(separator: ";")) }
+            out += "\n"
+        }
+
+        func json(_ s: Sample, comm: String, own: Frame, chain: [Frame], strings: StringTable, hasChain: Bool,
+                  to out: inout String) {
+            var o: [String: JSONValue] = [:]
+            for f in fields {
+                switch f {
+                case .comm: o["comm"] = .of(comm)
+                case .pid: o["pid"] = .int(Int64(s.pid))
+                case .tid: o["tid"] = .int(Int64(s.tid))
+                case .cpu: o["cpu"] = s.pcpu == Sample.unknownCPU ? .null : .of(s.pcpu)
+                case .domain: o["domain"] = s.domain == .hypervisor ? .of("xen") : .of(s.domain.rawValue)
+                case .mode: o["mode"] = .of(s.mode.description)
+                case .time: o["time"] = .of(s.time)
+                case .period: o["period"] = .of(s.weight)
+                case .event: o["event"] = .of(eventName(s.event))
+                case .ip: o["ip"] = .of("0x" + Self.hex(s.ip))
+                case .sym: o["sym"] = .of(strings[own.symbol])
+                case .symoff: o["symoff"] = own.offset.map { .of($0) } ?? .null
+                case .dso: o["dso"] = .of(strings[own.image])
+                case .srcline: o["srcline"] = .of(own.srcline >= 0 ? strings[own.srcline] : "??:0")
+                }
+            }
+            if hasChain {
+                o["callchain"] = .array(chain.map { f in
+                    var e: [String: JSONValue] = ["ip": .of("0x" + Self.hex(f.ip)), "sym": .of(strings[f.symbol]),
+                                                  "dso": .of(strings[f.image])]
+                    if let off = f.offset { e["symoff"] = .of(off) }
+                    if f.srcline >= 0 { e["srcline"] = .of(strings[f.srcline]) }
+                    return .object(e)
+                })
+            }
+            guard let data = try? encoder.encode(JSONValue.object(o)) else { return }
+            out += String(decoding: data, as: UTF8.self)
+            out += "\n"
+        }
+    }
+}

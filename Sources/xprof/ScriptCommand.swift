@@ -1,0 +1,96 @@
+import ArgumentParser
+import XProfCLI
+import Profile
+import SampleIO
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ScriptCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "script",
+        abstract: "Print every sample, one by one, in time order (like perf script).",
+        discussion: """
+        Each sample as perf script prints it — comm tid [cpu] time: period event: ip sym+off (dso) — with its
+        callchain below when it has one, attributed as reports attribute it (guest and passive domains, Xen,
+        kallsyms, the mapped binaries). -F picks the fields (perf's names: comm, pid, tid, cpu, time, period,
+        event, ip, sym, symoff, dso, srcline; and xprof's domain and mode). --format csv gives a row per sample,
+        --format json one JSON object per line. --time START,END keeps the samples of a window in seconds of
+        the recording's clock (the time field's), either side open.
+        """
+    )
+
+    @Argument(help: "The profile (.xprof, perf.data or Xenoprof capture).")
+    var file: String
+
+    @Option(name: [.customShort("F"), .customLong("fields")], help: ArgumentHelp("Comma-separated fields (default: comm,tid,cpu,time,period,event,ip,sym,symoff,dso; domain too when the input has several).", valueName: "FIELDS"))
+    var fields: String?
+
+    @Flag(name: [.customShort("G"), .customLong("hide-call-graph")], help: "Do not print callchains.")
+    var hideCallGraph = false
+
+    @Option(help: "Output format: text (perf script's), csv or json (one object per line).")
+    var format: String = "text"
+
+    @Option(help: ArgumentHelp("Only samples in this time window: START,END in seconds (either may be empty).", valueName: "START,END"))
+    var time: String?
+
+    @Option(help: "Only samples of this domain (0 = host/dom0).")
+    var domain: UInt32?
+
+    @Option(help: "Only samples of this mode: user, kernel or hypervisor.")
+    var mode: String?
+
+    @Option(help: ArgumentHelp("Only samples of this event: its name (perf's modifiers optional) or its number from 0.", valueName: "NAME"))
+    var event: String?
+
+    @OptionGroup var filters: SampleFilterOptions
+
+    @OptionGroup var symbols: SymbolOptionGroup
+
+    func validate() throws {
+        if let fields, ScriptField.parseList(fields) == nil {
+            throw ValidationError("-F: unknown field in '\(fields)'; use " + ScriptField.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard ScriptFormat(rawValue: format) != nil else {
+            throw ValidationError("--format must be text, csv or json, not '\(format)'")
+        }
+        if let mode, SampleMode(name: mode) == nil {
+            throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
+        }
+        if let time, ScriptWriter.parseTimeWindow(time) == nil {
+            throw ValidationError("--time expects START,END in seconds with START <= END, either may be empty (e.g. 39100.5,39101), not '\(time)'")
+        }
+    }
+
+    func run() throws {
+        var o = ScriptOptions()
+        o.fields = fields.flatMap(ScriptField.parseList)
+        o.callchains = !hideCallGraph
+        o.format = ScriptFormat(rawValue: format) ?? .text
+        o.domain = domain.map { DomainID($0) }
+        o.mode = mode.flatMap(SampleMode.init(name:))
+        if let time, let w = ScriptWriter.parseTimeWindow(time) { o.timeWindow = w }
+        o.sampleFilter = filters.filter
+        o.symbols = symbols.options
+        let summary = runReporting {
+            let source = try SampleReader.open(path: file)
+            o.event = try EventChoice.resolve(event, in: source.metadata, path: file)
+            return try ScriptWriter.run(source: source, options: o) { text in
+                var bytes = text.utf8[...]
+                while !bytes.isEmpty {
+                    let n = Array(bytes.prefix(1 << 16)).withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+                    if n <= 0 { Glibc.exit(errno == EPIPE ? 0 : 1) }
+                    bytes = bytes.dropFirst(n)
+                }
+            }
+        }
+        for w in summary.symbolWarnings + summary.stats.warnings { printError("warning: " + w) }
+        if summary.stats.totalLost > 0 {
+            printError("note: \(summary.stats.totalLost) samples were lost while recording; they are not in the output")
+        }
+        if summary.printed == 0 {
+            printError("note: no sample passed the filters (\(summary.skipped) left out)")
+        }
+    }
+}
