@@ -221,6 +221,17 @@ public final class ElfImage: Sendable {
         }
     }
 
+    /// An ARM/AArch64/RISC-V mapping symbol (`$a`, `$d`, `$t`, `$x`, optionally `.suffix`), which marks
+    /// code or data, not a function. Swift's mangled names also start with `$` (`$s4main3fooyyF`) and are
+    /// functions.
+    static func isMappingSymbol(_ name: UnsafePointer<CChar>) -> Bool {
+        guard name[0] == 36 /* $ */ else { return false }
+        switch UInt8(bitPattern: name[1]) {
+        case UInt8(ascii: "a"), UInt8(ascii: "d"), UInt8(ascii: "t"), UInt8(ascii: "x"): return name[2] == 0 || name[2] == 46 /* . */
+        default: return false
+        }
+    }
+
     private static func readFunctions(elf: OpaquePointer, section: OpaquePointer, path: String,
                                       execSections: [(UInt64, UInt64)], versions: [String]?) throws(SymbolMapError) -> SymbolTable.Builder {
         var sh = GElf_Shdr()
@@ -245,7 +256,7 @@ public final class ElfImage: Sendable {
             let isFunc = type == STT_FUNC || type == STT_GNU_IFUNC
             // Untyped symbols count when they sit in executable sections (assembly entry points).
             guard isFunc || (type == STT_NOTYPE && execSections.contains { sym.st_value >= $0.0 && sym.st_value < $0.1 }) else { continue }
-            guard let cname = elf_strptr(elf, Int(sh.sh_link), Int(sym.st_name)), cname[0] != 0, cname[0] != 36 /* $ */ else { continue }
+            guard let cname = elf_strptr(elf, Int(sh.sh_link), Int(sym.st_name)), cname[0] != 0, !Self.isMappingSymbol(cname) else { continue }
             if versions == nil {
                 let raw = UnsafeRawPointer(cname).assumingMemoryBound(to: UInt8.self)
                 direct.add(address: sym.st_value, size: sym.st_size, name: UnsafeBufferPointer(start: raw, count: strlen(cname)),

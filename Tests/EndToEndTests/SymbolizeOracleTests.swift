@@ -209,6 +209,38 @@ import Testing
         }
     }
 
+    /// Swift's mangled names start with `$` (`$s7Profile12ScriptWriterO…`), as ARM's mapping symbols do; only
+    /// the mapping symbols may be left out. xprof's own binary, against nm: every sized `$s` function, at its
+    /// start and its middle.
+    @Test func swiftMangledFunctionsAreNamedAsNmNamesThem() throws {
+        let functions = try Self.nmFunctions(XprofRunner.xprof).filter { $0.name.hasPrefix("$s") }
+        #expect(functions.count > 1000, "nm found \(functions.count) Swift functions in xprof")
+        var byStart: [UInt64: [String]] = [:]
+        for f in functions { byStart[f.start, default: []].append(f.name) }
+        var rng = Rng(s: 7)
+        var picked: [(start: UInt64, size: UInt64, name: String)] = []
+        for _ in 0..<500 { picked.append(functions[Int(rng.next(UInt64(functions.count)))]) }
+        var addresses: [String] = []
+        for f in picked {
+            addresses.append("0x" + String(f.start, radix: 16))
+            addresses.append("0x" + String(f.start + f.size / 2, radix: 16))
+        }
+        let r = try XprofRunner.xprof(["symbolize", "--image", XprofRunner.xprof] + addresses)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = Self.tsvRows(r.stdout)
+        #expect(rows.count == addresses.count)
+        var wrong = 0
+        for (k, row) in rows.enumerated() where row.count >= 2 {
+            let f = picked[k / 2]
+            // Aliases at one address: any of nm's names for it.
+            if !(byStart[f.start] ?? []).contains(row[1]) {
+                wrong += 1
+                if wrong <= 5 { Issue.record("\(addresses[k]): xprof \(row[1]), nm \(f.name)") }
+            }
+        }
+        #expect(wrong == 0, "\(wrong) of \(rows.count) addresses named otherwise than nm")
+    }
+
     @Test func kallsymsOfTheRunningKernelAgreesWithItselfSortedLikeNm() throws {
         let dir = try XprofRunner.temporaryDirectory()
         let copy = dir.appendingPathComponent("kallsyms").path
