@@ -1,7 +1,7 @@
 # xprof — the two set-up commands are `make demo` and `make test`; `make bench` measures.
 SHELL := /bin/bash
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
-DEPS := libelf-dev libdw-dev elfutils libzstd-dev zlib1g-dev linux-perf binutils llvm gcc time python3 tar protobuf-compiler gzip
+DEPS := libelf-dev libdw-dev libiberty-dev elfutils libzstd-dev zlib1g-dev linux-perf binutils llvm gcc g++ time python3 tar protobuf-compiler gzip
 RELEASE_BIN = $(shell $(SWIFT) build -c release --static-swift-stdlib --show-bin-path)
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 

@@ -6,6 +6,8 @@
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <stddef.h>
+/* libiberty's demangler (Debian's libiberty-dev), the one perf and binutils use. */
+#include <libiberty/demangle.h>
 
 /* GNU extensions under names of their own (the Glibc module declares them only with _GNU_SOURCE), for
    xprof symbolize's helper thread: the CPUs it may use, the CPU it runs on, and starting the helper on

@@ -196,6 +196,19 @@ final class Attributor {
 
     private func symbolName(_ hit: SymbolHit) -> Int32 { strings.intern(hit.name) }
 
+    /// Demangled names by raw name id (user code's C++ names, as perf shows them unless --no-demangle).
+    private var demangled: [Int32: Int32] = [:]
+
+    /// A user-code symbol's name: demangled (C++) as perf demangles it, unless the options say not to.
+    private func userSymbolName(_ hit: SymbolHit) -> Int32 {
+        let raw = strings.intern(hit.name)
+        guard sources.options.demangle, hit.name.hasPrefix("_Z") else { return raw }
+        if let d = demangled[raw] { return d }
+        let d = Demangler.demangle(hit.name).map { strings.intern($0) } ?? raw
+        demangled[raw] = d
+        return d
+    }
+
     /// Attributes one sample.
     func attribute(_ s: Sample) -> Attribution {
         let comm = comm(domain: s.domain, pid: s.pid, tid: s.tid)
@@ -382,7 +395,7 @@ final class Attributor {
                 let fileOffset = key.address
                 let vaddr = elf.virtualAddress(forFileOffset: fileOffset) ?? ip
                 if let hit = sources.symbols(of: elf).lookup(vaddr) {
-                    result = (symbolName(hit), true)
+                    result = (userSymbolName(hit), true)
                 }
             }
             symbolCache[key] = result

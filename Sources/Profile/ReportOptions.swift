@@ -83,6 +83,8 @@ public struct SymbolOptions: Sendable {
     public var forceSymbols = false
     /// Folders holding separate debug files (`.build-id/xx/rest.debug`, debuglink paths).
     public var debugDirectories: [String] = ["/usr/lib/debug"]
+    /// Show user code's C++ names demangled (perf's default; `--no-demangle` turns it off).
+    public var demangle = true
 
     public init() {}
 }

@@ -27,6 +27,9 @@ public struct SymbolOptionGroup: ParsableArguments {
     @Flag(name: .customLong("force-symbols"), help: "Use images whose build-id does not match the recording.")
     public var forceSymbols = false
 
+    @Flag(name: .customLong("no-demangle"), help: "Show C++ names as the symbol table has them (mangled).")
+    public var noDemangle = false
+
     public func validate() throws {
         for (flag, list) in [("--vmlinux", vmlinux), ("--kallsyms", kallsyms), ("--system-map", systemMap)] {
             for item in list where Self.split(item) == nil {
@@ -52,6 +55,7 @@ public struct SymbolOptionGroup: ParsableArguments {
         if let symfs { a += ["--symfs", symfs] }
         for d in debugDirs { a += ["--debug-dir", d] }
         if forceSymbols { a.append("--force-symbols") }
+        if noDemangle { a.append("--no-demangle") }
         return a
     }
 
@@ -63,6 +67,7 @@ public struct SymbolOptionGroup: ParsableArguments {
         for item in systemMap { if let (d, p) = Self.split(item) { o.systemMap[d] = p } }
         o.symfs = symfs
         o.forceSymbols = forceSymbols
+        o.demangle = !noDemangle
         if !debugDirs.isEmpty { o.debugDirectories = debugDirs + ["/usr/lib/debug"] }
         return o
     }
