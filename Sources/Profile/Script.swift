@@ -84,7 +84,7 @@ public enum ScriptWriter {
 
     /// Reads `source` and hands the output, in pieces of about 64 KiB, to `write`.
     public static func run(source: any SampleSource, options: ScriptOptions,
-                           write: (String) -> Void) throws(SampleIOError) -> ScriptSummary {
+                           write: ([UInt8]) -> Void) throws(SampleIOError) -> ScriptSummary {
         let fields = options.fields ?? defaultFields(source.metadata)
         source.setCallchainsWanted(options.callchains)
         source.setMergingAllowed(false)
@@ -93,40 +93,50 @@ public enum ScriptWriter {
         let filter = options.sampleFilter.isEmpty ? nil : CompiledSampleFilter(options.sampleFilter, strings: &attributor.strings)
         let eventNames = meta.events.map(\.name)
         let line = Line(fields: fields, format: options.format, eventNames: eventNames, callchains: options.callchains)
-        var out = ""
+        var text = TextLayout(fields: fields, eventNames: eventNames)
+        var out: [UInt8] = []
         out.reserveCapacity(1 << 17)
-        if options.format == .csv { out += line.csvHeader() }
+        if options.format == .csv { out += line.csvHeader().utf8 }
         var summary = ScriptSummary()
-        // Frames by (ip, domain/mode/pid): image, symbol, offset; emptied with every side-band event.
+        // Frames by (ip, domain/mode/pid): image, symbol, offset (and for text, the frame's rendered text);
+        // emptied with every side-band event.
         var frames = FastMap<Frame>(capacity: 4096)
         var frameList: [Frame] = []
+        let wantSource = fields.contains(.srcline)
         func describe(_ domain: DomainID, _ mode: SampleMode, _ pid: Int32, _ ip: UInt64) -> Frame {
             let key = UInt64(domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: pid))
             if let f = frames.get(ip, key) { return f }
             let d = attributor.describe(domain: domain, mode: mode, pid: pid, ip: ip)
-            let srcline = fields.contains(.srcline) ? attributor.sourceLine(domain: domain, mode: mode, pid: pid, ip: ip) : -1
-            let f = Frame(ip: ip, image: d.image, symbol: d.symbol, offset: d.offset, srcline: srcline)
-            if frames.count >= 1 << 20 { frames.removeAll() }
+            let srcline = wantSource ? attributor.sourceLine(domain: domain, mode: mode, pid: pid, ip: ip) : -1
+            var f = Frame(ip: ip, image: d.image, symbol: d.symbol, offset: d.offset, srcline: srcline, text: -1)
+            if options.format == .text { f.text = text.render(f, attributor.strings) }
+            if frames.count >= 1 << 20 { frames.removeAll(); text.forgetFrames() }
             frames.set(ip, key, 0, f)
             return f
         }
         let (start, end) = options.timeWindow
         try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: options.event,
-                                     afterSideband: { frames.removeAll() }) { s, batch, i in
+                                     afterSideband: { frames.removeAll(); text.forgetFrames() }) { s, batch, i in
             if let start, s.time < start { summary.skipped += 1; return }
             if let end, s.time > end { summary.skipped += 1; return }
             let a = attributor.attribute(s)
             if let filter, !filter.keeps(pid: s.pid, tid: s.tid, a) { summary.skipped += 1; return }
             let own = describe(s.domain, s.mode, s.pid, s.ip)
             frameList.removeAll(keepingCapacity: true)
-            if options.callchains {
-                let chain = batch.callchain(of: i)
-                for f in chain { frameList.append(describe(s.domain, f.mode, s.pid, f.ip)) }
+            let hasChain = options.callchains && s.chainCount > 0
+            if hasChain {
+                for f in batch.callchain(of: i) { frameList.append(describe(s.domain, f.mode, s.pid, f.ip)) }
             }
-            line.append(s, comm: attributor.strings[a.comm], own: own, chain: frameList, strings: attributor.strings,
-                        hasChain: options.callchains && s.chainCount > 0, to: &out)
+            if options.format == .text {
+                text.append(s, comm: a.comm, own: own, chain: frameList, hasChain: hasChain, strings: attributor.strings, to: &out)
+            } else {
+                var piece = ""
+                line.append(s, comm: attributor.strings[a.comm], own: own, chain: frameList, strings: attributor.strings,
+                            hasChain: hasChain, to: &piece)
+                out += piece.utf8
+            }
             summary.printed += 1
-            if out.utf8.count >= 1 << 16 {
+            if out.count >= 1 << 16 {
                 write(out)
                 out.removeAll(keepingCapacity: true)
             }
@@ -137,6 +147,129 @@ public enum ScriptWriter {
         return summary
     }
 
+    /// perf script's text layout, written as bytes: per-command and per-event pieces and each distinct
+    /// frame's text are made once.
+    struct TextLayout {
+        let fields: [ScriptField]
+        let has: Set<ScriptField>
+        let eventTexts: [[UInt8]]
+        let frameFields: Bool
+        /// Rendered frames (`ip sym+off (dso) srcline`), by ``Frame/text``.
+        private var frameTexts: [[UInt8]] = []
+        /// Commands padded to 16 columns, by interned id.
+        private var commTexts: [Int32: [UInt8]] = [:]
+
+        init(fields: [ScriptField], eventNames: [String]) {
+            self.fields = fields
+            has = Set(fields)
+            eventTexts = eventNames.map { Array(($0 + ":").utf8) }
+            frameFields = fields.contains { [.ip, .sym, .dso, .srcline].contains($0) }
+        }
+
+        mutating func forgetFrames() { frameTexts.removeAll(keepingCapacity: true) }
+
+        mutating func render(_ f: Frame, _ strings: StringTable) -> Int32 {
+            var parts: [String] = []
+            if has.contains(.ip) { parts.append(Line.pad(Line.hex(f.ip), 16)) }
+            if has.contains(.sym) { parts.append(Line.symbolText(f, strings, offset: has.contains(.symoff))) }
+            if has.contains(.dso) { parts.append("(" + strings[f.image] + ")") }
+            if has.contains(.srcline), f.srcline >= 0 { parts.append(strings[f.srcline]) }
+            frameTexts.append(Array(parts.joined(separator: " ").utf8))
+            return Int32(frameTexts.count - 1)
+        }
+
+        static func decimal(_ v: UInt64, width: Int = 0, fill: UInt8 = 32, left: Bool = false, to out: inout [UInt8]) {
+            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                          UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var n = 0
+            var x = v
+            withUnsafeMutableBytes(of: &digits) { d in
+                repeat { d[19 - n] = 48 + UInt8(x % 10); x /= 10; n += 1 } while x > 0
+                if !left { for _ in n..<max(n, width) { out.append(fill) } }
+                out.append(contentsOf: d[(20 - n)...])
+                if left { for _ in n..<max(n, width) { out.append(fill) } }
+            }
+        }
+
+        static func signed(_ v: Int32, width: Int, left: Bool = false, to out: inout [UInt8]) {
+            if v < 0 {
+                let t = Array(String(v).utf8)
+                if !left { for _ in t.count..<max(t.count, width) { out.append(32) } }
+                out += t
+                if left { for _ in t.count..<max(t.count, width) { out.append(32) } }
+            } else {
+                decimal(UInt64(v), width: width, left: left, to: &out)
+            }
+        }
+
+        mutating func append(_ s: Sample, comm: Int32, own: Frame, chain: [Frame], hasChain: Bool, strings: StringTable,
+                             to out: inout [UInt8]) {
+            var first = true
+            func gap() { if first { first = false } else { out.append(32) } }
+            let pid = has.contains(.pid), tid = has.contains(.tid)
+            for f in fields {
+                switch f {
+                case .comm:
+                    gap()
+                    if let t = commTexts[comm] { out += t } else {
+                        let t = Array(Line.pad(strings[comm], 16).utf8)
+                        commTexts[comm] = t
+                        out += t
+                    }
+                case .pid:
+                    gap()
+                    Self.signed(s.pid, width: 5, to: &out)
+                    if tid { out.append(47 /* / */); Self.signed(s.tid, width: 5, left: true, to: &out) }
+                case .tid:
+                    if !pid { gap(); Self.signed(s.tid, width: 5, to: &out) }
+                case .cpu:
+                    if s.pcpu != Sample.unknownCPU {
+                        gap()
+                        out.append(91 /* [ */)
+                        Self.decimal(UInt64(s.pcpu), width: 3, fill: 48, to: &out)
+                        out.append(93 /* ] */)
+                    }
+                case .domain:
+                    gap()
+                    if s.domain == .hypervisor { out += "xen".utf8 } else { out.append(100 /* d */); Self.decimal(UInt64(s.domain.rawValue), to: &out) }
+                case .mode:
+                    gap()
+                    out += s.mode.description.utf8
+                case .time:
+                    gap()
+                    Self.decimal(s.time / 1_000_000_000, to: &out)
+                    out.append(46 /* . */)
+                    Self.decimal(s.time % 1_000_000_000 / 1000, width: 6, fill: 48, to: &out)
+                    out.append(58 /* : */)
+                case .period:
+                    gap()
+                    Self.decimal(s.weight, width: 10, to: &out)
+                case .event:
+                    gap()
+                    if Int(s.event) < eventTexts.count { out += eventTexts[Int(s.event)] } else { out += "event\(s.event):".utf8 }
+                case .ip, .sym, .symoff, .dso, .srcline:
+                    break
+                }
+            }
+            if hasChain && frameFields {
+                out += " \n".utf8
+                for f in chain {
+                    out.append(9 /* tab */)
+                    out += frameTexts[Int(f.text)]
+                    out.append(10)
+                }
+                out.append(10)
+            } else {
+                if frameFields {
+                    out += "  ".utf8
+                    out += frameTexts[Int(own.text)]
+                }
+                out.append(10)
+            }
+        }
+    }
+
     /// One address as script prints it: interned image (the mapped file's path for user code) and symbol,
     /// the offset into the symbol when known, and the source line id (-1 when not asked for).
     struct Frame {
@@ -145,6 +278,8 @@ public enum ScriptWriter {
         var symbol: Int32
         var offset: UInt64?
         var srcline: Int32
+        /// Index of the rendered text (text format), -1 otherwise.
+        var text: Int32
     }
 
     /// Formats samples in one of the three layouts.
@@ -197,52 +332,12 @@ public enum ScriptWriter {
             return name + "+0x" + hex(off)
         }
 
-        /// perf script's frame text: `ip sym+off (dso)`, as far as the fields ask.
-        func frameText(_ f: Frame, _ strings: StringTable) -> String {
-            var parts: [String] = []
-            if fields.contains(.ip) { parts.append(Self.pad(Self.hex(f.ip), 16)) }
-            if fields.contains(.sym) { parts.append(Self.symbolText(f, strings, offset: fields.contains(.symoff))) }
-            if fields.contains(.dso) { parts.append("(" + strings[f.image] + ")") }
-            if fields.contains(.srcline), f.srcline >= 0 { parts.append(strings[f.srcline]) }
-            return parts.joined(separator: " ")
-        }
-
         func append(_ s: Sample, comm: String, own: Frame, chain: [Frame], strings: StringTable, hasChain: Bool,
                              to out: inout String) {
             switch format {
-            case .text: text(s, comm: comm, own: own, chain: chain, strings: strings, hasChain: hasChain, to: &out)
+            case .text: break  // (TextLayout writes text)
             case .csv: csv(s, comm: comm, own: own, chain: chain, strings: strings, hasChain: hasChain, to: &out)
             case .json: json(s, comm: comm, own: own, chain: chain, strings: strings, hasChain: hasChain, to: &out)
-            }
-        }
-
-        func text(_ s: Sample, comm: String, own: Frame, chain: [Frame], strings: StringTable, hasChain: Bool,
-                  to out: inout String) {
-            var head: [String] = []
-            let pid = fields.contains(.pid), tid = fields.contains(.tid)
-            for f in fields {
-                switch f {
-                case .comm: head.append(Self.pad(comm, 16))
-                case .pid: head.append(tid ? Self.pad(String(s.pid), 5) + "/" + Self.pad(String(s.tid), 5, left: true) : Self.pad(String(s.pid), 5))
-                case .tid: if !pid { head.append(Self.pad(String(s.tid), 5)) }
-                case .cpu: if s.pcpu != Sample.unknownCPU { head.append("[" + Self.zeroPad(s.pcpu, 3) + "]") }
-                case .domain: head.append(s.domain == .hypervisor ? "xen" : "d\(s.domain.rawValue)")
-                case .mode: head.append(s.mode.description)
-                case .time: head.append(Self.seconds(s.time) + ":")
-                case .period: head.append(Self.pad(String(s.weight), 10))
-                case .event: head.append(eventName(s.event) + ":")
-                case .ip, .sym, .symoff, .dso, .srcline: break
-                }
-            }
-            out += head.joined(separator: " ")
-            let frameFields = fields.contains { [.ip, .sym, .dso, .srcline].contains($0) }
-            if hasChain && frameFields {
-                out += " \n"
-                for f in chain { out += "\t" + frameText(f, strings) + "\n" }
-                out += "\n"
-            } else {
-                if frameFields { out += "  " + frameText(own, strings) }
-                out += "\n"
             }
         }
 

@@ -275,8 +275,32 @@ final class SymbolSources {
                 warn("\(error); its samples stay unresolved")
             }
         }
+        if path == "[vdso]" { img = hostVDSO(buildID: buildID) }
         images[path] = img
         return img
+    }
+
+    /// The running kernel's vDSO, for `[vdso]` mappings, when the recording was made by this kernel: the
+    /// recorded build-id of `[vdso]` (the mapping's, else the recording's table) must be its own, or, with
+    /// none recorded, the kernel release must be this one's. Written to a temporary file for libelf.
+    private func hostVDSO(buildID: [UInt8]) -> ElfImage? {
+        var want = buildID.map { String(format2: $0) }.joined()
+        if want.isEmpty, let h = metadata.symbolHints.first(where: { $0.path == "[vdso]" && !$0.buildID.isEmpty }) { want = h.buildID }
+        if want.isEmpty && !metadata.kernelRelease.isEmpty && metadata.kernelRelease != HostIdentity.kernelRelease() { return nil }
+        guard let bytes = HostIdentity.vdsoImage() else { return nil }
+        var template = Array("/tmp/xprof-vdso-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { return nil }
+        let tmp = String(cString: template)
+        defer { unlink(tmp) }
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count, let e = try? ElfImage(path: tmp) else { return nil }
+        if !want.isEmpty && e.buildID != want {
+            warn("[vdso]: the recording's vDSO (build-id \(want)) is not the running kernel's (\(e.buildID)); its samples stay unresolved")
+            return nil
+        }
+        return e
     }
 
     private func checkBuildID(_ img: ElfImage, kind: SymbolSourceKind, domain: DomainID?) -> Bool {

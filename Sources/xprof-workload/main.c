@@ -11,6 +11,7 @@
  *                                               two threads descend 8 to 40 levels through 32 functions
  *                                               (stack_f0 ... stack_f31) along 128 routes each, then spin
  *                                               (workload_spin_hot) or make system calls at the leaf
+ *   xprof-workload clock   [SECONDS]            clock_gettime in a loop: its time is in the vDSO
  *   xprof-workload work    [ROUNDS]             a fixed amount of CPU work (ROUNDS calls of workload_spin_hot,
  *                                               default 2000): its run time is what profiling overhead changes
  *
@@ -225,7 +226,7 @@ static void *spin_thread(void *arg) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: xprof-workload spin|syscall|tlb|mixed|stacks [SECONDS] [THREADS] | work [ROUNDS]\n");
+    fprintf(stderr, "usage: xprof-workload spin|syscall|tlb|mixed|stacks|clock [SECONDS] [THREADS] | work [ROUNDS]\n");
     exit(64);
 }
 
@@ -271,6 +272,11 @@ int main(int argc, char **argv) {
         long s = run_syscall(seconds);
         pthread_join(t, NULL);
         fprintf(stderr, "xprof-workload: mixed: %ld spin rounds, %ld system calls in %.2f s\n", a.result, s, seconds);
+    } else if (strcmp(mode, "clock") == 0) {
+        long calls = 0;
+        double end = now() + seconds;
+        while (now() < end) calls++;
+        fprintf(stderr, "xprof-workload: clock: %ld clock_gettime calls in %.2f s\n", calls, seconds);
     } else if (strcmp(mode, "stacks") == 0) {
         long r = run_stacks(seconds);
         fprintf(stderr, "xprof-workload: stacks: %ld descents of 8 to 40 levels in %.2f s\n", r, seconds);

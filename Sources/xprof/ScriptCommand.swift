@@ -76,12 +76,12 @@ struct ScriptCommand: ParsableCommand {
         let summary = runReporting {
             let source = try SampleReader.open(path: file)
             o.event = try EventChoice.resolve(event, in: source.metadata, path: file)
-            return try ScriptWriter.run(source: source, options: o) { text in
-                var bytes = text.utf8[...]
-                while !bytes.isEmpty {
-                    let n = Array(bytes.prefix(1 << 16)).withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+            return try ScriptWriter.run(source: source, options: o) { bytes in
+                var done = 0
+                while done < bytes.count {
+                    let n = bytes[done...].withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
                     if n <= 0 { Glibc.exit(errno == EPIPE ? 0 : 1) }
-                    bytes = bytes.dropFirst(n)
+                    done += n
                 }
             }
         }

@@ -4,13 +4,14 @@ import Testing
 /// `xprof script` against `perf script` on one perf.data recorded here: sample by sample, the same order,
 /// times, threads, CPUs, periods, events and frames (symbol+offset and image).
 @Suite(.serialized) struct ScriptAgreementTests {
-    /// `mixed` then `dd` under `perf record -g --sample-cpu`: several threads and commands, kernel and user
-    /// frames, PLT stubs (the workload calls libc through its PLT).
+    /// `mixed`, `clock` and `dd` under `perf record -g --sample-cpu`: several threads and commands, kernel
+    /// and user frames, PLT stubs (the workload calls libc through its PLT), the vDSO (clock_gettime).
     static let recording: String? = {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perf"),
               let dir = try? XprofRunner.temporaryDirectory() else { return nil }
         let out = dir.appendingPathComponent("perf.data").path
-        let script = "\(XprofRunner.workload) mixed 0.6 && dd if=/dev/zero of=/dev/null bs=64 count=300000 2>/dev/null"
+        let w = XprofRunner.workload
+        let script = "\(w) mixed 0.6 && \(w) clock 0.2 && dd if=/dev/zero of=/dev/null bs=64 count=300000 2>/dev/null"
         guard let r = try? XprofRunner.perfRecord(["-e", "cpu-clock", "-F", "1999", "-g", "--sample-cpu", "-o", out, "--", "/bin/sh", "-c", script]),
               r.status == 0 else { return nil }
         return out
@@ -44,6 +45,7 @@ import Testing
         let samples = pl.filter { $0.hasSuffix("cpu-clock:") }.count
         #expect(samples > 1000, "perf script printed \(samples) samples")
         #expect(pl.filter { $0.contains("@plt+0x") }.count > 0, "the recording has samples in PLT stubs")
+        #expect(pl.filter { $0.contains("__vdso_clock_gettime") }.count > 10, "the recording has samples in the vDSO")
         #expect(xl.count == pl.count, "xprof \(xl.count) lines, perf \(pl.count)")
         var differ = 0
         for (i, (a, b)) in zip(pl, xl).enumerated() where a != b {

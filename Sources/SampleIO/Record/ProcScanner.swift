@@ -174,6 +174,19 @@ public enum HostIdentity {
     public static func kernelRelease() -> String { ProcScanner.uname().release }
     /// The host name.
     public static func hostname() -> String { ProcScanner.hostname() }
+    /// The bytes of the vDSO the kernel maps into every process (this one's: the same for every process
+    /// of the running kernel), nil if it has none. perf names `[vdso]` samples from it as well.
+    public static func vdsoImage() -> [UInt8]? {
+        guard let maps = ProcScanner.readText("/proc/self/maps") else { return nil }
+        for line in maps.split(separator: "\n") where line.hasSuffix("[vdso]") {
+            let range = line.prefix { $0 != " " }.split(separator: "-")
+            guard range.count == 2, let a = UInt(range[0], radix: 16), let b = UInt(range[1], radix: 16), b > a,
+                  b - a <= 1 << 20, let p = UnsafeRawPointer(bitPattern: a) else { return nil }
+            return Array(UnsafeRawBufferPointer(start: p, count: Int(b - a)))
+        }
+        return nil
+    }
+
     /// The running kernel's function symbols as kallsyms text, nil when unreadable or hidden.
     public static func kallsyms() -> String? {
         kallsymsBytes().map { String(decoding: $0, as: UTF8.self) }
