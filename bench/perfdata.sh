@@ -5,7 +5,7 @@
 #   stacks  deep, varied stacks (8 to 40 levels along 128 routes per thread through 32 functions, then spin or syscalls),
 #           closer to a real program; perf's callchain trees grow large on it
 # Prints both tools' times and peak memory, without and with callchains (children), with call graphs (-g),
-# and xprof's ratios.
+# and for printing every sample (script, with and without callchains), and xprof's ratios.
 # Usage: bench/perfdata.sh BIN_DIR   (XPROF_BENCH_PERF_SAMPLES: samples to aim for, default 1000000;
 #        XPROF_BENCH_RUNS: timed runs of each command under 5 s, best time kept, default 5;
 #        XPROF_BENCH_WORKLOADS: which workloads, default "mixed stacks")
@@ -57,6 +57,14 @@ for w in ${XPROF_BENCH_WORKLOADS:-mixed stacks}; do
   read -r pct pcm < <(run "perf report --stdio --children --sort dso,sym (callchains)" perf report -i "$data" --stdio --children --sort dso,sym)
   read -r xgt xgm < <(run "xprof report --call-graph --sort dso,sym" "$bin/xprof" report "$data" --call-graph --sort dso,sym)
   read -r pgt pgm < <(run "perf report --stdio --no-children -g --sort dso,sym (call graphs)" perf report -i "$data" --stdio --no-children -g --sort dso,sym)
+  read -r xst xsm < <(run "xprof script -G" "$bin/xprof" script "$data" -G)
+  read -r pst psm < <(run "perf script -G" perf script -i "$data" -G)
+  read -r xsct xscm < <(run "xprof script (callchains)" "$bin/xprof" script "$data")
+  read -r psct pscm < <(run "perf script (callchains)" perf script -i "$data")
+  awk -v xt="$xst" -v pt="$pst" -v xm="$xsm" -v pm="$psm" -v xct="$xsct" -v pct="$psct" -v xcm="$xscm" -v pcm="$pscm" 'BEGIN {
+    if (xt < 0.001) xt = 0.001; if (xct < 0.001) xct = 0.001;
+    printf "  script -G:          xprof %.1fx faster than perf script, memory %.2fx of perf\n", pt / xt, xm / pm;
+    printf "  script, callchains: xprof %.1fx faster than perf script, memory %.2fx of perf\n", pct / xct, xcm / pcm }'
   awk -v xt="$xt" -v pt="$pt" -v xm="$xm" -v pm="$pm" -v xct="$xct" -v pct="$pct" -v xcm="$xcm" -v pcm="$pcm" \
       -v xgt="$xgt" -v pgt="$pgt" -v xgm="$xgm" -v pgm="$pgm" 'BEGIN {
     if (xt < 0.001) xt = 0.001; if (xct < 0.001) xct = 0.001; if (xgt < 0.001) xgt = 0.001;
