@@ -2,6 +2,8 @@
 #include <string.h>
 #include "CPerfShim.h"
 #include <unistd.h>
+#include <sched.h>
+#include <errno.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <zlib.h>
@@ -13,6 +15,22 @@ int xprof_perf_event_open(struct perf_event_attr *attr, pid_t pid, int cpu, int 
 
 int xprof_perf_ioctl(int fd, unsigned long request, unsigned long arg) {
     return ioctl(fd, request, arg);
+}
+
+int xprof_affinity_push(const int *cpus, int n, void *saved) {
+    cpu_set_t set;
+    _Static_assert(sizeof(cpu_set_t) == XPROF_CPU_MASK_BYTES, "cpu_set_t size");
+    if (sched_getaffinity(0, sizeof set, (cpu_set_t *)saved) != 0) return -1;
+    CPU_ZERO(&set);
+    for (int i = 0; i < n; i++) {
+        if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) { errno = EINVAL; return -1; }
+        CPU_SET(cpus[i], &set);
+    }
+    return sched_setaffinity(0, sizeof set, &set);
+}
+
+int xprof_affinity_pop(const void *saved) {
+    return sched_setaffinity(0, sizeof(cpu_set_t), (const cpu_set_t *)saved);
 }
 
 int xprof_perf_event_id(int fd, uint64_t *id) {

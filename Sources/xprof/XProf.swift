@@ -17,6 +17,7 @@ struct XProf: ParsableCommand {
             SymbolizeCommand.self,
             DiffCommand.self,
             ScaleCommand.self,
+            SweepCommand.self,
             OverheadCommand.self,
             ExportCommand.self,
             VMStatCommand.self,

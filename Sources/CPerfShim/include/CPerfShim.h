@@ -16,6 +16,13 @@ int xprof_perf_ioctl(int fd, unsigned long request, unsigned long arg);
 /// Returns 0, or -1 with errno set.
 int xprof_perf_event_id(int fd, uint64_t *id);
 
+/// Sets the calling thread's CPU affinity to the `n` CPUs in `cpus` (a child it then starts inherits it),
+/// saving the previous mask in `saved` (XPROF_CPU_MASK_BYTES bytes). Returns 0, or -1 with errno set.
+int xprof_affinity_push(const int *cpus, int n, void *saved);
+/// Restores a mask saved by xprof_affinity_push. Returns 0, or -1 with errno set.
+int xprof_affinity_pop(const void *saved);
+#define XPROF_CPU_MASK_BYTES 128
+
 /// ioctl request numbers (function-like macros Swift cannot import).
 static const unsigned long XPROF_PERF_IOC_ENABLE = PERF_EVENT_IOC_ENABLE;
 static const unsigned long XPROF_PERF_IOC_DISABLE = PERF_EVENT_IOC_DISABLE;

@@ -174,6 +174,8 @@ public enum HostIdentity {
     public static func kernelRelease() -> String { ProcScanner.uname().release }
     /// The host name.
     public static func hostname() -> String { ProcScanner.hostname() }
+    /// The online CPUs, in order.
+    public static func onlineCPUs() -> [Int] { ProcScanner.onlineCPUs() }
     /// The bytes of the vDSO the kernel maps into every process (this one's: the same for every process
     /// of the running kernel), nil if it has none. perf names `[vdso]` samples from it as well.
     public static func vdsoImage() -> [UInt8]? {

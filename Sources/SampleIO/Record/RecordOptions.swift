@@ -119,6 +119,8 @@ public struct RecordOptions: Sendable {
     public var period: UInt64? = nil
     /// Output file.
     public var output: String = "xprof.data.xprof"
+    /// Run the command (`.command` targets) on these CPUs only (its CPU affinity, inherited by its children).
+    public var commandCPUs: [Int]? = nil
     /// Ring buffer size per CPU in pages (a power of two).
     public var ringPages: Int = 128
 

@@ -43,7 +43,7 @@ public enum Recorder {
             }
         case .command(let argv):
             guard !argv.isEmpty else { throw SampleIOError(.other, "no command given after --") }
-            (child, goPipe) = try spawnWaiting(argv)
+            (child, goPipe) = try spawnWaiting(argv, cpus: options.commandCPUs.map { $0.map { Int32($0) } })
             tasks = [child]
             enableOnExec = true
         }
@@ -229,7 +229,9 @@ public enum Recorder {
     }
 
     /// Starts `/bin/sh -c 'read go <&3; exec "$@"'` so the command execs only after the events are open.
-    private static func spawnWaiting(_ argv: [String]) throws(SampleIOError) -> (pid_t, [Int32]) {
+    /// With `cpus`, the command starts with that CPU affinity (set on this thread around the spawn, which the
+    /// child inherits).
+    private static func spawnWaiting(_ argv: [String], cpus: [Int32]? = nil) throws(SampleIOError) -> (pid_t, [Int32]) {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { throw SampleIOError(.other, "pipe failed: \(String(cString: strerror(errno)))") }
         var actions = posix_spawn_file_actions_t()
@@ -243,7 +245,17 @@ public enum Recorder {
         cargs.append(nil)
         defer { for p in cargs { free(p) } }
         var pid: pid_t = 0
+        var saved = [UInt8](repeating: 0, count: Int(XPROF_CPU_MASK_BYTES))
+        if let cpus {
+            let ok = cpus.withUnsafeBufferPointer { xprof_affinity_push($0.baseAddress, Int32($0.count), &saved) }
+            if ok != 0 {
+                close(fds[0]); close(fds[1])
+                throw SampleIOError(.other, "cannot run the command on CPUs \(cpus.map(String.init).joined(separator: ",")): \(String(cString: strerror(errno)))",
+                                    hint: "choose online CPUs this process may use")
+            }
+        }
         let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, cargs, environ)
+        if cpus != nil { _ = xprof_affinity_pop(saved) }
         close(fds[0])
         guard rc == 0 else {
             close(fds[1])
