@@ -88,7 +88,7 @@ public enum ReportBuilder {
     static func build(source input: any SampleSource, path: String, options: ReportOptions, perEvent: Bool) throws(SampleIOError) -> [Report] {
         input.setCallchainsWanted(options.children || options.callGraph != nil)
         // A report only counts: identical samples may come merged (see Sample.count).
-        input.setMergingAllowed(true)
+        input.setMergingAllowed(options.timeWindow == nil)
         // Decoding runs a few batches ahead on another core while this thread attributes and aggregates.
         let source = ReadAheadSource(input, depth: 2)
         let meta = source.metadata
@@ -176,6 +176,7 @@ public enum ReportBuilder {
                     apply(sideband[next].event)
                     next += 1
                 }
+                if let w = options.timeWindow, !w.contains(s.time) { continue }
                 input += s.count
                 if let d = options.domain, s.domain != d { continue }
                 if let m = options.mode, s.mode != m { continue }
@@ -421,6 +422,7 @@ public enum ReportBuilder {
         if let d = options.domain { filter.append("domain \(d)") }
         if let m = options.mode { filter.append("mode \(m)") }
         if let e = options.event { filter.append("event \(Int(e) < meta2.events.count ? meta2.events[Int(e)].name : String(e))") }
+        if let w = options.timeWindow { filter.append(w.description) }
         var report = Report(source: path, metadata: meta2, stats: stats, keys: keys, rows: out,
                       totalSamples: total.samples, totalPeriod: total.period, inputSamples: input,
                       rowsOmitted: omitted, omittedPeriod: omittedPeriod,

@@ -89,6 +89,48 @@ public struct SymbolOptions: Sendable {
     public init() {}
 }
 
+/// perf's `--time START,END`: samples taken in a window of the recording's clock (nanoseconds), either side
+/// open; samples outside it are left out of everything, totals included.
+public struct TimeWindow: Sendable, Equatable {
+    public var start: UInt64?
+    public var end: UInt64?
+    public init(start: UInt64?, end: UInt64?) {
+        self.start = start
+        self.end = end
+    }
+
+    /// Parses `START,END` in seconds (either may be empty); nil if it is not that, or START > END.
+    public init?(parsing text: String) {
+        let parts = text.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        func ns(_ s: Substring) -> UInt64?? {
+            if s.isEmpty { return .some(nil) }
+            guard let v = Double(s), v >= 0, v < 1.8e10 else { return nil }
+            return .some(UInt64((v * 1e9).rounded()))
+        }
+        guard let a = ns(parts[0]), let b = ns(parts[1]) else { return nil }
+        if let a, let b, a > b { return nil }
+        if a == nil && b == nil { return nil }
+        self.init(start: a, end: b)
+    }
+
+    @inline(__always) public func contains(_ t: UInt64) -> Bool {
+        if let start, t < start { return false }
+        if let end, t > end { return false }
+        return true
+    }
+
+    /// `time 39100.5–39101.0 s` as a header says it.
+    public var description: String {
+        func s(_ v: UInt64?) -> String {
+            guard let v else { return "" }
+            let us = String(v % 1_000_000_000 / 1000)
+            return String(v / 1_000_000_000) + "." + String(repeating: "0", count: 6 - us.count) + us
+        }
+        return "time \(s(start)),\(s(end))"
+    }
+}
+
 /// What to put in a report.
 public struct ReportOptions: Sendable {
     public var sortKeys: [SortKey] = [.image, .symbol]
@@ -113,6 +155,9 @@ public struct ReportOptions: Sendable {
     public var sampleFilter = SampleFilter()
     /// With a sample filter: whether percentages (and the header's totals) are of all samples or of the kept.
     public var percentage: FilterPercentage = .absolute
+    /// Only samples taken in this window (`--time`); merging identical samples is then off, as each one's
+    /// time counts.
+    public var timeWindow: TimeWindow? = nil
 
     public init() {}
 }

@@ -43,7 +43,7 @@ public struct ScriptOptions: Sendable {
     public var event: UInt16? = nil
     public var sampleFilter = SampleFilter()
     /// Only samples taken in this time window (nanoseconds, the recording's clock), like perf's `--time`.
-    public var timeWindow: (start: UInt64?, end: UInt64?) = (nil, nil)
+    public var timeWindow: TimeWindow? = nil
     public var symbols = SymbolOptions()
     public init() {}
 }
@@ -66,20 +66,6 @@ public enum ScriptWriter {
         if metadata.domains.count > 1 { f.append(.domain) }
         f += [.cpu, .time, .period, .event, .ip, .sym, .symoff, .dso]
         return f
-    }
-
-    /// Parses perf's `--time START,END` (seconds, either side may be empty) into nanoseconds.
-    public static func parseTimeWindow(_ text: String) -> (start: UInt64?, end: UInt64?)? {
-        let parts = text.split(separator: ",", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count == 2 else { return nil }
-        func ns(_ s: Substring) -> UInt64?? {
-            if s.isEmpty { return .some(nil) }
-            guard let v = Double(s), v >= 0, v < 1.8e10 else { return nil }
-            return .some(UInt64((v * 1e9).rounded()))
-        }
-        guard let a = ns(parts[0]), let b = ns(parts[1]) else { return nil }
-        if let a, let b, a > b { return nil }
-        return (a, b)
     }
 
     /// Reads `source` and hands the output, in pieces of about 64 KiB, to `write`.
@@ -114,11 +100,9 @@ public enum ScriptWriter {
             frames.set(ip, key, 0, f)
             return f
         }
-        let (start, end) = options.timeWindow
         try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: options.event,
                                      afterSideband: { frames.removeAll(); text.forgetFrames() }) { s, batch, i in
-            if let start, s.time < start { summary.skipped += 1; return }
-            if let end, s.time > end { summary.skipped += 1; return }
+            if let w = options.timeWindow, !w.contains(s.time) { summary.skipped += 1; return }
             let a = attributor.attribute(s)
             if let filter, !filter.keeps(pid: s.pid, tid: s.tid, a) { summary.skipped += 1; return }
             let own = describe(s.domain, s.mode, s.pid, s.ip)

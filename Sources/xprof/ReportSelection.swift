@@ -28,6 +28,9 @@ struct ReportSelection: ParsableArguments {
 
     @OptionGroup var filters: SampleFilterOptions
 
+    @Option(help: ArgumentHelp("Only samples taken in this window: START,END in seconds of the recording's clock (as xprof script and perf script print times), either may be empty; like perf report --time.", valueName: "START,END"))
+    var time: String?
+
     @Option(help: ArgumentHelp("With --comms, --pids, --tids, --dsos or --symbols: percentages of all samples (absolute, perf's default) or of the kept ones (relative).", valueName: "absolute|relative"))
     var percentage: String = "absolute"
 
@@ -44,6 +47,9 @@ struct ReportSelection: ParsableArguments {
             throw ValidationError("--format must be table, csv or json, not '\(format)'")
         }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+        if let time, TimeWindow(parsing: time) == nil {
+            throw ValidationError("--time expects START,END in seconds with START <= END, either may be empty (e.g. 39100.5,39101), not '\(time)'")
+        }
         guard FilterPercentage(rawValue: percentage) != nil else {
             throw ValidationError("--percentage must be absolute or relative, not '\(percentage)'")
         }
@@ -61,6 +67,7 @@ struct ReportSelection: ParsableArguments {
         o.symbols = symbols.options
         for g in guestNames { if let (d, n) = SymbolOptionGroup.split(g) { o.domainNames[d] = n } }
         o.sampleFilter = filters.filter
+        o.timeWindow = time.flatMap(TimeWindow.init(parsing:))
         o.percentage = FilterPercentage(rawValue: percentage) ?? .absolute
         return o
     }

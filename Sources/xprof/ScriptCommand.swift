@@ -58,7 +58,7 @@ struct ScriptCommand: ParsableCommand {
         if let mode, SampleMode(name: mode) == nil {
             throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
         }
-        if let time, ScriptWriter.parseTimeWindow(time) == nil {
+        if let time, TimeWindow(parsing: time) == nil {
             throw ValidationError("--time expects START,END in seconds with START <= END, either may be empty (e.g. 39100.5,39101), not '\(time)'")
         }
     }
@@ -70,7 +70,7 @@ struct ScriptCommand: ParsableCommand {
         o.format = ScriptFormat(rawValue: format) ?? .text
         o.domain = domain.map { DomainID($0) }
         o.mode = mode.flatMap(SampleMode.init(name:))
-        if let time, let w = ScriptWriter.parseTimeWindow(time) { o.timeWindow = w }
+        o.timeWindow = time.flatMap(TimeWindow.init(parsing:))
         o.sampleFilter = filters.filter
         o.symbols = symbols.options
         let summary = runReporting {

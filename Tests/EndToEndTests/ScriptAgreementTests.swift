@@ -60,6 +60,7 @@ import Testing
         #expect(Self.normalized(xg.stdout, dropFrameIP: false) == Self.normalized(pg.stdout, dropFrameIP: false))
     }
 
+    /// `--time START,END` of script and report keeps perf script's and perf report's samples.
     @Test func timeWindowKeepsPerfScriptsSamples() throws {
         guard let file = Self.file() else { return }
         let all = try XprofRunner.xprof(["script", file, "-G", "-F", "time", "--format", "csv"])
@@ -73,6 +74,17 @@ import Testing
             let pl = Self.normalized(p.stdout, dropFrameIP: false).filter { !$0.isEmpty }
             let xl = Self.normalized(x.stdout, dropFrameIP: false).filter { !$0.isEmpty }
             #expect(pl.count > 10 && xl == pl, "--time \(window): perf \(pl.count) samples, xprof \(xl.count)")
+            // report --time keeps the same samples as perf report --time.
+            let pr = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "-n", "--no-children", "-g", "none",
+                                                           "--sort", "comm", "--time", window])
+            let perfSamples = pr.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line -> Int? in
+                let f = line.split(separator: " ")
+                return f.count >= 3 && f[0].hasSuffix("%") ? Int(f[1]) : nil
+            }.reduce(0, +)
+            let xr = try XprofRunner.xprof(["report", file, "--sort", "comm", "--format", "csv", "--time", window])
+            #expect(xr.status == 0, "\(xr.stderr)")
+            let xprofSamples = xr.stdout.split(separator: "\n").dropFirst().compactMap { Int($0.split(separator: ",")[1]) }.reduce(0, +)
+            #expect(xprofSamples == perfSamples && xprofSamples == xl.count, "--time \(window): report \(xprofSamples), perf report \(perfSamples), script \(xl.count)")
         }
         let bad = try XprofRunner.xprof(["script", file, "--time", "5,4"])
         #expect(bad.status == 64 && bad.stderr.contains("--time expects START,END"), "\(bad.stderr)")
