@@ -98,6 +98,22 @@ import SymbolMap
         }
     }
 
+    /// Reads `path` sample by sample as `xprof script` does (the unmerged, time-ordered path, every frame
+    /// described); a refusal must name the file.
+    static func readAsScript(_ path: String, named: String, context: String, format: ScriptFormat) {
+        var options = ScriptOptions()
+        options.format = format
+        options.fields = ScriptField.allCases
+        do {
+            let source = try SampleReader.open(path: path)
+            var bytes = 0
+            _ = try ScriptWriter.run(source: source, options: options) { bytes += $0.count }
+        } catch {
+            #expect(error.path == path || error.description.contains(named), "\(context): the error does not name the file: \(error)")
+            #expect(!error.message.isEmpty, "\(context): an empty message")
+        }
+    }
+
     /// Mutants of one seed file, read in turn.
     static func campaign(seed path: String, name: String, salt: UInt64, iterations: Int = FuzzTests.iterations) throws {
         let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -109,6 +125,11 @@ import SymbolMap
             // Every third mutant through the call-graph trees instead of the children columns.
             readAsReport(target, named: "xprof-fuzz-" + name, context: "\(name) mutant \(i) (seed \(salt))",
                          graphs: i % 3 == 0 ? (i % 2 == 0 ? .caller : .callee) : nil)
+            // Every fifth also as script (text, else JSON Lines).
+            if i % 5 == 1 {
+                readAsScript(target, named: "xprof-fuzz-" + name, context: "\(name) mutant \(i) (seed \(salt)) as script",
+                             format: i % 10 == 1 ? .text : .json)
+            }
         }
         try? FileManager.default.removeItem(atPath: target)
     }
