@@ -39,7 +39,7 @@ public enum SymbolMiss: Sendable, Equatable {
 ///
 /// Built once from ELF symbols, a System.map or a kallsyms dump (through a ``Builder``, which takes names as
 /// bytes: no string per symbol is made while loading a 100,000-symbol kallsyms). Sizes: a symbol with size 0
-/// runs to the next symbol's start (the last one covers only its own address). Aliases (several names at
+/// runs to the next symbol's start (the last one to the end of the page after its own, as perf extends it). Aliases (several names at
 /// one address) are kept (``aliases(at:)``); ``lookup(_:)`` returns the preferred one by
 /// ``prefer(_:_:over:_:)``, the rule `perf report` applies, so both name a function alike.
 public final class SymbolTable: Sendable {
@@ -237,7 +237,9 @@ public final class SymbolTable: Sendable {
             }
             }
         }
-        // A zero-size symbol runs to the next one of its module; the last one covers only its own address.
+        // A zero-size symbol runs to the next one of its module; the last one (of the table, or of its module)
+        // to the end of the page after the one it starts in — perf's rule (symbols__fixup_end), which names
+        // e.g. a sample in a library's `_fini+0x4` (its last symbol, of size 0).
         var lastEnd: UInt64 = 0
         for i in 0..<m {
             let s = entries[i].start, z = entries[i].end
@@ -247,7 +249,8 @@ public final class SymbolTable: Sendable {
             } else if i + 1 < m, modules[i + 1] == modules[i] {
                 e = entries[i + 1].start
             } else {
-                e = s &+ 1
+                let page = ((s &+ 4095) & ~UInt64(4095)) &+ 4096
+                e = page > s ? page : UInt64.max
             }
             entries[i].end = e
             lastEnd = max(lastEnd, e)
