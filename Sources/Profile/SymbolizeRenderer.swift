@@ -13,42 +13,53 @@ public enum SymbolizeRenderer {
 
     static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 
-    public static func render(_ results: [Symbolization], format: Format, lines: Bool, inlines: Bool, table: SymbolTable) -> String {
-        format == .json ? json(results, lines: lines, inlines: inlines, table: table) : tsv(results, inlines: inlines)
+    /// With `demangle`, C++ names as `addr2line -C` (without parameter lists, as perf shows them).
+    public static func render(_ results: [Symbolization], format: Format, lines: Bool, inlines: Bool, table: SymbolTable,
+                              demangle: Bool = false) -> String {
+        var cache: [String: String] = [:]
+        let name: (String) -> String = { raw in
+            guard demangle, raw.hasPrefix("_Z") else { return raw }
+            if let d = cache[raw] { return d }
+            let d = Demangler.demangle(raw) ?? raw
+            cache[raw] = d
+            return d
+        }
+        return format == .json ? json(results, lines: lines, inlines: inlines, table: table, name: name)
+            : tsv(results, inlines: inlines, name: name)
     }
 
-    static func tsv(_ results: [Symbolization], inlines: Bool) -> String {
+    static func tsv(_ results: [Symbolization], inlines: Bool, name: (String) -> String) -> String {
         var out = ""
         out.reserveCapacity(results.count * 64)
         for r in results {
             let addr = r.address == UInt64.max ? "??" : hex(r.address)
             if inlines && r.frames.count > 1 {
                 for f in r.frames.dropLast() {
-                    out += addr + "\t" + f.function + "\t??\t" + (f.location?.file ?? "??") + "\t" + String(f.location?.line ?? 0) + "\tinlined\n"
+                    out += addr + "\t" + name(f.function) + "\t??\t" + (f.location?.file ?? "??") + "\t" + String(f.location?.line ?? 0) + "\tinlined\n"
                 }
                 let outer = r.frames[r.frames.count - 1]
-                out += addr + "\t" + (r.symbol?.name ?? outer.function) + "\t" + (r.symbol.map { hex($0.offset) } ?? "??") + "\t"
+                out += addr + "\t" + name(r.symbol?.name ?? outer.function) + "\t" + (r.symbol.map { hex($0.offset) } ?? "??") + "\t"
                 out += (outer.location?.file ?? "??") + "\t" + String(outer.location?.line ?? 0) + "\tfunction\n"
                 continue
             }
-            out += addr + "\t" + (r.symbol?.name ?? "??") + "\t" + (r.symbol.map { hex($0.offset) } ?? "??") + "\t"
+            out += addr + "\t" + (r.symbol.map { name($0.name) } ?? "??") + "\t" + (r.symbol.map { hex($0.offset) } ?? "??") + "\t"
             out += (r.location?.file ?? "??") + "\t" + String(r.location?.line ?? 0)
             out += inlines ? "\tfunction\n" : "\n"
         }
         return out
     }
 
-    static func json(_ results: [Symbolization], lines: Bool, inlines: Bool, table: SymbolTable) -> String {
+    static func json(_ results: [Symbolization], lines: Bool, inlines: Bool, table: SymbolTable, name: (String) -> String) -> String {
         let arr: [JSONValue] = results.map { r in
             var o: [String: JSONValue] = ["address": .of(r.address == UInt64.max ? "??" : hex(r.address))]
             if let s = r.symbol {
-                o["symbol"] = .of(s.name)
+                o["symbol"] = .of(name(s.name))
                 o["offset"] = .of(hex(s.offset))
                 o["start"] = .of(hex(s.start))
                 o["size"] = .of(s.size)
                 if let m = s.module { o["module"] = .of(m) }
                 let al = table.aliases(at: s.start)
-                if al.count > 1 { o["aliases"] = .of(al) }
+                if al.count > 1 { o["aliases"] = .of(al.map(name)) }
             } else {
                 o["symbol"] = .null
                 o["miss"] = .of("\(r.miss.map { "\($0)" } ?? "outsideImage")")
@@ -60,7 +71,7 @@ public enum SymbolizeRenderer {
             }
             if inlines {
                 o["frames"] = .array(r.frames.map { f in
-                    .object(["function": .of(f.function), "file": f.location.map { .of($0.file) } ?? .null,
+                    .object(["function": .of(name(f.function)), "file": f.location.map { .of($0.file) } ?? .null,
                              "line": .of(f.location?.line ?? 0), "column": .of(f.location?.column ?? 0), "inlined": .bool(f.inlined)])
                 })
             }

@@ -28,6 +28,9 @@ struct SymbolizeCommand: ParsableCommand {
     @Flag(help: "Also give the chain of inlined frames (DWARF).")
     var inlines = false
 
+    @Flag(name: [.customShort("C"), .long], help: "Demangle C++ names (as addr2line -C, without parameter lists as perf shows them).")
+    var demangle = false
+
     @Option(help: "Output format: tsv or json.")
     var format: String = "tsv"
 
@@ -46,7 +49,7 @@ struct SymbolizeCommand: ParsableCommand {
 
     func run() throws {
         let request = SymbolizeRequest(image: image, lines: lines, inlines: inlines, format: format, debugDirs: debugDirs,
-                                       addresses: addresses)
+                                       addresses: addresses, demangle: demangle)
         let code = request.run()
         if code != 0 { throw ExitCode(code) }
     }
@@ -60,12 +63,13 @@ struct SymbolizeRequest {
     var format = "tsv"
     var debugDirs: [String] = []
     var addresses: [String] = []
+    var demangle = false
 
     /// Symbolizes as asked; returns the exit status (66: image missing, 65: image unusable).
     func run() -> Int32 {
         let fmt = SymbolizeRenderer.Format(rawValue: format) ?? .tsv
         let dirs = debugDirs + ["/usr/lib/debug"]
-        if fmt == .tsv && !inlines && addresses.isEmpty {
+        if fmt == .tsv && !inlines && !demangle && addresses.isEmpty {
             // The common, large case: stream stdin to stdout in bounded memory (the image loads on a second
             // thread while stdin is read).
             do {
@@ -92,11 +96,12 @@ struct SymbolizeRequest {
         } else {
             input = addresses.compactMap { SymbolizeRenderer.parseAddress(Substring($0)) }
         }
-        if fmt == .tsv && !inlines {
+        if fmt == .tsv && !inlines && !demangle {
             writeStdout(symbolizer.tsv(input, lines: lines))
         } else {
             let results = symbolizer.symbolize(input, lines: lines || inlines, inlines: inlines)
-            writeStdout(SymbolizeRenderer.render(results, format: fmt, lines: lines || inlines, inlines: inlines, table: symbolizer.table))
+            writeStdout(SymbolizeRenderer.render(results, format: fmt, lines: lines || inlines, inlines: inlines, table: symbolizer.table,
+                                                 demangle: demangle))
         }
         for w in symbolizer.warnings { printError("warning: " + w) }
         for b in bad { printError("warning: stdin " + b) }

@@ -150,7 +150,7 @@ import Testing
                                       + (children ? ["--children"] : []))
         #expect(x.status == 0, "\(x.stderr)")
         var compared = 0
-        for (symbol, percent, perfRoot) in entries.prefix(3) {
+        for (symbol, percent, perfRoot) in entries.prefix(5) {
             let graph = try xprofGraph(x.stdout, symbol: symbol)
             var xprofRoot = try #require(graph, "no row \(symbol) in xprof's report")
             #expect(abs(xprofRoot.percent - percent) <= 0.1, "\(mode) \(symbol): xprof \(xprofRoot.percent)% vs perf \(percent)%")

@@ -77,6 +77,19 @@ import Testing
             #expect(known, "\(n) is not a symbol nm lists")
         }
 
+        // symbolize -C: the names c++filt -p (no parameter lists) gives nm's mangled names, at each function.
+        let funcs = nm.stdout.split(separator: "\n").compactMap { line -> (String, String)? in
+            let f = line.split(separator: " ")
+            return f.count == 3 && "tT".contains(f[1]) && f[2].hasPrefix("_Z") ? ("0x" + f[0], String(f[2])) : nil
+        }
+        #expect(funcs.count >= 4, "\(nm.stdout.prefix(400))")
+        let filt = try XprofRunner.run("/usr/bin/c++filt", ["-p"] + funcs.map(\.1))
+        let want = filt.stdout.split(separator: "\n").map(String.init)
+        let sym = try XprofRunner.xprof(["symbolize", "-C", "--image", bin] + funcs.map(\.0))
+        #expect(sym.status == 0, "\(sym.stderr)")
+        let named = sym.stdout.split(separator: "\n").map { String($0.split(separator: "\t")[1]) }
+        #expect(named == want, "symbolize -C \(named.prefix(4)) vs c++filt -p \(want.prefix(4))")
+
         // script's frames as perf script's.
         let ps = try XprofRunner.run("/usr/bin/perf", ["script", "-i", data, "-F", "tid,time,ip,sym,dso"])
         let xs = try XprofRunner.xprof(["script", data, "-F", "tid,time,ip,sym,dso"])

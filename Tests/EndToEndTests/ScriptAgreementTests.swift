@@ -57,7 +57,10 @@ import Testing
         // Without callchains, the sampled address too.
         let pg = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-G", "-F", "tid,time,ip,sym,dso"])
         let xg = try XprofRunner.xprof(["script", file, "-G", "-F", "tid,time,ip,sym,dso"])
-        #expect(Self.normalized(xg.stdout, dropFrameIP: false) == Self.normalized(pg.stdout, dropFrameIP: false))
+        let xgl = Self.normalized(xg.stdout, dropFrameIP: false), pgl = Self.normalized(pg.stdout, dropFrameIP: false)
+        let firstDifference = zip(pgl, xgl).enumerated().first { $0.element.0 != $0.element.1 }
+        #expect(xgl.count == pgl.count && firstDifference == nil,
+                "-G: xprof \(xgl.count) lines, perf \(pgl.count); first difference \(firstDifference.map { "line \($0.offset + 1): perf '\($0.element.0)' vs xprof '\($0.element.1)'" } ?? "none")")
     }
 
     /// `--time START,END` of script and report keeps perf script's and perf report's samples.
