@@ -14,6 +14,11 @@ public struct ReportRow: Sendable, Equatable {
     public var childrenPercent: Double = 0
     /// With `--call-graph`: the callchains of this row's samples as a tree.
     public var callGraph: CallGraph? = nil
+    /// With `--group`: per event of ``Report/groupEvents``, this row's share of that event's total, its
+    /// samples and period (`percent`, `samples` and `period` are the first event's).
+    public var groupPercents: [Double] = []
+    public var groupSamples: [UInt64] = []
+    public var groupPeriods: [UInt64] = []
 }
 
 /// Per-domain counts shown in headers and by `xprof info`.
@@ -75,6 +80,8 @@ public struct Report: Sendable {
     public var eventTotals: [EventTotal] = []
     /// perf's sample filters (`--comms`, `--dsos` …) when given: what they kept and of what.
     public var sampleFilter: SampleFilterSummary? = nil
+    /// With `--group`: the events side by side in every row, and each one's total samples and period.
+    public var groupEvents: [EventTotal] = []
 }
 
 /// What a report's sample filter kept: `totalSamples`/`totalPeriod` are `all…` with `--percentage absolute`

@@ -98,7 +98,14 @@ public enum ReportRenderer {
         if !r.filterDescription.isEmpty { counts += " of \(r.inputSamples) (only \(r.filterDescription))" }
         counts += ", event count (period) \(r.totalPeriod); lost samples: \(lost)"
         if r.stats.totalDropped > 0 { counts += "; dropped records: \(r.stats.totalDropped)" }
-        lines.append(counts)
+        if r.groupEvents.isEmpty {
+            lines.append(counts)
+        } else {
+            // perf's --group: each column is a share of its own event's total.
+            let each = r.groupEvents.map { "\($0.name) \($0.samples) samples, event count \($0.period)" }.joined(separator: "; ")
+            lines.append("group of events (each column a share of its event's total): " + each + "; lost samples: \(lost)"
+                         + (r.filterDescription.isEmpty ? "" : " (only \(r.filterDescription))"))
+        }
         if let f = r.sampleFilter {
             // As perf's header: the counts above are the 100 % — all samples (absolute) or the kept (relative).
             lines.append(f.percentage == .absolute
@@ -147,10 +154,13 @@ public enum ReportRenderer {
         for s in r.stats.skipped { out += "# skipped: " + s + "\n" }
         if let cg = r.callGraph { out += "# " + callGraphHeading(cg, children: r.children) + "\n" }
         out += "#\n"
-        let heads = (r.children ? ["Children", "Self"] : ["Overhead"]) + ["Samples"] + r.keys.map(\.title)
-        let numeric = r.children ? 3 : 2
+        let grouped = !r.groupEvents.isEmpty
+        let heads = grouped ? r.groupEvents.map(\.name) + ["Samples"] + r.keys.map(\.title)
+            : (r.children ? ["Children", "Self"] : ["Overhead"]) + ["Samples"] + r.keys.map(\.title)
+        let numeric = grouped ? r.groupEvents.count + 1 : r.children ? 3 : 2
         let cells: [[String]] = r.rows.map { row in
-            (r.children ? [pct(row.childrenPercent) + "%"] : []) + [pct(row.percent) + "%", String(row.samples)] + row.values
+            if grouped { return row.groupPercents.map { pct($0) + "%" } + [String(row.samples)] + row.values }
+            return (r.children ? [pct(row.childrenPercent) + "%"] : []) + [pct(row.percent) + "%", String(row.samples)] + row.values
         }
         var widths = heads.map(\.count)
         for row in cells { for (i, c) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
@@ -189,6 +199,17 @@ public enum ReportRenderer {
     }
 
     public static func csv(_ r: Report) -> String {
+        if !r.groupEvents.isEmpty {
+            // --group: a share and a sample count per event (named in the header), then the keys.
+            let names = r.groupEvents.map(\.name)
+            var out = (names.map { "overhead:" + $0 } + names.map { "samples:" + $0 } + r.keys.map(\.rawValue))
+                .map(csvField).joined(separator: ",") + "\n"
+            for row in r.rows {
+                out += (row.groupPercents.map { pct($0, decimals: 4) } + row.groupSamples.map { String($0) } + row.values.map(csvField))
+                    .joined(separator: ",") + "\n"
+            }
+            return out
+        }
         var out = ((r.children ? ["children"] : []) + ["overhead", "samples"] + r.keys.map(\.rawValue)).joined(separator: ",") + "\n"
         for row in r.rows {
             out += ((r.children ? [pct(row.childrenPercent, decimals: 4)] : []) + [pct(row.percent, decimals: 4), String(row.samples)]
@@ -258,9 +279,18 @@ public enum ReportRenderer {
             if r.children { d["children"] = .of(row.childrenPercent); d["children_period"] = .of(row.childrenPeriod) }
             for (k, v) in zip(r.keys, row.values) { d[k.rawValue] = k == .pid || k == .cpu ? (Int(v).map { .of($0) } ?? .of(v)) : .of(v) }
             if row.callGraph != nil { d["call_graph"] = .of(callGraphToken(section: section, row: i)) }
+            if !r.groupEvents.isEmpty {
+                d["events"] = .array(r.groupEvents.indices.map { e in
+                    .object(["event": .of(r.groupEvents[e].name), "overhead": .of(row.groupPercents[e]),
+                             "samples": .of(row.groupSamples[e]), "period": .of(row.groupPeriods[e])])
+                })
+            }
             return .object(d)
         })
         if let e = r.event { o["event"] = .of(e) }
+        if !r.groupEvents.isEmpty {
+            o["group"] = .array(r.groupEvents.map { .object(["event": .of($0.name), "samples": .of($0.samples), "period": .of($0.period)]) })
+        }
         if let cg = r.callGraph {
             o["call_graph_settings"] = .object(["order": .of(cg.order.rawValue), "limit": .of(cg.limit), "percent_of": "total"])
         }

@@ -37,6 +37,9 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Add callchain-inclusive (children) percentages, like perf report --children.")
     var children = false
 
+    @Flag(help: "With several events: one table, a share of each event per row, like perf report --group.")
+    var group = false
+
     @Option(name: [.customLong("call-graph"), .customShort("g")], defaultAsFlag: CallGraphArgument(),
             parsing: .next,
             help: ArgumentHelp("Draw each row's call graph: callee (default) or caller order; perf's comma form (e.g. caller,0.5 or graph,1,callee; none for no graph) works too.", valueName: "caller|callee"))
@@ -62,6 +65,12 @@ struct ReportCommand: ParsableCommand {
         if children, !selection.filters.dsos.isEmpty || !selection.filters.symbolNames.isEmpty {
             throw ValidationError("--children with --dsos or --symbols is not supported: perf filters the children rows by their own image and function, which xprof does not do yet; use --comms, --pids or --tids, or leave out --children")
         }
+        if group, children || callGraph != nil {
+            throw ValidationError("--group shows the events' self shares side by side; it does not combine with --children or --call-graph")
+        }
+        if group, selection.event != nil {
+            throw ValidationError("--group puts every event side by side; --event picks one: give one of them")
+        }
         if callGraph != nil {
             if selection.format == "csv" {
                 throw ValidationError("--call-graph draws trees, which CSV rows cannot hold; use --format table or --format json")
@@ -70,12 +79,15 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        // Like perf report: one section per event that has samples (a single one for most recordings).
-        let reports = selection.buildPerEvent(file) {
-            $0.percentLimit = percentLimit
+        // Like perf report: one section per event that has samples (a single one for most recordings); with
+        // --group one table, the events side by side.
+        var reports = selection.buildPerEvent(file) {
+            $0.percentLimit = group ? nil : percentLimit
+            if group { $0.top = nil }
             $0.children = children
             if let callGraph { $0.callGraph = CallGraphOptions(order: callGraph.order, limit: callGraphLimit ?? callGraph.limit ?? 0.5) }
         }
+        if group, let combined = ReportGroup.combine(reports, top: selection.top, percentLimit: percentLimit) { reports = [combined] }
         let fmt = ReportFormat(rawValue: selection.format) ?? .table
         if fmt != .table, let report = reports.first {
             for w in report.symbolWarnings + report.stats.warnings { printError("warning: " + w) }
