@@ -133,8 +133,8 @@ import Testing
         let report = try XprofRunner.xprof(["report", file, "--sort", "symbol", "--format", "csv"])
         var rows: [String: Int] = [:]
         for row in report.stdout.split(separator: "\n").dropFirst() {
-            let f = row.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false)
-            rows[String(f[2]), default: 0] += Int(f[1]) ?? 0
+            let f = XprofRunner.csvFields(row)
+            rows[f[2], default: 0] += Int(f[1]) ?? 0
         }
         #expect(leaves == rows)
         #expect(leaves["workload_spin_hot", default: 0] > 0)

@@ -86,6 +86,32 @@ enum XprofRunner {
     }
 
     /// A fresh temporary directory, removed by the caller when done.
+    /// The fields of one CSV line as xprof writes it (RFC 4180: a field with a comma or quote is quoted,
+    /// quotes doubled): C++ names such as `std::map<int, int>::find` hold commas.
+    static func csvFields(_ line: Substring) -> [String] {
+        var out: [String] = [], field = "", quoted = false
+        var it = line.makeIterator()
+        var pending: Character? = nil
+        while let c = pending ?? it.next() {
+            pending = nil
+            if quoted {
+                if c == "\"" {
+                    if let n = it.next() {
+                        if n == "\"" { field.append("\"") } else { quoted = false; pending = n }
+                    } else { quoted = false }
+                } else { field.append(c) }
+            } else if c == "\"" && field.isEmpty {
+                quoted = true
+            } else if c == "," {
+                out.append(field); field = ""
+            } else {
+                field.append(c)
+            }
+        }
+        out.append(field)
+        return out
+    }
+
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("xprof-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

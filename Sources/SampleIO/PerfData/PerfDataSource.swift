@@ -278,6 +278,11 @@ final class PerfDataSource: SampleSource {
                                         && $0.readFormat & PerfAttr.fmtID == 0 }) {
             stats.warnings.append("\(path): the group read values of event '\(a.name.isEmpty ? a.defaultName : a.name)' carry no ids, so they cannot be told apart: each sample is counted once, as its own event with its own period (perf drops such values as unknown ids)")
         }
+        // perf record --call-graph dwarf: samples carry a copy of the user stack and registers for perf report
+        // to unwind; xprof does not unwind them (yet), which changes callchain views: say so.
+        if let a = attrs.first(where: { $0.sampleType & PerfAttr.stackUser != 0 && $0.sampleType & PerfAttr.regsUser != 0 }) {
+            stats.warnings.append("\(path): event '\(a.name.isEmpty ? a.defaultName : a.name)' was recorded with --call-graph dwarf (user stacks copied for unwinding); xprof does not unwind them, so callchains hold the kernel frames and the sampled user address only: --children, call graphs and flame graphs miss the user callers perf report shows (self columns are unaffected; record with --call-graph fp or lbr for xprof)")
+        }
         // Order events by time as perf does, when every record carries a timestamp.
         ordered = attrs.allSatisfy { $0.sampleType & PerfAttr.time != 0 && $0.sampleIDAll }
         metadata.events = attrs.enumerated().map { i, a in
