@@ -120,14 +120,15 @@ public struct TimeWindow: Sendable, Equatable {
         return true
     }
 
-    /// `time 39100.5–39101.0 s` as a header says it.
+    /// A time as perf script prints it: seconds with microseconds (`39100.020675`).
+    public static func seconds(_ ns: UInt64) -> String {
+        let us = String(ns % 1_000_000_000 / 1000)
+        return String(ns / 1_000_000_000) + "." + String(repeating: "0", count: 6 - us.count) + us
+    }
+
+    /// `time 39100.500000,39101.000000` as a header says it.
     public var description: String {
-        func s(_ v: UInt64?) -> String {
-            guard let v else { return "" }
-            let us = String(v % 1_000_000_000 / 1000)
-            return String(v / 1_000_000_000) + "." + String(repeating: "0", count: 6 - us.count) + us
-        }
-        return "time \(s(start)),\(s(end))"
+        "time \(start.map(Self.seconds) ?? ""),\(end.map(Self.seconds) ?? "")"
     }
 }
 

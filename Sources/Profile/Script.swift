@@ -96,13 +96,14 @@ public enum ScriptWriter {
             let srcline = wantSource ? attributor.sourceLine(domain: domain, mode: mode, pid: pid, ip: ip) : -1
             var f = Frame(ip: ip, image: d.image, symbol: d.symbol, offset: d.offset, srcline: srcline, text: -1)
             if options.format == .text { f.text = text.render(f, attributor.strings) }
-            if frames.count >= 1 << 20 { frames.removeAll(); text.forgetFrames() }
             frames.set(ip, key, 0, f)
             return f
         }
         try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: options.event,
                                      afterSideband: { frames.removeAll(); text.forgetFrames() }) { s, batch, i in
             if let w = options.timeWindow, !w.contains(s.time) { summary.skipped += 1; return }
+            // Bounded caches, emptied between samples only: a sample's frames hold indexes of their texts.
+            if frames.count >= 1 << 20 { frames.removeAll(); text.forgetFrames() }
             let a = attributor.attribute(s)
             if let filter, !filter.keeps(pid: s.pid, tid: s.tid, a) { summary.skipped += 1; return }
             let own = describe(s.domain, s.mode, s.pid, s.ip)
@@ -266,7 +267,7 @@ public enum ScriptWriter {
         var text: Int32
     }
 
-    /// Formats samples in one of the three layouts.
+    /// Formats samples as CSV rows or JSON Lines (``TextLayout`` writes the text layout).
     struct Line {
         let fields: [ScriptField]
         let format: ScriptFormat
@@ -293,16 +294,6 @@ public enum ScriptWriter {
 
         static func hex(_ v: UInt64) -> String { String(v, radix: 16) }
 
-        static func zeroPad(_ v: some BinaryInteger, _ width: Int) -> String {
-            let t = String(v)
-            return t.count >= width ? t : String(repeating: "0", count: width - t.count) + t
-        }
-
-        /// perf script's time: seconds with microseconds.
-        static func seconds(_ ns: UInt64) -> String {
-            String(ns / 1_000_000_000) + "." + zeroPad(ns % 1_000_000_000 / 1000, 6)
-        }
-
         static func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
             let n = s.count
             if n >= width { return s }
@@ -318,17 +309,16 @@ public enum ScriptWriter {
 
         func append(_ s: Sample, comm: String, own: Frame, chain: [Frame], strings: StringTable, hasChain: Bool,
                              to out: inout String) {
-            switch format {
-            case .text: break  // (TextLayout writes text)
-            case .csv: csv(s, comm: comm, own: own, chain: chain, strings: strings, hasChain: hasChain, to: &out)
-            case .json: json(s, comm: comm, own: own, chain: chain, strings: strings, hasChain: hasChain, to: &out)
+            if format == .json {
+                json(s, comm: comm, own: own, chain: chain, strings: strings, hasChain: hasChain, to: &out)
+            } else {
+                csv(s, comm: comm, own: own, chain: chain, strings: strings, to: &out)
             }
         }
 
         static func csvField(_ s: String) -> String { ReportRenderer.csvField(s) }
 
-        func csv(_ s: Sample, comm: String, own: Frame, chain: [Frame], strings: StringTable, hasChain: Bool,
-                 to out: inout String) {
+        func csv(_ s: Sample, comm: String, own: Frame, chain: [Frame], strings: StringTable, to out: inout String) {
             var row: [String] = []
             for f in fields {
                 switch f {
@@ -338,7 +328,7 @@ public enum ScriptWriter {
                 case .cpu: row.append(s.pcpu == Sample.unknownCPU ? "" : String(s.pcpu))
                 case .domain: row.append(s.domain.description)
                 case .mode: row.append(s.mode.description)
-                case .time: row.append(Self.seconds(s.time))
+                case .time: row.append(TimeWindow.seconds(s.time))
                 case .period: row.append(String(s.weight))
                 case .event: row.append(Self.csvField(eventName(s.event)))
                 case .ip: row.append("0x" + Self.hex(s.ip))

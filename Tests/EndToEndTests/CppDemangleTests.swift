@@ -55,9 +55,9 @@ import Testing
         #expect(x.status == 0, "\(x.stderr)")
         var got: [String: Double] = [:]
         for line in x.stdout.split(separator: "\n").dropFirst() {
-            // The symbol may hold commas (template arguments): split the first three columns only.
-            let f = line.split(separator: ",", maxSplits: 3, omittingEmptySubsequences: false)
-            got["\(f[2])|\(f[3].hasPrefix("\"") ? String(f[3].dropFirst().dropLast()).replacingOccurrences(of: "\"\"", with: "\"") : String(f[3]))"] = Double(f[0])
+            // The symbol may hold commas (template arguments), and is then quoted.
+            let f = XprofRunner.csvFields(line)
+            got["\(f[2])|\(f[3])"] = Double(f[0])
         }
         for (pct, dso, sym) in perf.prefix(10) {
             let g = got["\(dso)|\(sym)"]
