@@ -66,7 +66,15 @@ struct OverheadCommand: ParsableCommand {
                 if progress { printError("round \(round + 1)/\(runs)") }
                 baseline.append(try CommandTimer.run(command, showOutput: showOutput).seconds)
                 for (k, c) in configs.enumerated() {
-                    let r = try CommandTimer.run(c.1, showOutput: showOutput)
+                    var r = try CommandTimer.run(c.1, showOutput: showOutput)
+                    // A profiler killed by a signal (perf 6.1 sometimes aborts in its build-id pass on a busy
+                    // machine) measured nothing useful: that run is measured again, twice at most, with a note.
+                    var again = 0
+                    while r.status >= 128, again < 2 {
+                        again += 1
+                        printError("note: \(c.0) died with status \(r.status) in round \(round + 1); measuring that run again")
+                        r = try CommandTimer.run(c.1, showOutput: showOutput)
+                    }
                     if r.status != 0 {
                         throw SampleIOError(.other, "\(c.0) exited with status \(r.status) while profiling the command",
                                             hint: "run `\(c.1.joined(separator: " "))` by hand to see why")
