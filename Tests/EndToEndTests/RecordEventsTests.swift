@@ -58,13 +58,14 @@ import Testing
         #expect(samples == got["minor-faults"], "\(one.stdout)")
     }
 
-    /// Time-based and count-based events side by side, as perf samples them: the cpu-clock samples of a
-    /// spinning command sit in its hot function, its context switches in the kernel's scheduler.
+    /// Time-based and count-based events side by side, as perf samples them: cpu-clock:u has user samples
+    /// only, the context switches sit in the kernel's scheduler.
     @Test func clockAndSwitchesOfOneRunAreReportedApart() throws {
         let dir = try XprofRunner.temporaryDirectory()
         let out = dir.appendingPathComponent("s.xprof").path
+        // The TLB storm's threads wait on a lock: hundreds of context switches in half a second.
         let rec = try XprofRunner.xprof(["record", "-e", "cpu-clock:u,context-switches", "-F", "1999", "-o", out, "--",
-                                         XprofRunner.workload, "syscall", "0.5"])
+                                         XprofRunner.workload, "tlb", "0.5", "2"])
         #expect(rec.status == 0, "\(rec.stderr)")
         let clock = try XprofRunner.xprof(["report", out, "--event", "cpu-clock:u", "--sort", "mode", "--format", "csv"])
         #expect(clock.status == 0, "\(clock.stderr)")

@@ -85,7 +85,6 @@ enum XprofRunner {
         try run(xprof, arguments, stdin: stdin, environment: environment)
     }
 
-    /// A fresh temporary directory, removed by the caller when done.
     /// The fields of one CSV line as xprof writes it (RFC 4180: a field with a comma or quote is quoted,
     /// quotes doubled): C++ names such as `std::map<int, int>::find` hold commas.
     static func csvFields(_ line: Substring) -> [String] {
@@ -112,6 +111,7 @@ enum XprofRunner {
         return out
     }
 
+    /// A fresh temporary directory, removed by the caller when done.
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("xprof-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
