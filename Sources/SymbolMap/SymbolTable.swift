@@ -175,6 +175,30 @@ public final class SymbolTable: Sendable {
     /// Builds the table from what `builder` collected.
     /// - Complexity: O(n) when the symbols came in address order (kallsyms, System.map), else O(n log n);
     ///   names are not copied.
+    /// Indexes of `raws` in (address, index) order. When the addresses span less than 2^42 bytes and there
+    /// are fewer than 2^21 symbols (every ELF image, kallsyms, System.map), each (address − lowest, index)
+    /// is packed into one UInt64 and the plain integers are sorted: several times faster than sorting
+    /// indexes through a comparison closure (a 36,000-symbol binary: the table's largest cost).
+    static func addressOrder(_ raws: UnsafeBufferPointer<Builder.Raw>) -> [Int32] {
+        let n = raws.count
+        var low = UInt64.max, high: UInt64 = 0
+        for r in raws { low = min(low, r.address); high = max(high, r.address) }
+        if n > 0, n < 1 << 21, high &- low < 1 << 42 {
+            var keys = [UInt64](unsafeUninitializedCapacity: n) { buf, count in
+                for i in 0..<n { buf[i] = (raws[i].address &- low) << 21 | UInt64(i) }
+                count = n
+            }
+            keys.sort()
+            return keys.map { Int32(truncatingIfNeeded: $0 & (1 << 21 - 1)) }
+        }
+        var order = (0..<n).map { Int32(truncatingIfNeeded: $0) }
+        order.sort { x, y in
+            let ax = raws[Int(x)].address, ay = raws[Int(y)].address
+            return ax != ay ? ax < ay : x < y
+        }
+        return order
+    }
+
     public init(builder b: Builder) {
         let n = b.raws.count
         var modules: [Int32] = []
@@ -188,11 +212,7 @@ public final class SymbolTable: Sendable {
             while k < n { if raws[k - 1].address > raws[k].address { sorted = false; break }; k += 1 }
             var order: [Int32] = []
             if !sorted {
-                order = (0..<n).map { Int32(truncatingIfNeeded: $0) }
-                order.sort { x, y in
-                    let ax = raws[Int(x)].address, ay = raws[Int(y)].address
-                    return ax != ay ? ax < ay : x < y
-                }
+                order = Self.addressOrder(raws)
             }
             modules.reserveCapacity(n)
             order.withUnsafeBufferPointer { ord in
