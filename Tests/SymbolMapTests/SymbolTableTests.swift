@@ -66,3 +66,24 @@ import Testing
         #expect(m.count == 1)
     }
 }
+
+/// The address order of a table's symbols: packed keys by radix sort, or (wide ranges) a comparison sort;
+/// both must give (address, source order), as a plain sort does.
+@Suite struct SymbolOrderTests {
+    @Test(arguments: [(UInt64(0x400000), UInt64(1) << 24), (UInt64(0xffffffff81000000), UInt64(1) << 30), (UInt64(0x1000), UInt64(1) << 60)])
+    func addressOrderIsASortedStableOrder(base: UInt64, span: UInt64) {
+        var b = SymbolTable.Builder()
+        var state: UInt64 = 0x9E3779B97F4A7C15 ^ span
+        for i in 0..<5000 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            // Some addresses repeat (aliases), so the tie order is exercised.
+            let address = i % 7 == 0 && i > 0 ? base &+ (state % 97) : base &+ state % span
+            b.add(address: address, size: 0, name: UnsafeBufferPointer(start: nil, count: 0), isGlobal: true)
+        }
+        let order = b.raws.withUnsafeBufferPointer { SymbolTable.addressOrder($0) }
+        let reference = b.raws.indices.sorted { x, y in
+            b.raws[x].address != b.raws[y].address ? b.raws[x].address < b.raws[y].address : x < y
+        }
+        #expect(order.map(Int.init) == reference)
+    }
+}
