@@ -224,10 +224,10 @@ public final class ElfImage: Sendable {
     /// An ARM/AArch64/RISC-V mapping symbol (`$a`, `$d`, `$t`, `$x`, optionally `.suffix`), which marks
     /// code or data, not a function. Swift's mangled names also start with `$` (`$s4main3fooyyF`) and are
     /// functions.
-    static func isMappingSymbol(_ name: UnsafePointer<CChar>) -> Bool {
-        guard name[0] == 36 /* $ */ else { return false }
+    static func isMappingSymbol(_ name: UnsafePointer<CChar>, length: Int) -> Bool {
+        guard length >= 2, name[0] == 36 /* $ */ else { return false }
         switch UInt8(bitPattern: name[1]) {
-        case UInt8(ascii: "a"), UInt8(ascii: "d"), UInt8(ascii: "t"), UInt8(ascii: "x"): return name[2] == 0 || name[2] == 46 /* . */
+        case UInt8(ascii: "a"), UInt8(ascii: "d"), UInt8(ascii: "t"), UInt8(ascii: "x"): return length == 2 || name[2] == 46 /* . */
         default: return false
         }
     }
@@ -244,6 +244,15 @@ public final class ElfImage: Sendable {
         // Without versions (.symtab) functions go straight into the builder, which has room for all
         // symbols from the start (memory it does not fill is never touched, and nothing is copied to grow).
         var direct = SymbolTable.Builder(capacity: versions == nil ? count : 0)
+        // Without versions, the string table is copied into the builder whole (one copy) and names are taken
+        // by their offsets there: no lookup, copy or growth per name (a Swift binary's 30,000 names are long).
+        var strtab: UnsafeRawBufferPointer? = nil
+        if versions == nil, let strScn = elf_getscn(elf, Int(sh.sh_link)), let sd = elf_getdata(strScn, nil),
+           let buf = sd.pointee.d_buf, sd.pointee.d_size > 0 {
+            let table = UnsafeRawBufferPointer(start: buf, count: Int(sd.pointee.d_size))
+            strtab = table
+            direct.bytes = Array(table)
+        }
         // Functions: (symbol index, address, size, bind, name).
         var found: [(Int, UInt64, UInt64, Int32, UnsafeMutablePointer<CChar>)] = []
         if versions != nil { found.reserveCapacity(count / 2) }
@@ -256,7 +265,18 @@ public final class ElfImage: Sendable {
             let isFunc = type == STT_FUNC || type == STT_GNU_IFUNC
             // Untyped symbols count when they sit in executable sections (assembly entry points).
             guard isFunc || (type == STT_NOTYPE && execSections.contains { sym.st_value >= $0.0 && sym.st_value < $0.1 }) else { continue }
-            guard let cname = elf_strptr(elf, Int(sh.sh_link), Int(sym.st_name)), cname[0] != 0, !Self.isMappingSymbol(cname) else { continue }
+            if let strtab {
+                let at = Int(sym.st_name)
+                guard at < strtab.count, let base = strtab.baseAddress else { continue }
+                let p = (base + at).assumingMemoryBound(to: CChar.self)
+                let length = strnlen(p, strtab.count - at)
+                guard length > 0, !Self.isMappingSymbol(p, length: length) else { continue }
+                direct.add(address: sym.st_value, size: sym.st_size, nameAt: at, length: length,
+                           isGlobal: bind == STB_GLOBAL, isWeak: bind == STB_WEAK)
+                continue
+            }
+            guard let cname = elf_strptr(elf, Int(sh.sh_link), Int(sym.st_name)), cname[0] != 0,
+                  !Self.isMappingSymbol(cname, length: strlen(cname)) else { continue }
             if versions == nil {
                 let raw = UnsafeRawPointer(cname).assumingMemoryBound(to: UInt8.self)
                 direct.add(address: sym.st_value, size: sym.st_size, name: UnsafeBufferPointer(start: raw, count: strlen(cname)),
