@@ -202,7 +202,7 @@ final class Attributor {
     /// A user-code symbol's name: demangled (C++) as perf demangles it, unless the options say not to.
     private func userSymbolName(_ hit: SymbolHit) -> Int32 {
         let raw = strings.intern(hit.name)
-        guard sources.options.demangle, hit.name.hasPrefix("_Z") || hit.name.hasPrefix("_R") else { return raw }
+        guard sources.options.demangle, Demangler.isMangled(hit.name) else { return raw }
         if let d = demangled[raw] { return d }
         let d = Demangler.demangle(hit.name).map { strings.intern($0) } ?? raw
         demangled[raw] = d

@@ -32,13 +32,9 @@ public enum ReportGroup {
             rows[i].samples = rows[i].groupSamples[0]
             rows[i].period = rows[i].groupPeriods[0]
         }
+        // The first event that tells two rows apart decides (within one event the period orders as the share).
         rows.sort { a, b in
-            for e in 0..<n where a.groupPeriods[e] != b.groupPeriods[e] {
-                // Shares, not periods, decide between events (their totals differ); within an event the
-                // period orders exactly.
-                if a.groupPercents[e] != b.groupPercents[e] { return a.groupPercents[e] > b.groupPercents[e] }
-                return a.groupPeriods[e] > b.groupPeriods[e]
-            }
+            for e in 0..<n where a.groupPeriods[e] != b.groupPeriods[e] { return a.groupPeriods[e] > b.groupPeriods[e] }
             return a.values.lexicographicallyPrecedes(b.values)
         }
         var kept = rows

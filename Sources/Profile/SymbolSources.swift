@@ -256,11 +256,7 @@ final class SymbolSources {
             let full = (options.symfs ?? "") + path
             do {
                 let e = try ElfImage(path: full)
-                // The mapping's own build-id (MMAP2), else the recording's build-id table (perf's BUILD_ID feature).
-                var want = buildID.map { String(format2: $0) }.joined()
-                if want.isEmpty, let h = metadata.symbolHints.first(where: { $0.path == path && !$0.buildID.isEmpty }) {
-                    want = h.buildID
-                }
+                let want = recordedBuildID(path, mapping: buildID)
                 if !want.isEmpty, !e.buildID.isEmpty, e.buildID != want {
                     if options.forceSymbols {
                         warn("\(full): build-id \(e.buildID) does not match the recorded \(want); used anyway because of --force-symbols")
@@ -280,12 +276,19 @@ final class SymbolSources {
         return img
     }
 
+    /// The build-id a recording gives the image at `path`: its mapping's own (MMAP2), else the recording's
+    /// build-id table's (perf's BUILD_ID feature); "" when neither has one.
+    private func recordedBuildID(_ path: String, mapping buildID: [UInt8]) -> String {
+        let own = buildID.map { String(format2: $0) }.joined()
+        if !own.isEmpty { return own }
+        return metadata.symbolHints.first { $0.path == path && !$0.buildID.isEmpty }?.buildID ?? ""
+    }
+
     /// The running kernel's vDSO, for `[vdso]` mappings, when the recording was made by this kernel: the
     /// recorded build-id of `[vdso]` (the mapping's, else the recording's table) must be its own, or, with
     /// none recorded, the kernel release must be this one's. Written to a temporary file for libelf.
     private func hostVDSO(buildID: [UInt8]) -> ElfImage? {
-        var want = buildID.map { String(format2: $0) }.joined()
-        if want.isEmpty, let h = metadata.symbolHints.first(where: { $0.path == "[vdso]" && !$0.buildID.isEmpty }) { want = h.buildID }
+        let want = recordedBuildID("[vdso]", mapping: buildID)
         if want.isEmpty && !metadata.kernelRelease.isEmpty && metadata.kernelRelease != HostIdentity.kernelRelease() { return nil }
         guard let bytes = HostIdentity.vdsoImage() else { return nil }
         var template = Array("/tmp/xprof-vdso-XXXXXX".utf8CString)

@@ -18,7 +18,7 @@ public enum SymbolizeRenderer {
                               demangle: Bool = false) -> String {
         var cache: [String: String] = [:]
         let name: (String) -> String = { raw in
-            guard demangle, raw.hasPrefix("_Z") || raw.hasPrefix("_R") else { return raw }
+            guard demangle, Demangler.isMangled(raw) else { return raw }
             if let d = cache[raw] { return d }
             let d = Demangler.demangle(raw) ?? raw
             cache[raw] = d

@@ -9,10 +9,13 @@ internal import CElfUtils
 /// `bfd_demangle` does. Rust's legacy names (`_ZN…17h<hash>E`) lose their `::h<hash>` as perf's
 /// `rust_demangle_sym` drops it; its v0 names (`_R…`) are demangled by libiberty as they are.
 public enum Demangler {
+    /// Whether `name` looks like a C++ (`_Z…`) or Rust v0 (`_R…`) mangled name, the ones ``demangle(_:)`` tries.
+    public static func isMangled(_ name: String) -> Bool { name.hasPrefix("_Z") || name.hasPrefix("_R") }
+
     /// The demangled name, or nil when `name` is not a mangled C++ name (C, Swift, anything the demangler
     /// refuses).
     public static func demangle(_ name: String) -> String? {
-        guard name.hasPrefix("_Z") || name.hasPrefix("_R") else { return nil }
+        guard isMangled(name) else { return nil }
         var base = Substring(name), suffix = Substring()
         if let at = name.firstIndex(of: "@") {
             base = name[..<at]

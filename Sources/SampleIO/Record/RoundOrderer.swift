@@ -21,54 +21,52 @@ struct RoundOrderer {
 
     /// Appends one round's records after those waiting.
     mutating func add(_ batch: SampleBatch) {
-        guard !batch.isEmpty else { return }
-        Self.appendInOrder(batch, to: &pending) { _ in true }
+        pending.appendBatch(batch)
     }
 
     /// Removes and returns, in time order, the waiting records whose time is at most `limit`; records of
     /// equal time keep their arrival order, a side-band record before the sample that followed it.
     mutating func release(upTo limit: UInt64) -> SampleBatch {
-        var ready: [(time: UInt64, place: UInt64, side: Bool, index: Int)] = []
+        var ready: [(time: UInt64, place: Int, side: Bool, index: Int)] = []
+        var rest = SampleBatch()
         let batch = pending
-        var j = 0
-        for i in 0...batch.samples.count {
-            while j < batch.sideband.count, batch.sideband[j].beforeSample <= i {
-                let r = batch.sideband[j]
-                if r.time <= limit { ready.append((r.time, UInt64(ready.count), true, j)) }
-                j += 1
+        Self.forEachRecord(of: batch) { side, index, time in
+            if time <= limit {
+                ready.append((time, ready.count, side, index))
+            } else {
+                Self.copy(side, index, of: batch, to: &rest)
             }
-            guard i < batch.samples.count else { break }
-            if batch.samples[i].time <= limit { ready.append((batch.samples[i].time, UInt64(ready.count), false, i)) }
         }
+        pending = rest
         guard !ready.isEmpty else { return SampleBatch() }
         ready.sort { $0.time != $1.time ? $0.time < $1.time : $0.place < $1.place }
         var out = SampleBatch()
         out.samples.reserveCapacity(ready.count)
-        for item in ready {
-            if item.side {
-                out.sideband.append(SidebandRecord(beforeSample: out.samples.count, time: batch.sideband[item.index].time,
-                                                   event: batch.sideband[item.index].event))
-            } else {
-                out.append(batch.samples[item.index], callchain: batch.callchain(of: item.index))
-            }
-        }
-        var rest = SampleBatch()
-        Self.appendInOrder(batch, to: &rest) { $0 > limit }
-        pending = rest
+        for item in ready { Self.copy(item.side, item.index, of: batch, to: &out) }
         return out
     }
 
-    /// Appends the records of `batch` whose time passes `keep` to `out`, in arrival order.
-    private static func appendInOrder(_ batch: SampleBatch, to out: inout SampleBatch, keep: (UInt64) -> Bool) {
+    /// Calls `body` with each record of `batch` in arrival order: whether it is a side-band record, its index
+    /// (in `sideband` or `samples`) and its time.
+    private static func forEachRecord(of batch: SampleBatch, _ body: (Bool, Int, UInt64) -> Void) {
         var j = 0
         for i in 0...batch.samples.count {
             while j < batch.sideband.count, batch.sideband[j].beforeSample <= i {
-                let r = batch.sideband[j]
-                if keep(r.time) { out.sideband.append(SidebandRecord(beforeSample: out.samples.count, time: r.time, event: r.event)) }
+                body(true, j, batch.sideband[j].time)
                 j += 1
             }
             guard i < batch.samples.count else { break }
-            if keep(batch.samples[i].time) { out.append(batch.samples[i], callchain: batch.callchain(of: i)) }
+            body(false, i, batch.samples[i].time)
+        }
+    }
+
+    /// Appends one record of `batch` (a side-band record, or a sample with its callchain) to `out`.
+    private static func copy(_ side: Bool, _ index: Int, of batch: SampleBatch, to out: inout SampleBatch) {
+        if side {
+            let r = batch.sideband[index]
+            out.sideband.append(SidebandRecord(beforeSample: out.samples.count, time: r.time, event: r.event))
+        } else {
+            out.append(batch.samples[index], callchain: batch.callchain(of: index))
         }
     }
 }
