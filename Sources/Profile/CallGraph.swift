@@ -93,14 +93,21 @@ struct CallGraphTrie {
     private(set) var parent: [Int32] = []
     private(set) var samples: [UInt64] = []
     private(set) var period: [UInt64] = []
-    private var index = NodeTable(capacity: 1 << 15)
+    private var index: NodeTable
     /// (parent node and epoch, frame address, where it ran) → child node: one probe per frame for the
     /// addresses seen before, without attributing them again. Valid while the attribution does not change:
     /// ``forgetAddresses()`` starts a new epoch whenever a side-band event is applied (older entries are
     /// never found again; clearing the table each time would cost its size), and it is emptied when large.
-    private var byAddress = NodeTable(capacity: 1 << 15)
+    private var byAddress: NodeTable
     private var epoch: UInt64 = 0
     private static let rootMarker = UInt64.max
+
+    /// A trie whose tables have room for `capacity` nodes before they first grow (a report that draws no call
+    /// graph keeps an empty trie: 2 × 2 MB of zeroed table for nothing cost it a thousand page faults).
+    init(capacity: Int = 1 << 15) {
+        index = NodeTable(capacity: capacity)
+        byAddress = NodeTable(capacity: capacity)
+    }
 
     /// The frame code of an attributed (image, symbol) pair.
     @inline(__always)
