@@ -164,7 +164,19 @@ public final class ElfImage: Sendable {
     }
 
     /// Version suffix per .dynsym index ("" when the symbol has no version of this file's own).
-    private static func readVersions(elf: OpaquePointer, versym: OpaquePointer?, verdef: OpaquePointer?) -> [String]? {
+    /// The version of each `.dynsym` entry as perf prints it after a name (`@@VER` for the default version,
+    /// `@VER` for a hidden one): an index into `names` per symbol (0: none). Nil without version sections.
+    struct SymbolVersions {
+        var names: [String] = [""]
+        var perSymbol: [UInt16] = []
+
+        func suffix(_ symbol: Int) -> String? {
+            guard symbol < perSymbol.count, perSymbol[symbol] != 0 else { return nil }
+            return names[Int(perSymbol[symbol])]
+        }
+    }
+
+    private static func readVersions(elf: OpaquePointer, versym: OpaquePointer?, verdef: OpaquePointer?) -> SymbolVersions? {
         guard let versym, let verdef, let vsData = elf_getdata(versym, nil), let vdData = elf_getdata(verdef, nil) else { return nil }
         var vdShdr = GElf_Shdr()
         guard gelf_getshdr(verdef, &vdShdr) != nil else { return nil }
@@ -183,12 +195,21 @@ public final class ElfImage: Sendable {
         }
         var vsShdr = GElf_Shdr()
         guard gelf_getshdr(versym, &vsShdr) != nil else { return nil }
+        // Suffix ids: (version index with its hidden bit) -> position in `out.names`.
+        var out = SymbolVersions()
+        var ids: [Int: UInt16] = [:]
         let count = Int(vsShdr.sh_size / 2)
-        var out = [String](repeating: "", count: count)
+        out.perSymbol = [UInt16](repeating: 0, count: count)
         for i in 0..<count {
             var v = GElf_Versym()
-            guard gelf_getversym(vsData, Int32(i), &v) != nil else { continue }
-            if let n = names[Int(v & 0x7fff)] { out[i] = (v & 0x8000 != 0 ? "@" : "@@") + n }
+            guard gelf_getversym(vsData, Int32(i), &v) != nil, let n = names[Int(v & 0x7fff)] else { continue }
+            let key = Int(v)
+            if let id = ids[key] { out.perSymbol[i] = id; continue }
+            guard out.names.count < Int(UInt16.max) else { continue }
+            let id = UInt16(out.names.count)
+            out.names.append((v & 0x8000 != 0 ? "@" : "@@") + n)
+            ids[key] = id
+            out.perSymbol[i] = id
         }
         return out
     }
@@ -233,7 +254,7 @@ public final class ElfImage: Sendable {
     }
 
     private static func readFunctions(elf: OpaquePointer, section: OpaquePointer, path: String,
-                                      execSections: [(UInt64, UInt64)], versions: [String]?) throws(SymbolMapError) -> SymbolTable.Builder {
+                                      execSections: [(UInt64, UInt64)], versions: SymbolVersions?) throws(SymbolMapError) -> SymbolTable.Builder {
         var sh = GElf_Shdr()
         guard gelf_getshdr(section, &sh) != nil, sh.sh_entsize > 0 else { return SymbolTable.Builder() }
         guard let data = elf_getdata(section, nil) else {
@@ -241,21 +262,16 @@ public final class ElfImage: Sendable {
                                  hint: "the file is truncated or corrupt")
         }
         let count = Int(sh.sh_size / sh.sh_entsize)
-        // Without versions (.symtab) functions go straight into the builder, which has room for all
-        // symbols from the start (memory it does not fill is never touched, and nothing is copied to grow).
-        var direct = SymbolTable.Builder(capacity: versions == nil ? count : 0)
-        // Without versions, the string table is copied into the builder whole (one copy) and names are taken
+        // The builder has room for all symbols from the start (memory it does not fill is never touched, and
+        // nothing is copied to grow). The string table is copied into it whole (one copy) and names are taken
         // by their offsets there: no lookup, copy or growth per name (a Swift binary's 30,000 names are long).
-        var strtab: UnsafeRawBufferPointer? = nil
-        if versions == nil, let strScn = elf_getscn(elf, Int(sh.sh_link)), let sd = elf_getdata(strScn, nil),
-           let buf = sd.pointee.d_buf, sd.pointee.d_size > 0 {
-            let table = UnsafeRawBufferPointer(start: buf, count: Int(sd.pointee.d_size))
-            strtab = table
-            direct.bytes = Array(table)
-        }
-        // Functions: (symbol index, address, size, bind, name).
-        var found: [(Int, UInt64, UInt64, Int32, UnsafeMutablePointer<CChar>)] = []
-        if versions != nil { found.reserveCapacity(count / 2) }
+        var b = SymbolTable.Builder(capacity: count)
+        guard let strScn = elf_getscn(elf, Int(sh.sh_link)), let sd = elf_getdata(strScn, nil),
+              let buf = sd.pointee.d_buf, sd.pointee.d_size > 0 else { return b }
+        let strtab = UnsafeRawBufferPointer(start: buf, count: Int(sd.pointee.d_size))
+        b.bytes = Array(strtab)
+        // With versions (.dynsym): the symbol index of each function added, to put versions on names below.
+        var symbolIndex: [Int32] = []
         for i in 0..<count {
             var sym = GElf_Sym()
             guard gelf_getsym(data, Int32(i), &sym) != nil else { continue }
@@ -265,47 +281,16 @@ public final class ElfImage: Sendable {
             let isFunc = type == STT_FUNC || type == STT_GNU_IFUNC
             // Untyped symbols count when they sit in executable sections (assembly entry points).
             guard isFunc || (type == STT_NOTYPE && execSections.contains { sym.st_value >= $0.0 && sym.st_value < $0.1 }) else { continue }
-            if let strtab {
-                let at = Int(sym.st_name)
-                guard at < strtab.count, let base = strtab.baseAddress else { continue }
-                let p = (base + at).assumingMemoryBound(to: CChar.self)
-                let length = strnlen(p, strtab.count - at)
-                guard length > 0, !Self.isMappingSymbol(p, length: length) else { continue }
-                direct.add(address: sym.st_value, size: sym.st_size, nameAt: at, length: length,
-                           isGlobal: bind == STB_GLOBAL, isWeak: bind == STB_WEAK)
-                continue
-            }
-            guard let cname = elf_strptr(elf, Int(sh.sh_link), Int(sym.st_name)), cname[0] != 0,
-                  !Self.isMappingSymbol(cname, length: strlen(cname)) else { continue }
-            if versions == nil {
-                let raw = UnsafeRawPointer(cname).assumingMemoryBound(to: UInt8.self)
-                direct.add(address: sym.st_value, size: sym.st_size, name: UnsafeBufferPointer(start: raw, count: strlen(cname)),
-                           isGlobal: bind == STB_GLOBAL, isWeak: bind == STB_WEAK)
-            } else {
-                found.append((i, sym.st_value, sym.st_size, bind, cname))
-            }
+            let at = Int(sym.st_name)
+            guard at < strtab.count, let base = strtab.baseAddress else { continue }
+            let p = (base + at).assumingMemoryBound(to: CChar.self)
+            let length = strnlen(p, strtab.count - at)
+            guard length > 0, !Self.isMappingSymbol(p, length: length) else { continue }
+            b.add(address: sym.st_value, size: sym.st_size, nameAt: at, length: length,
+                  isGlobal: bind == STB_GLOBAL, isWeak: bind == STB_WEAK)
+            if versions != nil { symbolIndex.append(Int32(i)) }
         }
-        if versions == nil { return direct }
-        // A name defined in several versions is shown with its version (as perf does): name@@VER, name@VER.
-        var suffix: [Int: String] = [:]
-        if let versions {
-            var counts: [String: Int] = [:]
-            for f in found { counts[String(cString: f.4), default: 0] += 1 }
-            for (k, f) in found.enumerated() where f.0 < versions.count && counts[String(cString: f.4), default: 0] > 1 {
-                suffix[k] = versions[f.0]
-            }
-        }
-        var b = SymbolTable.Builder(capacity: found.count)
-        for (k, f) in found.enumerated() {
-            let raw = UnsafeRawPointer(f.4).assumingMemoryBound(to: UInt8.self)
-            if let v = suffix[k] {
-                var full = String(cString: f.4) + v
-                full.withUTF8 { b.add(address: f.1, size: f.2, name: $0, isGlobal: f.3 == STB_GLOBAL, isWeak: f.3 == STB_WEAK) }
-            } else {
-                b.add(address: f.1, size: f.2, name: UnsafeBufferPointer(start: raw, count: strlen(f.4)),
-                      isGlobal: f.3 == STB_GLOBAL, isWeak: f.3 == STB_WEAK)
-            }
-        }
+        if let versions { b.addVersions(symbolIndex: symbolIndex, versions: versions) }
         return b
     }
 
@@ -336,5 +321,62 @@ extension ElfImage {
             for d in debugDirectories { candidates.append("\(d)\(dir.hasPrefix("/") ? "" : "/")\(dir)/\(link)") }
         }
         return candidates.first { $0 != path && access($0, R_OK) == 0 }
+    }
+}
+
+extension SymbolTable.Builder {
+    /// Puts their version on the names that several of the collected symbols share (a function defined in
+    /// several versions), as perf shows them: `name@@VER` (the default version), `name@VER`. The k-th symbol
+    /// collected is entry `symbolIndex[k]` of `.dynsym`. Names are grouped by a hash of their bytes, and
+    /// names of equal hash compared byte by byte; only the renamed ones are copied.
+    /// - Complexity: O(n log n) for n symbols.
+    mutating func addVersions(symbolIndex: [Int32], versions: ElfImage.SymbolVersions) {
+        let n = raws.count
+        guard n == symbolIndex.count, n > 1 else { return }
+        // (hash of the name, k) packed in one word (the hash's low 43 bits: a collision only costs a compare).
+        guard n < 1 << 21 else { return }
+        var keyed = [UInt64](repeating: 0, count: n)
+        bytes.withUnsafeBufferPointer { all in
+            guard let base = all.baseAddress else { return }
+            for k in 0..<n {
+                let r = raws[k]
+                var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+                var p = base + Int(r.nameStart)
+                let end = p + Int(r.nameLength)
+                while p < end { h = (h ^ UInt64(p.pointee)) &* 0x100_0000_01b3; p += 1 }
+                keyed[k] = h << 21 | UInt64(k)
+            }
+        }
+        keyed.sort()
+        let hashOf = { (w: UInt64) in w >> 21 }, symbolOf = { (w: UInt64) in Int(w & (1 << 21 - 1)) }
+        var shared = [Bool](repeating: false, count: n)
+        bytes.withUnsafeBufferPointer { all in
+            func name(_ k: Int) -> Slice<UnsafeBufferPointer<UInt8>> {
+                let r = raws[k]
+                return all[Int(r.nameStart)..<Int(r.nameStart + r.nameLength)]
+            }
+            var i = 0
+            while i < n {
+                var j = i + 1
+                while j < n && hashOf(keyed[j]) == hashOf(keyed[i]) { j += 1 }
+                if j - i > 1 {
+                    for a in i..<j where !shared[symbolOf(keyed[a])] {
+                        for c in (a + 1)..<j where name(symbolOf(keyed[a])).elementsEqual(name(symbolOf(keyed[c]))) {
+                            shared[symbolOf(keyed[a])] = true
+                            shared[symbolOf(keyed[c])] = true
+                        }
+                    }
+                }
+                i = j
+            }
+        }
+        for k in 0..<n where shared[k] {
+            guard let suffix = versions.suffix(Int(symbolIndex[k])) else { continue }
+            let r = raws[k]
+            let full = Array(bytes[Int(r.nameStart)..<Int(r.nameStart + r.nameLength)]) + Array(suffix.utf8)
+            raws[k].nameStart = UInt32(truncatingIfNeeded: bytes.count)
+            raws[k].nameLength = UInt32(truncatingIfNeeded: full.count)
+            bytes.append(contentsOf: full)
+        }
     }
 }
