@@ -131,6 +131,8 @@ long long xprof_zstd_stream_feed(void *stream, const void *src, size_t src_size,
 static inline uint64_t load64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 static inline uint32_t load32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 
+#define XPROF_PREFETCH_DISTANCE 2048
+
 size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sample_layout *l,
                                xprof_parsed_sample *out, size_t cap, size_t *written,
                                xprof_frame *frames, size_t frames_cap, size_t *frames_used) {
@@ -139,8 +141,16 @@ size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sampl
     const int32_t period_at = l->period_at, chain_at = l->chain_at, head = l->head, tail = l->tail;
     const uint64_t fixed_period = l->fixed_period;
     size_t o = 0, n = 0;
+    /* The buffer may be the file's pages mapped in place, not yet in any cache: every record's place
+     * depends on the size of the one before, so without help each would wait for memory in turn. Lines
+     * are prefetched a fixed distance ahead instead (all of them: the records are back to back). */
+    size_t fetched = 0;
     while (n < cap && o + 8 <= len) {
         const uint8_t *p = buf + o;
+        while (fetched < o + XPROF_PREFETCH_DISTANCE && fetched < len) {
+            __builtin_prefetch(buf + fetched);
+            fetched += 64;
+        }
         uint32_t type = load32(p);
         uint16_t misc, size16;
         memcpy(&misc, p + 4, 2);

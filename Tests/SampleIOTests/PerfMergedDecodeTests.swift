@@ -80,22 +80,27 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("xprof-merged-\(getpid()).data").path
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         defer { try? FileManager.default.removeItem(atPath: path) }
+        // The file read in place by 4 MiB windows (the default) and by 1 MiB ones, and copied by 1 MiB ones.
+        let ways: [PerfDataSource.WindowChoice] = [.init(), .init(inPlace: true, stride: 1 << 20), .init(inPlace: false, stride: 1 << 20)]
         for chains in [false, true] {
+          for way in ways {
             let plain = try PerfDataSource(bytes: bytes, path: path)  // in memory: no threads, no merging
             plain.setCallchainsWanted(chains)
-            let merged = try PerfDataFormat.open(path: path)  // mapped: read, parse and merge on three threads
+            // Mapped: read, parse and merge on three threads.
+            let merged = try PerfDataSource(file: PerfFileBytes.open(path), path: path, windows: way)
             merged.setCallchainsWanted(chains)
             merged.setMergingAllowed(true)
             let a = try PerfDataOrderTests.epochs(plain), b = try PerfDataOrderTests.epochs(merged)
             #expect(a.sideband.count == 61)
             #expect(a.sideband == b.sideband)
             let diff = PerfDataOrderTests.firstDifference(a.epochs, b.epochs)
-            #expect(diff == nil, "callchains \(chains): \(diff ?? "")")
+            #expect(diff == nil, "callchains \(chains), \(way): \(diff ?? "")")
             let total = b.epochs.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1[0] } }
             #expect(total == 60_000)
             #expect(plain.stats.droppedRecords.isEmpty && merged.stats.droppedRecords.isEmpty)
             #expect(merged.stats.warnings == plain.stats.warnings)
             #expect(merged.metadata.domains.map(\.id) == plain.metadata.domains.map(\.id))
+          }
         }
     }
 
@@ -125,18 +130,40 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("xprof-damaged-\(getpid()).data").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         for (what, bytes) in cases {
+          // 1 MiB windows (the cuts above are at their ends), read in place and copied.
+          for inPlace in [true, false] {
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             let memory = try PerfDataSource(bytes: bytes, path: path)
             memory.setMergingAllowed(true)
-            let disk = try PerfDataFormat.open(path: path)
+            let disk = try PerfDataSource(file: PerfFileBytes.open(path), path: path, windows: .init(inPlace: inPlace, stride: window))
             disk.setMergingAllowed(true)
             let a = try PerfDataOrderTests.epochs(memory), b = try PerfDataOrderTests.epochs(disk)
-            #expect(a.sideband == b.sideband, "\(what)")
+            #expect(a.sideband == b.sideband, "\(what), in place \(inPlace)")
             let diff = PerfDataOrderTests.firstDifference(a.epochs, b.epochs)
             #expect(diff == nil, "\(what): \(diff ?? "")")
             #expect(memory.stats.warnings == disk.stats.warnings, "\(what)")
             #expect(memory.stats.droppedRecords == disk.stats.droppedRecords, "\(what)")
             #expect(!disk.stats.warnings.isEmpty || !disk.stats.droppedRecords.isEmpty, "\(what): the damage must be reported")
+          }
+        }
+    }
+
+    /// A file cut short on disk after it was opened (and mapped) reads up to the cut, read in place or
+    /// copied: the samples before it, a warning, and no SIGBUS from a mapped page the file no longer has.
+    @Test func fileCutWhileReadingEndsWithAWarning() throws {
+        let bytes = Self.file(samples: 40_000, seed: 5)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("xprof-cut-\(getpid()).data").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let cut = bytes.count / 2
+        for inPlace in [true, false] {
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let s = try PerfDataSource(file: PerfFileBytes.open(path), path: path, windows: .init(inPlace: inPlace, stride: 1 << 20))
+            #expect(truncate(path, off_t(cut)) == 0)
+            s.setMergingAllowed(true)
+            var samples = 0
+            while let b = try s.nextBatch() { samples += b.samples.reduce(0) { $0 + Int($1.count) } }
+            #expect(samples > 0 && samples < 40_000, "in place \(inPlace): \(samples) samples")
+            #expect(!s.stats.warnings.isEmpty, "in place \(inPlace): the short read must be reported")
         }
     }
 

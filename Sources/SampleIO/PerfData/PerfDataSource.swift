@@ -98,7 +98,7 @@ final class PerfDataSource: SampleSource {
         if streaming && w.start() {
             worker = w
             piping = true
-            let r = WindowReader(file: file, start: pos, end: end)
+            let r = WindowReader(file: file, start: pos, end: end, stride: windowChoice.stride, inPlace: windowChoice.inPlace)
             if r.begin() { reader = r }
         } else {
             stage = MergeStage(ordered: ordered)
@@ -110,7 +110,7 @@ final class PerfDataSource: SampleSource {
     private var streaming = false
     private static let windowSize = 1 << 20
     private let ownWindow = UnsafeMutableRawPointer.allocate(byteCount: PerfDataSource.windowSize, alignment: 16)
-    private var window: UnsafeMutableRawPointer
+    private var window: UnsafeRawPointer
     private var windowStart = 0
     private var windowEnd = 0
     /// With a merging thread, the file is read by reading threads (`reader`): `window` is then the buffer of
@@ -124,7 +124,7 @@ final class PerfDataSource: SampleSource {
     private func windowHolds(_ o: Int, _ n: Int) -> Bool {
         if o >= windowStart && o + n <= windowEnd { return true }
         if let reader { return nextWindow(reader, holding: o, n) }
-        let got = file.read(into: window, count: min(Self.windowSize, end - o), at: o)
+        let got = file.read(into: ownWindow, count: min(Self.windowSize, end - o), at: o)
         windowStart = o
         windowEnd = o + got
         return o + n <= windowEnd
@@ -172,9 +172,18 @@ final class PerfDataSource: SampleSource {
         try self.init(file: PerfFileBytes(copying: bytes), path: path)
     }
 
-    init(file: PerfFileBytes, path: String) throws(SampleIOError) {
+    /// How the reading threads read a file on disk (see ``WindowReader``): in place or copied, and with
+    /// which stride (nil: the reader's default). Tests choose both to cover each way.
+    struct WindowChoice {
+        var inPlace = true
+        var stride: Int? = nil
+    }
+    private let windowChoice: WindowChoice
+
+    init(file: PerfFileBytes, path: String, windows: WindowChoice = WindowChoice()) throws(SampleIOError) {
         self.file = file
-        window = ownWindow
+        windowChoice = windows
+        window = UnsafeRawPointer(ownWindow)
         let bytes = file
         self.path = path
         guard bytes.count >= 16 else {
@@ -506,6 +515,7 @@ final class PerfDataSource: SampleSource {
                 if !step() {
                     endOfInput()
                     sentLast = true
+                    Timings.mark("all records parsed")
                     break
                 }
             }

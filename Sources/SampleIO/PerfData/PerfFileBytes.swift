@@ -114,22 +114,32 @@ final class PerfFileBytes {
     }
 }
 
-/// Reads a byte range of a file front to back on threads of their own, into a ring of buffers, so that
-/// copying the file (the largest single cost of reading a big perf.data: a core copies about 7 GB/s here)
+/// Reads a byte range of a file front to back on threads of their own, a few windows ahead of the
+/// consumer, so that bringing the file into memory (the largest single cost of reading a big perf.data)
 /// runs beside parsing it, on two threads when the machine has the cores.
 ///
 /// Window k holds the bytes from `start + k * stride` on, `stride + overlap` of them (fewer at the end):
 /// a record that starts in the first `stride` bytes of a window (and is at most `overlap` bytes long) is
-/// wholly inside it. Window k always goes into buffer k mod `slots`, and is read only once window
-/// k - `slots` was given back: the readers never get ahead of the consumer by more than the ring, whatever
-/// order they finish in. The consumer takes windows in order with ``take(_:)`` and gives each back with
-/// ``give(_:)``.
+/// wholly inside it. Window k is made ready only once window k - `slots` was given back: the readers never
+/// get ahead of the consumer by more than the ring, whatever order they finish in. The consumer takes
+/// windows in order with ``take(_:)`` and gives each back with ``give(_:)``.
+///
+/// A mapped file is read in place: a reader has the kernel map a window's pages (`MADV_POPULATE_READ`, no
+/// copy and no page faults in the consumer; a page the file no longer has is an error there, not a SIGBUS
+/// later) and unmaps the pages of the window given back before it (`MADV_DONTNEED`: they stay in the page
+/// cache), so resident memory stays at the ring's size. Measured on a 105 MB perf.data: mapping the pages
+/// costs about half of copying them. Otherwise, or on a kernel without `MADV_POPULATE_READ` (before 5.14),
+/// windows are copied with `pread` into a ring of buffers, window k into buffer k mod `slots`.
 final class WindowReader: @unchecked Sendable {
     let start: Int
     let end: Int
     let stride: Int
     let size: Int
     let buffers: [UnsafeMutableRawPointer]
+    /// The file's mapping when windows are read in place (then `buffers` is empty).
+    private let inPlace: UnsafeMutableRawPointer?
+    private let slots: Int
+    private let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
     /// Per buffer: free for the next window, and filled (with the byte count in `counts`).
     private let freeSlot: [DispatchSemaphore]
     private let filledSlot: [DispatchSemaphore]
@@ -141,20 +151,28 @@ final class WindowReader: @unchecked Sendable {
     /// Number of windows.
     let windows: Int
 
-    init(file: PerfFileBytes, start: Int, end: Int, stride: Int = 1 << 20, overlap: Int = 1 << 16, slots: Int = 4,
-         readers: Int = 2) {
+    /// - Parameters:
+    ///   - stride: bytes between window starts; by default 4 MiB in place (each window given back costs a
+    ///     TLB shootdown on the consumer's core: fewer, larger windows read a 300 MB file 10 % faster), 1 MiB
+    ///     copied (buffers that stay in the cache).
+    ///   - inPlace: read a mapped file in place when the kernel can (false: always copy).
+    init(file: PerfFileBytes, start: Int, end: Int, stride: Int? = nil, overlap: Int = 1 << 16, slots: Int = 4,
+         readers: Int = 2, inPlace allowInPlace: Bool = true) {
         self.file = file
         self.start = start
         self.end = end
+        self.slots = max(1, slots)
+        inPlace = allowInPlace && file.isMapped ? file.raw.baseAddress.flatMap { Self.canPopulate($0, count: file.count) } : nil
+        let stride = max(1, stride ?? (inPlace != nil ? 1 << 22 : 1 << 20))
         self.stride = stride
         size = stride + overlap
         windows = end > start ? (end - start + stride - 1) / stride : 0
-        buffers = (0..<slots).map { _ in UnsafeMutableRawPointer.allocate(byteCount: stride + overlap, alignment: 64) }
+        buffers = inPlace != nil ? [] : (0..<self.slots).map { _ in UnsafeMutableRawPointer.allocate(byteCount: stride + overlap, alignment: 64) }
         // Semaphores start at 0 and are raised (libdispatch will not free one below its initial value).
-        freeSlot = (0..<slots).map { _ in DispatchSemaphore(value: 0) }
-        filledSlot = (0..<slots).map { _ in DispatchSemaphore(value: 0) }
+        freeSlot = (0..<self.slots).map { _ in DispatchSemaphore(value: 0) }
+        filledSlot = (0..<self.slots).map { _ in DispatchSemaphore(value: 0) }
         for f in freeSlot { f.signal() }
-        counts = [Int](repeating: 0, count: slots)
+        counts = [Int](repeating: 0, count: self.slots)
         self.readers = max(1, readers)
     }
 
@@ -187,28 +205,62 @@ final class WindowReader: @unchecked Sendable {
 
     /// Waits for window `k` (taken in order, 0 first) and returns its buffer and byte count; a count short
     /// of the window's size means the file could not be read that far.
-    func take(_ k: Int) -> (UnsafeMutableRawPointer, Int) {
-        let slot = k % buffers.count
+    func take(_ k: Int) -> (UnsafeRawPointer, Int) {
+        let slot = k % slots
         filledSlot[slot].wait()
-        return (buffers[slot], counts[slot])
+        if let inPlace { return (UnsafeRawPointer(inPlace + start + k * stride), counts[slot]) }
+        return (UnsafeRawPointer(buffers[slot]), counts[slot])
     }
 
-    /// Gives window `k`'s buffer back for window `k + slots`.
+    /// Gives window `k` back for window `k + slots`.
     func give(_ k: Int) {
-        freeSlot[k % buffers.count].signal()
+        freeSlot[k % slots].signal()
+    }
+
+    /// `base` when the kernel maps file pages on request (`MADV_POPULATE_READ`, Linux 5.14), else nil.
+    private static func canPopulate(_ base: UnsafeRawPointer, count: Int) -> UnsafeMutableRawPointer? {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let p = UnsafeMutableRawPointer(mutating: base)
+        return madvise(p, min(count, page), MADV_POPULATE_READ) == 0 ? p : nil
+    }
+
+    /// Maps the file's pages of `at ..< at + count` (in place); how many of those bytes are readable (fewer
+    /// when the file is shorter now than when it was mapped).
+    private func populate(_ base: UnsafeMutableRawPointer, at: Int, count: Int) -> Int {
+        let from = at / pageSize * pageSize
+        let to = at + count
+        while true {
+            if madvise(base + from, to - from, MADV_POPULATE_READ) == 0 { return count }
+            if errno == EINTR || errno == EAGAIN { continue }
+            return 0
+        }
+    }
+
+    /// Unmaps the pages that lie wholly inside `at ..< at + count` (they stay in the page cache).
+    private func unmap(_ base: UnsafeMutableRawPointer, at: Int, count: Int) {
+        let from = (at + pageSize - 1) / pageSize * pageSize, to = (at + count) / pageSize * pageSize
+        if to > from { _ = madvise(base + from, to - from, MADV_DONTNEED) }
     }
 
     private func run(first: Int, step: Int) {
         var failed = false
         var k = first
         while k < windows {
-            let slot = k % buffers.count
+            let slot = k % slots
             freeSlot[slot].wait()
             if isCancelled { return }
             let at = start + k * stride
             let want = min(size, end - at)
             // After a read error, what follows is not there either (the consumer stops at the first short window).
-            let got = failed ? 0 : file.read(into: buffers[slot], count: want, at: at)
+            let got: Int
+            if let inPlace {
+                // The window given back for this one is done with: its own bytes (not the overlap, which the
+                // next window starts with) are unmapped.
+                if k >= slots { unmap(inPlace, at: start + (k - slots) * stride, count: stride) }
+                got = failed ? 0 : populate(inPlace, at: at, count: want)
+            } else {
+                got = failed ? 0 : file.read(into: buffers[slot], count: want, at: at)
+            }
             if got < want { failed = true }
             counts[slot] = got
             filledSlot[slot].signal()
