@@ -20,8 +20,11 @@ final class MergeStage {
     /// A sample waiting for its round: when, its weight, its place in the input's event order, its key (the
     /// C type, which the merging loop of ``samples(_:frames:)`` writes).
     typealias MergedRef = xprof_merged_ref
+    /// The samples of the current round (since the last ``endRound()``).
     private var pendingKeys = PlainBuffer<MergedRef>(capacity: 1 << 16)
-    private var keptKeys = PlainBuffer<MergedRef>(capacity: 1 << 16)
+    /// The samples that came before the last ``endRound()`` and are still waiting: their times are all at
+    /// most the limit of the next flush (the newest time seen when that round ended).
+    private var previousRound = PlainBuffer<MergedRef>(capacity: 1 << 16)
     private var sideband = SidebandQueue()
     private var epochStarts: [Int] = []
     private var epochOrder = PlainBuffer<Int32>(capacity: 1 << 10)
@@ -34,7 +37,7 @@ final class MergeStage {
     }
 
     deinit {
-        merger.release(); pendingKeys.release(); keptKeys.release(); epochOrder.release()
+        merger.release(); pendingKeys.release(); previousRound.release(); epochOrder.release()
     }
 
     /// One sample: its key, the key's hash (``SampleMerger/hash(_:_:)``), callchain, time and weight.
@@ -48,7 +51,7 @@ final class MergeStage {
         pendingKeys.append(MergedRef(time: time, weight: weight, seq: seq, key: k, reserved: 0))
         seq += 1
         if time > maxTimeSeen { maxTimeSeen = time }
-        if pendingKeys.count >= 1 << 21 { flush(upTo: maxTimeSeen) }
+        if pendingKeys.count >= 1 << 21 { flush(upTo: maxTimeSeen, all: true) }
     }
 
     /// A run of parsed samples (a chunk's, between two of its controls), with their callchains in `frames`.
@@ -100,7 +103,7 @@ final class MergeStage {
             maxTimeSeen = newest
             if pending.count >= 1 << 21 {
                 swap(&m, &merger)
-                flush(upTo: maxTimeSeen)
+                flush(upTo: maxTimeSeen, all: true)
                 swap(&m, &merger)
                 pending = pendingKeys
             }
@@ -122,13 +125,13 @@ final class MergeStage {
 
     /// The end of a round (perf's FINISHED_ROUND).
     func endRound() {
-        flush(upTo: flushLimit)
+        flush(upTo: flushLimit, all: false)
         flushLimit = maxTimeSeen
     }
 
     /// The end of the input: everything still waiting goes out.
     func finish() {
-        flush(upTo: UInt64.max)
+        flush(upTo: UInt64.max, all: true)
         merger.emit(into: &ready)
     }
 
@@ -140,61 +143,76 @@ final class MergeStage {
     }
 
     /// Moves the pending samples with time ≤ `limit` into the merger, and before each due side-band event
-    /// hands out what the merger holds.
+    /// hands out what the merger holds. `all`: `limit` is the newest time seen (every sample goes).
+    ///
+    /// When no side-band event is due — nearly always — the samples of the previous round go into the merger
+    /// as they are (their times are within the limit) and the current round's wait for the next flush, even
+    /// those already within the limit: no event can come between them and the previous round's, so they
+    /// belong to the same epoch either way. That way no sample is compared or copied on its way.
     /// - Complexity: O(n + s log s) for n pending samples and s pending side-band events.
-    private func flush(upTo limit: UInt64) {
+    private func flush(upTo limit: UInt64, all: Bool) {
         // Side-band events in (time, seq) order; the due ones are a prefix.
         sideband.sortByTime()
         var due = 0
         while due < sideband.count, sideband[due].record.time <= limit { due += 1 }
-        keptKeys.removeAll()
-        let refs = pendingKeys.buffer
         if due == 0 {
-            for r in refs {
-                if r.time <= limit { merger.add(r.key, weight: r.weight, time: r.time) } else { keptKeys.append(r) }
+            for r in previousRound.buffer { merger.add(r.key, weight: r.weight, time: r.time) }
+            previousRound.removeAll()
+            if all {
+                for r in pendingKeys.buffer { merger.add(r.key, weight: r.weight, time: r.time) }
+                pendingKeys.removeAll()
+            } else {
+                swap(&previousRound, &pendingKeys)
             }
-        } else {
-            // The epoch of a due sample: how many due side-band events come before it in (time, seq) order.
-            let sbTime = (0..<due).map { sideband[$0].record.time }
-            let sbSeq = (0..<due).map { sideband[$0].seq }
-            func epoch(_ r: MergedRef) -> Int {
-                var lo = 0, hi = due
-                while lo < hi {
-                    let mid = (lo + hi) / 2
-                    if sbTime[mid] < r.time || (sbTime[mid] == r.time && sbSeq[mid] < r.seq) { lo = mid + 1 } else { hi = mid }
-                }
-                return lo
+            return
+        }
+        // All waiting samples in one buffer (the previous round's first: the input's order is kept); those
+        // past the limit are kept in the other.
+        previousRound.append(contentsOf: pendingKeys.buffer)
+        pendingKeys.removeAll()
+        let refs = previousRound.buffer
+        // The epoch of a due sample: how many due side-band events come before it in (time, seq) order.
+        let sbTime = (0..<due).map { sideband[$0].record.time }
+        let sbSeq = (0..<due).map { sideband[$0].seq }
+        func epoch(_ r: MergedRef) -> Int {
+            var lo = 0, hi = due
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if sbTime[mid] < r.time || (sbTime[mid] == r.time && sbSeq[mid] < r.seq) { lo = mid + 1 } else { hi = mid }
             }
-            // Counting sort of the due samples by epoch (file order kept within one).
-            epochStarts = [Int](repeating: 0, count: due + 2)
-            for r in refs where r.time <= limit { epochStarts[epoch(r) + 1] += 1 }
-            for e in 0...due { epochStarts[e + 1] += epochStarts[e] }
-            epochOrder.removeAll()
-            for _ in 0..<epochStarts[due + 1] { epochOrder.append(0) }
-            var fill = epochStarts
-            for (i, r) in refs.enumerated() {
-                if r.time <= limit {
-                    let e = epoch(r)
-                    epochOrder[fill[e]] = Int32(truncatingIfNeeded: i)
-                    fill[e] += 1
-                } else {
-                    keptKeys.append(r)
-                }
+            return lo
+        }
+        // Counting sort of the due samples by epoch (file order kept within one).
+        epochStarts = [Int](repeating: 0, count: due + 2)
+        for r in refs where r.time <= limit { epochStarts[epoch(r) + 1] += 1 }
+        for e in 0...due { epochStarts[e + 1] += epochStarts[e] }
+        epochOrder.removeAll()
+        for _ in 0..<epochStarts[due + 1] { epochOrder.append(0) }
+        var fill = epochStarts
+        for (i, r) in refs.enumerated() {
+            if r.time <= limit {
+                let e = epoch(r)
+                epochOrder[fill[e]] = Int32(truncatingIfNeeded: i)
+                fill[e] += 1
+            } else {
+                pendingKeys.append(r)
             }
-            for e in 0...due {
-                for j in epochStarts[e]..<epochStarts[e + 1] {
-                    let r = refs[Int(epochOrder[j])]
-                    merger.add(r.key, weight: r.weight, time: r.time)
-                }
-                if e < due {
-                    merger.emit(into: &ready)
-                    let r = sideband[e].record
-                    ready.append(r.event, time: r.time)
-                }
+        }
+        for e in 0...due {
+            for j in epochStarts[e]..<epochStarts[e + 1] {
+                let r = refs[Int(epochOrder[j])]
+                merger.add(r.key, weight: r.weight, time: r.time)
+            }
+            if e < due {
+                merger.emit(into: &ready)
+                let r = sideband[e].record
+                ready.append(r.event, time: r.time)
             }
         }
         sideband.removeFirst(due)
-        swap(&pendingKeys, &keptKeys)
+        // The kept samples (past this limit, within the next one) are now the previous round's.
+        previousRound.removeAll()
+        swap(&previousRound, &pendingKeys)
     }
 }
 
