@@ -45,7 +45,7 @@ public enum AnnotationBuilder {
         let source = ReadAheadSource(input, depth: 2)
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbolOptions)
-        attributor.sources.preloadUserImages()
+        attributor.sources.preloadSymbols()
         var notes: [String] = []
         var event = options.event
         if event == nil, meta.events.count > 1 {

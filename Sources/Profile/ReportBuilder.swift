@@ -90,11 +90,13 @@ public enum ReportBuilder {
         // A report only counts: identical samples may come merged (see Sample.count).
         input.setMergingAllowed(options.timeWindow == nil)
         // Decoding runs a few batches ahead on another core while this thread attributes and aggregates.
+        let decoder = input  // (the read-ahead wrapper hands it to another thread)
         let source = ReadAheadSource(input, depth: 2)
+        Timings.mark("decoding started")
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbols)
         // Decoding has begun on the other thread: read the images with samples in the meantime.
-        attributor.sources.preloadUserImages()
+        attributor.sources.preloadSymbols()
         // perf's sample filters, decided with the row (and cached with it): a row index `r` in the row cache
         // is a kept sample's, `~r` one the filter leaves out.
         let filter = options.sampleFilter.isEmpty ? nil : CompiledSampleFilter(options.sampleFilter, strings: &attributor.strings)
@@ -132,8 +134,8 @@ public enum ReportBuilder {
         // the outermost in caller order) out to the root or down to the leaf; its own samples' paths are
         // those above (in caller order, from the root). Per sample that is O(frames × distinct rows on the
         // stack), as in perf; memory still grows with the distinct paths (per row), not the samples.
-        var trie = CallGraphTrie()
         let callGraph = options.callGraph
+        var trie = CallGraphTrie(capacity: callGraph == nil ? 0 : 1 << 15)
         let skipLeaf = keys.contains(.symbol)
         @inline(__always) func place(_ s: Sample, _ mode: SampleMode) -> UInt64 {
             UInt64(s.domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: s.pid))
@@ -168,8 +170,11 @@ public enum ReportBuilder {
             }
             trie.credit(node, count: s.count, weight: s.weight)
         }
+        var batches = 0
         while let batch = try source.nextBatch() {
             var next = 0
+            if batches == 0 { Timings.mark("first samples to attribute") }
+            batches += 1
             let sideband = batch.sideband
             for (i, s) in batch.samples.enumerated() {
                 while next < sideband.count, sideband[next].beforeSample <= i {
@@ -305,6 +310,7 @@ public enum ReportBuilder {
                 next += 1
             }
         }
+        Timings.mark("all samples attributed (\(batches) batches, \(rowKeys.count) rows, \(rowCache.count) cached)")
         let stats = source.stats
         var meta2 = source.metadata  // duration may be final only now
         for (d, name) in options.domainNames {
@@ -314,6 +320,7 @@ public enum ReportBuilder {
         for i in eventTotals.indices {
             eventTotals[i].name = i < meta2.events.count ? meta2.events[i].name : "event \(i)"
         }
+        if options.keepInputsUntilExit { ProcessLifetime.keep([source, decoder, attributor]) }
         var reports: [Report] = []
         if callGraph != nil { trie.accumulate() }
         let graphs = callGraph.map { _ in (trie: trie, children: trie.children()) }

@@ -146,6 +146,9 @@ public struct ReportOptions: Sendable {
     /// Drop rows below this percentage.
     public var percentLimit: Double?
     public var symbols = SymbolOptions()
+    /// Keep the decoder and the symbol tables until the process exits rather than free them when the report
+    /// is made (``ProcessLifetime``): for a command that prints the report and exits.
+    public var keepInputsUntilExit = false
     /// Also accumulate callchain-inclusive ("children") figures, like `perf report --children`.
     public var children = false
     /// Also build each shown row's call graph (`--call-graph`), like `perf report --no-children -g`.

@@ -17,6 +17,7 @@ final class KallsymsPrefetch: @unchecked Sendable {
         group.enter()
         DispatchQueue.global().async {
             self.table = SymbolSources.runningKernelTable(buildID: buildID)
+            Timings.mark("kernel symbols read")
             self.group.leave()
         }
     }
@@ -239,12 +240,24 @@ final class SymbolSources {
         return table
     }
 
-    /// Loads now the symbols of the host's user images the recording says have samples (perf's build-id
-    /// table lists only those), so that a consumer that would otherwise wait for its first samples (merged
-    /// samples come late) reads them while the decoder is still busy.
-    func preloadUserImages() {
-        for h in metadata.symbolHints where h.domain == .host && h.kind == .user && h.path.hasPrefix("/") {
-            if let img = image(h.path, buildID: []) { _ = symbols(of: img) }
+    /// Loads now the host's symbol sources the recording says have samples (perf's build-id table lists only
+    /// those): its user images, the vDSO and the kernel's table, so that a consumer that would otherwise wait
+    /// for its first samples (merged samples come late) reads them while the decoder is still busy.
+    func preloadSymbols() {
+        // The kernel's last: its table is read on another thread already (``KallsymsPrefetch``), in the meantime.
+        let hints = metadata.symbolHints.filter { $0.domain == .host }
+        for h in hints.filter({ $0.kind != .kernel }) + hints.filter({ $0.kind == .kernel }) {
+            switch h.kind {
+            case .user where h.path.hasPrefix("/"):
+                if let img = image(h.path, buildID: []) { _ = symbols(of: img) }
+            case .user where h.path == "[vdso]":
+                _ = image(h.path, buildID: [])
+            case .kernel:
+                _ = kernel(.host)
+            default:
+                continue
+            }
+            Timings.mark("symbols read: \(h.path)")
         }
     }
 

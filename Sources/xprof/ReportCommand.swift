@@ -93,6 +93,7 @@ struct ReportCommand: ParsableCommand {
             for w in report.symbolWarnings + report.stats.warnings { printError("warning: " + w) }
         }
         print(ReportRenderer.render(reports, as: fmt), terminator: "")
+        Timings.mark("report printed")
     }
 }
 

@@ -88,8 +88,11 @@ struct ReportSelection: ParsableArguments {
     func buildPerEvent(_ path: String, adjusting adjust: (inout ReportOptions) -> Void = { _ in }) -> [Report] {
         var opts = reportOptions
         adjust(&opts)
+        // One input, and the command exits once its reports are printed.
+        opts.keepInputsUntilExit = true
         return runReporting {
             let source = try SampleReader.open(path: path)
+            Timings.mark("input opened: \(path)")
             opts.event = try selectedEvent(source.metadata, path: path)
             return try ReportBuilder.buildPerEvent(source: source, path: path, options: opts)
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import XProfCLI
+import SampleIO
 
 @main
 struct XProf: ParsableCommand {
@@ -29,13 +30,16 @@ struct XProf: ParsableCommand {
     /// alone, which spares building and checking the whole command tree (about a millisecond). Help, and any
     /// arguments the command refuses, go through the tree as usual, so usage and errors read as always.
     static func main() {
+        Timings.mark("started")
         let args = Array(CommandLine.arguments.dropFirst())
         let help = ["-h", "--help", "help", "--version"]
         if let name = args.first, !args.contains(where: { help.contains($0) || $0.hasPrefix("--generate-completion") }),
            let type = configuration.subcommands.first(where: { $0._commandName == name }),
            var command = try? type.parseAsRoot(Array(args.dropFirst())) {
             do {
+                Timings.mark("arguments parsed")
                 try command.run()
+                Timings.mark("done")
             } catch {
                 type.exit(withError: error)
             }
