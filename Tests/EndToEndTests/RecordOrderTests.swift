@@ -7,6 +7,10 @@ import Testing
 /// mapping and show as [unknown].
 @Suite struct RecordOrderTests {
     @Test func samplesOnAnotherCPUThanTheExecResolve() throws {
+        try XprofRunner.withCPUsToItself { try execOnAnotherCPU() }
+    }
+
+    private func execOnAnotherCPU() throws {
         guard ProcessInfo.processInfo.activeProcessorCount >= 2 else { return }
         let taskset = "/usr/bin/taskset"
         try #require(FileManager.default.isExecutableFile(atPath: taskset), "taskset (util-linux) is needed")

@@ -4,6 +4,10 @@ import Testing
 /// `xprof sweep`: one workload recorded at several CPU counts, each run confined to its CPUs, then compared.
 @Suite(.serialized) struct SweepTests {
     @Test func tlbShootdownsAppearWhenASecondCPUIsAdded() throws {
+        try XprofRunner.withCPUsToItself { try tlbShootdowns() }
+    }
+
+    private func tlbShootdowns() throws {
         guard ProcessInfo.processInfo.activeProcessorCount >= 2 else { return }
         let dir = try XprofRunner.temporaryDirectory().appendingPathComponent("sweep").path
         let r = try XprofRunner.xprof(["sweep", "--cpus", "1,2", "-o", dir, "--format", "csv", "--sort", "image,symbol",

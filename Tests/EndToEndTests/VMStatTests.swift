@@ -4,6 +4,10 @@ import Testing
 /// `xprof vmstat`: per physical CPU, busy share and who held it.
 @Suite(.serialized) struct VMStatTests {
     @Test func aPinnedSpinnerKeepsItsCPUBusy() throws {
+        try XprofRunner.withCPUsToItself { try pinnedSpinner() }
+    }
+
+    private func pinnedSpinner() throws {
         let cpus = ProcessInfo.processInfo.activeProcessorCount
         guard cpus >= 2, FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") else { return }
         let spinner = Process()

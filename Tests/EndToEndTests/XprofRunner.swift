@@ -112,6 +112,18 @@ enum XprofRunner {
     }
 
     /// A fresh temporary directory, removed by the caller when done.
+    /// Runs `body` while no other test that places work on particular CPUs runs (tests in other suites run
+    /// at the same time): a spinner pinned to CPU 1 for one test made the scheduler move another test's
+    /// two-CPU workload onto CPU 0 alone. An advisory lock on a file every such test takes.
+    static func withCPUsToItself<T>(_ body: () throws -> T) throws -> T {
+        let fd = open(FileManager.default.temporaryDirectory.appendingPathComponent("xprof-tests-cpus.lock").path, O_CREAT | O_RDWR, 0o666)
+        guard fd >= 0 else { return try body() }
+        defer { close(fd) }
+        while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("xprof-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
