@@ -6,6 +6,8 @@
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
 #include <stddef.h>
+/* zlib's CRC-32, for the symbol cache's entries. */
+#include <zlib.h>
 /* libiberty's demangler (Debian's libiberty-dev), the one perf and binutils use. */
 #include <libiberty/demangle.h>
 

@@ -175,15 +175,15 @@ final class SymbolSources {
         return nil
     }
 
-    /// The running kernel's kallsyms text: perf's copy for its build-id when there is one
+    /// The running kernel's symbols: perf's copy of its kallsyms for its build-id when there is one
     /// (`~/.debug/[kernel.kallsyms]/ID/kallsyms`, what `perf report` reads too: a plain file is much cheaper
-    /// than having the kernel format `/proc/kallsyms` again), else `/proc/kallsyms`.
-    /// The running kernel's symbols: perf's build-id cache copy of its kallsyms (mapped), else /proc/kallsyms.
+    /// than having the kernel format `/proc/kallsyms` again, and its table can be kept in the symbol cache),
+    /// else `/proc/kallsyms`.
     static func runningKernelTable(buildID running: String) -> SymbolTable? {
-        if !running.isEmpty, let home = getenv("HOME"),
-           let (t, _) = SymbolTable.kallsyms(mapping: String(cString: home) + "/.debug/[kernel.kallsyms]/" + running + "/kallsyms"),
-           t.count > 0 {
-            return t
+        if !running.isEmpty, let home = getenv("HOME") {
+            let path = String(cString: home) + "/.debug/[kernel.kallsyms]/" + running + "/kallsyms"
+            let table = SymbolCache.standard.map { $0.kallsyms(at: path) } ?? SymbolTable.kallsyms(mapping: path)?.0
+            if let table, table.count > 0 { return table }
         }
         return HostIdentity.kallsymsBytes().map { SymbolTable.kallsyms(bytes: $0).0 }
     }
@@ -226,7 +226,7 @@ final class SymbolSources {
         var table = image.symbols
         if image.symbolSection != ".symtab", let debug = image.separateDebugFile(debugDirectories: options.debugDirectories) {
             do {
-                let d = try ElfImage(path: debug)
+                let d = try Self.elfImage(debug)
                 if !image.buildID.isEmpty, !d.buildID.isEmpty, d.buildID != image.buildID {
                     warn("\(debug): build-id \(d.buildID) is not \(image.path)'s \(image.buildID); not used")
                 } else if d.symbols.count > 0 {
@@ -268,7 +268,7 @@ final class SymbolSources {
         if path.hasPrefix("/") {
             let full = (options.symfs ?? "") + path
             do {
-                let e = try ElfImage(path: full)
+                let e = try Self.elfImage(full)
                 let want = recordedBuildID(path, mapping: buildID)
                 if !want.isEmpty, !e.buildID.isEmpty, e.buildID != want {
                     if options.forceSymbols {
@@ -287,6 +287,12 @@ final class SymbolSources {
         if path == "[vdso]" { img = hostVDSO(buildID: buildID) }
         images[path] = img
         return img
+    }
+
+    /// The ELF image at `path`, through the symbol cache when there is one.
+    private static func elfImage(_ path: String) throws(SymbolMapError) -> ElfImage {
+        if let cache = SymbolCache.standard { return try cache.elfImage(at: path) }
+        return try ElfImage(path: path)
     }
 
     /// The build-id a recording gives the image at `path`: its mapping's own (MMAP2), else the recording's

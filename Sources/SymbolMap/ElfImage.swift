@@ -30,6 +30,19 @@ public final class ElfImage: Sendable {
     /// Whether the file has DWARF line information (`.debug_line`).
     public let hasDebugLines: Bool
 
+    /// An image from its parts (a symbol cache entry).
+    init(path: String, buildID: String, symbols: SymbolTable, isPositionIndependent: Bool, loadSegments: [LoadSegment],
+         symbolSection: String, debugLink: String?, hasDebugLines: Bool) {
+        self.path = path
+        self.buildID = buildID
+        self.symbols = symbols
+        self.isPositionIndependent = isPositionIndependent
+        self.loadSegments = loadSegments
+        self.symbolSection = symbolSection
+        self.debugLink = debugLink
+        self.hasDebugLines = hasDebugLines
+    }
+
     public init(path: String) throws(SymbolMapError) {
         self.path = path
         _ = elf_version(UInt32(EV_CURRENT))

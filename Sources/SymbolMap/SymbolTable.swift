@@ -322,6 +322,33 @@ public final class SymbolTable: Sendable {
         lookupIndex = LookupIndex(entries: entries, count: m)
     }
 
+    /// A table from its parts as ``encode(into:)`` wrote them, checked: nil unless every entry is in
+    /// start order, every name and alias inside `names`, and every module id known.
+    init?(names: NameStorage, entries: UnsafeRawBufferPointer, count: Int, moduleIDs: [Int32], moduleNames: [String],
+          aliasAddresses: [UInt64], aliasRanges: [Range<Int32>], aliasNames: [(UInt32, UInt32)], addressRange: Range<UInt64>?) {
+        guard entries.count == count * MemoryLayout<IndexEntry>.stride, moduleIDs.count == count, !moduleNames.isEmpty,
+              aliasRanges.count == aliasAddresses.count else { return nil }
+        let nameCount = UInt64(names.count)
+        let copy = UnsafeMutablePointer<IndexEntry>.allocate(capacity: max(1, count))
+        if count > 0 { UnsafeMutableRawPointer(copy).copyMemory(from: entries.baseAddress!, byteCount: entries.count) }
+        var sound = moduleIDs.allSatisfy { $0 >= 0 && Int($0) < moduleNames.count }
+        for i in 0..<count where sound {
+            let e = copy[i]
+            sound = e.end >= e.start && UInt64(e.nameOffset) + UInt64(e.nameLength) <= nameCount && (i == 0 || copy[i - 1].start <= e.start)
+        }
+        sound = sound && aliasNames.allSatisfy { UInt64($0.0) + UInt64($0.1) <= nameCount }
+            && aliasRanges.allSatisfy { $0.lowerBound >= 0 && Int($0.upperBound) <= aliasNames.count }
+        guard sound else { copy.deallocate(); return nil }
+        nameBytes = names
+        self.moduleIDs = moduleIDs
+        self.moduleNames = moduleNames
+        self.aliasAddresses = aliasAddresses
+        self.aliasRanges = aliasRanges
+        self.aliasNames = aliasNames
+        self.addressRange = addressRange
+        lookupIndex = LookupIndex(entries: copy, count: count)
+    }
+
     /// A copy of the starts and ends in plain memory plus a bucket table over the address range, so a lookup
     /// is a short search in one bucket without reference counting (millions of lookups per report).
     final class LookupIndex: @unchecked Sendable {
@@ -521,20 +548,31 @@ public final class SymbolTable: Sendable {
 final class NameStorage: @unchecked Sendable {
     private let array: [UInt8]
     private let mapped: UnsafeRawBufferPointer?
+    /// What keeps `mapped` valid when the storage does not own the mapping itself (a symbol cache entry).
+    private let owner: AnyObject?
 
     init(array: [UInt8]) {
         self.array = array
         mapped = nil
+        owner = nil
     }
 
     /// Takes over a read-only mapping of `count` bytes at `base` (unmapped when the storage goes).
     init(mapping base: UnsafeRawPointer, count: Int) {
         array = []
         mapped = UnsafeRawBufferPointer(start: base, count: count)
+        owner = nil
+    }
+
+    /// Bytes that stay valid as long as `owner` lives (which the storage keeps).
+    init(bytes: UnsafeRawBufferPointer, keeping owner: AnyObject) {
+        array = []
+        mapped = bytes
+        self.owner = owner
     }
 
     deinit {
-        if let m = mapped, let b = m.baseAddress { munmap(UnsafeMutableRawPointer(mutating: b), m.count) }
+        if owner == nil, let m = mapped, let b = m.baseAddress { munmap(UnsafeMutableRawPointer(mutating: b), m.count) }
     }
 
     var count: Int { mapped?.count ?? array.count }

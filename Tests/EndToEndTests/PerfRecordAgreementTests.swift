@@ -68,6 +68,17 @@ import Testing
             #expect(got != nil, "perf's row \(dso) \(sym) (\(pct)%) is missing from xprof's report")
             if let got { #expect(abs(got - pct) <= 0.1, "\(dso) \(sym): xprof \(got)% vs perf \(pct)%") }
         }
+        // The symbol cache changes nothing: the whole report without it, and with a new cache (written) and
+        // again (read back), is the same.
+        let cacheDir = try XprofRunner.temporaryDirectory().path
+        let args = ["report", file, "--sort", "dso,sym", "--format", "csv", "--percent-limit", "0"]
+        let off = try XprofRunner.xprof(args, environment: ["XPROF_SYMBOL_CACHE": "0"])
+        let cold = try XprofRunner.xprof(args, environment: ["XPROF_CACHE_DIR": cacheDir])
+        let warm = try XprofRunner.xprof(args, environment: ["XPROF_CACHE_DIR": cacheDir])
+        #expect(off.status == 0 && !off.stdout.isEmpty)
+        #expect(cold.stdout == off.stdout && warm.stdout == off.stdout)
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: cacheDir + "/symbols")) ?? []
+        #expect(entries.filter { $0.hasSuffix(".xsym") }.count >= 2, "entries for the workload and libc at least: \(entries)")
     }
 
     @Test func childrenTop20AgreesWithPerfReportChildren() throws {
