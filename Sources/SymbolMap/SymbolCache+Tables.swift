@@ -35,24 +35,32 @@ extension SymbolCache {
 
 extension SymbolTable {
     /// Writes the table; only the names it uses are kept (a kallsyms table's names stand in the whole text
-    /// of the dump, an ELF table's in the whole string table), their offsets rewritten.
+    /// of the dump, an ELF table's in the whole string table), one after the other, their offsets rewritten.
+    /// Written straight into `w` (no copy of the entries or the names on the way).
     func encode(into w: inout CacheWriter) {
         let v = lookupIndex.view
-        var entries = Array(UnsafeBufferPointer(start: v.entries, count: v.count))
-        var aliases = aliasNames
-        var names: [UInt8] = []
+        let entries = UnsafeBufferPointer(start: v.entries, count: v.count)
+        let nameTotal = entries.reduce(0) { $0 + Int($1.nameLength) } + aliasNames.reduce(0) { $0 + Int($1.1) }
+        w.reserve(nameTotal + entries.count * (MemoryLayout<IndexEntry>.stride + 4) + aliasNames.count * 20 + 4096)
         nameBytes.withBytes { all in
-            names.reserveCapacity(entries.reduce(0) { $0 + Int($1.nameLength) })
-            func moved(_ offset: UInt32, _ length: UInt32) -> UInt32 {
-                let at = UInt32(truncatingIfNeeded: names.count)
-                names.append(contentsOf: UnsafeBufferPointer(rebasing: all[Int(offset)..<(Int(offset) + Int(length))]))
-                return at
-            }
-            for i in entries.indices { entries[i].nameOffset = moved(entries[i].nameOffset, entries[i].nameLength) }
-            for i in aliases.indices { aliases[i].0 = moved(aliases[i].0, aliases[i].1) }
+            w.arrayCount(nameTotal)
+            for e in entries { w.append(contentsOf: UnsafeBufferPointer(rebasing: all[Int(e.nameOffset)..<(Int(e.nameOffset) + Int(e.nameLength))])) }
+            for a in aliasNames { w.append(contentsOf: UnsafeBufferPointer(rebasing: all[Int(a.0)..<(Int(a.0) + Int(a.1))])) }
+            w.pad()
         }
-        names.withUnsafeBufferPointer { w.array($0) }
-        entries.withUnsafeBufferPointer { w.array($0) }
+        var at: UInt32 = 0
+        w.arrayCount(entries.count)
+        for var e in entries {
+            e.nameOffset = at
+            at &+= e.nameLength
+            w.append(e)
+        }
+        w.pad()
+        var aliases = aliasNames
+        for i in aliases.indices {
+            aliases[i].0 = at
+            at &+= aliases[i].1
+        }
         moduleIDs.withUnsafeBufferPointer { w.array($0) }
         w.u64(UInt64(moduleNames.count))
         for m in moduleNames { w.string(m) }

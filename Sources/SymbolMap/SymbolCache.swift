@@ -133,23 +133,27 @@ public final class SymbolCache: Sendable {
         w.u32(payload.withUnsafeBytes { Self.crc32($0) })
         w.u32(0)
         w.raw(key)
-        w.raw(payload)
         let final = entryPath(kind, id)
         var template = Array((directory + "/.tmp-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { return }
         let tmp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        var written = 0
-        w.bytes.withUnsafeBytes { b in
-            while written < b.count {
-                let n = write(fd, b.baseAddress! + written, b.count - written)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                written += n
+        // The header, then the payload as it is (no copy of it behind the header).
+        func writeAll(_ bytes: [UInt8]) -> Bool {
+            bytes.withUnsafeBytes { b in
+                var written = 0
+                while written < b.count {
+                    let n = write(fd, b.baseAddress! + written, b.count - written)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { return false }
+                    written += n
+                }
+                return true
             }
         }
+        let complete = writeAll(w.bytes) && writeAll(payload)
         close(fd)
-        guard written == w.bytes.count, rename(tmp, final) == 0 else { unlink(tmp); return }
+        guard complete, rename(tmp, final) == 0 else { unlink(tmp); return }
         trim()
     }
 
@@ -212,13 +216,22 @@ struct CacheWriter {
         bytes.append(contentsOf: u)
     }
 
+    mutating func reserve(_ n: Int) { bytes.reserveCapacity(bytes.count + n) }
+
     /// `count` then the elements' bytes as they are in memory, then zeros up to a multiple of 8 bytes from
     /// the start.
     mutating func array<T: BitwiseCopyable>(_ a: UnsafeBufferPointer<T>) {
         u64(UInt64(a.count))
-        bytes.append(contentsOf: UnsafeRawBufferPointer(a))
-        while bytes.count % 8 != 0 { bytes.append(0) }
+        append(contentsOf: a)
+        pad()
     }
+
+    /// The same piece by piece: the count, then the elements (``append(_:)``, ``append(contentsOf:)``),
+    /// then ``pad()``.
+    mutating func arrayCount(_ n: Int) { u64(UInt64(n)) }
+    mutating func append<T: BitwiseCopyable>(_ v: T) { withUnsafeBytes(of: v) { bytes.append(contentsOf: $0) } }
+    mutating func append<T: BitwiseCopyable>(contentsOf a: UnsafeBufferPointer<T>) { bytes.append(contentsOf: UnsafeRawBufferPointer(a)) }
+    mutating func pad() { while bytes.count % 8 != 0 { bytes.append(0) } }
 }
 
 /// Reads what ``CacheWriter`` wrote, every read checked against the bytes left (nil past the end; the reader
