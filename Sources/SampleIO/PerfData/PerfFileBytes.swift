@@ -102,6 +102,13 @@ final class PerfFileBytes {
         return got
     }
 
+    /// The file's size on disk now (it may have been cut since it was mapped); nil for a copy or when unknown.
+    func sizeOnDisk() -> Int? {
+        guard mapped else { return nil }
+        var st = stat()
+        return fstat(fd, &st) == 0 ? Int(st.st_size) : nil
+    }
+
     /// Gives the pages before `offset` back to the kernel (they stay in the page cache), so that the
     /// decoder's resident memory does not grow with the file. Only mapped files; only every 4 MiB.
     func release(upTo offset: Int) {
@@ -225,15 +232,20 @@ final class WindowReader: @unchecked Sendable {
     }
 
     /// Maps the file's pages of `at ..< at + count` (in place); how many of those bytes are readable (fewer
-    /// when the file is shorter now than when it was mapped).
+    /// when the file is shorter now than when it was mapped: then those up to its end now, as `pread` reads).
     private func populate(_ base: UnsafeMutableRawPointer, at: Int, count: Int) -> Int {
         let from = at / pageSize * pageSize
-        let to = at + count
-        while true {
-            if madvise(base + from, to - from, MADV_POPULATE_READ) == 0 { return count }
+        var to = at + count
+        var cut = false
+        while to > from {
+            if madvise(base + from, to - from, MADV_POPULATE_READ) == 0 { return to - at }
             if errno == EINTR || errno == EAGAIN { continue }
-            return 0
+            // Cut short on disk: what is left of this window, once.
+            guard !cut, let size = file.sizeOnDisk(), size < at + count else { return 0 }
+            cut = true
+            to = max(at, size)
         }
+        return 0
     }
 
     /// Unmaps the pages that lie wholly inside `at ..< at + count` (they stay in the page cache).
