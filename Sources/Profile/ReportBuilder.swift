@@ -310,7 +310,7 @@ public enum ReportBuilder {
                 next += 1
             }
         }
-        Timings.mark("all samples attributed (\(batches) batches, \(rowKeys.count) rows, \(rowCache.count) cached)")
+        Timings.mark("all samples attributed (\(batches) batches, \(rowKeys.count) rows)")
         let stats = source.stats
         var meta2 = source.metadata  // duration may be final only now
         for (d, name) in options.domainNames {

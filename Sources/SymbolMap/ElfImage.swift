@@ -350,14 +350,11 @@ extension SymbolTable.Builder {
         guard n < 1 << 21 else { return }
         var keyed = [UInt64](repeating: 0, count: n)
         bytes.withUnsafeBufferPointer { all in
-            guard let base = all.baseAddress else { return }
             for k in 0..<n {
                 let r = raws[k]
-                var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-                var p = base + Int(r.nameStart)
-                let end = p + Int(r.nameLength)
-                while p < end { h = (h ^ UInt64(p.pointee)) &* 0x100_0000_01b3; p += 1 }
-                keyed[k] = h << 21 | UInt64(k)
+                var h = FNV1a()
+                h.add(UnsafeBufferPointer(rebasing: all[Int(r.nameStart)..<Int(r.nameStart + r.nameLength)]))
+                keyed[k] = h.value << 21 | UInt64(k)
             }
         }
         keyed.sort()

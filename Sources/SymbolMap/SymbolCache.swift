@@ -87,11 +87,9 @@ public final class SymbolCache: Sendable {
     /// The entry file for `kind` of the file `id`: one per path and inode (a binary rebuilt in place replaces
     /// its entry rather than adding one).
     private func entryPath(_ kind: Kind, _ id: Identity) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in Array(id.path.utf8) + withUnsafeBytes(of: id.inode.littleEndian, Array.init) + [UInt8(kind.rawValue)] {
-            h = (h ^ UInt64(b)) &* 0x100_0000_01b3
-        }
-        let hex = String(h, radix: 16)
+        var h = FNV1a()
+        h.add(Array(id.path.utf8) + withUnsafeBytes(of: id.inode.littleEndian, Array.init) + [UInt8(kind.rawValue)])
+        let hex = String(h.value, radix: 16)
         return directory + "/" + String(repeating: "0", count: 16 - hex.count) + hex + ".xsym"
     }
 
@@ -289,5 +287,15 @@ struct CacheReader {
             if n > 0 { UnsafeMutableRawBufferPointer(buf).copyMemory(from: b) }
             count = n
         }
+    }
+}
+
+/// The 64-bit FNV-1a hash of some bytes: cheap, for names and keys that only need spreading (equal hashes are
+/// always confirmed by comparing what was hashed).
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    mutating func add<C: Sequence>(_ bytes: C) where C.Element == UInt8 {
+        for b in bytes { value = (value ^ UInt64(b)) &* 0x100_0000_01b3 }
     }
 }
