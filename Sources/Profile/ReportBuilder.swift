@@ -120,6 +120,9 @@ public enum ReportBuilder {
         var input: UInt64 = 0
         let keys = options.sortKeys
         let cpuKeyed = keys.contains(.cpu)
+        // The vCPU and the label are not part of the row cache's key: with those keys each sample's row is found
+        // from its attribution (itself cached by address).
+        let perSampleKeyed = keys.contains(.vcpu) || keys.contains(.reason)
         // Rows by (ip, domain/mode/pid, tid): every sort key is a function of these while no side-band event
         // changes the attribution, so a sample (or callchain frame) seen before costs this one lookup. Emptied
         // whenever a side-band event is applied.
@@ -197,7 +200,7 @@ public enum ReportBuilder {
                 // The caches' third key: the thread (comm, filters), and the CPU when it is a sort key.
                 let tid = UInt64(UInt32(bitPattern: s.tid)) | (cpuKeyed ? UInt64(s.pcpu) << 32 : 0)
                 let own: Int, resolved: Bool
-                if let hit = rowCache.get(s.ip, place(s, s.mode), tid) {
+                if !perSampleKeyed, let hit = rowCache.get(s.ip, place(s, s.mode), tid) {
                     (own, resolved) = (Int(hit.0), hit.1)
                 } else {
                     let a = attributor.attribute(s)
@@ -209,6 +212,8 @@ public enum ReportBuilder {
                         case .comm: key[k] = a.comm
                         case .pid: key[k] = s.pid
                         case .cpu: key[k] = Int32(bitPattern: s.pcpu)
+                        case .vcpu: key[k] = Int32(bitPattern: s.vcpu)
+                        case .reason: key[k] = attributor.strings.intern(Int(s.label) < meta.labels.count ? meta.labels[Int(s.label)] : "")
                         case .image: key[k] = a.image
                         case .symbol: key[k] = a.symbol
                         case .line: key[k] = attributor.sourceLine(domain: s.domain, mode: s.mode, pid: s.pid, ip: s.ip)
@@ -254,7 +259,7 @@ public enum ReportBuilder {
                         let j = rootFirst ? frames.upperBound - 1 - k : frames.lowerBound + k
                         let f = batch.frames[j]
                         let r: Int
-                        if let hit = filter == nil ? rowCache.get(f.ip, place(s, f.mode), tid) : frameCache.get(f.ip, place(s, f.mode), tid) {
+                        if !perSampleKeyed, let hit = filter == nil ? rowCache.get(f.ip, place(s, f.mode), tid) : frameCache.get(f.ip, place(s, f.mode), tid) {
                             r = Int(hit.0)
                         } else {
                             // The sample's own key with the frame's mode, image, symbol and line.
@@ -383,7 +388,10 @@ public enum ReportBuilder {
                     let d = DomainID(UInt32(bitPattern: key[k]))
                     values.append(d == .hypervisor ? "xen" : String(d.rawValue))
                 case .mode: values.append((SampleMode(rawValue: UInt8(key[k])) ?? .unknown).description)
-                case .pid, .cpu: values.append(key[k] < 0 ? "-" : String(key[k]))
+                case .pid, .cpu, .vcpu: values.append(key[k] < 0 ? "-" : String(key[k]))
+                case .reason:
+                    let name = attributor.strings[key[k]]
+                    values.append(name.isEmpty ? "-" : name)
                 case .comm, .image, .symbol, .line: values.append(attributor.strings[key[k]])
                 }
             }

@@ -2,7 +2,7 @@ import SampleIO
 
 /// A column a report can group by.
 public enum SortKey: String, Sendable, CaseIterable, Codable {
-    case domain, mode, comm, pid, cpu, image, symbol, line
+    case domain, mode, comm, pid, cpu, vcpu, reason, image, symbol, line
 
     /// Parses a key name; perf's `dso` and `sym` are accepted for `image` and `symbol`.
     public init?(name: String) {
@@ -12,6 +12,8 @@ public enum SortKey: String, Sendable, CaseIterable, Codable {
         case "comm", "command": self = .comm
         case "pid": self = .pid
         case "cpu", "pcpu": self = .cpu
+        case "vcpu": self = .vcpu
+        case "reason", "exit_reason": self = .reason
         case "image", "dso": self = .image
         case "symbol", "sym", "function": self = .symbol
         case "line", "srcline": self = .line
@@ -37,6 +39,8 @@ public enum SortKey: String, Sendable, CaseIterable, Codable {
         case .comm: "Command"
         case .pid: "Pid"
         case .cpu: "CPU"
+        case .vcpu: "vCPU"
+        case .reason: "Reason"
         case .image: "Image"
         case .symbol: "Symbol"
         case .line: "Source line"

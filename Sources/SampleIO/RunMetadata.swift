@@ -102,6 +102,9 @@ public struct RunMetadata: Sendable, Equatable {
     public var domains: [DomainInfo] = []
     public var symbolHints: [SymbolHint] = []
     public var kernelSymbols: [KernelSymbolSnapshot] = []
+    /// Names of ``Sample/label`` values, index 0 being "no label" (`[""]` or empty when the source labels
+    /// nothing): a xentrace file's exit reasons (`EXTERNAL_INTERRUPT`, `VMEXIT_NPF` …).
+    public var labels: [String] = []
     /// Free-form facts a source carries that have no field here (e.g. Xen version, perf version).
     public var extra: [String: String] = [:]
 

@@ -75,6 +75,9 @@ public struct Sample: Sendable, Equatable, BitwiseCopyable {
     public var event: UInt16
     /// Where the CPU was.
     public var mode: SampleMode
+    /// A per-sample label of the source (0: none): an index into ``RunMetadata/labels`` — a HVM exit's reason
+    /// for a xentrace `vmexit` sample. Fills what would be padding: the sample stays 64 bytes.
+    public var label: UInt8
     /// First frame of this sample's callchain in its batch's `frames`.
     public var chainStart: UInt32
     /// Number of callchain frames (0: no callchain). Frames are leaf first; frame 0 is `ip`.
@@ -87,7 +90,7 @@ public struct Sample: Sendable, Equatable, BitwiseCopyable {
 
     public init(ip: UInt64, weight: UInt64 = 1, time: UInt64 = 0, pid: Int32 = -1, tid: Int32 = -1,
                 domain: DomainID = .host, pcpu: UInt32 = Sample.unknownCPU, vcpu: UInt32 = Sample.unknownCPU,
-                event: UInt16 = 0, mode: SampleMode, chainStart: UInt32 = 0, chainCount: UInt32 = 0, count: UInt64 = 1) {
+                event: UInt16 = 0, mode: SampleMode, label: UInt8 = 0, chainStart: UInt32 = 0, chainCount: UInt32 = 0, count: UInt64 = 1) {
         self.ip = ip
         self.weight = weight
         self.time = time
@@ -98,6 +101,7 @@ public struct Sample: Sendable, Equatable, BitwiseCopyable {
         self.vcpu = vcpu
         self.event = event
         self.mode = mode
+        self.label = label
         self.chainStart = chainStart
         self.chainCount = chainCount
         self.count = count

@@ -33,6 +33,23 @@ public protocol SampleFormat: Sendable {
     static func sniff(prefix: [UInt8], path: String) -> Bool
     /// Opens `path` for decoding.
     static func open(path: String) throws(SampleIOError) -> any SampleSource
+    /// Opens `path` for decoding with the reader's options (formats that take none ignore them).
+    static func open(path: String, options: ReadOptions) throws(SampleIOError) -> any SampleSource
+}
+
+extension SampleFormat {
+    public static func open(path: String, options: ReadOptions) throws(SampleIOError) -> any SampleSource {
+        try open(path: path)
+    }
+}
+
+/// What some inputs cannot say about themselves and the user can: given on the command line.
+public struct ReadOptions: Sendable, Equatable {
+    /// The tracing host's TSC rate in Hz (xentrace files record cycles, not time); nil: xenalyze's default.
+    public var cpuHz: UInt64?
+    public init(cpuHz: UInt64? = nil) {
+        self.cpuHz = cpuHz
+    }
 }
 
 /// Opens any supported input by content, never by file name.
@@ -42,14 +59,15 @@ public enum SampleReader {
         XprofFormat.self,
         PerfDataFormat.self,
         XenoprofCaptureFormat.self,
+        XentraceFormat.self,
     ]
 
     /// Opens `path` with the first format that recognises it.
-    public static func open(path: String) throws(SampleIOError) -> any SampleSource {
+    public static func open(path: String, options: ReadOptions = ReadOptions()) throws(SampleIOError) -> any SampleSource {
         let prefix = try FileBytes.prefix(of: path, count: 4096)
         for f in formats where f.sniff(prefix: prefix, path: path) {
             do {
-                return try f.open(path: path)
+                return try f.open(path: path, options: options)
             } catch {
                 throw error.at(path: path)
             }
