@@ -32,6 +32,9 @@ public struct VMStat: Sendable {
     /// Reads `source`; `interval` seconds per row block (nil: one block for the whole run).
     public static func build(source: any SampleSource, path: String, interval: Double?) throws(SampleIOError) -> VMStat {
         source.setCallchainsWanted(false)
+        if let sched = source.metadata.events.firstIndex(where: { $0.name == "sched" }), source.metadata.sourceFormat == "xentrace" {
+            return try buildFromSchedule(source: source, path: path, interval: interval, event: UInt16(sched))
+        }
         struct Key: Hashable { var bucket: Int; var pcpu: UInt32; var domain: UInt32; var vcpu: UInt32; var idle: Bool }
         var counts: [Key: UInt64] = [:]
         var sawCPU = false
@@ -66,6 +69,50 @@ public struct VMStat: Sendable {
                 return CPUInterval(pcpu: cpu, samples: total, busyPercent: Double(busy) * 100 / Double(max(total, 1)), holders: holders)
             }
             return Interval(start: Double(b - firstBucket) * w, end: Double(b - firstBucket + 1) * w, cpus: cpus)
+        }
+        return VMStat(source: path, intervals: intervals)
+    }
+}
+
+extension VMStat {
+    /// The view from a xentrace file's scheduling records (docs/XEN.md): each `sched` sample is a stretch of time
+    /// a domain's vCPU ran on a physical CPU (its weight in ns), split over the intervals it overlaps. Busy = the
+    /// time non-idle vCPUs ran / the interval's length; a holder's share = its time / the interval's length.
+    /// `samples` counts the stretches that overlap the interval. Intervals start at the trace's first record.
+    static func buildFromSchedule(source: any SampleSource, path: String, interval: Double?, event: UInt16) throws(SampleIOError) -> VMStat {
+        struct Key: Hashable { var bucket: Int; var pcpu: UInt32; var domain: UInt32; var vcpu: UInt32 }
+        var time: [Key: UInt64] = [:]
+        var stretches: [Int: [UInt32: UInt64]] = [:]
+        let duration = max(source.metadata.duration, 1)
+        let width = interval.map { UInt64(max($0, 0.001) * 1e9) } ?? duration
+        while let batch = try source.nextBatch() {
+            for s in batch.samples where s.event == event && s.pcpu != Sample.unknownCPU {
+                var t = s.time
+                let end = s.time &+ s.weight
+                while t < end {
+                    let b = Int(t / width)
+                    let stop = min(end, UInt64(b + 1) * width)
+                    time[Key(bucket: b, pcpu: s.pcpu, domain: s.domain.rawValue, vcpu: s.vcpu), default: 0] += stop - t
+                    stretches[b, default: [:]][s.pcpu, default: 0] += 1
+                    t = stop
+                }
+            }
+        }
+        var byBucket: [Int: [UInt32: [(Key, UInt64)]]] = [:]
+        for (k, n) in time { byBucket[k.bucket, default: [:]][k.pcpu, default: []].append((k, n)) }
+        let lastBucket = Int(duration / width) - (duration % width == 0 ? 1 : 0)
+        let intervals = byBucket.keys.sorted().map { b -> Interval in
+            // The last interval may be shorter than the others: it ends with the trace.
+            let length = Double(b == lastBucket ? duration - UInt64(b) * width : width)
+            let cpus = (byBucket[b] ?? [:]).keys.sorted().map { cpu -> CPUInterval in
+                let entries = (byBucket[b]?[cpu] ?? []).filter { $0.0.domain != 32767 }
+                var holders = entries.map { Holder(domain: DomainID($0.0.domain), vcpu: $0.0.vcpu, percent: Double($0.1) * 100 / length) }
+                holders.sort { $0.domain != $1.domain ? $0.domain < $1.domain : $0.vcpu < $1.vcpu }
+                let busy = Double(entries.reduce(0) { $0 + $1.1 }) * 100 / length
+                return CPUInterval(pcpu: cpu, samples: stretches[b]?[cpu] ?? 0, busyPercent: busy, holders: holders)
+            }
+            let w = Double(width) / 1e9
+            return Interval(start: Double(b) * w, end: interval == nil ? Double(duration) / 1e9 : Double(b + 1) * w, cpus: cpus)
         }
         return VMStat(source: path, intervals: intervals)
     }

@@ -29,6 +29,7 @@ struct PProfCommand: ParsableCommand {
     var event: String?
     @Flag(name: .customLong("no-lines"), help: "Do not look up source lines.") var noLines = false
     @OptionGroup var symbols: SymbolOptionGroup
+    @OptionGroup var input: InputOptions
 
     func validate() throws {
         if output == nil && isatty(1) != 0 {
@@ -43,9 +44,9 @@ struct PProfCommand: ParsableCommand {
         o.mode = mode.flatMap(SampleMode.init(name:))
         o.symbols = symbols.options
         o.lines = !noLines
-        let path = file
+        let path = file, input = input
         let profile = runReporting { () throws -> PProfProfile in
-            let source = try SampleReader.open(path: path)
+            let source = try input.open(path)
             o.event = try EventChoice.resolve(event, in: source.metadata, path: path)
             return try PProfProfile.build(source: source, options: o)
         }

@@ -61,6 +61,8 @@ struct AnnotateCommand: ParsableCommand {
 
     @OptionGroup var symbols: SymbolOptionGroup
 
+    @OptionGroup var input: InputOptions
+
     func validate() throws {
         if let mode, SampleMode(name: mode) == nil {
             throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
@@ -87,7 +89,7 @@ struct AnnotateCommand: ParsableCommand {
         o.disassemble = asm
         o.objdump = objdump
         let annotation = runReporting {
-            let source = try SampleReader.open(path: file)
+            let source = try input.open(file)
             o.event = try EventChoice.resolve(event, in: source.metadata, path: file)  // nil: the builder takes the first, noting it
             return try AnnotationBuilder.build(source: source, path: file, options: o)
         }

@@ -15,9 +15,11 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .short, help: "The .xprof file to write.")
     var output: String
 
+    @OptionGroup var inputOptions: InputOptions
+
     func run() throws {
         let n = runReporting {
-            let source = try SampleReader.open(path: input)
+            let source = try inputOptions.open(input)
             return try XprofWriter.convert(source, to: output)
         }
         printError("wrote \(n) samples to \(output)")

@@ -37,6 +37,8 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "csv/json: comma-separated keys to group rows by.") var sort: String = "image,symbol"
     @OptionGroup var symbols: SymbolOptionGroup
 
+    @OptionGroup var input: InputOptions
+
     func validate() throws {
         guard ["folded", "flamegraph", "pprof", "csv", "json"].contains(format) else {
             throw ValidationError("--format must be folded, flamegraph, pprof, csv or json, not '\(format)'")
@@ -60,7 +62,7 @@ struct ExportCommand: ParsableCommand {
             o.includeComm = !noComm
             o.symbols = symbols.options
             let stacks = runReporting { () throws -> [FoldedStacks.Stack] in
-                let source = try SampleReader.open(path: file)
+                let source = try input.open(file)
                 o.event = try EventChoice.resolve(event, in: source.metadata, path: file, firstWhenSeveral: true)
                 return try FoldedStacks.collect(source: source, options: o)
             }
@@ -80,7 +82,7 @@ struct ExportCommand: ParsableCommand {
             o.mode = mode.flatMap(SampleMode.init(name:))
             o.symbols = symbols.options
             let report = runReporting { () throws -> Report in
-                let source = try SampleReader.open(path: file)
+                let source = try input.open(file)
                 o.event = try EventChoice.resolve(event, in: source.metadata, path: file, firstWhenSeveral: true)
                 return try ReportBuilder.build(source: source, path: file, options: o)
             }

@@ -17,6 +17,8 @@ struct InfoCommand: ParsableCommand {
 
     @OptionGroup var symbols: SymbolOptionGroup
 
+    @OptionGroup var input: InputOptions
+
     func validate() throws {
         guard format == "table" || format == "json" else { throw ValidationError("--format must be table or json") }
     }
@@ -26,7 +28,7 @@ struct InfoCommand: ParsableCommand {
         opts.sortKeys = [.domain, .mode]
         opts.symbols = symbols.options
         let report = runReporting {
-            let source = try SampleReader.open(path: file)
+            let source = try input.open(file)
             return try ReportBuilder.build(source: source, path: file, options: opts)
         }
         print(InfoRenderer.render(report, json: format == "json"), terminator: "")

@@ -36,6 +36,8 @@ struct ReportSelection: ParsableArguments {
 
     @OptionGroup var symbols: SymbolOptionGroup
 
+    @OptionGroup var input: InputOptions
+
     func validate() throws {
         guard SortKey.parseList(sort) != nil else {
             throw ValidationError("--sort: unknown key in '\(sort)'; use domain, mode, comm, pid, cpu, image (dso), symbol (sym), line (srcline)")
@@ -78,7 +80,7 @@ struct ReportSelection: ParsableArguments {
         var opts = reportOptions
         adjust(&opts)
         return runReporting {
-            let source = try SampleReader.open(path: path)
+            let source = try input.open(path)
             opts.event = try selectedEvent(source.metadata, path: path, firstWhenSeveral: true)
             return try ReportBuilder.build(source: source, path: path, options: opts)
         }
@@ -91,7 +93,7 @@ struct ReportSelection: ParsableArguments {
         // One input, and the command exits once its reports are printed.
         opts.keepInputsUntilExit = true
         return runReporting {
-            let source = try SampleReader.open(path: path)
+            let source = try input.open(path)
             Timings.mark("input opened: \(path)")
             opts.event = try selectedEvent(source.metadata, path: path)
             return try ReportBuilder.buildPerEvent(source: source, path: path, options: opts)

@@ -48,6 +48,8 @@ struct ScriptCommand: ParsableCommand {
 
     @OptionGroup var symbols: SymbolOptionGroup
 
+    @OptionGroup var input: InputOptions
+
     func validate() throws {
         if let fields, ScriptField.parseList(fields) == nil {
             throw ValidationError("-F: unknown field in '\(fields)'; use " + ScriptField.allCases.map(\.rawValue).joined(separator: ", "))
@@ -74,7 +76,7 @@ struct ScriptCommand: ParsableCommand {
         o.sampleFilter = filters.filter
         o.symbols = symbols.options
         let summary = runReporting {
-            let source = try SampleReader.open(path: file)
+            let source = try input.open(file)
             o.event = try EventChoice.resolve(event, in: source.metadata, path: file)
             return try ScriptWriter.run(source: source, options: o) { bytes in
                 var done = 0

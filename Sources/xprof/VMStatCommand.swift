@@ -14,6 +14,8 @@ struct VMStatCommand: ParsableCommand {
     @Option(help: "Seconds per interval (default: the whole run).") var interval: Double?
     @Option(help: "Output format: table or json.") var format: String = "table"
 
+    @OptionGroup var input: InputOptions
+
     func validate() throws {
         if let interval, !(interval > 0) { throw ValidationError("--interval must be positive") }
         guard format == "table" || format == "json" else { throw ValidationError("--format must be table or json") }
@@ -21,7 +23,7 @@ struct VMStatCommand: ParsableCommand {
 
     func run() throws {
         let stat = runReporting { () throws(SampleIOError) -> VMStat in
-            try VMStat.build(source: try SampleReader.open(path: file), path: file, interval: interval)
+            try VMStat.build(source: try input.open(file), path: file, interval: interval)
         }
         print(format == "json" ? VMStatRenderer.json(stat) : VMStatRenderer.text(stat), terminator: "")
     }
