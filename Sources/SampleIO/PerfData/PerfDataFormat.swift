@@ -20,7 +20,7 @@ public enum PerfDataFormat: SampleFormat {
                                 hint: "re-record with a current perf, or convert it with an old perf's `perf inject`")
         }
         do {
-            return try PerfDataSource(file: bytes, path: path)
+            return XenVPMUSource(try PerfDataSource(file: bytes, path: path))
         } catch {
             throw error.at(path: path)
         }
