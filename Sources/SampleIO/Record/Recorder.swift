@@ -19,6 +19,8 @@ public enum Recorder {
     /// Pending samples, callchain frames and side-band events that make a chunk worth writing at once
     /// (about 1 MB, 2 MB and a few hundred KB before compression).
     static let flushSamples = 16_384, flushFrames = 131_072, flushSideband = 4096
+    /// The signals that end a recording cleanly.
+    static let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
     /// Why `argv0` cannot be executed (looked up in PATH as `execvp` does), or nil when it can.
     public static func executableProblem(_ argv0: String) -> String? {
@@ -68,7 +70,13 @@ public enum Recorder {
         let previousHup = signal(SIGHUP) { stopSignal = $0 }
         // Past `ulimit -f` a write fails with EFBIG (handled) instead of killing the recorder.
         let previousXfsz = signal(SIGXFSZ, SIG_IGN)
+        // A parent may have started this process with the stop signals blocked.
+        var stops = sigset_t(), previousMask = sigset_t()
+        sigemptyset(&stops)
+        for s in stopSignals { sigaddset(&stops, s) }
+        pthread_sigmask(SIG_UNBLOCK, &stops, &previousMask)
         defer {
+            pthread_sigmask(SIG_SETMASK, &previousMask, nil)
             signal(SIGINT, previousInt)
             signal(SIGTERM, previousTerm)
             signal(SIGHUP, previousHup)
@@ -313,7 +321,19 @@ public enum Recorder {
                                     hint: "choose online CPUs this process may use")
             }
         }
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, cargs, environ)
+        // The command starts with no signal blocked and the signals the recorder handles or ignores at
+        // their defaults, whatever this process inherited (a parent may spawn it with them blocked or ignored).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), defaults = sigset_t()
+        sigemptyset(&noSignals)
+        sigemptyset(&defaults)
+        for s in Self.stopSignals + [SIGXFSZ] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, cargs, environ)
         if cpus != nil { _ = xprof_affinity_pop(saved) }
         close(fds[0])
         guard rc == 0 else {
