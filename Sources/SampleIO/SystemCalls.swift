@@ -154,6 +154,31 @@ public enum SystemCalls {
         }
     }
 
+    /// Creates a new directory only this user can enter (`mkdtemp(3)`, mode 0700) in `$TMPDIR` (else
+    /// `/tmp`), named `prefix` and six random characters: a private place for scratch files, so nobody can
+    /// plant a symbolic link where they will be written.
+    public static func makeTemporaryDirectory(prefix: String) throws(Errno) -> String {
+        let tmp = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var name = Array((tmp + "/" + prefix + "XXXXXX").utf8CString)
+        let made = name.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
+        guard made else { throw Errno.current }
+        return String(cString: name)
+    }
+
+    /// Removes the directory `path` and the files in it (not its subdirectories' contents); errors are ignored.
+    public static func removeDirectory(_ path: String) {
+        if let dir = opendir(path) {
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
+                if name != "." && name != ".." { unlink(path + "/" + name) }
+            }
+            closedir(dir)
+        }
+        rmdir(path)
+    }
+
     /// The process's file-creation mask (read without changing it for long: `umask` has no getter).
     public static var creationMask: mode_t {
         let m = umask(0o022)

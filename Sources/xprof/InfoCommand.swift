@@ -29,6 +29,6 @@ struct InfoCommand: ParsableCommand {
             let source = try SampleReader.open(path: file)
             return try ReportBuilder.build(source: source, path: file, options: opts)
         }
-        print(InfoRenderer.render(report, json: format == "json"), terminator: "")
+        writeStandardOutput(InfoRenderer.render(report, json: format == "json"))
     }
 }
