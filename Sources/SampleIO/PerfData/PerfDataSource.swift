@@ -186,21 +186,22 @@ final class PerfDataSource: SampleSource {
         window = UnsafeRawPointer(ownWindow)
         let bytes = file
         self.path = path
-        guard bytes.count >= 16 else {
-            throw SampleIOError.truncated(expected: "a perf.data header (at least 16 bytes)", at: 0, found: bytes.count)
-        }
         big = file.raw.starts(with: PerfDataFormat.magicBE)
         let c = file.cursor(from: 0, to: 104)
         let order: ByteOrder = big ? .big : .little
         let headerSize = Int(clamping: c.peek(UInt64.self, order, at: 8) ?? 0)
+        pipe = headerSize == 16
+        // Every stored property is set from here on, so a throw runs deinit, which frees the buffers (a
+        // throw before this point leaked them: found by `make fuzz`).
+        guard bytes.count >= 16 else {
+            throw SampleIOError.truncated(expected: "a perf.data header (at least 16 bytes)", at: 0, found: bytes.count)
+        }
         metadata.sourceFormat = "perf.data"
-        if headerSize == 16 {
-            pipe = true
+        if pipe {
             pos = 16
             end = bytes.count
             try readPipeHeaderRecords()
         } else {
-            pipe = false
             guard headerSize >= 104 else {
                 throw SampleIOError(.badData, "perf.data header size \(headerSize), expected 16 (pipe) or at least 104 (file)",
                                     offset: 8, hint: "the file is corrupt or not a perf.data file")
