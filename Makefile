@@ -5,7 +5,7 @@ DEPS := libelf-dev libdw-dev libiberty-dev elfutils libzstd-dev zlib1g-dev linux
 RELEASE_BIN = $(shell $(SWIFT) build -c release --static-swift-stdlib --show-bin-path)
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 
-.PHONY: deps build release test demo bench fuzz proto clean
+.PHONY: deps build release test demo bench fuzz fuzz-cli proto clean
 
 # Installs the Debian packages xprof builds and tests with, when any is missing.
 deps:
@@ -35,9 +35,18 @@ bench: release
 	./scripts/fetch-xen-syms.sh >/dev/null
 	@for b in bench/*.sh; do echo "== $$b"; XPROF_BIN_DIR=$(RELEASE_BIN) ./$$b $(RELEASE_BIN) || exit 1; done
 
-# A longer fuzzing campaign than `make test` runs (150 mutants per seed file): FUZZ_ITERATIONS mutants of each.
-FUZZ_ITERATIONS ?= 5000
+# libFuzzer under AddressSanitizer, SECONDS per decoder (perf.data, .xprof, Xenoprof capture, OProfile stream),
+# built apart in .build-fuzz; crashing inputs are kept under Fixtures/fuzz/crashes/ (scripts/fuzz.sh).
+SECONDS ?= 60
+FUZZ_FLAGS = --scratch-path .build-fuzz --product xprof-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DXPROF_FUZZ -Xcc -fsanitize=address
 fuzz: deps
+	$(SWIFT) build
+	$(SWIFT) build $(FUZZ_FLAGS)
+	./scripts/fuzz.sh $(SECONDS) $$($(SWIFT) build $(FUZZ_FLAGS) --show-bin-path)/xprof-fuzz $(DEBUG_BIN)
+
+# A longer campaign of the CLI mutation tests than `make test` runs (150 mutants per seed file).
+FUZZ_ITERATIONS ?= 5000
+fuzz-cli: deps
 	$(SWIFT) build
 	XPROF_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) $(SWIFT) test --filter FuzzTests
 

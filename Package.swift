@@ -66,6 +66,8 @@ let package = Package(
             name: "xprof-scenario",
             dependencies: ["SampleIO", "SymbolMap", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // libFuzzer targets for the decoders (`make fuzz`); built normally, a replayer of fuzz inputs.
+        .executableTarget(name: "xprof-fuzz", dependencies: ["SampleIO", "CPerfShim"]),
         .testTarget(name: "SampleIOTests", dependencies: ["SampleIO"]),
         .testTarget(name: "SymbolMapTests", dependencies: ["SymbolMap"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile", "SampleIO", "SymbolMap"]),

@@ -310,14 +310,12 @@ final class SymbolSources {
         let want = recordedBuildID("[vdso]", mapping: buildID)
         if want.isEmpty && !metadata.kernelRelease.isEmpty && metadata.kernelRelease != HostIdentity.kernelRelease() { return nil }
         guard let bytes = HostIdentity.vdsoImage() else { return nil }
-        var template = Array("/tmp/xprof-vdso-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { return nil }
-        let tmp = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let dir = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        guard let (fd, tmp) = try? SystemCalls.makeTemporaryFile(template: dir + "/xprof-vdso-XXXXXX") else { return nil }
         defer { unlink(tmp) }
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        guard written == bytes.count, let e = try? ElfImage(path: tmp) else { return nil }
+        let written = (try? SystemCalls.writeAll(fd, bytes[...])) != nil
+        SystemCalls.close(fd)
+        guard written, let e = try? ElfImage(path: tmp) else { return nil }
         if !want.isEmpty && e.buildID != want {
             warn("[vdso]: the recording's vDSO (build-id \(want)) is not the running kernel's (\(e.buildID)); its samples stay unresolved")
             return nil

@@ -18,18 +18,16 @@ public enum FileBytes {
         let size = Int(st.st_size)
         if (st.st_mode & S_IFMT) == S_IFREG && size > 0 {
             // One read straight into the array (no staging buffer), then whatever a growing file added.
-            var failed = false
+            var failure: Errno? = nil
             var out = [UInt8](unsafeUninitializedCapacity: size) { buf, initialized in
-                var got = 0
-                while got < size {
-                    let n = Glibc.read(fd, buf.baseAddress! + got, size - got)
-                    if n < 0 { if errno == EINTR { continue }; failed = true; break }
-                    if n == 0 { break }
-                    got += n
+                do throws(Errno) {
+                    initialized = try SystemCalls.readFully(fd, into: UnsafeMutableRawBufferPointer(buf))
+                } catch {
+                    failure = error
+                    initialized = 0
                 }
-                initialized = got
             }
-            if failed { throw posixError(path, "read failed") }
+            if let failure { throw posixError(path, "read failed", failure) }
             if out.count == size { try appendRest(fd: fd, to: &out, path: path) }
             return out
         }
@@ -39,15 +37,10 @@ public enum FileBytes {
     }
 
     private static func appendRest(fd: Int32, to out: inout [UInt8], path: String) throws(SampleIOError) {
-        var buf = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw posixError(path, "read failed")
-            }
-            if n == 0 { break }
-            out.append(contentsOf: buf[0..<n])
+        do throws(Errno) {
+            out += try SystemCalls.readAll(fd)
+        } catch {
+            throw posixError(path, "read failed", error)
         }
     }
 
@@ -59,14 +52,12 @@ public enum FileBytes {
         let fd = try openForReading(path)
         defer { close(fd) }
         var buf = [UInt8](repeating: 0, count: count)
-        var got = 0
-        while got < count {
-            let n = buf.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + got, count - got) }
-            if n < 0 { if errno == EINTR { continue }; throw posixError(path, "read failed") }
-            if n == 0 { break }
-            got += n
+        do throws(Errno) {
+            let got = try SystemCalls.readFully(fd, into: &buf)
+            return Array(buf[0..<got])
+        } catch {
+            throw posixError(path, "read failed", error)
         }
-        return Array(buf[0..<got])
     }
 
     /// Whether `path` names a directory.
@@ -75,37 +66,58 @@ public enum FileBytes {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// Writes `bytes` to `path`, replacing it.
+    /// Writes `bytes` to `path`, replacing it as a whole: the bytes go to a new temporary file beside it,
+    /// which is renamed over `path` once complete, so a reader never sees a half-written file and a
+    /// failed write (full disk, `ulimit -f`) leaves the previous file as it was. A `path` that exists and
+    /// is not a regular file (`/dev/stdout`, a FIFO, a symbolic link) is written in place instead.
     public static func write(_ bytes: [UInt8], to path: String) throws(SampleIOError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw posixError(path, "cannot create") }
-        defer { close(fd) }
-        try writeAll(fd: fd, bytes[...], path: path)
+        var st = stat()
+        if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG {
+            let fd: Int32
+            do throws(Errno) { fd = try SystemCalls.open(path, O_WRONLY | O_CREAT | O_TRUNC) } catch {
+                throw posixError(path, "cannot create", error)
+            }
+            defer { SystemCalls.close(fd) }
+            try writeAll(fd: fd, bytes[...], path: path)
+            return
+        }
+        let temp: (fd: Int32, path: String)
+        do throws(Errno) { temp = try SystemCalls.makeTemporaryFile(besides: path) } catch {
+            throw posixError(path, "cannot create", error)
+        }
+        var open = true
+        do throws(SampleIOError) {
+            try writeAll(fd: temp.fd, bytes[...], path: path)
+            // mkstemp makes the file 0600; an output gets the mode open(…, 0644) would have given it.
+            guard fchmod(temp.fd, 0o666 & ~SystemCalls.creationMask) == 0 else { throw posixError(path, "cannot set the mode of") }
+            open = false
+            SystemCalls.close(temp.fd)
+            guard rename(temp.path, path) == 0 else { throw posixError(path, "cannot rename \(temp.path) to") }
+        } catch {
+            if open { SystemCalls.close(temp.fd) }
+            unlink(temp.path)
+            throw error
+        }
     }
 
-    /// Writes all of `bytes` to `fd`, retrying short writes.
+    /// Writes all of `bytes` to `fd`, continuing short writes.
     public static func writeAll(fd: Int32, _ bytes: ArraySlice<UInt8>, path: String) throws(SampleIOError) {
-        var done = 0
-        let total = bytes.count
-        while done < total {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, total - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw posixError(path, "write failed")
-            }
-            done += n
+        do throws(Errno) {
+            try SystemCalls.writeAll(fd, bytes)
+        } catch {
+            throw posixError(path, "write failed", error)
         }
     }
 
     static func openForReading(_ path: String) throws(SampleIOError) -> Int32 {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw posixError(path, "cannot open") }
-        return fd
+        do throws(Errno) { return try SystemCalls.open(path, O_RDONLY) } catch {
+            throw posixError(path, "cannot open", error)
+        }
     }
 
-    /// A SampleIOError for the current `errno`.
-    static func posixError(_ path: String, _ what: String) -> SampleIOError {
-        let e = errno
+    /// A SampleIOError for `error` (the current `errno` when nil), with a hint for the usual causes.
+    public static func posixError(_ path: String, _ what: String, _ error: Errno? = nil) -> SampleIOError {
+        let e = (error ?? Errno.current).rawValue
         let text = String(cString: strerror(e))
         switch e {
         case ENOENT, ENOTDIR:
@@ -113,6 +125,11 @@ public enum FileBytes {
         case EACCES, EPERM:
             return SampleIOError(.permission, "\(what): \(text)", path: path,
                                  hint: "check the file's permissions or run as its owner")
+        case ENOSPC, EDQUOT:
+            return SampleIOError(.other, "\(what): \(text)", path: path, hint: "free space on the file system or write elsewhere")
+        case EFBIG:
+            return SampleIOError(.other, "\(what): \(text) (the file size limit, ulimit -f, was reached)", path: path,
+                                 hint: "raise the limit (ulimit -f unlimited) or record for a shorter time")
         default:
             return SampleIOError(.other, "\(what): \(text)", path: path)
         }

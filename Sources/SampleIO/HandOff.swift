@@ -7,7 +7,10 @@ final class HandOff<Element>: @unchecked Sendable {
     private let slots: DispatchSemaphore
     private let filled = DispatchSemaphore(value: 0)
     private let lock = DispatchSemaphore(value: 1)  // free again whenever it can be released
-    private var items: [Element] = []
+    /// Waiting items from `head` on; the slots before `head` were handed out and hold nil, so a delivered
+    /// item is released at once, and they are removed once they are half the array (the array's size
+    /// stays about twice the capacity however far ahead the producer runs).
+    private var items: [Element?] = []
     private var head = 0
     private var cancelled = false
 
@@ -53,10 +56,13 @@ final class HandOff<Element>: @unchecked Sendable {
             filled.signal()
             return nil
         }
-        let item = items[head]
+        let item = items[head].take()
         head += 1
         if head == items.count {
             items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 16 && head * 2 >= items.count {
+            items.removeFirst(head)
             head = 0
         }
         lock.signal()

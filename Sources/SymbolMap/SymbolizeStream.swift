@@ -9,9 +9,11 @@ extension Symbolizer {
     /// rest is shared by both threads in pieces (rows still written in input order).
     ///
     /// - Throws: the error of opening the image, before anything is written to `output`.
-    /// - Returns: the symbolizer (for its ``warnings``) and notes about input lines that were not addresses.
+    /// - Returns: the symbolizer (for its ``warnings``), notes about input lines that were not addresses, and
+    ///   the first read or write error that ended the stream early (nil when it ran to the input's end).
     public static func streamTSV(image path: String, debugDirectories: [String] = ["/usr/lib/debug"], from input: Int32,
-                                 to output: Int32, lines: Bool) throws(SymbolMapError) -> (symbolizer: Symbolizer, bad: [String]) {
+                                 to output: Int32, lines: Bool) throws(SymbolMapError)
+        -> (symbolizer: Symbolizer, bad: [String], ioError: StreamError?) {
         try HelperThread.with { helper throws(SymbolMapError) in
             let s = TSVStream(input: input, output: output, lines: lines, helper: helper)
             defer { s.release() }
@@ -34,7 +36,7 @@ extension Symbolizer {
             }
             let symbolizer = try opened!.get()
             s.run(symbolizer)
-            return (symbolizer, s.notes)
+            return (symbolizer, s.notes, s.ioError)
         }
     }
 
@@ -57,6 +59,17 @@ extension Symbolizer {
         }
         if threads == false { return body(nil) }
         return HelperThread.with(force: threads == true, body)
+    }
+}
+
+/// A read of the input or a write of the output that failed, ending a stream early.
+public struct StreamError: Error, Sendable, CustomStringConvertible {
+    /// Whether the output (not the input) failed.
+    public var writing: Bool
+    /// The `errno` of the failing call.
+    public var code: Int32
+    public var description: String {
+        "cannot \(writing ? "write the output" : "read the input"): \(String(cString: strerror(code)))"
     }
 }
 
@@ -84,6 +97,8 @@ final class TSVStream {
     /// Bytes read and not yet parsed, at the front of `buf`.
     private var held = 0
     private var eof = false
+    /// The first read or write error; the stream stops at it (no more input is read, no more rows written).
+    private(set) var ioError: StreamError?
     /// Lines parsed so far (for the line numbers of notes).
     private var lineBase = 0
     /// Addresses parsed while the image was loading.
@@ -148,6 +163,7 @@ final class TSVStream {
             if held == capacity { return held }
             let n = read(input, buf + held, capacity - held)
             if n < 0 && errno == EINTR { continue }
+            if n < 0 && ioError == nil { ioError = StreamError(writing: false, code: errno) }
             if n <= 0 { eof = true; continue }
             held += n
             if once {
@@ -217,7 +233,7 @@ final class TSVStream {
                     shareInOrder((all.count + per - 1) / per, { i, slot in
                         f.rows(UnsafeBufferPointer(rebasing: all[(i * per)..<min(all.count, (i + 1) * per)]), into: &slot.sink)
                     }, emit: { _, slot in
-                        slot.sink.write(to: output)
+                        self.emitRows(slot)
                     })
                 }
             }
@@ -229,8 +245,15 @@ final class TSVStream {
                 process(symbolizer, dw, end)
                 consume(end)
             }
-            if eof && held == 0 { break }
+            if eof && held == 0 || ioError?.writing == true { break }
         }
+    }
+
+    /// Writes a piece's rows, unless an earlier write failed (then they are dropped).
+    private func emitRows(_ slot: TSVSlot) {
+        guard ioError?.writing != true else { slot.sink.reset(); return }
+        let e = slot.sink.write(to: output)
+        if e != 0 { ioError = StreamError(writing: true, code: e) }
     }
 
     /// Parses and writes the first `end` bytes of the buffer (whole lines), in pieces cut at line ends.
@@ -257,7 +280,7 @@ final class TSVStream {
                 bad.append(note)
             }
             lineBase += slot.lines
-            slot.sink.write(to: output)
+            emitRows(slot)
         }
         if let dw {
             // Lines: the units all pieces need are loaded (by both threads) before any piece is formatted;

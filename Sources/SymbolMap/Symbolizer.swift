@@ -507,15 +507,20 @@ struct ByteSink {
     }
 
     /// Writes the bytes to `fd` (all of them, unless it fails) and empties the buffer.
-    mutating func write(to fd: Int32) {
+    /// Writes the bytes to `fd` (continuing short writes, retrying on EINTR) and empties the sink.
+    /// - Returns: 0, or the `errno` of the write that failed (`EIO` for one that wrote nothing).
+    @discardableResult
+    mutating func write(to fd: Int32) -> Int32 {
         var done = 0
+        defer { count = 0 }
         while done < count {
             let n = Glibc.write(fd, base + done, count - done)
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+            if n < 0 { return errno }
+            if n == 0 { return EIO }
             done += n
         }
-        count = 0
+        return 0
     }
 
     func bytes() -> [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }

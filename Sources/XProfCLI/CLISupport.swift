@@ -22,17 +22,29 @@ public func fail(_ e: SampleIOError) -> Never {
     exit(ExitCodes.code(for: e))
 }
 
-/// Writes one diagnostic line to stderr, prefixed with `xprof: `.
+/// Writes one diagnostic line to stderr, prefixed with `xprof: ` (an error writing it has nowhere to go).
 public func printError(_ line: String) {
     var text = "xprof: " + line
     if !text.hasSuffix("\n") { text += "\n" }
-    let bytes = Array(text.utf8)
-    var done = 0
-    while done < bytes.count {
-        let n = bytes[done...].withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-        if n <= 0 { break }
-        done += n
+    try? SystemCalls.writeAll(2, Array(text.utf8)[...])
+}
+
+/// Writes all of `bytes` to standard output. A write error (a full disk, `> /dev/full`, an I/O error) ends
+/// the command with a message and exit 74 (EX_IOERR), never a silent success; a reader that went away
+/// (`EPIPE`, with SIGPIPE ignored) ends it quietly with 0, as the default SIGPIPE would have ended it.
+public func writeStandardOutput(_ bytes: [UInt8]) {
+    do throws(Errno) {
+        try SystemCalls.writeAll(1, bytes[...])
+    } catch {
+        if error == .brokenPipe { exit(0) }
+        printError("error: cannot write to standard output: \(error)\n  hint: check the disk or file the output goes to (its space and size limit)")
+        exit(74)
     }
+}
+
+/// Writes `text` to standard output as ``writeStandardOutput(_:)-([UInt8])`` does.
+public func writeStandardOutput(_ text: String) {
+    writeStandardOutput(Array(text.utf8))
 }
 
 /// Whether stderr is a terminal (progress only then).

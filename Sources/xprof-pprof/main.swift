@@ -56,16 +56,7 @@ struct PProfCommand: ParsableCommand {
             printError("wrote \(output): \(profile.totalSamples) samples in \(profile.samples.count) stacks, "
                 + "\(profile.locations.count) locations, \(profile.functions.count) functions")
         } else {
-            var done = 0
-            while done < bytes.count {
-                let n = bytes[done...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 {
-                    printError("error: writing the profile to standard output failed: \(String(cString: strerror(errno)))")
-                    throw ExitCode(74)
-                }
-                done += n
-            }
+            writeStandardOutput(bytes)
         }
     }
 

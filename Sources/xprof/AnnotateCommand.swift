@@ -107,6 +107,6 @@ struct AnnotateCommand: ParsableCommand {
             }
             Glibc.exit(64)
         }
-        print(AnnotationRenderer.render(annotation, as: AnnotateFormat(rawValue: format) ?? .text, inlines: inlines), terminator: "")
+        writeStandardOutput(AnnotationRenderer.render(annotation, as: AnnotateFormat(rawValue: format) ?? .text, inlines: inlines))
     }
 }

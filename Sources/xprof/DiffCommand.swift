@@ -19,7 +19,7 @@ struct DiffCommand: ParsableCommand {
     func run() throws {
         // Rows are matched over whole profiles; --top only limits what is shown.
         let comparison = Comparison(base: options.build(base) { $0.top = nil }, new: options.build(new) { $0.top = nil })
-        print(ComparisonRenderer.render(comparison, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top), terminator: "")
+        writeStandardOutput(ComparisonRenderer.render(comparison, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top))
         if let limit = failAbove {
             let bad = comparison.regressions(above: limit)
             if !bad.isEmpty {
@@ -67,7 +67,7 @@ struct ScaleCommand: ParsableCommand {
         let reports = runs.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: cpus.map { $0.split(separator: ",").compactMap { Int($0) } },
                                        throughput: throughput.map { $0.split(separator: ",").compactMap { Double($0) } })
-        print(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top), terminator: "")
+        writeStandardOutput(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top))
         if let svg {
             writeOutput(ScalingChart.render(analysis, rows: options.top ?? Self.chartRows), to: svg, option: "--svg")
         }

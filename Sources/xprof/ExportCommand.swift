@@ -91,7 +91,7 @@ struct ExportCommand: ParsableCommand {
         if let output {
             writeOutput(text, to: output, option: "-o")
         } else {
-            print(text, terminator: "")
+            writeStandardOutput(text)
         }
     }
 

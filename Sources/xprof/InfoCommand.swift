@@ -31,6 +31,6 @@ struct InfoCommand: ParsableCommand {
             let source = try input.open(file)
             return try ReportBuilder.build(source: source, path: file, options: opts)
         }
-        print(InfoRenderer.render(report, json: format == "json"), terminator: "")
+        writeStandardOutput(InfoRenderer.render(report, json: format == "json"))
     }
 }

@@ -41,17 +41,20 @@ struct OverheadCommand: ParsableCommand {
 
     func run() throws {
         let selfExe = (try? readLink("/proc/self/exe")) ?? CommandLine.arguments[0]
-        let tmp = "/tmp/xprof-overhead-\(getpid())"
+        // The recordings go to a fresh private directory (a fixed /tmp name could be a planted symbolic link).
+        let scratch: String
+        do throws(Errno) { scratch = try SystemCalls.makeTemporaryDirectory(prefix: "xprof-overhead-") } catch {
+            fail(SampleIOError(.other, "cannot create a temporary directory for the recordings: \(error)",
+                               hint: "set TMPDIR to a writable directory"))
+        }
+        defer { SystemCalls.removeDirectory(scratch) }
+        let tmp = scratch + "/run"
         var configs: [(String, [String])] = []
         if profiler != "perf" {
             configs.append(("xprof", [selfExe, "record", "-F", String(frequency), "-o", tmp + ".xprof", "--"] + command))
         }
         if profiler != "xprof" {
             configs.append(("perf", ["perf", "record", "-q", "-e", "cpu-clock", "-F", String(frequency), "-o", tmp + ".perf.data", "--"] + command))
-        }
-        defer {
-            unlink(tmp + ".xprof")
-            unlink(tmp + ".perf.data")
         }
         // The chart's file is created now: a path that cannot be written fails before minutes of measuring.
         if let svg { checkOutputWritable(svg, option: "--svg") }
@@ -85,8 +88,8 @@ struct OverheadCommand: ParsableCommand {
             }
         }
         let estimates = configs.enumerated().map { k, c in OverheadEstimate(profiler: c.0, baseline: baseline, profiled: timings[k]) }
-        print(OverheadRenderer.render(estimates, command: command, frequency: frequency, format: ReportFormat(rawValue: format) ?? .table),
-              terminator: "")
+        writeStandardOutput(OverheadRenderer.render(estimates, command: command, frequency: frequency,
+                                                    format: ReportFormat(rawValue: format) ?? .table))
         if let svg { writeOutput(OverheadChart.render(estimates, command: command, frequency: frequency), to: svg, option: "--svg") }
         if let limit = maxOverhead {
             let bad = estimates.filter { $0.percent > limit }

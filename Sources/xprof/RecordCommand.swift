@@ -1,6 +1,9 @@
 import ArgumentParser
 import XProfCLI
 import SampleIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct RecordCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +16,11 @@ struct RecordCommand: ParsableCommand {
         several at once (-e cpu-clock,page-faults,context-switches), with perf's modifiers :u (user only),
         :k (kernel only) and :p/:pp/:ppp (precise IPs); reports then show one section per event.
         Events: \(RecordOptions.Event.knownNames).
-        SIGINT/SIGTERM end the recording cleanly.
+        Samples reach the file as they are taken (at least twice a second), so a recorder that is killed
+        keeps all but its last second. SIGINT/SIGTERM/SIGHUP end the recording cleanly; a full disk, the
+        file size limit (ulimit -f) or an I/O error end it with an error (exit 1) and a file readable up to
+        its last complete chunk. A previous FILE is kept as FILE.old. The exit status is the command's own
+        when it fails, 127 when it cannot be executed (checked before FILE is touched).
         """
     )
 
@@ -65,6 +72,10 @@ struct RecordCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let first = command.first, let problem = Recorder.executableProblem(first) {
+            printError("error: cannot run the command '\(first)': \(problem)\n  hint: check the command's name, its path and that it is executable")
+            Glibc.exit(127)
+        }
         var opts: RecordOptions
         if all {
             opts = RecordOptions(target: .systemWide)
@@ -84,8 +95,10 @@ struct RecordCommand: ParsableCommand {
         let summary = runReporting { try Recorder.record(opts) { printError("note: " + $0) } }
         printError("recorded \(summary.samples) samples of \(summary.event) in \(String(format1: summary.duration)) s"
                    + (summary.lost > 0 ? ", \(summary.lost) lost" : "") + " to \(summary.output)")
-        if let status = summary.commandStatus, status != 0 {
-            printError("note: the command exited with status \(status)")
+        if let status = summary.commandStatus, status != 0, !summary.commandEndedByRecorder {
+            // perf's rule: a failing command makes the recording fail with the command's status.
+            printError("error: the command exited with status \(status)")
+            Glibc.exit(status)
         }
     }
 }

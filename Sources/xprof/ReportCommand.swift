@@ -92,7 +92,7 @@ struct ReportCommand: ParsableCommand {
         if fmt != .table, let report = reports.first {
             for w in report.symbolWarnings + report.stats.warnings { printError("warning: " + w) }
         }
-        print(ReportRenderer.render(reports, as: fmt), terminator: "")
+        writeStandardOutput(ReportRenderer.render(reports, as: fmt))
         Timings.mark("report printed")
     }
 }

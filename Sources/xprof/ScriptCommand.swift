@@ -78,14 +78,7 @@ struct ScriptCommand: ParsableCommand {
         let summary = runReporting {
             let source = try input.open(file)
             o.event = try EventChoice.resolve(event, in: source.metadata, path: file)
-            return try ScriptWriter.run(source: source, options: o) { bytes in
-                var done = 0
-                while done < bytes.count {
-                    let n = bytes[done...].withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
-                    if n <= 0 { Glibc.exit(errno == EPIPE ? 0 : 1) }
-                    done += n
-                }
-            }
+            return try ScriptWriter.run(source: source, options: o) { bytes in writeStandardOutput(bytes) }
         }
         for w in summary.symbolWarnings + summary.stats.warnings { printError("warning: " + w) }
         if summary.stats.totalLost > 0 {

@@ -109,7 +109,7 @@ struct SweepCommand: ParsableCommand {
         }
         let reports = files.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: ks, throughput: fixedWork ? seconds.map { $0 > 0 ? 1 / $0 : 0 } : nil)
-        print(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top), terminator: "")
+        writeStandardOutput(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top))
         if let svg {
             writeOutput(ScalingChart.render(analysis, rows: options.top ?? ScaleCommand.chartRows), to: svg, option: "--svg")
         }

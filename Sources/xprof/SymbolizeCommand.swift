@@ -2,6 +2,7 @@ import ArgumentParser
 import XProfCLI
 import Profile
 import SymbolMap
+import SampleIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -73,9 +74,14 @@ struct SymbolizeRequest {
             // The common, large case: stream stdin to stdout in bounded memory (the image loads on a second
             // thread while stdin is read).
             do {
-                let (symbolizer, bad) = try Symbolizer.streamTSV(image: image, debugDirectories: dirs, from: 0, to: 1, lines: lines)
+                let (symbolizer, bad, ioError) = try Symbolizer.streamTSV(image: image, debugDirectories: dirs, from: 0, to: 1, lines: lines)
                 for w in symbolizer.warnings { printError("warning: " + w) }
                 for b in bad { printError("warning: stdin " + b) }
+                if let ioError, !(ioError.writing && ioError.code == EPIPE) {  // a reader gone: quiet, as SIGPIPE
+                    printError("error: \(ioError.writing ? "standard output" : "standard input"): \(ioError)"
+                               + (ioError.writing ? "\n  hint: check the disk or file the output goes to (its space and size limit)" : ""))
+                    return 74
+                }
                 return 0
             } catch {
                 printError("error: \(error)")
@@ -97,10 +103,10 @@ struct SymbolizeRequest {
             input = addresses.compactMap { SymbolizeRenderer.parseAddress(Substring($0)) }
         }
         if fmt == .tsv && !inlines && !demangle {
-            writeStdout(symbolizer.tsv(input, lines: lines))
+            writeStandardOutput(symbolizer.tsv(input, lines: lines))
         } else {
             let results = symbolizer.symbolize(input, lines: lines || inlines, inlines: inlines)
-            writeStdout(SymbolizeRenderer.render(results, format: fmt, lines: lines || inlines, inlines: inlines, table: symbolizer.table,
+            writeStandardOutput(SymbolizeRenderer.render(results, format: fmt, lines: lines || inlines, inlines: inlines, table: symbolizer.table,
                                                  demangle: demangle))
         }
         for w in symbolizer.warnings { printError("warning: " + w) }
@@ -109,20 +115,13 @@ struct SymbolizeRequest {
     }
 
     private func readStdin() -> [UInt8] {
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            out.append(contentsOf: buf[0..<n])
+        do throws(Errno) {
+            return try SystemCalls.readAll(0)
+        } catch {
+            printError("error: cannot read standard input: \(error)")
+            Glibc.exit(74)
         }
-        return out
     }
-}
-
-/// Writes all of `text` to stdout.
-func writeStdout(_ text: String) {
-    writeStdout(Array(text.utf8))
 }
 
 extension Substring {
@@ -134,14 +133,3 @@ extension Substring {
     }
 }
 
-/// Writes all of `bytes` to stdout.
-func writeStdout(_ bytes: [UInt8]) {
-    bytes.withUnsafeBytes { buf in
-        var done = 0
-        while done < buf.count {
-            let n = write(1, buf.baseAddress! + done, buf.count - done)
-            if n <= 0 { break }
-            done += n
-        }
-    }
-}

@@ -25,6 +25,6 @@ struct VMStatCommand: ParsableCommand {
         let stat = runReporting { () throws(SampleIOError) -> VMStat in
             try VMStat.build(source: try input.open(file), path: file, interval: interval)
         }
-        print(format == "json" ? VMStatRenderer.json(stat) : VMStatRenderer.text(stat), terminator: "")
+        writeStandardOutput(format == "json" ? VMStatRenderer.json(stat) : VMStatRenderer.text(stat))
     }
 }

@@ -13,7 +13,7 @@ import SymbolMap
 /// with an error that names the file; a crash fails the whole test run. The input being read is kept at
 /// `$TMPDIR/xprof-fuzz-<name>` (and its seed printed on failure) so a crash can be replayed with
 /// `xprof report --children FILE`. `XPROF_FUZZ_ITERATIONS` (default 150 per seed file) runs longer campaigns
-/// (`make fuzz`).
+/// (`make fuzz-cli`).
 @Suite(.serialized) struct FuzzTests {
     static var iterations: Int {
         ProcessInfo.processInfo.environment["XPROF_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 150

@@ -140,4 +140,8 @@ size_t xprof_merge_known(const xprof_parsed_sample *in, size_t n, const xprof_fr
                          const xprof_frame *key_frames, xprof_merged_ref *refs, size_t room,
                          uint64_t *seq, uint64_t *newest);
 
+/// libFuzzer's entry point for a program that has its own `main` (only linked in `make fuzz`'s build, where
+/// SwiftPM renames the fuzz target's `main`; see Sources/xprof-fuzz).
+int LLVMFuzzerRunDriver(int *argc, char ***argv, int (*user_callback)(const uint8_t *data, size_t size));
+
 #endif

@@ -39,15 +39,12 @@ final class PositionedFile {
     func read(at offset: Int, count: Int) throws(SampleIOError) -> [UInt8] {
         let want = max(0, min(count, size - offset))
         var out = [UInt8](repeating: 0, count: want)
-        var got = 0
-        while got < want {
-            let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, want - got, off_t(offset + got)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileBytes.posixError(path, "read failed")
-            }
-            if n == 0 { break }
-            got += n
+        let r: Result<Int, Errno> = out.withUnsafeMutableBytes { b in
+            do throws(Errno) { return .success(try SystemCalls.pread(fd, into: b, at: offset)) } catch { return .failure(error) }
+        }
+        guard case .success(let got) = r else {
+            if case .failure(let e) = r { throw FileBytes.posixError(path, "read failed", e) }
+            return []
         }
         if got < want { out.removeSubrange(got...) }
         return out

@@ -5,22 +5,45 @@ import Glibc
 /// Writes a native `.xprof` file (docs/FORMAT.md) chunk by chunk.
 ///
 /// Each chunk goes to the file with one `write(2)` as soon as it is complete, so a process killed
-/// mid-run leaves a file that reads up to its last chunk. Call ``finish(stats:duration:)`` to write
-/// the END chunk and close the file.
+/// mid-run leaves a file that reads up to its last chunk. A chunk the kernel refuses part of (a full
+/// disk, `ulimit -f`, an I/O error) is cut off again, so the file still ends at a chunk boundary, and the
+/// error says how much the file holds. Call ``finish(stats:duration:)`` to write the END chunk and close
+/// the file.
 public final class XprofWriter {
+    /// Where the file goes: written there as it grows (a recording), or written beside it and renamed over
+    /// it by ``finish(stats:duration:)`` (a conversion: a reader never sees half a file).
+    public enum Placement: Sendable {
+        case inPlace
+        case renamedWhenFinished
+    }
+
     public let path: String
     private var fd: Int32
+    /// The file being written: `path`, or the temporary file renamed to it at the end.
+    private let writingPath: String
     private var samplesWritten: UInt64 = 0
+    /// Bytes of complete chunks in the file (where a failed chunk is cut back to).
+    private var committedBytes = 0
     private let compress: Bool
     private var scratch = ByteWriter()
 
     /// Creates `path` and writes the header, METADATA and KERNEL_SYMBOLS chunks.
     /// - Parameter compress: zlib-compress BATCH chunks (level 1). Metadata and symbols are always compressed.
-    public init(path: String, metadata: RunMetadata, compress: Bool = true) throws(SampleIOError) {
+    public init(path: String, metadata: RunMetadata, compress: Bool = true,
+                placement: Placement = .inPlace) throws(SampleIOError) {
         self.path = path
         self.compress = compress
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FileBytes.posixError(path, "cannot create") }
+        do throws(Errno) {
+            if placement == .inPlace {
+                fd = try SystemCalls.open(path, O_WRONLY | O_CREAT | O_TRUNC)
+                writingPath = path
+            } else {
+                (fd, writingPath) = try SystemCalls.makeTemporaryFile(besides: path)
+                _ = fchmod(fd, 0o666 & ~SystemCalls.creationMask)
+            }
+        } catch {
+            throw FileBytes.posixError(path, "cannot create", error)
+        }
         do {
             var h = ByteWriter(capacity: 32)
             h.write(bytes: XprofLayout.magic)
@@ -30,7 +53,7 @@ public final class XprofWriter {
             h.write(UInt64(0))
             h.write(Zlib.crc32(h.bytes))
             h.write(UInt32(0))
-            try FileBytes.writeAll(fd: fd, h.bytes[...], path: path)
+            try append(h.bytes)
             try writeChunk(.metadata, payload: MetadataJSON(metadata).encoded(), count: 0, compress: true)
             for snap in metadata.kernelSymbols {
                 var w = ByteWriter(capacity: snap.text.utf8.count + 4)
@@ -39,18 +62,25 @@ public final class XprofWriter {
                 try writeChunk(.kernelSymbols, payload: w.bytes, count: 0, compress: true)
             }
         } catch {
-            close(fd)
+            SystemCalls.close(fd)
             fd = -1
+            if writingPath != path { unlink(writingPath) }
             throw error
         }
     }
 
     deinit {
-        if fd >= 0 { close(fd) }
+        if fd >= 0 {
+            SystemCalls.close(fd)
+            if writingPath != path { unlink(writingPath) }  // never finished: the old file stays
+        }
     }
 
     /// Samples written so far.
     public var sampleCount: UInt64 { samplesWritten }
+
+    /// Bytes of complete chunks written so far.
+    public var byteCount: Int { committedBytes }
 
     /// Writes one BATCH chunk (nothing for an empty batch).
     public func write(_ batch: SampleBatch) throws(SampleIOError) {
@@ -120,8 +150,27 @@ public final class XprofWriter {
         if fsync(fd) != 0 && errno != EINVAL {
             throw FileBytes.posixError(path, "fsync failed")
         }
-        close(fd)
+        SystemCalls.close(fd)
         fd = -1
+        if writingPath != path && rename(writingPath, path) != 0 {
+            let e = FileBytes.posixError(path, "cannot rename \(writingPath) to")
+            unlink(writingPath)
+            throw e
+        }
+    }
+
+    /// Appends `bytes` (one whole chunk, or the file header) to the file. When the kernel takes only part
+    /// of them, the file is cut back to its last complete chunk and the error says what the file holds.
+    private func append(_ bytes: [UInt8]) throws(SampleIOError) {
+        var written = 0
+        do throws(Errno) {
+            try SystemCalls.writeAll(fd, bytes[...], written: &written)
+            committedBytes += bytes.count
+        } catch {
+            if written > 0 { _ = ftruncate(fd, off_t(committedBytes)) }
+            throw FileBytes.posixError(path, "write failed", error)
+                .adding(context: "the file keeps its first \(committedBytes) bytes: \(samplesWritten) samples in complete chunks, readable as they are")
+        }
     }
 
     private func writeChunk(_ kind: XprofLayout.Kind, payload: [UInt8], count: UInt32, compress: Bool) throws(SampleIOError) {
@@ -145,7 +194,7 @@ public final class XprofWriter {
         h.write(count)
         h.write(Zlib.crc32(stored))
         h.write(bytes: stored)
-        try FileBytes.writeAll(fd: fd, h.bytes[...], path: path)
+        try append(h.bytes)
     }
 }
 
@@ -156,7 +205,7 @@ extension XprofWriter {
     public static func convert(_ source: any SampleSource, to path: String) throws(SampleIOError) -> UInt64 {
         var meta = source.metadata
         if meta.sourceFormat.isEmpty { meta.sourceFormat = "xprof" }
-        let writer = try XprofWriter(path: path, metadata: meta)
+        let writer = try XprofWriter(path: path, metadata: meta, placement: .renamedWhenFinished)
         while let batch = try source.nextBatch() {
             try writer.write(batch)
         }

@@ -186,21 +186,22 @@ final class PerfDataSource: SampleSource {
         window = UnsafeRawPointer(ownWindow)
         let bytes = file
         self.path = path
-        guard bytes.count >= 16 else {
-            throw SampleIOError.truncated(expected: "a perf.data header (at least 16 bytes)", at: 0, found: bytes.count)
-        }
         big = file.raw.starts(with: PerfDataFormat.magicBE)
         let c = file.cursor(from: 0, to: 104)
         let order: ByteOrder = big ? .big : .little
         let headerSize = Int(clamping: c.peek(UInt64.self, order, at: 8) ?? 0)
+        pipe = headerSize == 16
+        // Every stored property is set from here on, so a throw runs deinit, which frees the buffers (a
+        // throw before this point leaked them: found by `make fuzz`).
+        guard bytes.count >= 16 else {
+            throw SampleIOError.truncated(expected: "a perf.data header (at least 16 bytes)", at: 0, found: bytes.count)
+        }
         metadata.sourceFormat = "perf.data"
-        if headerSize == 16 {
-            pipe = true
+        if pipe {
             pos = 16
             end = bytes.count
             try readPipeHeaderRecords()
         } else {
-            pipe = false
             guard headerSize >= 104 else {
                 throw SampleIOError(.badData, "perf.data header size \(headerSize), expected 16 (pipe) or at least 104 (file)",
                                     offset: 8, hint: "the file is corrupt or not a perf.data file")
@@ -426,7 +427,7 @@ final class PerfDataSource: SampleSource {
             default:
                 break
             }
-            pos += size + extraBytes(after: r, type: type)
+            guard advance(past: r, type: type) else { break }
             recordIndex += 1
         }
         guard !attrs.isEmpty else {
@@ -452,17 +453,34 @@ final class PerfDataSource: SampleSource {
         return RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[o..<(o + size)]), big: big)
     }
 
-    /// Bytes that follow a record in the stream without being part of it (tracing data, AUX data).
-    private func extraBytes(after r: RawRecord, type: UInt32) -> Int {
+    /// Bytes that follow a record in the stream without being part of it (tracing data, AUX data), as the
+    /// record says (a damaged one may say up to 2^64 - 1: ``advance(past:type:)`` checks it).
+    private func extraBytes(after r: RawRecord, type: UInt32) -> UInt64 {
         switch type {
         case Self.headerTracingData where r.count >= 12:
-            let n = Int(r.u32(8))
-            return (n + 7) & ~7
+            return (UInt64(r.u32(8)) + 7) & ~7
         case Self.auxtrace where r.count >= 16:
-            return Int(clamping: r.u64(8))
+            return r.u64(8)
         default:
             return 0
         }
+    }
+
+    /// Moves `pos` past the record `r` at `pos` and the bytes that follow it; false (with a warning, at the
+    /// end of the data) when those bytes run past the end of the data section. Compared against the bytes
+    /// remaining, so a size near 2^64 cannot overflow.
+    private func advance(past r: RawRecord, type: UInt32) -> Bool {
+        let extra = extraBytes(after: r, type: type)
+        let remaining = end - pos - r.count  // >= 0: recordAt checked the record fits
+        guard extra <= UInt64(remaining) else {
+            let name = type == Self.auxtrace ? "AUXTRACE" : "HEADER_TRACING_DATA"
+            stats.warnings.append("\(path): the \(name) record \(recordIndex) at byte \(pos) says \(extra) bytes follow it, but only \(remaining) remain in the data section; the rest of the data cannot be found and is ignored (the file is damaged or cut short)")
+            stats.drop("truncated record")
+            pos = end
+            return false
+        }
+        pos += r.count + Int(extra)
+        return true
     }
 
     // MARK: records
@@ -893,7 +911,7 @@ final class PerfDataSource: SampleSource {
         let type = r.u32(0)
         handle(r, at: pos)
         lastRecordType = type
-        pos += r.count + extraBytes(after: r, type: type)
+        guard advance(past: r, type: type) else { return false }
         recordIndex += 1
         return true
     }
@@ -1124,6 +1142,15 @@ final class PerfDataSource: SampleSource {
             guard r.count >= 16 else { stats.drop("lost_samples"); return }
             stats.addLost(r.u64(8))
         case Self.compressed, Self.compressed2:
+            guard offset >= 0 else {
+                // perf never nests them; decompressing one into the buffer being read would append to (and
+                // may move) the bytes `r` points into.
+                stats.drop("compressed (nested)")
+                if stats.droppedRecords["compressed (nested)", default: 0] == 1 {
+                    stats.warnings.append("\(path): a PERF_RECORD_COMPRESSED record inside decompressed data (perf never writes one); dropped with its contents")
+                }
+                return
+            }
             let dataStart = type == Self.compressed2 ? 16 : 8
             var dataLen = r.count - dataStart
             if type == Self.compressed2 {
@@ -1149,7 +1176,24 @@ final class PerfDataSource: SampleSource {
     }
 
     private func trailerTime(_ r: RawRecord) -> UInt64 {
-        PerfSampleFields.trailer(r, attr: attrs[0])?.time ?? 0
+        PerfSampleFields.trailer(r, attr: attrs[sidebandAttr(r)])?.time ?? 0
+    }
+
+    /// The attr whose layout the `sample_id_all` trailer of the non-sample record `r` has: the one its id
+    /// names, the id found where the first attr's layout puts it counted from the record's end (perf's
+    /// `evlist__event2evsel` with `is_pos`, which perf requires to be the same for every attr). The first
+    /// attr when there is one, no id, or an id no attr lists.
+    private func sidebandAttr(_ r: RawRecord) -> Int {
+        guard attrs.count > 1 else { return 0 }
+        let t = attrs[0].sampleType
+        var fromEnd = 1  // u64 words from the end: IDENTIFIER is the last
+        if t & PerfAttr.identifier == 0 {
+            guard t & PerfAttr.id != 0 else { return 0 }
+            if t & PerfAttr.cpu != 0 { fromEnd += 1 }
+            if t & PerfAttr.streamID != 0 { fromEnd += 1 }
+        }
+        guard r.count >= 8 + 8 * fromEnd else { return 0 }
+        return idToAttr[r.u64(r.count - 8 * fromEnd)] ?? 0
     }
 
     /// Decompresses one PERF_RECORD_COMPRESSED payload through the file's zstd stream and queues its records.

@@ -93,14 +93,8 @@ final class PerfFileBytes {
             buffer.copyMemory(from: raw.baseAddress! + offset, byteCount: n)
             return n
         }
-        var got = 0
-        while got < n {
-            let r = pread(fd, buffer + got, n - got, off_t(offset + got))
-            if r < 0 && errno == EINTR { continue }
-            if r <= 0 { break }
-            got += r
-        }
-        return got
+        // A read error ends the copy where it happened, as the end of the file would.
+        return (try? SystemCalls.pread(fd, into: UnsafeMutableRawBufferPointer(start: buffer, count: n), at: offset)) ?? 0
     }
 
     /// The file's size on disk now (it may have been cut since it was mapped); nil for a copy or when unknown.

@@ -101,13 +101,15 @@ struct PerfRecordParser {
             var buildID: [UInt8] = []
             var exec = true
             if isV2 {
+                // struct perf_record_mmap2: the 24 bytes at 40 (maj, min, ino, ino_generation, or build_id_size,
+                // 3 reserved bytes and a 20-byte build_id), then prot and flags: 72 bytes before the file name.
+                guard p.count >= 72 else { stats.drop("mmap2"); return }
                 if misc & Self.miscMmapBuildID != 0 {
                     let n = min(Int(p[o]), 20)
                     buildID = Array(p[(o + 4)..<(o + 4 + n)])
                 }
                 o += 24
-                guard let prot = u32(o) else { stats.drop("mmap"); return }
-                exec = prot & 4 != 0  // PROT_EXEC
+                exec = p.loadUnaligned(fromByteOffset: o, as: UInt32.self) & 4 != 0  // PROT_EXEC
                 o += 8
             }
             var end = o

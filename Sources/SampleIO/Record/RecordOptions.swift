@@ -139,6 +139,8 @@ public struct RecordSummary: Sendable {
     public var notes: [String]
     /// Exit status of the recorded command (nil for -a / -p).
     public var commandStatus: Int32?
+    /// Whether the recorder ended the command (a stop signal or --duration) rather than it exiting by itself.
+    public var commandEndedByRecorder = false
 }
 
 /// Kernel-style CPU lists (`0-3,6`).

@@ -3,15 +3,55 @@ import Glibc
 #endif
 internal import CPerfShim
 
-/// Set by SIGINT/SIGTERM; the recording loop stops at its next turn.
+/// The signal (SIGINT, SIGTERM or SIGHUP) that asked the recording to stop; the loop stops at its next turn.
 nonisolated(unsafe) private var stopSignal: sig_atomic_t = 0
 
 /// Samples this machine with `perf_event_open` and writes a native `.xprof` file.
 ///
 /// System-wide (`-a`), an existing process (`-p`), or a command the recorder starts and follows into its
 /// children. Rings are drained with acquire/release ordering on `data_head`/`data_tail`; samples go to the
-/// file in chunks as they arrive, so an interrupted recording keeps what it wrote.
+/// file in complete, checksummed chunks as they arrive — at least every ``flushInterval`` and every few MB —
+/// so a recorder killed outright (SIGKILL, the OOM killer) leaves a file that reads up to its last second
+/// (docs/ARCHITECTURE.md, "Recording").
 public enum Recorder {
+    /// The longest time a sample waits in memory before its chunk is written (plus one ring round).
+    static let flushInterval = 0.5
+    /// Pending samples, callchain frames and side-band events that make a chunk worth writing at once
+    /// (about 1 MB, 2 MB and a few hundred KB before compression).
+    static let flushSamples = 16_384, flushFrames = 131_072, flushSideband = 4096
+    /// The signals that end a recording cleanly.
+    static let stopSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+
+    /// Why `argv0` cannot be executed (looked up in PATH as `execvp` does), or nil when it can.
+    public static func executableProblem(_ argv0: String) -> String? {
+        func check(_ path: String) -> Int32? {
+            var st = stat()
+            guard stat(path, &st) == 0 else { return errno }
+            if (st.st_mode & S_IFMT) == S_IFDIR { return EISDIR }
+            return access(path, X_OK) == 0 ? nil : errno
+        }
+        if argv0.isEmpty { return String(cString: strerror(ENOENT)) }
+        if argv0.contains("/") { return check(argv0).map { String(cString: strerror($0)) } }
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+        var firstError: Int32? = nil
+        for dir in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (dir.isEmpty ? "." : String(dir)) + "/" + argv0
+            guard let e = check(candidate) else { return nil }
+            if e != ENOENT && e != ENOTDIR && firstError == nil { firstError = e }
+        }
+        return String(cString: strerror(firstError ?? ENOENT)) + (firstError == nil ? " (searched PATH)" : "")
+    }
+
+    /// Renames an existing, non-empty `path` to `path.old` (as perf record does), so a new recording
+    /// never destroys the previous one.
+    static func keepPrevious(_ path: String) throws(SampleIOError) {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return }
+        guard rename(path, path + ".old") == 0 else {
+            throw FileBytes.posixError(path, "cannot rename the previous recording to \(path).old")
+        }
+    }
+
     /// Records according to `options`. `note` receives one-line notices (event fallback, lost samples).
     public static func record(_ options: RecordOptions, note: (String) -> Void = { _ in }) throws(SampleIOError) -> RecordSummary {
         let online = ProcScanner.onlineCPUs()
@@ -20,12 +60,27 @@ public enum Recorder {
             throw SampleIOError(.other, "CPU \(c) is not online (online: \(online.map(String.init).joined(separator: ",")))",
                                 hint: "choose CPUs from the online list")
         }
+        if case .command(let argv) = options.target, let first = argv.first, let problem = executableProblem(first) {
+            throw SampleIOError(.missingInput, "cannot run the command '\(first)': \(problem)",
+                                hint: "check the command's name, its path and that it is executable")
+        }
         stopSignal = 0
-        let previousInt = signal(SIGINT) { _ in stopSignal = 1 }
-        let previousTerm = signal(SIGTERM) { _ in stopSignal = 1 }
+        let previousInt = signal(SIGINT) { stopSignal = $0 }
+        let previousTerm = signal(SIGTERM) { stopSignal = $0 }
+        let previousHup = signal(SIGHUP) { stopSignal = $0 }
+        // Past `ulimit -f` a write fails with EFBIG (handled) instead of killing the recorder.
+        let previousXfsz = signal(SIGXFSZ, SIG_IGN)
+        // A parent may have started this process with the stop signals blocked.
+        var stops = sigset_t(), previousMask = sigset_t()
+        sigemptyset(&stops)
+        for s in stopSignals { sigaddset(&stops, s) }
+        pthread_sigmask(SIG_UNBLOCK, &stops, &previousMask)
         defer {
+            pthread_sigmask(SIG_SETMASK, &previousMask, nil)
             signal(SIGINT, previousInt)
             signal(SIGTERM, previousTerm)
+            signal(SIGHUP, previousHup)
+            signal(SIGXFSZ, previousXfsz)
         }
 
         // Start the command stopped before exec: a shell waits for one byte on fd 3, then execs it.
@@ -88,6 +143,7 @@ public enum Recorder {
 
         let writer: XprofWriter
         do {
+            try keepPrevious(options.output)
             writer = try XprofWriter(path: options.output, metadata: meta)
         } catch {
             if child > 0 { kill(child, SIGKILL); var st: Int32 = 0; waitpid(child, &st, 0) }
@@ -133,8 +189,13 @@ public enum Recorder {
             previousNewest = max(previousNewest, newest)
             if ordered.isEmpty { ordered = released } else { ordered.appendBatch(released) }
         }
+        var lastFlush = monotonicSeconds()
         func flush(force: Bool) {
-            guard writeError == nil, force || ordered.samples.count >= 16384 || ordered.sideband.count >= 4096 else { return }
+            guard writeError == nil else { return }
+            let due = force || ordered.samples.count >= flushSamples || ordered.frames.count >= flushFrames
+                || ordered.sideband.count >= flushSideband || monotonicSeconds() - lastFlush >= flushInterval
+            guard due else { return }
+            lastFlush = monotonicSeconds()
             do {
                 try writer.write(ordered)
             } catch {
@@ -164,14 +225,19 @@ public enum Recorder {
         endRound(final: true)
         flush(force: true)
         let elapsed = monotonicSeconds() - t0
+        let endedCommand = child > 0
         if child > 0 {
-            // Stopped by signal or --duration while the command runs: end it too.
-            if stopSignal == 0 { kill(child, SIGTERM) }
+            // Stopped by a signal, --duration or a write error while the command runs: end it too (with the
+            // signal the recorder got; a terminal's Ctrl-C reached it already).
+            kill(child, stopSignal != 0 ? stopSignal : SIGTERM)
             var st: Int32 = 0
-            waitpid(child, &st, 0)
+            while waitpid(child, &st, 0) < 0 && errno == EINTR {}
             commandStatus = exitStatus(st)
         }
-        if let writeError { throw writeError }
+        if let writeError {
+            throw writeError.adding(context: "the recording stopped after \((elapsed * 10).rounded() / 10) s"
+                                    + (endedCommand ? " and ended the command" : "") + "; the file lacks its END chunk")
+        }
         if parser.throttles > 0 {
             parser.stats.warnings.append("the kernel throttled sampling \(parser.throttles) times (kernel.perf_event_max_sample_rate); lower -F")
         }
@@ -179,7 +245,8 @@ public enum Recorder {
         let lost = parser.stats.totalLost
         if lost > 0 { note("\(lost) samples were lost (the ring filled faster than xprof read it); try a lower -F or more --ring-pages") }
         return RecordSummary(output: options.output, samples: writer.sampleCount, lost: lost, duration: elapsed,
-                             event: session.eventName, notes: session.notes, commandStatus: commandStatus)
+                             event: session.eventName, notes: session.notes, commandStatus: commandStatus,
+                             commandEndedByRecorder: endedCommand)
     }
 
     /// Reads every complete record between `data_tail` and `data_head` of one ring.
@@ -254,7 +321,19 @@ public enum Recorder {
                                     hint: "choose online CPUs this process may use")
             }
         }
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, nil, cargs, environ)
+        // The command starts with no signal blocked and the signals the recorder handles or ignores at
+        // their defaults, whatever this process inherited (a parent may spawn it with them blocked or ignored).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), defaults = sigset_t()
+        sigemptyset(&noSignals)
+        sigemptyset(&defaults)
+        for s in Self.stopSignals + [SIGXFSZ] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, cargs, environ)
         if cpus != nil { _ = xprof_affinity_pop(saved) }
         close(fds[0])
         guard rc == 0 else {

@@ -229,7 +229,8 @@ final class XenoprofCaptureSource: SampleSource {
                         trace.addCaller(CallFrame(ip: eip, mode: mode))
                         continue
                     }
-                    let weight = Int(event) < events.count ? events[Int(event)].count : 1
+                    // The event word is any 64-bit value in a damaged stream (Int(event) trapped: found by `make fuzz`).
+            let weight = event < UInt64(events.count) ? events[Int(event)].count : 1
                     if Int(event) >= events.count { stats.unknown("xenoprof event index \(event)") }
                     batch.samples.append(Sample(ip: eip, weight: max(1, weight), domain: domain, vcpu: vcpu,
                                                 event: UInt16(event), mode: mode))
@@ -348,7 +349,8 @@ final class XenoprofCaptureSource: SampleSource {
                 trace.addCaller(CallFrame(ip: ip, mode: mode))
                 continue
             }
-            let weight = Int(event) < events.count ? events[Int(event)].count : 1
+            // The event word is any 64-bit value in a damaged stream (Int(event) trapped: found by `make fuzz`).
+            let weight = event < UInt64(events.count) ? events[Int(event)].count : 1
             batch.samples.append(Sample(ip: ip, weight: max(1, weight), pid: domain == .host || role != .passive ? tgid : -1,
                                         tid: domain == .host || role != .passive ? pid : -1, domain: domain, pcpu: cpu,
                                         event: UInt16(truncatingIfNeeded: event), mode: mode))

@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SampleIO
+#if XPROF_FUZZ
+import CPerfShim
+#endif
+
+/// libFuzzer targets for xprof's decoders (`make fuzz SECONDS=N`; docs/ARCHITECTURE.md, "Fuzzing").
+///
+/// Built with `swift build --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DXPROF_FUZZ`,
+/// this is a libFuzzer binary: `XPROF_FUZZ_TARGET` picks the decoder each input is given to, and every
+/// batch the decoder hands out is read. Built normally (as `swift build` does), it replays inputs instead:
+/// `xprof-fuzz TARGET FILE...` decodes each file as the fuzzer would and prints what happened, so a crash
+/// kept under `Fixtures/fuzz/` can be rerun without the sanitizer toolchain.
+///
+/// Targets: `perfdata` (perf.data, file and pipe mode, compressed), `xprof` (the native format),
+/// `xenoprof` (a capture packed with tar, with `capture.json`), `oprofile` (the words of an OProfile
+/// stream, placed in a fixed capture with one active domain).
+enum FuzzTarget: String, CaseIterable {
+    case perfdata, xprof, xenoprof, oprofile
+
+    /// Decodes `bytes` (written to `scratch` first: the decoders read files) and drains every batch.
+    /// - Returns: a one-line summary (samples, or the error's first line).
+    @discardableResult
+    func decode(_ bytes: UnsafeRawBufferPointer, scratch: String) -> String {
+        let file: [UInt8] = self == .oprofile ? Tar.archive([("capture.json", Array(Self.oprofileCapture.utf8)),
+                                                             ("oprofile.stream", Array(bytes))])
+                                              : Array(bytes)
+        do throws(SampleIOError) {
+            try FileBytes.write(file, to: scratch)
+            let source: any SampleSource
+            switch self {
+            case .perfdata: source = try PerfDataFormat.open(path: scratch)
+            case .xprof: source = try XprofFormat.open(path: scratch)
+            case .xenoprof, .oprofile: source = try XenoprofCaptureFormat.open(path: scratch)
+            }
+            var samples = 0, frames = 0
+            while let batch = try source.nextBatch() {
+                samples += batch.samples.count
+                for i in batch.samples.indices where batch.samples[i].chainCount > 0 { frames += batch.callchain(of: i).count }
+            }
+            return "\(samples) samples, \(frames) frames, \(source.stats.warnings.count) warnings"
+        } catch {
+            return "refused: " + (error.description.split(separator: "\n").first.map(String.init) ?? "")
+        }
+    }
+
+    /// The capture an `oprofile` input is the stream of: 64-bit words, one cookie.
+    static let oprofileCapture = """
+        {"format": "xenoprof-capture", "version": 1, "xen_version": "4.17.5", "word_size": 64, "cpu_type": "x86-64/generic",
+         "pcpus": 2, "events": [{"name": "CPU_CLK_UNHALTED", "count": 100000, "unit_mask": 0}],
+         "domains": [{"id": 0, "name": "Domain-0", "role": "active", "vcpus": 2, "max_samples": 16}],
+         "oprofile_stream": {"file": "oprofile.stream", "word_size": 64, "cookies": {"0x5a1f": "/usr/bin/dbench"}}}
+        """
+}
+
+/// Just enough of ustar (POSIX.1-1988) to pack a few regular files.
+enum Tar {
+    static func archive(_ members: [(name: String, bytes: [UInt8])]) -> [UInt8] {
+        var out: [UInt8] = []
+        for (name, bytes) in members {
+            var h = [UInt8](repeating: 0, count: 512)
+            func put(_ text: String, at offset: Int) { for (k, b) in text.utf8.enumerated() { h[offset + k] = b } }
+            func octal(_ value: Int, width: Int) -> String {
+                let digits = String(value, radix: 8)
+                return String(repeating: "0", count: max(0, width - 1 - digits.count)) + digits
+            }
+            put(name, at: 0)
+            put(octal(0o644, width: 8), at: 100)
+            put(octal(0, width: 8), at: 108)
+            put(octal(0, width: 8), at: 116)
+            put(octal(bytes.count, width: 12), at: 124)
+            put(octal(0, width: 12), at: 136)
+            put("        ", at: 148)  // the checksum counts its own field as spaces
+            put("0", at: 156)
+            put("ustar", at: 257)
+            put("00", at: 263)
+            let sum = h.reduce(0) { $0 + Int($1) }
+            put(octal(sum, width: 7), at: 148)
+            h[155] = 32
+            out += h
+            out += bytes
+            out += [UInt8](repeating: 0, count: (512 - bytes.count % 512) % 512)
+        }
+        return out + [UInt8](repeating: 0, count: 1024)
+    }
+}
+
+/// Where each input is written for the decoders (one file per process, under $TMPDIR).
+let scratchFile: String = {
+    let dir = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    return dir + "/xprof-fuzz-\(getpid()).input"
+}()
+
+#if XPROF_FUZZ
+let fuzzTarget: FuzzTarget = {
+    guard let name = getenv("XPROF_FUZZ_TARGET").map({ String(cString: $0) }), let t = FuzzTarget(rawValue: name) else {
+        let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
+        try? SystemCalls.writeAll(2, Array("xprof-fuzz: set XPROF_FUZZ_TARGET to one of: \(names)\n".utf8)[...])
+        exit(64)
+    }
+    return t
+}()
+
+/// The program's `main`: SwiftPM links an executable target with `main` renamed to `xprof_fuzz_main`, so
+/// libFuzzer's own `main` is not used and its driver is started from here.
+@_cdecl("xprof_fuzz_main")
+public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    _ = fuzzTarget
+    var count = argc
+    var vector = argv
+    return LLVMFuzzerRunDriver(&count, &vector) { data, size in fuzzOneInput(data, size) }
+}
+
+/// libFuzzer's callback: one input, decoded by the chosen target.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    fuzzTarget.decode(UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : size), scratch: scratchFile)
+    return 0
+}
+#else
+@main
+enum Replay {
+    static func main() {
+        let args = Array(CommandLine.arguments.dropFirst())
+        guard let name = args.first, let target = FuzzTarget(rawValue: name), args.count >= 2 else {
+            let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")
+            try? SystemCalls.writeAll(2, Array("usage: xprof-fuzz \(names) FILE...  (decodes each file as the fuzz target does)\n".utf8)[...])
+            exit(64)
+        }
+        defer { unlink(scratchFile) }
+        for path in args.dropFirst() {
+            do throws(SampleIOError) {
+                let bytes = try FileBytes.read(path)
+                let summary = bytes.withUnsafeBytes { target.decode($0, scratch: scratchFile) }
+                print("\(path): \(summary)")
+            } catch {
+                print("\(path): cannot read: \(error)")
+            }
+        }
+    }
+}
+#endif
