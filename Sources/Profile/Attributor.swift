@@ -25,8 +25,8 @@ final class Attributor {
     var strings = StringTable()
     let sources: SymbolSources
     private var roles: [DomainID: DomainRole] = [:]
-    /// Per (domain, pid): executable mappings.
-    private var processes: [ProcessKey: ProcessMaps] = [:]
+    /// Per (domain, pid): executable mappings and the incarnation that cache keys hold.
+    private var processes = ProcessTable()
     /// Per domain: kernel mappings (pid -1).
     private var kernelMaps: [DomainID: ProcessMaps] = [:]
     /// Per (domain, tid): command name id.
@@ -36,7 +36,8 @@ final class Attributor {
     private var imageBuildIDs: [[UInt8]] = []
     private var imageNames: [Int32] = []
     private var imageIndex: [String: Int32] = [:]
-    private var symbolCache: [CacheKey: (Int32, Bool)] = [:]
+    /// Symbols by (image, file offset): shared by every process that maps the image.
+    private var symbolCache = FastMap<(Int32, Bool)>(capacity: 4096)
     /// Mapped images (indexes into `imagePaths`) that received at least one sample.
     private(set) var hitImages = Set<Int32>()
     private let hints: [SymbolHint]
@@ -46,19 +47,18 @@ final class Attributor {
         var pid: Int32
     }
 
-    struct CacheKey: Hashable {
-        var table: Int32
-        var address: UInt64
-    }
-
     /// The interned `[unknown]`.
     let unknownName: Int32
+
+    /// Whether the host domain is passive (looked up once: it is asked for every user sample).
+    private var hostPassive = false
 
     init(metadata: RunMetadata, options: SymbolOptions) {
         sources = SymbolSources(metadata: metadata, options: options)
         unknownName = strings.intern("[unknown]")
         for d in metadata.domains { roles[d.id] = d.role }
         hints = metadata.symbolHints
+        hostPassive = role(of: .host) == .passive
     }
 
     func role(of domain: DomainID) -> DomainRole {
@@ -101,8 +101,14 @@ final class Attributor {
         switch event {
         case .mapping(let m):
             guard m.executable else { return }
-            addressCache.removeAll()
-            lineCache.removeAll()
+            if m.pid < 0 {
+                // The kernel's and its modules' mappings, listed at the start (later only when a module is
+                // loaded): kernel addresses are cached for every process at once, so these clear the caches.
+                addressCache.removeAll()
+                lineCache.removeAll()
+            } else {
+                renew(domain: m.domain, pid: m.pid)
+            }
             let img = imageID(path: m.path, buildID: m.buildID)
             let entry = ProcessMaps.Entry(start: m.start, end: m.end, fileOffset: m.fileOffset, image: img)
             if m.pid < 0 {
@@ -112,21 +118,18 @@ final class Attributor {
                     sources.kernelReference[m.domain] = (String(m.path.dropFirst(17)), m.fileOffset)
                 }
             } else {
-                processes[ProcessKey(domain: m.domain, pid: m.pid), default: ProcessMaps()].insert(entry)
+                processes.insert(entry, domain: m.domain, pid: m.pid)
             }
         case .comm(let d, let pid, let tid, let name, _):
-            commCache.removeAll()
+            renew(domain: d, pid: pid)
             let id = strings.intern(name)
             comms[ProcessKey(domain: d, pid: tid)] = id
             if pid == tid { comms[ProcessKey(domain: d, pid: pid)] = id }
         case .fork(let d, let pid, let ppid, let tid, let ptid):
-            if pid != ppid { addressCache.removeAll() }
-            commCache.removeAll()
+            // A new process (its mappings) or a new thread (its name).
+            renew(domain: d, pid: pid)
             // A new process starts with a copy of its parent's mappings and name.
-            if pid != ppid, let parent = processes[ProcessKey(domain: d, pid: ppid)],
-               processes[ProcessKey(domain: d, pid: pid)] == nil {
-                processes[ProcessKey(domain: d, pid: pid)] = parent
-            }
+            if pid != ppid { processes.inherit(domain: d, pid: pid, parent: ppid) }
             if comms[ProcessKey(domain: d, pid: tid)] == nil, let c = comms[ProcessKey(domain: d, pid: ptid)] {
                 comms[ProcessKey(domain: d, pid: tid)] = c
             }
@@ -170,14 +173,15 @@ final class Attributor {
 
     /// The command name of a sample's thread (perf's rules: `swapper` for the idle task, `:TID` when unknown).
     func comm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
-        let k1 = UInt64(domain.rawValue) << 32 | UInt64(UInt32(bitPattern: tid)), k2 = UInt64(UInt32(bitPattern: pid))
-        if let c = commCache.get(k1, k2) { return c }
+        let k = UInt64(incarnation(domain: domain, pid: pid)) << 32 | UInt64(UInt32(bitPattern: tid))
+        if let c = commCache.get(k, 0) { return c }
         let c = lookupComm(domain: domain, pid: pid, tid: tid)
-        commCache.set(k1, k2, 0, c)
+        if commCache.count >= 1 << 20 { commCache.removeAll() }
+        commCache.set(k, 0, 0, c)
         return c
     }
 
-    /// Names by (domain, tid, pid), cleared when names change.
+    /// Names by (process incarnation, tid).
     private var commCache = FastMap<Int32>(capacity: 256)
 
     private func lookupComm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
@@ -216,24 +220,48 @@ final class Attributor {
         return Attribution(comm: comm, image: image, symbol: symbol, resolved: resolved)
     }
 
-    struct AddressKey: Hashable {
-        var ip: UInt64
-        var domain: UInt32
-        var pid: Int32
-        var mode: UInt8
-    }
-    /// Results by address; cleared whenever a mapping changes. Hot code repeats a few thousand addresses
+    /// Results by address (``addressKey(domain:mode:pid:)``). Hot code repeats a few thousand addresses
     /// over and over, so most samples cost one hash lookup.
     private var addressCache = FastMap<(Int32, Int32, Bool)>(capacity: 4096)
 
     /// Image and symbol of one address (a sample's ip or a callchain frame).
     func attributeAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
-        let meta = UInt64(domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: mode == .user ? pid : -1))
-        if let hit = addressCache.get(ip, meta) { return hit }
+        let (b, c) = addressKey(domain: domain, mode: mode, pid: pid)
+        if let hit = addressCache.get(ip, b, c) { return hit }
         let r = resolveAddress(domain: domain, mode: mode, pid: pid, ip: ip)
         if addressCache.count >= 1 << 20 { addressCache.removeAll() }
-        addressCache.set(ip, meta, 0, r)
+        addressCache.set(ip, b, c, r)
         return r
+    }
+
+    /// The words of an address's cache key after the address itself: what its attribution depends on. The
+    /// domain and mode; for user code the process's incarnation too (kernel and hypervisor code is the same
+    /// in every process of a domain).
+    @inline(__always)
+    func addressKey(domain: DomainID, mode: SampleMode, pid: Int32) -> (UInt64, UInt64) {
+        (UInt64(domain.rawValue) << 32 | UInt64(mode.rawValue), mode == .user ? UInt64(incarnation(domain: domain, pid: pid)) : 0)
+    }
+
+    /// The process's incarnation (see ``ProcessTable``): cache keys hold it for what depends on the process.
+    /// - Complexity: O(1).
+    @inline(__always)
+    func incarnation(domain: DomainID, pid: Int32) -> UInt32 { processes.incarnation(domain: domain, pid: pid) }
+
+    private func renew(domain: DomainID, pid: Int32) { processes.renew(domain: domain, pid: pid) }
+
+    /// Where a user-code address is in the file its process maps there: the image and the file offset, which
+    /// (with the domain) decide its attribution in every process that maps the image, wherever it does; nil
+    /// when the address is in no mapping of the process or the domain is passive.
+    @inline(__always)
+    func fileLocation(domain: DomainID, pid: Int32, ip: UInt64) -> (image: Int32, offset: UInt64)? {
+        guard let m = processes.state(domain: domain, pid: pid).maps?.find(ip), !isPassive(domain) else { return nil }
+        return (m.image, ip &- m.start &+ m.fileOffset)
+    }
+
+    /// Whether the domain is passive (its code is named by OProfile's rules, not by mappings).
+    @inline(__always)
+    private func isPassive(_ domain: DomainID) -> Bool {
+        domain == .host ? hostPassive : role(of: domain) == .passive
     }
 
     /// An address as `xprof script` (and perf script) shows it: the image — the mapped file's full path for
@@ -244,7 +272,7 @@ final class Attributor {
         var (image, symbol, resolved) = attributeAddress(domain: domain, mode: mode, pid: pid, ip: ip)
         if !resolved { symbol = unknownName }
         var path = image
-        if mode == .user, role(of: domain) != .passive, let m = processes[ProcessKey(domain: domain, pid: pid)]?.find(ip) {
+        if mode == .user, role(of: domain) != .passive, let m = processes.maps(domain: domain, pid: pid)?.find(ip) {
             path = strings.intern(imagePaths[Int(m.image)])
         }
         let offset = resolved ? codeAddress(domain: domain, mode: mode, pid: pid, ip: ip)?.symbol?.offset : nil
@@ -258,15 +286,15 @@ final class Attributor {
     /// `??:0` when unknown: the file's base name only (``sourceLocation(domain:mode:pid:ip:)`` has the full
     /// path). Interned id.
     func sourceLine(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> Int32 {
-        let meta = UInt64(domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: mode == .user ? pid : -1))
-        if let hit = lineCache.get(ip, meta) { return hit }
+        let (b, c) = addressKey(domain: domain, mode: mode, pid: pid)
+        if let hit = lineCache.get(ip, b, c) { return hit }
         var text = "??:0"
         if let loc = sourceLocation(domain: domain, mode: mode, pid: pid, ip: ip) {
             text = basename(loc.file) + ":" + String(loc.line)
         }
         let id = strings.intern(text)
         if lineCache.count >= 1 << 20 { lineCache.removeAll() }
-        lineCache.set(ip, meta, 0, id)
+        lineCache.set(ip, b, c, id)
         return id
     }
 
@@ -285,7 +313,7 @@ final class Attributor {
         if role(of: domain) == .passive && mode == .user { return nil }
         switch mode {
         case .user:
-            if let m = processes[ProcessKey(domain: domain, pid: pid)]?.find(ip),
+            if let m = processes.maps(domain: domain, pid: pid)?.find(ip),
                let elf = sources.image(imagePaths[Int(m.image)], buildID: imageBuildIDs[Int(m.image)]),
                let dw = sources.dwarf(of: elf) {
                 return (dw, elf.virtualAddress(forFileOffset: ip &- m.start &+ m.fileOffset) ?? ip)
@@ -320,7 +348,7 @@ final class Attributor {
         let passive = role(of: domain) == .passive
         switch mode {
         case .user:
-            guard !passive, let m = processes[ProcessKey(domain: domain, pid: pid)]?.find(ip),
+            guard !passive, let m = processes.maps(domain: domain, pid: pid)?.find(ip),
                   let elf = sources.image(imagePaths[Int(m.image)], buildID: imageBuildIDs[Int(m.image)]) else { return nil }
             let vaddr = elf.virtualAddress(forFileOffset: ip &- m.start &+ m.fileOffset) ?? ip
             return CodeAddress(elfPath: elf.path, address: vaddr, symbol: sources.symbols(of: elf).lookup(vaddr))
@@ -383,22 +411,21 @@ final class Attributor {
             return (strings.intern("vmlinux-unknown"), unresolved(domain, ip), false)
         case .user:
             if passive { return (strings.intern("domain\(domain)-apps"), unresolved(domain, ip), false) }
-            guard let m = processes[ProcessKey(domain: domain, pid: pid)]?.find(ip) else {
+            guard let m = processes.maps(domain: domain, pid: pid)?.find(ip) else {
                 return (strings.intern("[unknown]"), unresolved(domain, ip), false)
             }
             let imgName = imageNames[Int(m.image)]
             hitImages.insert(m.image)
-            let key = CacheKey(table: m.image, address: ip &- m.start &+ m.fileOffset)
-            if let (sym, ok) = symbolCache[key] { return (imgName, sym, ok) }
+            let fileOffset = ip &- m.start &+ m.fileOffset
+            if let (sym, ok) = symbolCache.get(UInt64(UInt32(bitPattern: m.image)), fileOffset) { return (imgName, sym, ok) }
             var result: (Int32, Bool) = (unresolved(domain, ip), false)
             if let elf = sources.image(imagePaths[Int(m.image)], buildID: imageBuildIDs[Int(m.image)]) {
-                let fileOffset = key.address
                 let vaddr = elf.virtualAddress(forFileOffset: fileOffset) ?? ip
                 if let hit = sources.symbols(of: elf).lookup(vaddr) {
                     result = (userSymbolName(hit), true)
                 }
             }
-            symbolCache[key] = result
+            symbolCache.set(UInt64(UInt32(bitPattern: m.image)), fileOffset, 0, result)
             return (imgName, result.0, result.1)
         case .unknown:
             return (strings.intern("[unknown]"), unresolved(domain, ip), false)
