@@ -193,23 +193,47 @@ final class Attributor {
         return strings.intern(":\(tid >= 0 ? tid : pid)")
     }
 
+    /// Names of unresolved addresses by (address, domain).
+    private var unresolvedNames = FastMap<Int32>(capacity: 1024)
+
     private func unresolved(_ domain: DomainID, _ ip: UInt64) -> Int32 {
+        if let id = unresolvedNames.get(ip, UInt64(domain.rawValue)) { return id }
         let hex = "0x" + String(ip, radix: 16)
-        return strings.intern(domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)")
+        let id = strings.intern(domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)")
+        unresolvedNames.set(ip, UInt64(domain.rawValue), 0, id)
+        return id
     }
 
-    private func symbolName(_ hit: SymbolHit) -> Int32 { strings.intern(hit.name) }
+    /// Symbols' name ids by (start, size, table): the addresses of a function, met in new processes or at new
+    /// offsets, get its name without hashing it again (a whole system's C++ names are long). The table word:
+    /// 1 << 62 the hypervisor's, 2 << 62 | domain a kernel's, 3 << 62 | image a mapped file's.
+    private var symbolNames = FastMap<Int32>(capacity: 4096)
+
+    private func symbolName(_ hit: SymbolHit, table: UInt64) -> Int32 {
+        if let id = symbolNames.get(hit.start, hit.size, table) { return id }
+        let id = strings.intern(hit.name)
+        symbolNames.set(hit.start, hit.size, table, id)
+        return id
+    }
 
     /// Demangled names by raw name id (user code's C++ names, as perf shows them unless --no-demangle).
     private var demangled: [Int32: Int32] = [:]
 
     /// A user-code symbol's name: demangled (C++) as perf demangles it, unless the options say not to.
-    private func userSymbolName(_ hit: SymbolHit) -> Int32 {
+    private func userSymbolName(_ hit: SymbolHit, image: Int32) -> Int32 {
+        let table = 3 << 62 | UInt64(UInt32(bitPattern: image))
+        if let id = symbolNames.get(hit.start, hit.size, table) { return id }
         let raw = strings.intern(hit.name)
-        guard sources.options.demangle, Demangler.isMangled(hit.name) else { return raw }
-        if let d = demangled[raw] { return d }
-        let d = Demangler.demangle(hit.name).map { strings.intern($0) } ?? raw
-        demangled[raw] = d
+        var d = raw
+        if sources.options.demangle, Demangler.isMangled(hit.name) {
+            if let known = demangled[raw] {
+                d = known
+            } else {
+                d = Demangler.demangle(hit.name).map { strings.intern($0) } ?? raw
+                demangled[raw] = d
+            }
+        }
+        symbolNames.set(hit.start, hit.size, table, d)
         return d
     }
 
@@ -370,7 +394,7 @@ final class Attributor {
         case .hypervisor:
             if let xen = sources.xen(), xen.contains(ip), let hit = xen.lookup(ip) {
                 let img = strings.intern(passive ? "domain\(domain)-xen" : xen.imageName)
-                return (img, symbolName(hit), true)
+                return (img, symbolName(hit, table: 1 << 62), true)
             }
             let img = strings.intern(passive ? "domain\(domain)-xen-unknown" : "xen-unknown")
             return (img, unresolved(domain, ip), false)
@@ -379,10 +403,10 @@ final class Attributor {
             if passive {
                 guard let table else { return (strings.intern("domain\(domain)-kernel"), unresolved(domain, ip), false) }
                 if table.contains(ip), let hit = table.lookup(ip), hit.module == nil {
-                    return (strings.intern("domain\(domain)-kernel"), symbolName(hit), true)
+                    return (strings.intern("domain\(domain)-kernel"), symbolName(hit, table: 2 << 62 | UInt64(domain.rawValue)), true)
                 }
                 if let hit = table.lookup(ip), hit.module != nil {
-                    return (strings.intern("domain\(domain)-modules"), symbolName(hit), true)
+                    return (strings.intern("domain\(domain)-modules"), symbolName(hit, table: 2 << 62 | UInt64(domain.rawValue)), true)
                 }
                 return (strings.intern("domain\(domain)-modules"), unresolved(domain, ip), false)
             }
@@ -398,7 +422,7 @@ final class Attributor {
                 } else {
                     img = strings.intern(table.imageName)
                 }
-                return (img, symbolName(hit), true)
+                return (img, symbolName(hit, table: 2 << 62 | UInt64(domain.rawValue)), true)
             }
             if let mapped {
                 hitImages.insert(mapped.image)
@@ -422,7 +446,7 @@ final class Attributor {
             if let elf = sources.image(imagePaths[Int(m.image)], buildID: imageBuildIDs[Int(m.image)]) {
                 let vaddr = elf.virtualAddress(forFileOffset: fileOffset) ?? ip
                 if let hit = sources.symbols(of: elf).lookup(vaddr) {
-                    result = (userSymbolName(hit), true)
+                    result = (userSymbolName(hit, image: m.image), true)
                 }
             }
             symbolCache.set(UInt64(UInt32(bitPattern: m.image)), fileOffset, 0, result)
