@@ -39,7 +39,8 @@ final class Attributor {
     /// Symbols by (image, file offset): shared by every process that maps the image.
     private var symbolCache = FastMap<(Int32, Bool)>(capacity: 4096)
     /// Mapped images (indexes into `imagePaths`) that received at least one sample.
-    private(set) var hitImages = Set<Int32>()
+    /// (Indexed by image: asked on every user address the caches do not hold, where a set's hashing showed.)
+    private var imageHit: [Bool] = []
     private let hints: [SymbolHint]
 
     struct ProcessKey: Hashable {
@@ -144,6 +145,7 @@ final class Attributor {
         imagePaths.append(path)
         imageBuildIDs.append(buildID)
         imageNames.append(strings.intern(Self.displayName(path)))
+        imageHit.append(false)
         imageIndex[path] = i
         return i
     }
@@ -151,7 +153,7 @@ final class Attributor {
     /// Mapped files that received samples, with their build-ids (from the mapping, else from the
     /// recording's build-id table): what `perf buildid-list --with-hits` lists.
     func imagesWithHits() -> [(path: String, buildID: String)] {
-        hitImages.sorted().map { i in
+        imageHit.indices.filter { imageHit[$0] }.map { i in
             var path = imagePaths[Int(i)]
             if path.hasPrefix("[kernel.kallsyms]") { path = "[kernel.kallsyms]" }
             var id = imageBuildIDs[Int(i)].map { String(format2: $0) }.joined()
@@ -193,15 +195,9 @@ final class Attributor {
         return strings.intern(":\(tid >= 0 ? tid : pid)")
     }
 
-    /// Names of unresolved addresses by (address, domain).
-    private var unresolvedNames = FastMap<Int32>(capacity: 1024)
-
     private func unresolved(_ domain: DomainID, _ ip: UInt64) -> Int32 {
-        if let id = unresolvedNames.get(ip, UInt64(domain.rawValue)) { return id }
         let hex = "0x" + String(ip, radix: 16)
-        let id = strings.intern(domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)")
-        unresolvedNames.set(ip, UInt64(domain.rawValue), 0, id)
-        return id
+        return strings.intern(domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)")
     }
 
     /// Symbols' name ids by (start, size, table): the addresses of a function, met in new processes or at new
@@ -250,6 +246,9 @@ final class Attributor {
 
     /// Image and symbol of one address (a sample's ip or a callchain frame).
     func attributeAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
+        // User code: its mapping and the symbols by (image, offset), shared by the processes that map the
+        // image, cost about what a cache by process would, which would hold every process's addresses again.
+        if mode == .user { return resolveAddress(domain: domain, mode: mode, pid: pid, ip: ip) }
         let (b, c) = addressKey(domain: domain, mode: mode, pid: pid)
         if let hit = addressCache.get(ip, b, c) { return hit }
         let r = resolveAddress(domain: domain, mode: mode, pid: pid, ip: ip)
@@ -388,8 +387,7 @@ final class Attributor {
     }
 
     private func resolveAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
-        let role = role(of: domain)
-        let passive = role == .passive
+        let passive = isPassive(domain)
         switch mode {
         case .hypervisor:
             if let xen = sources.xen(), xen.contains(ip), let hit = xen.lookup(ip) {
@@ -417,7 +415,7 @@ final class Attributor {
                 if let module = hit.module {
                     img = strings.intern("[\(module)]")
                 } else if let mapped {
-                    hitImages.insert(mapped.image)
+                    imageHit[Int(mapped.image)] = true
                     img = imageNames[Int(mapped.image)]
                 } else {
                     img = strings.intern(table.imageName)
@@ -425,7 +423,7 @@ final class Attributor {
                 return (img, symbolName(hit, table: 2 << 62 | UInt64(domain.rawValue)), true)
             }
             if let mapped {
-                hitImages.insert(mapped.image)
+                imageHit[Int(mapped.image)] = true
                 return (imageNames[Int(mapped.image)], unresolved(domain, ip), false)
             }
             // With no kernel image known at all there is no range to be outside of: like perf, `[unknown]`.
@@ -435,11 +433,11 @@ final class Attributor {
             return (strings.intern("vmlinux-unknown"), unresolved(domain, ip), false)
         case .user:
             if passive { return (strings.intern("domain\(domain)-apps"), unresolved(domain, ip), false) }
-            guard let m = processes.maps(domain: domain, pid: pid)?.find(ip) else {
-                return (strings.intern("[unknown]"), unresolved(domain, ip), false)
+            guard let m = processes.state(domain: domain, pid: pid).maps?.find(ip) else {
+                return (unknownName, unresolved(domain, ip), false)
             }
             let imgName = imageNames[Int(m.image)]
-            hitImages.insert(m.image)
+            imageHit[Int(m.image)] = true
             let fileOffset = ip &- m.start &+ m.fileOffset
             if let (sym, ok) = symbolCache.get(UInt64(UInt32(bitPattern: m.image)), fileOffset) { return (imgName, sym, ok) }
             var result: (Int32, Bool) = (unresolved(domain, ip), false)

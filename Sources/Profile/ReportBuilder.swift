@@ -124,6 +124,8 @@ public enum ReportBuilder {
         // seen before costs this one lookup. A process's mmap, fork or comm gives it a new incarnation, which
         // leaves the other processes' entries as they are; only kernel mappings empty it.
         var rowCache = FastMap<(Int32, Bool)>(capacity: 4096)
+        // Emptied when this full (a 24 MB table): a whole system's stale entries would otherwise fill 1 Mi entries.
+        let rowCacheLimit = 1 << 18
         let threadKeyed = cpuKeyed || keys.contains(.comm) || keys.contains(.pid) || filter != nil
         // With a sample filter, --children's callchain frames get their rows from a cache of their own: the
         // filter is decided by a sample's own attribution, which a frame's entry would not carry.
@@ -237,7 +239,7 @@ public enum ReportBuilder {
                     }
                     let r = row(key)
                     (own, resolved) = filter.map { $0.keeps(pid: s.pid, tid: s.tid, a) } == false ? (~r, a.resolved) : (r, a.resolved)
-                    if rowCache.count >= 1 << 20 { rowCache.removeAll() }
+                    if rowCache.count >= rowCacheLimit { rowCache.removeAll() }
                     rowCache.set(ka, kb, kc, (Int32(own), resolved))
                 }
                 if own < 0 {
@@ -293,7 +295,7 @@ public enum ReportBuilder {
                             }
                             r = row(fk)
                             if filter == nil {
-                                if rowCache.count >= 1 << 20 { rowCache.removeAll() }
+                                if rowCache.count >= rowCacheLimit { rowCache.removeAll() }
                                 rowCache.set(fa, fb, fc, (Int32(r), res))
                             } else {
                                 if frameCache.count >= 1 << 20 { frameCache.removeAll() }
