@@ -369,6 +369,36 @@ public enum ReportBuilder {
         return reports
     }
 
+    /// Each row's rank in every key column (`ranks[row * keyCount + column]`, rows by their key's index): the
+    /// order of the column's distinct values as strings, equal strings equal ranks. Rows that tie on their
+    /// counts (a whole system's million rows are mostly of a sample or two) are ordered by their values; ranks
+    /// sort each column's distinct values once instead of comparing strings in every comparison.
+    /// - Complexity: O(n log n) string comparisons for n distinct values per column.
+    private static func valueRanks(_ indexed: [(Int, ReportRow)], keyCount nk: Int, rowKeys: [RowKey]) -> [Int32] {
+        var ranks = [Int32](repeating: 0, count: rowKeys.count * nk)
+        for k in 0..<nk {
+            // Each distinct key value of the column, with a row (position in `indexed`) that shows it.
+            var slot: [Int32: Int32] = [:]
+            var distinct: [(text: String, slot: Int32)] = []
+            for e in indexed {
+                let v = rowKeys[e.0][k]
+                if slot[v] == nil {
+                    slot[v] = Int32(distinct.count)
+                    distinct.append((e.1.values[k], Int32(distinct.count)))
+                }
+            }
+            distinct.sort { $0.text < $1.text }
+            var rank: Int32 = 0
+            var rankOfSlot = [Int32](repeating: 0, count: distinct.count)
+            for n in distinct.indices {
+                if n > 0, distinct[n - 1].text != distinct[n].text { rank += 1 }
+                rankOfSlot[Int(distinct[n].slot)] = rank
+            }
+            for e in indexed { ranks[e.0 * nk + k] = rankOfSlot[Int(slot[rowKeys[e.0][k]]!)] }
+        }
+        return ranks
+    }
+
     /// One report of the rows, total and domains of `tally`.
     private static func finish(_ tally: Tally, slot: Int, keys: [SortKey], rowKeys: [RowKey], meta meta2: RunMetadata, stats: DecodeStats,
                                attributor: Attributor, options: ReportOptions, path: String, input: UInt64,
@@ -419,12 +449,16 @@ public enum ReportBuilder {
             }
             return (i, row)
         }
+        let ranks = valueRanks(indexed, keyCount: keys.count, rowKeys: rowKeys)
+        let nk = keys.count
         indexed.sort { x, y in
             let (a, b) = (x.1, y.1)
             if options.children, a.childrenPeriod != b.childrenPeriod { return a.childrenPeriod > b.childrenPeriod }
             if a.period != b.period { return a.period > b.period }
             if a.samples != b.samples { return a.samples > b.samples }
-            return a.values.lexicographicallyPrecedes(b.values)
+            // The values in lexicographic order, by rank.
+            for k in 0..<nk where ranks[x.0 * nk + k] != ranks[y.0 * nk + k] { return ranks[x.0 * nk + k] < ranks[y.0 * nk + k] }
+            return false
         }
         var omitted = 0
         var omittedPeriod: UInt64 = 0
