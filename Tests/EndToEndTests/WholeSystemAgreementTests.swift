@@ -91,6 +91,29 @@ import Testing
         let extra = x.filter { $0.value.percent >= 0.005 && perf[$0.key] == nil && !$0.key.contains("|[unknown]") }.map(\.key)
         #expect(extra.isEmpty, "rows only xprof has: \(extra.prefix(10))")
 
+        // By command and image: each process's names and mappings through its forks and execs (what the
+        // per-process caches must follow; user code's rows above are keyed by mapped file, the same in every
+        // process). Rows of 0.1 % or more, to 0.05 points (perf and xprof differ by a sample or two on a few
+        // short-lived commands' kernel rows); perf's `:TID` names of unknown threads aside.
+        let cd = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--no-children", "--sort", "comm,dso", "-g", "none"])
+        var perfCD: [String: Double] = [:]
+        for line in cd.stdout.split(separator: "\n") where !line.hasPrefix("#") {
+            // "    40.38%  cc1              cc1": columns apart by two spaces or more.
+            let cols = line.split(separator: "  ", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cols.count == 3, cols[0].hasSuffix("%"), let pct = Double(cols[0].dropLast()), !cols[1].hasPrefix(":") else { continue }
+            perfCD[cols[1] + "|" + cols[2], default: 0] += pct
+        }
+        let xcd = try XprofRunner.xprof(["report", file, "--sort", "comm,dso", "--format", "csv", "--percent-limit", "0"])
+        var gotCD: [String: Double] = [:]
+        for line in xcd.stdout.split(separator: "\n").dropFirst() {
+            let f = XprofRunner.csvFields(line)
+            if f.count == 4 { gotCD[f[2] + "|" + f[3]] = Double(f[0]) }
+        }
+        let big = perfCD.filter { $0.value >= 0.1 }
+        #expect(big.count >= 10, "perf report --sort comm,dso gave \(big.count) rows of 0.1 % or more")
+        let offCD = big.filter { abs((gotCD[$0.key] ?? -100) - $0.value) > 0.05 }.map { "\($0.key): xprof \(gotCD[$0.key] ?? -1)% vs perf \($0.value)%" }
+        #expect(offCD.isEmpty, "\(offCD.count) of \(big.count) comm,dso rows differ: \(offCD.prefix(10))")
+
         // --children: every row of 0.1 % or more whose name perf gives one row, children and self.
         let perfC = try Self.perfRows(file, children: true)
         let xc = try Self.xprofRows(file, children: true)
