@@ -195,9 +195,17 @@ final class Attributor {
         return strings.intern(":\(tid >= 0 ? tid : pid)")
     }
 
+    /// Names of unresolved addresses by (address, domain): an address outside any mapping is met again in
+    /// every process's incarnation.
+    private var unresolvedNames = FastMap<Int32>(capacity: 1024)
+
     private func unresolved(_ domain: DomainID, _ ip: UInt64) -> Int32 {
+        if let id = unresolvedNames.get(ip, UInt64(domain.rawValue)) { return id }
         let hex = "0x" + String(ip, radix: 16)
-        return strings.intern(domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)")
+        let id = strings.intern(domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)")
+        if unresolvedNames.count >= 1 << 18 { unresolvedNames.removeAll() }
+        unresolvedNames.set(ip, UInt64(domain.rawValue), 0, id)
+        return id
     }
 
     /// Symbols' name ids by (start, size, table): the addresses of a function, met in new processes or at new
