@@ -2,7 +2,7 @@
 # Records a whole-system profile of a parallel C build, the kind of recording people make of a busy machine:
 # `perf record -a -g` while `make -j$(nproc)` compiles a generated project of FILES C files with
 # `gcc -O2 -g` (hundreds of short-lived processes: make, sh, gcc, cc1, as, collect2, ld), the build cleaned
-# and repeated until SECONDS have passed.
+# and repeated while perf records for SECONDS.
 # Usage: scripts/record-parallel-build.sh OUT.data HZ SECONDS [FILES]   (FILES default 300)
 # Prints the number of samples (perf script's count) on stdout.
 set -euo pipefail
@@ -60,18 +60,20 @@ objs=$(for ((i = 0; i < files; i++)); do printf 'u%d.o ' "$i"; done)
 printf 'CFLAGS = -O2 -g\nprog: main.o %s\n\t$(CC) -o $@ $^ -lm\n%%.o: %%.c\n\t$(CC) $(CFLAGS) -c -o $@ $<\nclean:\n\trm -f *.o prog\n' \
   "$objs" >"$proj/Makefile"
 
-# The build, cleaned and repeated until the time is up (whole builds: a build cut short would end the
-# recording at a random point).
+# The build, cleaned and repeated, in the background while perf records every CPU for SECONDS (the builds
+# then stopped: recording for a fixed time keeps the sample count near HZ × CPUs × SECONDS).
 cat >"$proj/loop.sh" <<EOF2
 #!/bin/sh
-end=\$((\$(date +%s) + $secs))
 while :; do
-  make -s -C "$proj" -j$(nproc) prog >/dev/null
-  make -s -C "$proj" clean >/dev/null
-  [ \$(date +%s) -lt \$end ] || break
+  make -s -C "$proj" -j$(nproc) prog >/dev/null 2>&1
+  make -s -C "$proj" clean >/dev/null 2>&1
 done
 EOF2
 chmod +x "$proj/loop.sh"
-perf record -a -g -F "$hz" -o "$out" -- "$proj/loop.sh" >/dev/null 2>"$proj/rec" || { cat "$proj/rec" >&2; exit 1; }
+setsid "$proj/loop.sh" &
+loop=$!
+perf record -a -g -F "$hz" -o "$out" -- sleep "$secs" >/dev/null 2>"$proj/rec" || { kill -- -"$loop"; cat "$proj/rec" >&2; exit 1; }
+kill -- -"$loop" 2>/dev/null || true
+wait "$loop" 2>/dev/null || true
 sync
 perf script -i "$out" -F period -G 2>/dev/null | wc -l

@@ -6,7 +6,7 @@ import Testing
 /// cc1, as, ld — each mapping its binary and libraries, forking and naming itself, among whatever else the
 /// machine runs). xprof's per-process attribution must give perf's rows, flat and with `--children`.
 @Suite(.serialized) struct WholeSystemAgreementTests {
-    /// A recording of about 3 s of a 40-file build at 4 kHz on every CPU, or nil without perf.
+    /// A recording of 4 s of a 40-file build at 4 kHz on every CPU, or nil without perf.
     static func recordBuild() throws -> String? {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perf") else {
             if XprofRunner.underCI { Issue.record("perf is not installed under CI=true") }
@@ -14,7 +14,7 @@ import Testing
         }
         let out = try XprofRunner.temporaryDirectory().appendingPathComponent("system.data").path
         let script = XprofRunner.packageRoot.appendingPathComponent("scripts/record-parallel-build.sh").path
-        let r = try XprofRunner.run("/bin/bash", [script, out, "4000", "3", "40"])
+        let r = try XprofRunner.run("/bin/bash", [script, out, "4000", "4", "40"])
         #expect(r.status == 0, "recording failed: \(r.stderr)")
         return r.status == 0 ? out : nil
     }
