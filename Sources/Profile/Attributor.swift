@@ -25,8 +25,8 @@ final class Attributor {
     var strings = StringTable()
     let sources: SymbolSources
     private var roles: [DomainID: DomainRole] = [:]
-    /// Per (domain, pid): executable mappings.
-    private var processes: [ProcessKey: ProcessMaps] = [:]
+    /// Per (domain, pid): executable mappings and the incarnation that cache keys hold.
+    private var processes = ProcessTable()
     /// Per domain: kernel mappings (pid -1).
     private var kernelMaps: [DomainID: ProcessMaps] = [:]
     /// Per (domain, tid): command name id.
@@ -36,9 +36,11 @@ final class Attributor {
     private var imageBuildIDs: [[UInt8]] = []
     private var imageNames: [Int32] = []
     private var imageIndex: [String: Int32] = [:]
-    private var symbolCache: [CacheKey: (Int32, Bool)] = [:]
+    /// Symbols by (image, file offset): shared by every process that maps the image.
+    private var symbolCache = FastMap<(Int32, Bool)>(capacity: 4096)
     /// Mapped images (indexes into `imagePaths`) that received at least one sample.
-    private(set) var hitImages = Set<Int32>()
+    /// (Indexed by image: asked on every user address the caches do not hold, where a set's hashing showed.)
+    private var imageHit: [Bool] = []
     private let hints: [SymbolHint]
 
     struct ProcessKey: Hashable {
@@ -46,19 +48,18 @@ final class Attributor {
         var pid: Int32
     }
 
-    struct CacheKey: Hashable {
-        var table: Int32
-        var address: UInt64
-    }
-
     /// The interned `[unknown]`.
     let unknownName: Int32
+
+    /// Whether the host domain is passive (looked up once: it is asked for every user sample).
+    private var hostPassive = false
 
     init(metadata: RunMetadata, options: SymbolOptions) {
         sources = SymbolSources(metadata: metadata, options: options)
         unknownName = strings.intern("[unknown]")
         for d in metadata.domains { roles[d.id] = d.role }
         hints = metadata.symbolHints
+        hostPassive = role(of: .host) == .passive
     }
 
     func role(of domain: DomainID) -> DomainRole {
@@ -101,8 +102,14 @@ final class Attributor {
         switch event {
         case .mapping(let m):
             guard m.executable else { return }
-            addressCache.removeAll()
-            lineCache.removeAll()
+            if m.pid < 0 {
+                // The kernel's and its modules' mappings, listed at the start (later only when a module is
+                // loaded): kernel addresses are cached for every process at once, so these clear the caches.
+                addressCache.removeAll()
+                lineCache.removeAll()
+            } else {
+                renew(domain: m.domain, pid: m.pid)
+            }
             let img = imageID(path: m.path, buildID: m.buildID)
             let entry = ProcessMaps.Entry(start: m.start, end: m.end, fileOffset: m.fileOffset, image: img)
             if m.pid < 0 {
@@ -112,21 +119,18 @@ final class Attributor {
                     sources.kernelReference[m.domain] = (String(m.path.dropFirst(17)), m.fileOffset)
                 }
             } else {
-                processes[ProcessKey(domain: m.domain, pid: m.pid), default: ProcessMaps()].insert(entry)
+                processes.insert(entry, domain: m.domain, pid: m.pid)
             }
         case .comm(let d, let pid, let tid, let name, _):
-            commCache.removeAll()
+            renew(domain: d, pid: pid)
             let id = strings.intern(name)
             comms[ProcessKey(domain: d, pid: tid)] = id
             if pid == tid { comms[ProcessKey(domain: d, pid: pid)] = id }
         case .fork(let d, let pid, let ppid, let tid, let ptid):
-            if pid != ppid { addressCache.removeAll() }
-            commCache.removeAll()
+            // A new process (its mappings) or a new thread (its name).
+            renew(domain: d, pid: pid)
             // A new process starts with a copy of its parent's mappings and name.
-            if pid != ppid, let parent = processes[ProcessKey(domain: d, pid: ppid)],
-               processes[ProcessKey(domain: d, pid: pid)] == nil {
-                processes[ProcessKey(domain: d, pid: pid)] = parent
-            }
+            if pid != ppid { processes.inherit(domain: d, pid: pid, parent: ppid) }
             if comms[ProcessKey(domain: d, pid: tid)] == nil, let c = comms[ProcessKey(domain: d, pid: ptid)] {
                 comms[ProcessKey(domain: d, pid: tid)] = c
             }
@@ -141,6 +145,7 @@ final class Attributor {
         imagePaths.append(path)
         imageBuildIDs.append(buildID)
         imageNames.append(strings.intern(Self.displayName(path)))
+        imageHit.append(false)
         imageIndex[path] = i
         return i
     }
@@ -148,7 +153,7 @@ final class Attributor {
     /// Mapped files that received samples, with their build-ids (from the mapping, else from the
     /// recording's build-id table): what `perf buildid-list --with-hits` lists.
     func imagesWithHits() -> [(path: String, buildID: String)] {
-        hitImages.sorted().map { i in
+        imageHit.indices.filter { imageHit[$0] }.map { i in
             var path = imagePaths[Int(i)]
             if path.hasPrefix("[kernel.kallsyms]") { path = "[kernel.kallsyms]" }
             var id = imageBuildIDs[Int(i)].map { String(format2: $0) }.joined()
@@ -170,14 +175,15 @@ final class Attributor {
 
     /// The command name of a sample's thread (perf's rules: `swapper` for the idle task, `:TID` when unknown).
     func comm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
-        let k1 = UInt64(domain.rawValue) << 32 | UInt64(UInt32(bitPattern: tid)), k2 = UInt64(UInt32(bitPattern: pid))
-        if let c = commCache.get(k1, k2) { return c }
+        let k = UInt64(incarnation(domain: domain, pid: pid)) << 32 | UInt64(UInt32(bitPattern: tid))
+        if let c = commCache.get(k, 0) { return c }
         let c = lookupComm(domain: domain, pid: pid, tid: tid)
-        commCache.set(k1, k2, 0, c)
+        if commCache.count >= 1 << 20 { commCache.removeAll() }
+        commCache.set(k, 0, 0, c)
         return c
     }
 
-    /// Names by (domain, tid, pid), cleared when names change.
+    /// Names by (process incarnation, tid).
     private var commCache = FastMap<Int32>(capacity: 256)
 
     private func lookupComm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
@@ -189,23 +195,49 @@ final class Attributor {
         return strings.intern(":\(tid >= 0 ? tid : pid)")
     }
 
+    /// Names of unresolved addresses by (address, domain): an address outside any mapping is met again in
+    /// every process's incarnation.
+    private var unresolvedNames = FastMap<Int32>(capacity: 1024)
+
     private func unresolved(_ domain: DomainID, _ ip: UInt64) -> Int32 {
+        if let id = unresolvedNames.get(ip, UInt64(domain.rawValue)) { return id }
         let hex = "0x" + String(ip, radix: 16)
-        return strings.intern(domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)")
+        let id = strings.intern(domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)")
+        if unresolvedNames.count >= 1 << 18 { unresolvedNames.removeAll() }
+        unresolvedNames.set(ip, UInt64(domain.rawValue), 0, id)
+        return id
     }
 
-    private func symbolName(_ hit: SymbolHit) -> Int32 { strings.intern(hit.name) }
+    /// Symbols' name ids by (start, size, table): the addresses of a function, met in new processes or at new
+    /// offsets, get its name without hashing it again (a whole system's C++ names are long). The table word:
+    /// 1 << 62 the hypervisor's, 2 << 62 | domain a kernel's, 3 << 62 | image a mapped file's.
+    private var symbolNames = FastMap<Int32>(capacity: 4096)
+
+    private func symbolName(_ hit: SymbolHit, table: UInt64) -> Int32 {
+        if let id = symbolNames.get(hit.start, hit.size, table) { return id }
+        let id = strings.intern(hit.name)
+        symbolNames.set(hit.start, hit.size, table, id)
+        return id
+    }
 
     /// Demangled names by raw name id (user code's C++ names, as perf shows them unless --no-demangle).
     private var demangled: [Int32: Int32] = [:]
 
     /// A user-code symbol's name: demangled (C++) as perf demangles it, unless the options say not to.
-    private func userSymbolName(_ hit: SymbolHit) -> Int32 {
+    private func userSymbolName(_ hit: SymbolHit, image: Int32) -> Int32 {
+        let table = 3 << 62 | UInt64(UInt32(bitPattern: image))
+        if let id = symbolNames.get(hit.start, hit.size, table) { return id }
         let raw = strings.intern(hit.name)
-        guard sources.options.demangle, Demangler.isMangled(hit.name) else { return raw }
-        if let d = demangled[raw] { return d }
-        let d = Demangler.demangle(hit.name).map { strings.intern($0) } ?? raw
-        demangled[raw] = d
+        var d = raw
+        if sources.options.demangle, Demangler.isMangled(hit.name) {
+            if let known = demangled[raw] {
+                d = known
+            } else {
+                d = Demangler.demangle(hit.name).map { strings.intern($0) } ?? raw
+                demangled[raw] = d
+            }
+        }
+        symbolNames.set(hit.start, hit.size, table, d)
         return d
     }
 
@@ -216,24 +248,51 @@ final class Attributor {
         return Attribution(comm: comm, image: image, symbol: symbol, resolved: resolved)
     }
 
-    struct AddressKey: Hashable {
-        var ip: UInt64
-        var domain: UInt32
-        var pid: Int32
-        var mode: UInt8
-    }
-    /// Results by address; cleared whenever a mapping changes. Hot code repeats a few thousand addresses
+    /// Results by address (``addressKey(domain:mode:pid:)``). Hot code repeats a few thousand addresses
     /// over and over, so most samples cost one hash lookup.
     private var addressCache = FastMap<(Int32, Int32, Bool)>(capacity: 4096)
 
     /// Image and symbol of one address (a sample's ip or a callchain frame).
     func attributeAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
-        let meta = UInt64(domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: mode == .user ? pid : -1))
-        if let hit = addressCache.get(ip, meta) { return hit }
+        // User code: its mapping and the symbols by (image, offset), shared by the processes that map the
+        // image, cost about what a cache by process would, which would hold every process's addresses again.
+        if mode == .user { return resolveAddress(domain: domain, mode: mode, pid: pid, ip: ip) }
+        let (b, c) = addressKey(domain: domain, mode: mode, pid: pid)
+        if let hit = addressCache.get(ip, b, c) { return hit }
         let r = resolveAddress(domain: domain, mode: mode, pid: pid, ip: ip)
         if addressCache.count >= 1 << 20 { addressCache.removeAll() }
-        addressCache.set(ip, meta, 0, r)
+        addressCache.set(ip, b, c, r)
         return r
+    }
+
+    /// The words of an address's cache key after the address itself: what its attribution depends on. The
+    /// domain and mode; for user code the process's incarnation too (kernel and hypervisor code is the same
+    /// in every process of a domain).
+    @inline(__always)
+    func addressKey(domain: DomainID, mode: SampleMode, pid: Int32) -> (UInt64, UInt64) {
+        (UInt64(domain.rawValue) << 32 | UInt64(mode.rawValue), mode == .user ? UInt64(incarnation(domain: domain, pid: pid)) : 0)
+    }
+
+    /// The process's incarnation (see ``ProcessTable``): cache keys hold it for what depends on the process.
+    /// - Complexity: O(1).
+    @inline(__always)
+    func incarnation(domain: DomainID, pid: Int32) -> UInt32 { processes.incarnation(domain: domain, pid: pid) }
+
+    private func renew(domain: DomainID, pid: Int32) { processes.renew(domain: domain, pid: pid) }
+
+    /// Where a user-code address is in the file its process maps there: the image and the file offset, which
+    /// (with the domain) decide its attribution in every process that maps the image, wherever it does; nil
+    /// when the address is in no mapping of the process or the domain is passive.
+    @inline(__always)
+    func fileLocation(domain: DomainID, pid: Int32, ip: UInt64) -> (image: Int32, offset: UInt64)? {
+        guard let m = processes.state(domain: domain, pid: pid).maps?.find(ip), !isPassive(domain) else { return nil }
+        return (m.image, ip &- m.start &+ m.fileOffset)
+    }
+
+    /// Whether the domain is passive (its code is named by OProfile's rules, not by mappings).
+    @inline(__always)
+    private func isPassive(_ domain: DomainID) -> Bool {
+        domain == .host ? hostPassive : role(of: domain) == .passive
     }
 
     /// An address as `xprof script` (and perf script) shows it: the image — the mapped file's full path for
@@ -244,7 +303,7 @@ final class Attributor {
         var (image, symbol, resolved) = attributeAddress(domain: domain, mode: mode, pid: pid, ip: ip)
         if !resolved { symbol = unknownName }
         var path = image
-        if mode == .user, role(of: domain) != .passive, let m = processes[ProcessKey(domain: domain, pid: pid)]?.find(ip) {
+        if mode == .user, role(of: domain) != .passive, let m = processes.maps(domain: domain, pid: pid)?.find(ip) {
             path = strings.intern(imagePaths[Int(m.image)])
         }
         let offset = resolved ? codeAddress(domain: domain, mode: mode, pid: pid, ip: ip)?.symbol?.offset : nil
@@ -258,15 +317,15 @@ final class Attributor {
     /// `??:0` when unknown: the file's base name only (``sourceLocation(domain:mode:pid:ip:)`` has the full
     /// path). Interned id.
     func sourceLine(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> Int32 {
-        let meta = UInt64(domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: mode == .user ? pid : -1))
-        if let hit = lineCache.get(ip, meta) { return hit }
+        let (b, c) = addressKey(domain: domain, mode: mode, pid: pid)
+        if let hit = lineCache.get(ip, b, c) { return hit }
         var text = "??:0"
         if let loc = sourceLocation(domain: domain, mode: mode, pid: pid, ip: ip) {
             text = basename(loc.file) + ":" + String(loc.line)
         }
         let id = strings.intern(text)
         if lineCache.count >= 1 << 20 { lineCache.removeAll() }
-        lineCache.set(ip, meta, 0, id)
+        lineCache.set(ip, b, c, id)
         return id
     }
 
@@ -285,7 +344,7 @@ final class Attributor {
         if role(of: domain) == .passive && mode == .user { return nil }
         switch mode {
         case .user:
-            if let m = processes[ProcessKey(domain: domain, pid: pid)]?.find(ip),
+            if let m = processes.maps(domain: domain, pid: pid)?.find(ip),
                let elf = sources.image(imagePaths[Int(m.image)], buildID: imageBuildIDs[Int(m.image)]),
                let dw = sources.dwarf(of: elf) {
                 return (dw, elf.virtualAddress(forFileOffset: ip &- m.start &+ m.fileOffset) ?? ip)
@@ -320,7 +379,7 @@ final class Attributor {
         let passive = role(of: domain) == .passive
         switch mode {
         case .user:
-            guard !passive, let m = processes[ProcessKey(domain: domain, pid: pid)]?.find(ip),
+            guard !passive, let m = processes.maps(domain: domain, pid: pid)?.find(ip),
                   let elf = sources.image(imagePaths[Int(m.image)], buildID: imageBuildIDs[Int(m.image)]) else { return nil }
             let vaddr = elf.virtualAddress(forFileOffset: ip &- m.start &+ m.fileOffset) ?? ip
             return CodeAddress(elfPath: elf.path, address: vaddr, symbol: sources.symbols(of: elf).lookup(vaddr))
@@ -336,13 +395,12 @@ final class Attributor {
     }
 
     private func resolveAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
-        let role = role(of: domain)
-        let passive = role == .passive
+        let passive = isPassive(domain)
         switch mode {
         case .hypervisor:
             if let xen = sources.xen(), xen.contains(ip), let hit = xen.lookup(ip) {
                 let img = strings.intern(passive ? "domain\(domain)-xen" : xen.imageName)
-                return (img, symbolName(hit), true)
+                return (img, symbolName(hit, table: 1 << 62), true)
             }
             let img = strings.intern(passive ? "domain\(domain)-xen-unknown" : "xen-unknown")
             return (img, unresolved(domain, ip), false)
@@ -351,10 +409,10 @@ final class Attributor {
             if passive {
                 guard let table else { return (strings.intern("domain\(domain)-kernel"), unresolved(domain, ip), false) }
                 if table.contains(ip), let hit = table.lookup(ip), hit.module == nil {
-                    return (strings.intern("domain\(domain)-kernel"), symbolName(hit), true)
+                    return (strings.intern("domain\(domain)-kernel"), symbolName(hit, table: 2 << 62 | UInt64(domain.rawValue)), true)
                 }
                 if let hit = table.lookup(ip), hit.module != nil {
-                    return (strings.intern("domain\(domain)-modules"), symbolName(hit), true)
+                    return (strings.intern("domain\(domain)-modules"), symbolName(hit, table: 2 << 62 | UInt64(domain.rawValue)), true)
                 }
                 return (strings.intern("domain\(domain)-modules"), unresolved(domain, ip), false)
             }
@@ -365,15 +423,15 @@ final class Attributor {
                 if let module = hit.module {
                     img = strings.intern("[\(module)]")
                 } else if let mapped {
-                    hitImages.insert(mapped.image)
+                    imageHit[Int(mapped.image)] = true
                     img = imageNames[Int(mapped.image)]
                 } else {
                     img = strings.intern(table.imageName)
                 }
-                return (img, symbolName(hit), true)
+                return (img, symbolName(hit, table: 2 << 62 | UInt64(domain.rawValue)), true)
             }
             if let mapped {
-                hitImages.insert(mapped.image)
+                imageHit[Int(mapped.image)] = true
                 return (imageNames[Int(mapped.image)], unresolved(domain, ip), false)
             }
             // With no kernel image known at all there is no range to be outside of: like perf, `[unknown]`.
@@ -383,22 +441,24 @@ final class Attributor {
             return (strings.intern("vmlinux-unknown"), unresolved(domain, ip), false)
         case .user:
             if passive { return (strings.intern("domain\(domain)-apps"), unresolved(domain, ip), false) }
-            guard let m = processes[ProcessKey(domain: domain, pid: pid)]?.find(ip) else {
-                return (strings.intern("[unknown]"), unresolved(domain, ip), false)
+            guard let m = processes.state(domain: domain, pid: pid).maps?.find(ip) else {
+                return (unknownName, unresolved(domain, ip), false)
             }
             let imgName = imageNames[Int(m.image)]
-            hitImages.insert(m.image)
-            let key = CacheKey(table: m.image, address: ip &- m.start &+ m.fileOffset)
-            if let (sym, ok) = symbolCache[key] { return (imgName, sym, ok) }
-            var result: (Int32, Bool) = (unresolved(domain, ip), false)
+            imageHit[Int(m.image)] = true
+            let fileOffset = ip &- m.start &+ m.fileOffset
+            if let (sym, ok) = symbolCache.get(UInt64(UInt32(bitPattern: m.image)), fileOffset) { return (imgName, sym, ok) }
+            var named: (Int32, Bool)? = nil
             if let elf = sources.image(imagePaths[Int(m.image)], buildID: imageBuildIDs[Int(m.image)]) {
-                let fileOffset = key.address
                 let vaddr = elf.virtualAddress(forFileOffset: fileOffset) ?? ip
                 if let hit = sources.symbols(of: elf).lookup(vaddr) {
-                    result = (userSymbolName(hit), true)
+                    named = (userSymbolName(hit, image: m.image), true)
                 }
             }
-            symbolCache[key] = result
+            // (The unresolved name only when unresolved: interning one for every new address cost a tenth of
+            // a whole-system report.)
+            let result = named ?? (unresolved(domain, ip), false)
+            symbolCache.set(UInt64(UInt32(bitPattern: m.image)), fileOffset, 0, result)
             return (imgName, result.0, result.1)
         case .unknown:
             return (strings.intern("[unknown]"), unresolved(domain, ip), false)

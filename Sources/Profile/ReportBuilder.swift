@@ -123,10 +123,13 @@ public enum ReportBuilder {
         // The vCPU and the label are not part of the row cache's key: with those keys each sample's row is found
         // from its attribution (itself cached by address).
         let perSampleKeyed = keys.contains(.vcpu) || keys.contains(.reason)
-        // Rows by (ip, domain/mode/pid, tid): every sort key is a function of these while no side-band event
-        // changes the attribution, so a sample (or callchain frame) seen before costs this one lookup. Emptied
-        // whenever a side-band event is applied.
+        // Rows by address and what the row depends on besides (``rowCacheKey``): a sample (or callchain frame)
+        // seen before costs this one lookup. A process's mmap, fork or comm gives it a new incarnation, which
+        // leaves the other processes' entries as they are; only kernel mappings empty it.
         var rowCache = FastMap<(Int32, Bool)>(capacity: 4096)
+        // Emptied when this full (a 24 MB table): a whole system's stale entries would otherwise fill 1 Mi entries.
+        let rowCacheLimit = 1 << 18
+        let threadKeyed = cpuKeyed || keys.contains(.comm) || keys.contains(.pid) || filter != nil
         // With a sample filter, --children's callchain frames get their rows from a cache of their own: the
         // filter is decided by a sample's own attribution, which a frame's entry would not carry.
         var frameCache = FastMap<(Int32, Bool)>(capacity: filter == nil ? 16 : 4096)
@@ -140,27 +143,45 @@ public enum ReportBuilder {
         let callGraph = options.callGraph
         var trie = CallGraphTrie(capacity: callGraph == nil ? 0 : 1 << 15)
         let skipLeaf = keys.contains(.symbol)
-        @inline(__always) func place(_ s: Sample, _ mode: SampleMode) -> UInt64 {
-            UInt64(s.domain.rawValue) << 40 | UInt64(mode.rawValue) << 32 | UInt64(UInt32(bitPattern: s.pid))
+        // The row cache's key for address `ip` of mode `mode` in sample `s` (its process's incarnation `inc`):
+        // the address, the domain (the CPU instead when it is a sort key: the incarnation then names the domain)
+        // and mode; the process's incarnation and the thread when a key or the filter depends on the thread.
+        // Otherwise kernel code is shared by all processes, and user code is keyed by its mapped file and file
+        // offset, shared by all processes that map the file (short-lived processes, as a build's compilers, see
+        // an address a few times each, so keys by process would miss nearly always).
+        @inline(__always) func rowCacheKey(_ s: Sample, _ ip: UInt64, _ mode: SampleMode, _ inc: UInt32) -> (UInt64, UInt64, UInt64) {
+            let b = (cpuKeyed ? UInt64(s.pcpu) : UInt64(s.domain.rawValue)) << 32 | UInt64(mode.rawValue)
+            if threadKeyed { return (ip, b, UInt64(inc) << 32 | UInt64(UInt32(bitPattern: s.tid))) }
+            guard mode == .user else { return (ip, b, 0) }
+            if let (image, offset) = attributor.fileLocation(domain: s.domain, pid: s.pid, ip: ip) {
+                return (offset, b | 1 << 8, UInt64(UInt32(bitPattern: image)))
+            }
+            return (ip, b, UInt64(inc) << 32)
+        }
+        // The call graph's address shortcuts: user code by the process's incarnation, the rest by domain and mode.
+        @inline(__always) func place(_ s: Sample, _ mode: SampleMode, _ inc: UInt32) -> UInt64 {
+            mode == .user ? 1 << 63 | UInt64(inc) : UInt64(s.domain.rawValue) << 8 | UInt64(mode.rawValue)
         }
         func apply(_ event: SidebandEvent) {
             attributor.apply(event)
-            rowCache.removeAll()
-            if filter != nil { frameCache.removeAll() }
-            trie.forgetAddresses()
+            if case .mapping(let m) = event, m.executable, m.pid < 0 {
+                rowCache.removeAll()
+                frameCache.removeAll()
+                trie.forgetAddresses()
+            }
         }
         /// Adds to row `row`'s tree the path of sample `s` along its frames `first`, `first + step` … `last`
         /// (position -1 standing for the sample's own address; none when `last` is short of `first`), and
         /// credits the node it ends at.
         func addPath(_ s: Sample, _ frames: [CallFrame], slot: Int, row: Int, first: Int, last: Int, step: Int) {
             var node = trie.root(slot: slot, row: row)
+            let inc = attributor.incarnation(domain: s.domain, pid: s.pid)
             frames.withUnsafeBufferPointer { frames in
                 var j = first
                 while step > 0 ? j <= last : j >= last {
                     defer { j += step }
                     let f = j < 0 ? CallFrame(ip: s.ip, mode: s.mode) : frames[j]
-                    let where_ = UInt64(s.domain.rawValue) << 40 | UInt64(f.mode.rawValue) << 32
-                        | UInt64(UInt32(bitPattern: f.mode == .user ? s.pid : -1))
+                    let where_ = place(s, f.mode, inc)
                     if let hit = trie.child(node, address: f.ip, place: where_) {
                         node = hit
                         continue
@@ -173,7 +194,7 @@ public enum ReportBuilder {
             }
             trie.credit(node, count: s.count, weight: s.weight)
         }
-        var batches = 0
+        var batches = 0, misses = 0
         while let batch = try source.nextBatch() {
             var next = 0
             if batches == 0 { Timings.mark("first samples to attribute") }
@@ -198,11 +219,13 @@ public enum ReportBuilder {
                 let slot = perEvent ? ev : 0
                 while slot >= tallies.count { tallies.append(Tally()) }
                 // The caches' third key: the thread (comm, filters), and the CPU when it is a sort key.
-                let tid = UInt64(UInt32(bitPattern: s.tid)) | (cpuKeyed ? UInt64(s.pcpu) << 32 : 0)
+                let inc = attributor.incarnation(domain: s.domain, pid: s.pid)
+                let (ka, kb, kc) = rowCacheKey(s, s.ip, s.mode, inc)
                 let own: Int, resolved: Bool
-                if !perSampleKeyed, let hit = rowCache.get(s.ip, place(s, s.mode), tid) {
+                if !perSampleKeyed, let hit = rowCache.get(ka, kb, kc) {
                     (own, resolved) = (Int(hit.0), hit.1)
                 } else {
+                    misses += 1
                     let a = attributor.attribute(s)
                     var key = RowKey()
                     for (k, sk) in keys.enumerated() {
@@ -221,8 +244,8 @@ public enum ReportBuilder {
                     }
                     let r = row(key)
                     (own, resolved) = filter.map { $0.keeps(pid: s.pid, tid: s.tid, a) } == false ? (~r, a.resolved) : (r, a.resolved)
-                    if rowCache.count >= 1 << 20 { rowCache.removeAll() }
-                    rowCache.set(s.ip, place(s, s.mode), tid, (Int32(own), resolved))
+                    if rowCache.count >= rowCacheLimit { rowCache.removeAll() }
+                    rowCache.set(ka, kb, kc, (Int32(own), resolved))
                 }
                 if own < 0 {
                     tallies[slot].excluded.add(s.weight, count: s.count)
@@ -259,7 +282,8 @@ public enum ReportBuilder {
                         let j = rootFirst ? frames.upperBound - 1 - k : frames.lowerBound + k
                         let f = batch.frames[j]
                         let r: Int
-                        if !perSampleKeyed, let hit = filter == nil ? rowCache.get(f.ip, place(s, f.mode), tid) : frameCache.get(f.ip, place(s, f.mode), tid) {
+                        let (fa, fb, fc) = rowCacheKey(s, f.ip, f.mode, inc)
+                        if !perSampleKeyed, let hit = filter == nil ? rowCache.get(fa, fb, fc) : frameCache.get(fa, fb, fc) {
                             r = Int(hit.0)
                         } else {
                             // The sample's own key with the frame's mode, image, symbol and line.
@@ -276,11 +300,11 @@ public enum ReportBuilder {
                             }
                             r = row(fk)
                             if filter == nil {
-                                if rowCache.count >= 1 << 20 { rowCache.removeAll() }
-                                rowCache.set(f.ip, place(s, f.mode), tid, (Int32(r), res))
+                                if rowCache.count >= rowCacheLimit { rowCache.removeAll() }
+                                rowCache.set(fa, fb, fc, (Int32(r), res))
                             } else {
                                 if frameCache.count >= 1 << 20 { frameCache.removeAll() }
-                                frameCache.set(f.ip, place(s, f.mode), tid, (Int32(r), res))
+                                frameCache.set(fa, fb, fc, (Int32(r), res))
                             }
                         }
                         if rowStamps[r] != sampleSerial {
@@ -315,7 +339,7 @@ public enum ReportBuilder {
                 next += 1
             }
         }
-        Timings.mark("all samples attributed (\(batches) batches, \(rowKeys.count) rows)")
+        Timings.mark("all samples attributed (\(batches) batches, \(rowKeys.count) rows, \(misses) samples not in the row cache)")
         let stats = source.stats
         var meta2 = source.metadata  // duration may be final only now
         for (d, name) in options.domainNames {
@@ -348,6 +372,36 @@ public enum ReportBuilder {
             reports.append(r)
         }
         return reports
+    }
+
+    /// Each row's rank in every key column (`ranks[row * keyCount + column]`, rows by their key's index): the
+    /// order of the column's distinct values as strings, equal strings equal ranks. Rows that tie on their
+    /// counts (a whole system's million rows are mostly of a sample or two) are ordered by their values; ranks
+    /// sort each column's distinct values once instead of comparing strings in every comparison.
+    /// - Complexity: O(n log n) string comparisons for n distinct values per column.
+    private static func valueRanks(_ indexed: [(Int, ReportRow)], keyCount nk: Int, rowKeys: [RowKey]) -> [Int32] {
+        var ranks = [Int32](repeating: 0, count: rowKeys.count * nk)
+        for k in 0..<nk {
+            // Each distinct key value of the column, with a row (position in `indexed`) that shows it.
+            var slot: [Int32: Int32] = [:]
+            var distinct: [(text: String, slot: Int32)] = []
+            for e in indexed {
+                let v = rowKeys[e.0][k]
+                if slot[v] == nil {
+                    slot[v] = Int32(distinct.count)
+                    distinct.append((e.1.values[k], Int32(distinct.count)))
+                }
+            }
+            distinct.sort { $0.text < $1.text }
+            var rank: Int32 = 0
+            var rankOfSlot = [Int32](repeating: 0, count: distinct.count)
+            for n in distinct.indices {
+                if n > 0, distinct[n - 1].text != distinct[n].text { rank += 1 }
+                rankOfSlot[Int(distinct[n].slot)] = rank
+            }
+            for e in indexed { ranks[e.0 * nk + k] = rankOfSlot[Int(slot[rowKeys[e.0][k]]!)] }
+        }
+        return ranks
     }
 
     /// One report of the rows, total and domains of `tally`.
@@ -403,12 +457,16 @@ public enum ReportBuilder {
             }
             return (i, row)
         }
+        let ranks = valueRanks(indexed, keyCount: keys.count, rowKeys: rowKeys)
+        let nk = keys.count
         indexed.sort { x, y in
             let (a, b) = (x.1, y.1)
             if options.children, a.childrenPeriod != b.childrenPeriod { return a.childrenPeriod > b.childrenPeriod }
             if a.period != b.period { return a.period > b.period }
             if a.samples != b.samples { return a.samples > b.samples }
-            return a.values.lexicographicallyPrecedes(b.values)
+            // The values in lexicographic order, by rank.
+            for k in 0..<nk where ranks[x.0 * nk + k] != ranks[y.0 * nk + k] { return ranks[x.0 * nk + k] < ranks[y.0 * nk + k] }
+            return false
         }
         var omitted = 0
         var omittedPeriod: UInt64 = 0

@@ -158,28 +158,69 @@ public enum ReportRenderer {
         let heads = grouped ? r.groupEvents.map(\.name) + ["Samples"] + r.keys.map(\.title)
             : (r.children ? ["Children", "Self"] : ["Overhead"]) + ["Samples"] + r.keys.map(\.title)
         let numeric = grouped ? r.groupEvents.count + 1 : r.children ? 3 : 2
-        let cells: [[String]] = r.rows.map { row in
+        // A whole system's report has a million rows (--children names every caller): each row's cells are made
+        // once and written straight into `out`, with the columns' character counts measured once.
+        let columns = heads.count
+        func cells(_ row: ReportRow) -> [String] {
             if grouped { return row.groupPercents.map { pct($0) + "%" } + [String(row.samples)] + row.values }
             return (r.children ? [pct(row.childrenPercent) + "%"] : []) + [pct(row.percent) + "%", String(row.samples)] + row.values
         }
         var widths = heads.map(\.count)
-        for row in cells { for (i, c) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
-        func line(_ cols: [String], prefix: String) -> String {
-            var s = prefix
-            for (i, c) in cols.enumerated() {
-                let w = widths[i]
-                let padded = i < numeric ? String(repeating: " ", count: max(0, w - c.count)) + c
-                                   : c + String(repeating: " ", count: max(0, w - c.count))
-                s += (i == 0 ? "" : "  ") + padded
+        var rowCells: [String] = []
+        rowCells.reserveCapacity(r.rows.count * columns)
+        var counts: [Int32] = []
+        counts.reserveCapacity(r.rows.count * columns)
+        for row in r.rows {
+            let c = cells(row)
+            for i in 0..<columns {
+                let text = i < c.count ? c[i] : ""
+                let n = text.utf8.count == 0 ? 0 : text.count
+                widths[i] = max(widths[i], n)
+                rowCells.append(text)
+                counts.append(Int32(n))
             }
-            while s.hasSuffix(" ") { s.removeLast() }
-            return s + "\n"
         }
-        out += line(heads, prefix: "# ")
-        out += line(widths.map { String(repeating: ".", count: $0) }, prefix: "# ")
-        for (i, row) in cells.enumerated() {
-            out += line(row, prefix: "  ")
-            if let g = r.rows[i].callGraph { out += callGraphText(g) }
+        let blanks = String(repeating: " ", count: 256)
+        func pad(_ n: Int) {
+            var left = n
+            while left > 0 {
+                let k = min(left, 256)
+                out.append(contentsOf: blanks.prefix(k))
+                left -= k
+            }
+        }
+        // The last column is not padded (its spaces would be trimmed again); trailing spaces are trimmed.
+        func line(_ cols: ArraySlice<String>, counts: ArraySlice<Int32>?, prefix: String) {
+            let start = out.utf8.count
+            out += prefix
+            for i in 0..<cols.count {
+                let c = cols[cols.startIndex + i]
+                let n = counts.map { Int($0[$0.startIndex + i]) } ?? c.count
+                if i > 0 { out += "  " }
+                if i < numeric {
+                    pad(widths[i] - n)
+                    out += c
+                } else {
+                    out += c
+                    if i < cols.count - 1 { pad(widths[i] - n) }
+                }
+            }
+            var spaces = 0
+            for b in out.utf8.reversed() {
+                if b != UInt8(ascii: " ") { break }
+                spaces += 1
+            }
+            if spaces > 0, out.utf8.count - spaces >= start {
+                out.removeLast(spaces)
+            }
+            out += "\n"
+        }
+        out.reserveCapacity(out.utf8.count + r.rows.count * (widths.prefix(columns - 1).reduce(2 * columns, +) + 24))
+        line(heads[...], counts: nil, prefix: "# ")
+        line(widths.map { String(repeating: ".", count: $0) }[...], counts: nil, prefix: "# ")
+        for (i, row) in r.rows.enumerated() {
+            line(rowCells[(i * columns)..<((i + 1) * columns)], counts: counts[(i * columns)..<((i + 1) * columns)], prefix: "  ")
+            if let g = row.callGraph { out += callGraphText(g) }
         }
         if r.rowsOmitted > 0 {
             let p = r.totalPeriod == 0 ? 0 : Double(r.omittedPeriod) * 100 / Double(r.totalPeriod)

@@ -195,7 +195,10 @@ struct SampleMerger {
     /// to `batch`, and starts over.
     mutating func emit(into batch: inout SampleBatch) {
         guard !touched.isEmpty else { return }
-        batch.samples.reserveCapacity(batch.samples.count + touched.count)
+        // Called once per due side-band event into the same batch: an exact reserve each time would copy the
+        // batch every time (reserveCapacity does not grow geometrically).
+        let need = batch.samples.count + touched.count
+        if batch.samples.capacity < need { batch.samples.reserveCapacity(max(need, batch.samples.capacity * 2)) }
         for k in touched.buffer {
             let i = Int(k)
             var s = keys[i].sample

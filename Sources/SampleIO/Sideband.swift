@@ -96,7 +96,7 @@ public struct SampleBatch: Sendable, Equatable {
     public mutating func appendBatch(_ other: SampleBatch) {
         let base = samples.count, frameBase = UInt32(truncatingIfNeeded: frames.count)
         frames.append(contentsOf: other.frames)
-        samples.reserveCapacity(base + other.samples.count)
+        if samples.capacity < base + other.samples.count { samples.reserveCapacity(max(base + other.samples.count, samples.capacity * 2)) }
         for var s in other.samples {
             if s.chainCount > 0 { s.chainStart &+= frameBase }
             samples.append(s)

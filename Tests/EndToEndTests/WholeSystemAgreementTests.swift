@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+/// A whole-system recording of the real kind, made here: `perf record -a -g` while `make -j` builds a
+/// generated C project (scripts/record-parallel-build.sh; hundreds of short-lived processes — make, sh, gcc,
+/// cc1, as, ld — each mapping its binary and libraries, forking and naming itself, among whatever else the
+/// machine runs). xprof's per-process attribution must give perf's rows, flat and with `--children`.
+@Suite(.serialized) struct WholeSystemAgreementTests {
+    /// A recording of 4 s of a 40-file build at 4 kHz on every CPU, or nil without perf.
+    static func recordBuild() throws -> String? {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/perf") else {
+            if XprofRunner.underCI { Issue.record("perf is not installed under CI=true") }
+            return nil
+        }
+        let out = try XprofRunner.temporaryDirectory().appendingPathComponent("system.data").path
+        let script = XprofRunner.packageRoot.appendingPathComponent("scripts/record-parallel-build.sh").path
+        let r = try XprofRunner.run("/bin/bash", [script, out, "4000", "4", "40"])
+        #expect(r.status == 0, "recording failed: \(r.stderr)")
+        return r.status == 0 ? out : nil
+    }
+
+    /// perf report's rows as (dso, symbol) → (children or nil, self, how many rows perf printed under that
+    /// name: perf keeps apart functions of the same name, as C++ overloads without their parameters).
+    static func perfRows(_ file: String, children: Bool) throws -> [String: (children: Double?, percent: Double, parts: Int)] {
+        let r = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", children ? "--children" : "--no-children",
+                                                      "--sort", "dso,sym", "-g", "none"])
+        #expect(r.status == 0, "\(r.stderr)")
+        var rows: [String: (children: Double?, percent: Double, parts: Int)] = [:]
+        for line in r.stdout.split(separator: "\n") where !line.hasPrefix("#") {
+            // "    12.34%     0.56%  cc1   [.] bitmap_set_bit" (with --children), else one percentage.
+            let f = line.split(separator: " ", maxSplits: children ? 2 : 1, omittingEmptySubsequences: true)
+            guard f.count == (children ? 3 : 2), f[0].hasSuffix("%"), let first = Double(f[0].dropLast()) else { continue }
+            var c: Double? = nil, s = first
+            if children {
+                guard f[1].hasSuffix("%"), let own = Double(f[1].dropLast()) else { continue }
+                (c, s) = (first, own)
+            }
+            let rest = String(f[f.count - 1])
+            guard let mark = ["[.] ", "[k] "].compactMap({ rest.range(of: " " + $0) }).first else { continue }
+            let dso = rest[..<mark.lowerBound].trimmingCharacters(in: .whitespaces)
+            let sym = rest[mark.upperBound...].trimmingCharacters(in: .whitespaces)
+            // perf prints an unresolved address relative to its mapping, xprof the address: not compared.
+            // A bare `@plt`: a PLT slot perf could not name (libc's IRELATIVE slots of ifuncs), named by xprof
+            // as an unresolved address; a known difference, left aside too.
+            if sym.hasPrefix("0x") || sym.hasPrefix("0000") || sym == "@plt" { continue }
+            let key = dso + "|" + sym
+            if let old = rows[key] {
+                rows[key] = (nil, old.percent + s, old.parts + 1)
+            } else {
+                rows[key] = (c, s, 1)
+            }
+        }
+        return rows
+    }
+
+    /// xprof's rows in CSV: (image, symbol) → (children or nil, self).
+    static func xprofRows(_ file: String, children: Bool) throws -> [String: (children: Double?, percent: Double)] {
+        let r = try XprofRunner.xprof(["report", file, "--sort", "dso,sym", "--format", "csv", "--percent-limit", "0"]
+                                      + (children ? ["--children"] : []))
+        #expect(r.status == 0, "\(r.stderr)")
+        var rows: [String: (children: Double?, percent: Double)] = [:]
+        for line in r.stdout.split(separator: "\n").dropFirst() {
+            let f = XprofRunner.csvFields(line)
+            if children, f.count == 5 {
+                rows[f[3] + "|" + f[4]] = (Double(f[0]), Double(f[1]) ?? -1)
+            } else if !children, f.count == 4 {
+                rows[f[2] + "|" + f[3]] = (nil, Double(f[0]) ?? -1)
+            }
+        }
+        return rows
+    }
+
+    @Test func parallelBuildRowsEqualPerfReport() throws {
+        guard let file = try Self.recordBuild() else { return }
+        let stats = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stats"])
+        let forks = stats.stdout.split(separator: "\n").first { $0.contains("FORK events") }
+            .flatMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first }.flatMap { Int($0) } ?? 0
+        #expect(forks >= 50, "a build forks hundreds of processes: \(forks)")
+
+        // Flat: every row perf names, to its two decimals (a name perf splits: the sum of its rows).
+        let perf = try Self.perfRows(file, children: false)
+        let x = try Self.xprofRows(file, children: false)
+        #expect(perf.count >= 100, "perf report gave \(perf.count) named rows")
+        var mismatches: [String] = []
+        for (key, p) in perf {
+            // (A row xprof does not have is 0 %: perf prints rows of 0.00 %, such as a sample in a PLT slot
+            // that the two name differently.)
+            let got = x[key]?.percent ?? 0
+            if abs(got - p.percent) > 0.006 * Double(p.parts) { mismatches.append("\(key): xprof \(got)% vs perf \(p.percent)%") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches.count) of \(perf.count) rows differ: \(mismatches.prefix(10))")
+        // And xprof names no row perf does not have (its unresolved addresses aside).
+        let extra = x.filter { $0.value.percent >= 0.005 && perf[$0.key] == nil && !$0.key.contains("|[unknown]") }.map(\.key)
+        #expect(extra.isEmpty, "rows only xprof has: \(extra.prefix(10))")
+
+        // By command and image: each process's names and mappings through its forks and execs (what the
+        // per-process caches must follow; user code's rows above are keyed by mapped file, the same in every
+        // process). Rows of 0.1 % or more, to 0.05 points (perf and xprof differ by a sample or two on a few
+        // short-lived commands' kernel rows); perf's `:TID` names of unknown threads aside.
+        let cd = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--no-children", "--sort", "comm,dso", "-g", "none"])
+        var perfCD: [String: Double] = [:]
+        for line in cd.stdout.split(separator: "\n") where !line.hasPrefix("#") {
+            // "    40.38%  cc1              cc1": columns apart by two spaces or more.
+            let cols = line.split(separator: "  ", omittingEmptySubsequences: true).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cols.count == 3, cols[0].hasSuffix("%"), let pct = Double(cols[0].dropLast()), !cols[1].hasPrefix(":") else { continue }
+            perfCD[cols[1] + "|" + cols[2], default: 0] += pct
+        }
+        let xcd = try XprofRunner.xprof(["report", file, "--sort", "comm,dso", "--format", "csv", "--percent-limit", "0"])
+        var gotCD: [String: Double] = [:]
+        for line in xcd.stdout.split(separator: "\n").dropFirst() {
+            let f = XprofRunner.csvFields(line)
+            if f.count == 4 { gotCD[f[2] + "|" + f[3]] = Double(f[0]) }
+        }
+        let big = perfCD.filter { $0.value >= 0.1 }
+        #expect(big.count >= 10, "perf report --sort comm,dso gave \(big.count) rows of 0.1 % or more")
+        let offCD = big.filter { abs((gotCD[$0.key] ?? -100) - $0.value) > 0.05 }.map { "\($0.key): xprof \(gotCD[$0.key] ?? -1)% vs perf \($0.value)%" }
+        #expect(offCD.isEmpty, "\(offCD.count) of \(big.count) comm,dso rows differ: \(offCD.prefix(10))")
+
+        // --children: every row of 0.1 % or more whose name perf gives one row, children and self, to 0.05
+        // points: on a few kernel rows (exc_page_fault, __schedule) perf and xprof differ by a sample or two
+        // (as main's xprof did before the per-process caches: the same output on these recordings).
+        let perfC = try Self.perfRows(file, children: true)
+        let xc = try Self.xprofRows(file, children: true)
+        var compared = 0
+        mismatches = []
+        for (key, p) in perfC where p.parts == 1 {
+            guard let c = p.children, c >= 0.1 else { continue }
+            compared += 1
+            let got = xc[key] ?? (-100, -100)
+            if abs((got.children ?? -100) - c) > 0.05 || abs(got.percent - p.percent) > 0.05 {
+                mismatches.append("\(key): xprof \(got.children ?? -1)% / \(got.percent)% vs perf \(c)% / \(p.percent)%")
+            }
+        }
+        #expect(compared >= 50, "perf report --children gave \(compared) rows of 0.1 % or more")
+        #expect(mismatches.isEmpty, "\(mismatches.count) of \(compared) children rows differ: \(mismatches.prefix(10))")
+    }
+}
