@@ -24,3 +24,23 @@ if [ -f "$cap/capture.json" ]; then
   echo "== xprof report --domain 2: the guest's hot functions in Xen 4.17 and in its kernel"
   "$bin/xprof" report "$cap" --domain 2 --xen "$xen" --system-map "2=$map" --top 12
 fi
+# A SYNTHETIC xentrace file (Fixtures/xentrace/xentrace_writer.c writes Xen's trace records the way the xentrace
+# daemon stores them: 4 physical CPUs, dom0, two HVM guests and a PV guest); what `xentrace` records on a Xen host
+# reads the same way (docs/XEN.md).
+if command -v gcc >/dev/null; then
+  gcc -O2 -Wall -o "$out/xentrace_writer" Fixtures/xentrace/xentrace_writer.c
+  map=Fixtures/xenoprof/guest-kernel.System.map
+  # Exits at RIPs 16 bytes into every 40th function of the guest kernel's map.
+  awk 'NR % 40 == 1 { print $1 }' "$map" | while read -r a; do printf '%x\n' $((0x$a + 16)); done > "$out/rips"
+  "$out/xentrace_writer" -o "$out/host.trace" -p 4 -t 400 -l 1 -r "$out/rips"
+  echo
+  echo "== xprof vmstat of a SYNTHETIC xentrace file: per physical CPU and 100 ms, busy share and the domain-vCPUs that ran"
+  "$bin/xprof" vmstat "$out/host.trace" --interval 0.1 --cpu-hz 2.4GHz
+  echo
+  echo "== xprof report --event sched: run time per domain (period = ns)"
+  "$bin/xprof" report "$out/host.trace" --event sched --sort domain --cpu-hz 2.4GHz
+  echo
+  echo "== xprof report --event vmexit --domain 1: HVM exits by reason, then the guest-kernel functions that caused them"
+  "$bin/xprof" report "$out/host.trace" --event vmexit --domain 1 --sort reason --cpu-hz 2.4GHz --top 10
+  "$bin/xprof" report "$out/host.trace" --event vmexit --domain 1 --sort reason,symbol --system-map "1=$map" --cpu-hz 2.4GHz --top 12
+fi

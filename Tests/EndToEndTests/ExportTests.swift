@@ -4,8 +4,18 @@ import Testing
 /// `xprof export --format folded`: collapsed stacks for flame graphs.
 @Suite struct ExportTests {
     @Test func foldedStacksAddUpToTheReport() throws {
-        guard let file = try PerfRecordAgreementTests.recordPerf(["tlb", "1", "2"]) else { return }
-        let folded = try XprofRunner.xprof(["export", file, "--annotate"])
+        // The storm's mprotect thread can starve under make test's load (a parallel build runs beside it):
+        // record again, twice at most, when no kernel frame of its path was sampled.
+        func kernelPath(_ lines: [Substring]) -> Bool {
+            lines.contains { $0.split(separator: ";").contains { ($0.contains("mprotect") || $0.contains("tlb")) && $0.hasSuffix("_[k]") } }
+        }
+        var file = "", folded = XprofRunner.Result(status: -1, stdout: "", stderr: "")
+        for _ in 0..<3 {
+            guard let f = try PerfRecordAgreementTests.recordPerf(["tlb", "1", "2"]) else { return }
+            file = f
+            folded = try XprofRunner.xprof(["export", file, "--annotate"])
+            if kernelPath(folded.stdout.split(separator: "\n")) { break }
+        }
         #expect(folded.status == 0, "\(folded.stderr)")
         let lines = folded.stdout.split(separator: "\n")
         var leafCounts: [String: Int] = [:]
@@ -23,8 +33,7 @@ import Testing
         }
         // The storm's mprotect calls show in kernel frames (how many samples land in the flush routines
         // themselves, flush_tlb_mm_range, tlb_finish_mmu, ..., varies with the machine's load).
-        #expect(lines.contains { $0.split(separator: ";").contains { ($0.contains("mprotect") || $0.contains("tlb")) && $0.hasSuffix("_[k]") } },
-                "the mprotect / TLB-flush path shows in kernel frames")
+        #expect(kernelPath(lines), "the mprotect / TLB-flush path shows in kernel frames")
         // The leaves add up to the report's self samples per symbol.
         let report = try XprofRunner.xprof(["report", file, "--sort", "symbol", "--format", "csv"])
         var selfCounts: [String: Int] = [:]
