@@ -133,9 +133,10 @@ import Testing
         }
     }
 
-    /// The OProfile event stream in both word sizes: CPU, domain, mode switches, cookies, traces.
-    @Test(arguments: [4, 8])
-    func oprofileStreamDecodes(wordSize: Int) throws {
+    /// The OProfile event stream in both word sizes: CPU, domain, mode switches, cookies, traces; `capture.json`'s
+    /// word sizes in bits or, as docs/FORMAT.md's example gives them, in bytes.
+    @Test(arguments: [(4, false), (8, false), (4, true), (8, true)])
+    func oprofileStreamDecodes(wordSize: Int, inBytes: Bool) throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("os-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let esc: UInt64 = wordSize == 8 ? ~0 : 0xFFFF_FFFF
@@ -164,10 +165,10 @@ import Testing
         }
         try Data(bytes).write(to: dir.appendingPathComponent("oprofile.stream"))
         let json = """
-        {"format": "xenoprof-capture", "version": 1, "word_size": 64, "events": [{"name": "CPU_CLK_UNHALTED", "count": 1000}, {"name": "X", "count": 7}],
+        {"format": "xenoprof-capture", "version": 1, "word_size": \(inBytes ? 8 : 64), "events": [{"name": "CPU_CLK_UNHALTED", "count": 1000}, {"name": "X", "count": 7}],
          "domains": [{"id": 0, "name": "Domain-0", "role": "active", "vcpus": 1, "max_samples": 16},
                      {"id": 2, "name": "g", "role": "passive", "vcpus": 1, "max_samples": 16}],
-         "oprofile_stream": {"file": "oprofile.stream", "word_size": \(wordSize * 8), "cookies": {"0x5a1f": "/usr/bin/dbench"}}}
+         "oprofile_stream": {"file": "oprofile.stream", "word_size": \(inBytes ? wordSize : wordSize * 8), "cookies": {"0x5a1f": "/usr/bin/dbench"}}}
         """
         try Data(json.utf8).write(to: dir.appendingPathComponent("capture.json"))
         let src = try SampleReader.open(path: dir.path)

@@ -28,6 +28,18 @@ struct XenoprofCaptureJSON: Codable {
         var word_size: Int
         var cookies: [String: String]?
     }
+    /// Word sizes in bits: `capture.json` may give them in bytes (4, 8) or in bits (32, 64) — unambiguous
+    /// either way (docs/FORMAT.md).
+    mutating func normalizeWordSizes() {
+        func bits(_ v: Int) -> Int { v == 4 || v == 8 ? v * 8 : v }
+        word_size = bits(word_size)
+        for i in domains.indices { domains[i].word_size = domains[i].word_size.map(bits) }
+        if var s = oprofile_stream {
+            s.word_size = bits(s.word_size)
+            oprofile_stream = s
+        }
+    }
+
     var format: String
     var version: Int
     var xen_version: String?

@@ -75,7 +75,9 @@ final class XenoprofCaptureSource: SampleSource {
         }
         let json = try files.read("capture.json")
         do {
-            header = try JSONDecoder().decode(XenoprofCaptureJSON.self, from: Data(json))
+            var h = try JSONDecoder().decode(XenoprofCaptureJSON.self, from: Data(json))
+            h.normalizeWordSizes()
+            header = h
         } catch {
             throw SampleIOError(.badData, "capture.json is not the object docs/FORMAT.md describes: \(error)", path: path + "/capture.json",
                                 hint: "compare it with the example in docs/FORMAT.md")
@@ -87,7 +89,7 @@ final class XenoprofCaptureSource: SampleSource {
             throw SampleIOError(.unsupported, "capture.json: version \(header.version), expected 1", path: path)
         }
         guard header.word_size == 64 || header.word_size == 32 else {
-            throw SampleIOError(.badData, "capture.json: word_size \(header.word_size), expected 64 or 32", path: path)
+            throw SampleIOError(.badData, "capture.json: word_size \(header.word_size), expected 64 or 32 (bits) or 8 or 4 (bytes)", path: path)
         }
         guard !header.events.isEmpty else {
             throw SampleIOError(.badData, "capture.json: no events", path: path, hint: "list the counters that were programmed")
@@ -124,7 +126,7 @@ final class XenoprofCaptureSource: SampleSource {
         }
         if let s = header.oprofile_stream {
             guard s.word_size == 32 || s.word_size == 64 else {
-                throw SampleIOError(.badData, "capture.json: oprofile_stream word_size \(s.word_size), expected 32 or 64", path: path)
+                throw SampleIOError(.badData, "capture.json: oprofile_stream word_size \(s.word_size), expected 32 or 64 (bits) or 4 or 8 (bytes)", path: path)
             }
             jobs.append(.stream(s))
         }
