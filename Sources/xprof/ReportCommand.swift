@@ -87,6 +87,13 @@ struct ReportCommand: ParsableCommand {
             $0.children = children
             if let callGraph { $0.callGraph = CallGraphOptions(order: callGraph.order, limit: callGraphLimit ?? callGraph.limit ?? 0.5) }
         }
+        if let d = selection.domain, let first = reports.first, first.inputSamples > 0, reports.allSatisfy({ $0.totalSamples == 0 }),
+           !first.metadata.domains.contains(where: { $0.id.rawValue == d }) {
+            // A domain the input does not have (perf's unknown --event rule): say which it has.
+            let have = first.metadata.domains.map { "\($0.id)" + ($0.name.isEmpty ? "" : " (\($0.name))") }
+            printError("error: --domain \(d): \(file) has no samples of that domain; its domains: " + (have.isEmpty ? "0 (host)" : have.joined(separator: ", ")))
+            throw ExitCode(64)
+        }
         if group, let combined = ReportGroup.combine(reports, top: selection.top, percentLimit: percentLimit) { reports = [combined] }
         let fmt = ReportFormat(rawValue: selection.format) ?? .table
         if fmt != .table, let report = reports.first {

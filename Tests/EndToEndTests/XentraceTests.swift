@@ -251,5 +251,9 @@ import Testing
         let ta = try #require(a["total_period"] as? Double), tb = try #require(b["total_period"] as? Double)
         #expect(abs(tb / ta - 2) < 0.0001)
         #expect(try XprofRunner.xprof(["report", trace, "--cpu-hz", "fast"]).status == 64)
+        // A domain the trace does not have: exit 64 with the domains it has.
+        let none = try XprofRunner.xprof(["report", trace, "--domain", "99"])
+        #expect(none.status == 64)
+        #expect(none.stderr.contains("--domain 99") && none.stderr.contains("32767 (idle)"), "\(none.stderr)")
     }
 }
