@@ -265,13 +265,17 @@ public final class SymbolTable: Sendable {
                     var chosen = first
                     var size = raws[first].size
                     if runEnd - k > 1 {
-                        // Aliases: order the run by preference; the alias listed last still runs to the next symbol.
+                        // Aliases: order the run by preference. When none has a size (a kallsyms dump), the alias listed
+                        // last still runs to the next symbol; otherwise a sized symbol (an ELF FUNC/OBJECT) beats the
+                        // zero-size labels at its address (xen-syms' `_sinittext` at `setup_core_parking_option`).
                         var run = (k..<runEnd).map(at)
                         let last = run[run.count - 1]
+                        let anySized = run.contains { raws[$0].size > 0 }
+                        func sized(_ x: Int) -> Bool { raws[x].size > 0 || (!anySized && x == last) }
                         run.sort { x, y in
                             let fx = raws[x].flags, fy = raws[y].flags
-                            return Self.prefer(raws[x].size > 0 || x == last, fx & 2 != 0, fx & 1 != 0, name(x),
-                                               over: raws[y].size > 0 || y == last, fy & 2 != 0, fy & 1 != 0, name(y)) ?? (x < y)
+                            return Self.prefer(sized(x), fx & 2 != 0, fx & 1 != 0, name(x),
+                                               over: sized(y), fy & 2 != 0, fy & 1 != 0, name(y)) ?? (x < y)
                         }
                         chosen = run[0]
                         size = run.map { raws[$0].size }.max() ?? 0

@@ -60,6 +60,40 @@ import Testing
         #expect(differences.isEmpty, "\(differences.count) of \(addrs.count) differ: \(differences.prefix(5))")
     }
 
+    /// Inside every sized text symbol of xen-syms (nm -S), xprof names what addr2line names, or a sized function
+    /// starting there — never one of the size-0 labels sharing a function's address (`_sinittext`,
+    /// `__init_begin` at `setup_core_parking_option`), as addr2line and perf's choose_best_symbol prefer.
+    @Test func xenSymsSizedFunctionsBeatLabelsAtTheirAddress() throws {
+        guard let xen = XprofRunner.xenSyms() else { return }
+        let funcs = try Self.nmFunctions(xen)
+        var sizedAt: [UInt64: Set<String>] = [:]
+        for f in funcs { sizedAt[f.start, default: []].insert(f.name) }
+        let addrs = funcs.map { $0.start + $0.size / 2 } + [0xffff_82d0_403b_703f]
+        let input = addrs.map { String($0, radix: 16) }.joined(separator: "\n") + "\n"
+        let ours = try XprofRunner.xprof(["symbolize", "--image", xen], stdin: input)
+        let rows = Self.tsvRows(ours.stdout)
+        #expect(rows.count == addrs.count)
+        let theirs = try XprofRunner.run("/usr/bin/addr2line", ["-f", "-e", xen], stdin: input)
+        let lines = theirs.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        // Zero-size labels' addresses: where neither tool has a sized symbol (xen-syms' `_start`, `_stext`, `start`
+        // before the multiboot headers, which are data), any label of that address is as good as another.
+        var labelAt: [String: UInt64] = [:]
+        for line in try XprofRunner.run("/usr/bin/nm", ["-n", xen]).stdout.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            if f.count == 3, let a = UInt64(f[0], radix: 16) { labelAt[String(f[2])] = a }
+        }
+        var wrong: [String] = []
+        for (i, f) in funcs.enumerated() where i < rows.count && 2 * i < lines.count {
+            let mine = rows[i][1], a2l = String(lines[2 * i])
+            let sameLabel = labelAt[mine] != nil && labelAt[mine] == labelAt[a2l] && sizedAt[labelAt[mine] ?? 0] == nil
+            if mine != a2l && !sameLabel && !(sizedAt[f.start]?.contains(mine) ?? false) {
+                wrong.append("\(String(addrs[i], radix: 16)): xprof \(mine), addr2line \(a2l)")
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(funcs.count): \(wrong.prefix(5))")
+        #expect(rows.last?[1] == "setup_core_parking_option", "\(rows.last ?? [])")
+    }
+
     /// Writes and compiles the DWARF fixture: 3 units × 600 × (global function + static noinline helper
     /// + always-inline helper), gcc -O2 -g, as a shared object.
     static func buildDwarfFixture(_ dir: URL) throws -> String {

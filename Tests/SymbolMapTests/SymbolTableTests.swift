@@ -36,8 +36,10 @@ import Testing
         // next symbol (the others end where the next alias starts), so perf names it __pi_memcpy.
         ([E(address: 1, size: 0, name: "memcpy", isGlobal: true), E(address: 1, size: 0, name: "__memcpy", isGlobal: true),
           E(address: 1, size: 0, name: "__pi_memcpy", isGlobal: true), E(address: 9, size: 0, name: "next", isGlobal: true)], "__pi_memcpy"),
-        // ... and a sized symbol listed before a zero-size alias competes with it on the other rules.
-        ([E(address: 1, size: 4, name: "__sized", isGlobal: true), E(address: 1, size: 0, name: "plain", isGlobal: true)], "plain"),
+        // ... but where an alias has a size (an ELF FUNC), it beats the zero-size labels at its address whatever
+        // their order (perf's choose_best_symbol on the sizes as loaded; addr2line alike).
+        ([E(address: 1, size: 4, name: "__sized", isGlobal: true), E(address: 1, size: 0, name: "plain", isGlobal: true)], "__sized"),
+        ([E(address: 1, size: 4, name: "setup_core_parking_option", isGlobal: false), E(address: 1, size: 0, name: "_sinittext", isGlobal: true)], "setup_core_parking_option"),
     ])
     func aliasPreference(entries: [E], expected: String) {
         let t = SymbolTable(entries: entries)
