@@ -14,7 +14,7 @@ struct ReportSelection: ParsableArguments {
     @Option(help: ArgumentHelp("Only samples of this event: its name in the recording (perf's modifiers optional) or its number from 0. Without it, report shows a section per event.", valueName: "NAME"))
     var event: String?
 
-    @Option(help: "Comma-separated keys to group rows by: domain, mode, comm, pid, cpu, image (dso), symbol (sym), line (srcline).")
+    @Option(help: "Comma-separated keys to group rows by: domain, mode, comm, pid, cpu, vcpu, reason (a xentrace exit's), image (dso), symbol (sym), line (srcline).")
     var sort: String = "image,symbol"
 
     @Option(help: "Show at most N rows.")
@@ -40,7 +40,7 @@ struct ReportSelection: ParsableArguments {
 
     func validate() throws {
         guard SortKey.parseList(sort) != nil else {
-            throw ValidationError("--sort: unknown key in '\(sort)'; use domain, mode, comm, pid, cpu, image (dso), symbol (sym), line (srcline)")
+            throw ValidationError("--sort: unknown key in '\(sort)'; use domain, mode, comm, pid, cpu, vcpu, reason, image (dso), symbol (sym), line (srcline)")
         }
         if let mode, SampleMode(name: mode) == nil {
             throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
