@@ -26,28 +26,7 @@ cpus=$(nproc)
 threads=$(( cpus < 2 ? cpus : 2 ))
 secs=$(( target / (hz * threads) + 1 ))
 
-run() { # label, command... — peak memory from /usr/bin/time (first run); time: that run when it takes 5 s or
-  # more, else the best of $runs more runs (3 × $runs for runs under 0.1 s: one scheduling hiccup on this
-  # shared machine is a tenth of such a run) on bash's microsecond clock (time's own is 10 ms coarse)
-  local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$dir/t" "$@" >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; exit 1; }
-  local best bm
-  read -r best bm <"$dir/t"
-  if awk -v t="$best" 'BEGIN { exit !(t < 5) }'; then
-    local us="" n=$runs
-    if awk -v t="$best" 'BEGIN { exit !(t < 0.1) }'; then n=$(( runs * 3 )); fi
-    for _ in $(seq "$n"); do
-      # bash's own clock: $(date) would fork a process inside the timed span (a millisecond or two).
-      local t0=${EPOCHREALTIME/./}
-      "$@" >/dev/null 2>&1
-      local u=$(( ${EPOCHREALTIME/./} - t0 ))
-      if [ -z "$us" ] || [ "$u" -lt "$us" ]; then us=$u; fi
-    done
-    best=$(awk -v us="$us" 'BEGIN { printf "%.4f", us / 1e6 }')
-  fi
-  printf '  %-64s %8s s %9s KB\n' "$label" "$best" "$bm" >&2
-  echo "$best $bm"
-}
+source "$(dirname "$0")/lib/run.sh"
 
 for w in ${XPROF_BENCH_WORKLOADS:-mixed stacks}; do
   data="$dir/$w.data"

@@ -22,25 +22,7 @@ cpus=$(nproc)
 # cpu-clock samples busy CPUs only; the build keeps them all busy most of the time.
 secs=$(( target / (hz * cpus) + 3 ))
 
-run() { # label, command... — peak memory (KB) from /usr/bin/time on the first run; time: that run when it
-  # takes 5 s or more, else the best of $runs more runs on bash's microsecond clock
-  local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$dir/t" "$@" >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; exit 1; }
-  local best bm
-  read -r best bm <"$dir/t"
-  if awk -v t="$best" 'BEGIN { exit !(t < 5) }'; then
-    local us=""
-    for _ in $(seq "$runs"); do
-      local t0=${EPOCHREALTIME/./}
-      "$@" >/dev/null 2>&1
-      local u=$(( ${EPOCHREALTIME/./} - t0 ))
-      if [ -z "$us" ] || [ "$u" -lt "$us" ]; then us=$u; fi
-    done
-    best=$(awk -v us="$us" 'BEGIN { printf "%.4f", us / 1e6 }')
-  fi
-  printf '  %-72s %8s s %9s KB\n' "$label" "$best" "$bm" >&2
-  echo "$best $bm"
-}
+source "$(dirname "$0")/lib/run.sh"
 
 data=${XPROF_BENCH_SYSTEM_DATA:-}
 if [ -z "$data" ]; then

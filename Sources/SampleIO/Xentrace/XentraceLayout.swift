@@ -40,6 +40,10 @@ enum XentraceLayout {
     /// xenalyze's default TSC rate when `--cpu-hz` is not given (2.4 GHz).
     static let defaultCPUHz: UInt64 = 2_400_000_000
 
+    /// Xen's trace classes (`TRC_GEN`, `_SCHED`, `_DOM0OP`, `_HVM`, `_MEM`, `_PV`, `_SHADOW`, `_HW`, `_GUEST`), as
+    /// ``eventClass(_:)`` gives them: events of other classes are counted as unknown.
+    static let knownClasses: Set<UInt32> = [0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80, 0x800]
+
     /// Major class of an event (bits 16–27), its sub-class (bits 12–15).
     static func eventClass(_ e: UInt32) -> UInt32 { (e >> 16) & 0xfff }
     static func subClass(_ e: UInt32) -> UInt32 { (e >> 12) & 0xf }

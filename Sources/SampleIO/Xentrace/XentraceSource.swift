@@ -84,9 +84,10 @@ final class XentraceSource: SampleSource {
         for (cpu, cycles) in decoder.lostCycles.sorted(by: { $0.key < $1.key }) {
             metadata.extra["lost_time_ns.pcpu\(cpu)"] = String(ns(cycles))
         }
-        for (e, n) in decoder.eventCounts {
-            metadata.extra["events." + XentraceLayout.eventName(e)] = String(n + (Int(metadata.extra["events." + XentraceLayout.eventName(e)] ?? "") ?? 0))
-        }
+        // Counts by name (the 32- and 64-bit forms of an exit share one).
+        var byName: [String: Int] = [:]
+        for (e, n) in decoder.eventCounts { byName[XentraceLayout.eventName(e), default: 0] += n }
+        for (name, n) in byName { metadata.extra["events." + name] = String(n) }
     }
 
     func nextBatch() throws(SampleIOError) -> SampleBatch? {
@@ -271,8 +272,7 @@ struct XentraceDecoder {
         case XentraceLayout.cpuChange:
             stats.drop("cpu_change inside a window")
         default:
-            let known: Set<UInt32> = [0x1, 0x2, 0x4, 0x8, 0x10, 0x20, 0x40, 0x80, 0x800]
-            if !known.contains(XentraceLayout.eventClass(event)) {
+            if !XentraceLayout.knownClasses.contains(XentraceLayout.eventClass(event)) {
                 stats.unknown(XentraceLayout.eventName(event))
             }
         }
