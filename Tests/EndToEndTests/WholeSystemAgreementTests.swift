@@ -96,7 +96,7 @@ import Testing
 
         // By command and image: each process's names and mappings through its forks and execs (what the
         // per-process caches must follow; user code's rows above are keyed by mapped file, the same in every
-        // process). Rows of 0.1 % or more, to 0.05 points (perf and xprof differ by a sample or two on a few
+        // process). Rows compared to 0.05 points (perf and xprof differ by a sample or two on a few
         // short-lived commands' kernel rows); perf's `:TID` names of unknown threads aside.
         let cd = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--no-children", "--sort", "comm,dso", "-g", "none"])
         var perfCD: [String: Double] = [:]
@@ -112,8 +112,10 @@ import Testing
             let f = XprofRunner.csvFields(line)
             if f.count == 4 { gotCD[f[2] + "|" + f[3]] = Double(f[0]) }
         }
-        let big = perfCD.filter { $0.value >= 0.1 }
-        #expect(big.count >= 10, "perf report --sort comm,dso gave \(big.count) rows of 0.1 % or more")
+        // Rows of 0.02 % or more (a few samples each at 4 kHz): on a machine of many CPUs the idle ones'
+        // swapper rows take most of the samples, and the build's rows shrink (CI gave 5 rows of 0.1 %).
+        let big = perfCD.filter { $0.value >= 0.02 }
+        #expect(big.count >= 10, "perf report --sort comm,dso gave \(big.count) rows of 0.02 % or more: \(perfCD.sorted { $0.value > $1.value }.prefix(20))")
         let offCD = big.filter { abs((gotCD[$0.key] ?? -100) - $0.value) > 0.05 }.map { "\($0.key): xprof \(gotCD[$0.key] ?? -1)% vs perf \($0.value)%" }
         #expect(offCD.isEmpty, "\(offCD.count) of \(big.count) comm,dso rows differ: \(offCD.prefix(10))")
 
