@@ -66,13 +66,23 @@ public struct ScalingAnalysis: Sendable {
     public var runs: [Run]
     public var rows: [Row]
 
+    /// The CPUs a run could use: the profiled command's affinity (within the CPUs sampled), else the CPUs
+    /// the recording sampled, else the CPUs online.
+    public static func cpuCount(of m: RunMetadata) -> Int {
+        if !m.cpuAffinity.isEmpty {
+            let n = m.cpusUsed.isEmpty ? m.cpuAffinity.count : Set(m.cpuAffinity).intersection(m.cpusUsed).count
+            if n > 0 { return n }
+        }
+        return m.cpusUsed.isEmpty ? max(1, m.cpusOnline) : m.cpusUsed.count
+    }
+
     /// Builds the analysis from one report per run (same sort keys), ordered by CPU count.
     /// - Parameters:
-    ///   - cpus: the CPU count of each run (defaults: the CPUs the recording used, else CPUs online).
+    ///   - cpus: the CPU count of each run (defaults: `Comparison.cpuCount(of:)`).
     ///   - throughput: optional work done per run, for speedup and efficiency.
     public init(reports: [Report], cpus: [Int]? = nil, throughput: [Double]? = nil) {
         var runs: [(Report, Run)] = reports.enumerated().map { i, r in
-            let n = cpus?[i] ?? (r.metadata.cpusUsed.isEmpty ? max(1, r.metadata.cpusOnline) : r.metadata.cpusUsed.count)
+            let n = cpus?[i] ?? Self.cpuCount(of: r.metadata)
             return (r, Run(source: r.source, cpus: n, totalSamples: r.totalSamples, throughput: throughput?[i]))
         }
         runs.sort { $0.1.cpus < $1.1.cpus }

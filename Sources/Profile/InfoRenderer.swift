@@ -24,6 +24,7 @@ public enum InfoRenderer {
         if !m.architecture.isEmpty { line("architecture", m.architecture) }
         if m.cpusOnline > 0 { line("cpus online", String(m.cpusOnline)) }
         if !m.cpusUsed.isEmpty { line("cpus used", ReportRenderer.cpuList(m.cpusUsed)) }
+        if !m.cpuAffinity.isEmpty { line("cpu affinity", ReportRenderer.cpuList(m.cpuAffinity)) }
         for (i, e) in m.events.enumerated() {
             // Per event, what perf report heads its section with: samples and event count.
             let t = i < r.eventTotals.count ? r.eventTotals[i] : EventTotal(name: e.name, samples: 0, period: 0)

@@ -10,8 +10,8 @@ struct RecordCommand: ParsableCommand {
         commandName: "record",
         abstract: "Sample this machine with perf_event_open and write a .xprof file.",
         discussion: """
-        Samples a command (`xprof record -- CMD ARGS`, following its children), an existing process (-p PID)
-        or every CPU (-a). By default (-e auto) it prefers the hardware cycles event and falls back to the
+        Samples a command (`xprof record -- CMD ARGS`, following its children), an existing process (-p PID,
+        until it exits) or every CPU (-a; with a command, `-a -- sleep 5`, for as long as the command runs). By default (-e auto) it prefers the hardware cycles event and falls back to the
         software cpu-clock event where hardware counters are unavailable. -e takes perf's generic events,
         several at once (-e cpu-clock,page-faults,context-switches), with perf's modifiers :u (user only),
         :k (kernel only) and :p/:pp/:ppp (precise IPs); reports then show one section per event.
@@ -58,9 +58,10 @@ struct RecordCommand: ParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        let targets = (all ? 1 : 0) + (pid != nil ? 1 : 0) + (command.isEmpty ? 0 : 1)
+        // perf's idiom `-a -- sleep 5`: every CPU while the command runs.
+        let targets = (all ? 1 : 0) + (pid != nil ? 1 : 0) + (command.isEmpty || all ? 0 : 1)
         guard targets == 1 else {
-            throw ValidationError("give exactly one of -a, -p PID or -- CMD ARGS")
+            throw ValidationError("give exactly one of -a [-- CMD ARGS], -p PID or -- CMD ARGS")
         }
         if let frequency, frequency == 0 || frequency > 100_000 { throw ValidationError("-F must be between 1 and 100000") }
         if frequency != nil, count != nil { throw ValidationError("give -F (samples a second) or -c (events a sample), not both") }
@@ -79,6 +80,7 @@ struct RecordCommand: ParsableCommand {
         var opts: RecordOptions
         if all {
             opts = RecordOptions(target: .systemWide)
+            opts.whileCommand = command
         } else if let pid {
             opts = RecordOptions(target: .process(pid))
         } else {
