@@ -109,9 +109,6 @@ struct SweepCommand: ParsableCommand {
         }
         let reports = files.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: ks, throughput: fixedWork ? seconds.map { $0 > 0 ? 1 / $0 : 0 } : nil)
-        writeStandardOutput(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top))
-        if let svg {
-            writeOutput(ScalingChart.render(analysis, rows: options.top ?? ScaleCommand.chartRows), to: svg, option: "--svg")
-        }
+        ScaleCommand.emit(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top, svg: svg)
     }
 }

@@ -65,5 +65,16 @@ import Testing
         let s = try XprofRunner.xprof(["scale", one, two])
         #expect(s.status == 0, "\(s.stderr)")
         #expect(s.stdout.contains("#   1 CPU: \(one)") && s.stdout.contains("#   2 CPUs: \(two)"), "\(s.stdout.prefix(400))")
+        #expect(!s.stdout.contains("# warning:"), "the same program at 1 and 2 CPUs: nothing to doubt: \(s.stdout.prefix(600))")
+        // Another program, and a second run at 2 CPUs: both doubts are said, in the table's header and on
+        // stderr for CSV.
+        let other = dir.appendingPathComponent("other.xprof").path
+        let o = try XprofRunner.run(taskset, ["-c", "0,1", XprofRunner.xprof, "record", "-e", "cpu-clock", "-o", other, "--", "/bin/sleep", "0.1"])
+        #expect(o.status == 0, "\(o.stderr)")
+        let doubtful = try XprofRunner.xprof(["scale", one, two, other])
+        #expect(doubtful.stdout.contains("# warning: the runs profile different programs"), "\(doubtful.stdout.prefix(900))")
+        #expect(doubtful.stdout.contains("# warning: \(two) and \(other) all ran on 2 CPUs"), "\(doubtful.stdout.prefix(900))")
+        let csv = try XprofRunner.xprof(["scale", one, other, "--format", "csv"])
+        #expect(csv.stderr.contains("warning: the runs profile different programs (\(one): xprof-workload, \(other): sleep)"), "\(csv.stderr)")
     }
 }
