@@ -50,3 +50,21 @@ import Testing
         #expect(abs(Self.busy(whole, interval: 0, cpu: 0) - 50) < 0.5, "\(whole.intervals)")
     }
 }
+
+/// `overhead --max-overhead` gates on the 95 % interval: above only when all of it is above the limit.
+@Suite struct OverheadVerdictTests {
+    @Test func theIntervalDecides() {
+        // Noisy: about +32 % with an interval far wider than that.
+        let noisy = OverheadEstimate(profiler: "xprof", baseline: [1.0, 2.0, 0.6, 1.8], profiled: [2.6, 1.0, 2.4, 1.0])
+        #expect(noisy.low < 20 && noisy.high > 20, "\(noisy.low)…\(noisy.high)")
+        #expect(noisy.verdict(limit: 20) == .inconclusive)
+        // Steady: +50 % within a point or two.
+        let clear = OverheadEstimate(profiler: "xprof", baseline: [1.0, 1.01, 0.99, 1.0], profiled: [1.5, 1.51, 1.49, 1.5])
+        #expect(clear.verdict(limit: 20) == .above)
+        #expect(clear.verdict(limit: 80) == .within)
+        // Start-up: 0.2 s around /bin/true (0.001 s alone) of a 1.5 s profiled run against 1 s plain.
+        let split = OverheadEstimate(profiler: "xprof", baseline: [1, 1], profiled: [1.5, 1.5], startupPlain: [0.001, 0.001], startupProfiled: [0.201, 0.201])
+        #expect(abs((split.startupSeconds ?? 0) - 0.2) < 1e-9)
+        #expect(abs((split.steadyPercent ?? 0) - 30) < 1e-6)
+    }
+}
