@@ -94,8 +94,17 @@ struct RecordCommand: ParsableCommand {
         opts.period = count
         opts.ringPages = ringPages
         if let cpus { opts.cpus = CPUList.parse(cpus) }
-        let summary = runReporting { try Recorder.record(opts) { printError("note: " + $0) } }
-        printError("recorded \(summary.samples) samples of \(summary.event) in \(String(format1: summary.duration)) s"
+        // -e auto's expected fallback on machines without counters (most VMs) is said in the summary line, not
+        // as a note on every run.
+        let fallback = "hardware event 'cycles' is not available here"
+        var fellBack = false
+        let summary = runReporting {
+            try Recorder.record(opts) { n in
+                if n.hasPrefix(fallback), event == "auto" { fellBack = true } else { printError("note: " + n) }
+            }
+        }
+        printError("recorded \(summary.samples) samples of \(summary.event)" + (fellBack ? " (no hardware cycles here)" : "")
+                   + " in \(String(format1: summary.duration)) s"
                    + (summary.lost > 0 ? ", \(summary.lost) lost" : "") + " to \(summary.output)")
         if let status = summary.commandStatus, status != 0, !summary.commandEndedByRecorder {
             // perf's rule: a failing command makes the recording fail with the command's status.

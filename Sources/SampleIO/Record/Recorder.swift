@@ -147,7 +147,13 @@ public enum Recorder {
         meta.domains = [DomainInfo(id: .host, name: meta.hostname.isEmpty ? "host" : meta.hostname, role: .coordinator, vcpus: online.count)]
         let ks = ProcScanner.kernelSymbols()
         if ks.hidden {
-            note("kernel addresses are hidden (kernel.kptr_restrict); kernel samples will show as [unknown]; run as root or set kernel.kptr_restrict=0")
+            // Who hides them: kptr_restrict 0 shows them only where perf_event_paranoid is 1 or lower.
+            let kptr = (ProcScanner.readText("/proc/sys/kernel/kptr_restrict") ?? "?").trimmingNewline()
+            let paranoid = (ProcScanner.readText("/proc/sys/kernel/perf_event_paranoid") ?? "?").trimmingNewline()
+            let cause = kptr == "0" ? "kernel.perf_event_paranoid is \(paranoid) and kernel.kptr_restrict 0 shows them only at 1 or lower"
+                : "kernel.kptr_restrict is \(kptr)"
+            note("kernel addresses are hidden from this user (\(cause)); kernel samples will show as [unknown]; run as root, "
+                 + (kptr == "0" ? "or set kernel.perf_event_paranoid to 1 or lower" : "or set kernel.kptr_restrict=0"))
         } else {
             meta.kernelSymbols = [KernelSymbolSnapshot(domain: .host, text: ks.text)]
         }
