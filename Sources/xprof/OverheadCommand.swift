@@ -26,7 +26,9 @@ struct OverheadCommand: ParsableCommand {
     )
 
     @Option(help: "Measured runs per configuration.") var runs: Int = 5
-    @Option(name: .customShort("F"), help: "Sampling frequency of the profiled runs.") var frequency: UInt64 = 997
+    @Option(name: .customShort("F"), help: ArgumentHelp(SamplingRate.help + ", of the profiled runs.", valueName: "hz|max"))
+    var rate = SamplingRate(hertz: 997)
+    var frequency: UInt64 { rate.resolved }
     @Option(help: "Profiler(s) to measure: xprof, perf or both.") var profiler: String = "xprof"
     @Option(name: [.customShort("e"), .long], help: "Event both profilers sample (perf's name).") var event: String = "cpu-clock"
     @Flag(name: .customShort("g"), help: "Record callchains in the profiled runs.") var callchains = false
@@ -43,7 +45,6 @@ struct OverheadCommand: ParsableCommand {
         guard runs >= 2, runs <= 1000 else { throw ValidationError("--runs must be 2…1000") }
         guard ["xprof", "perf", "both"].contains(profiler) else { throw ValidationError("--profiler must be xprof, perf or both") }
         guard ReportFormat(rawValue: format) != nil else { throw ValidationError("--format must be table, csv or json") }
-        guard frequency > 0 else { throw ValidationError("-F must be positive") }
     }
 
     func run() throws {

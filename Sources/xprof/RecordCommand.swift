@@ -24,25 +24,25 @@ struct RecordCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .customShort("F"), help: "Samples per second per CPU (per event; default 997).")
-    var frequency: UInt64?
+    @Option(name: .customShort("F"), help: ArgumentHelp(SamplingRate.help + "; per event; default 997.", valueName: "hz|max"))
+    var frequency: SamplingRate?
 
-    @Option(name: .customShort("c"), help: "Sample every N events instead (a fixed period; not with -F).")
+    @Option(name: .customShort("c"), help: ArgumentHelp("Sample every N events instead (a fixed period; not with -F).", valueName: "n"))
     var count: UInt64?
 
     @Flag(name: .short, help: "Sample every CPU (system-wide).")
     var all = false
 
-    @Option(name: .short, help: "Sample an existing process and its threads.")
+    @Option(name: .short, help: ArgumentHelp("Sample an existing process and its threads, until it exits.", valueName: "pid"))
     var pid: Int32?
 
-    @Option(name: .customShort("C"), help: "CPUs to sample, e.g. 0-3,6 (default: all online).")
+    @Option(name: .customShort("C"), help: ArgumentHelp("CPUs to sample, e.g. 0-3,6 (default: all online).", valueName: "cpus"))
     var cpus: String?
 
     @Flag(name: .short, help: "Record callchains.")
     var g = false
 
-    @Option(name: .short, help: "Output file.")
+    @Option(name: .short, help: ArgumentHelp("Output file.", valueName: "file"))
     var output: String = "xprof.data.xprof"
 
     @Option(help: "Stop after this many seconds.")
@@ -63,7 +63,7 @@ struct RecordCommand: ParsableCommand {
         guard targets == 1 else {
             throw ValidationError("give exactly one of -a [-- CMD ARGS], -p PID or -- CMD ARGS")
         }
-        if let frequency, frequency == 0 || frequency > 100_000 { throw ValidationError("-F must be between 1 and 100000") }
+        if let f = frequency?.hertz, f > 100_000 { throw ValidationError("-F must be between 1 and 100000, or max") }
         if frequency != nil, count != nil { throw ValidationError("give -F (samples a second) or -c (events a sample), not both") }
         guard ringPages > 0, ringPages & (ringPages - 1) == 0 else { throw ValidationError("--ring-pages must be a power of two") }
         if case .failure(let e) = RecordOptions.Event.parseList(event) { throw ValidationError("--event \(event): \(e.reason)") }
@@ -86,7 +86,7 @@ struct RecordCommand: ParsableCommand {
         } else {
             opts = RecordOptions(target: .command(command))
         }
-        opts.frequency = frequency ?? 997
+        opts.frequency = frequency?.resolved ?? 997
         opts.callchains = g
         opts.output = output
         opts.duration = duration

@@ -29,6 +29,20 @@ import Testing
         #expect(both.status == 64, "\(both.stderr)")
     }
 
+    @Test func maxRateIsTheKernelsLimit() throws {
+        let dir = try XprofRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("max.xprof").path
+        let limit = try String(contentsOfFile: "/proc/sys/kernel/perf_event_max_sample_rate", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let r = try Self.xprofWithin60s(["record", "-F", "max", "-e", "cpu-clock", "-o", out, "--", XprofRunner.workload, "spin", "0.1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let info = try XprofRunner.xprof(["info", out])
+        #expect(info.stdout.contains("cpu-clock at \(limit) Hz"), "\(info.stdout)")
+        let help = try XprofRunner.xprof(["record", "--help"])
+        #expect(help.stdout.contains("-F <hz|max>") && help.stdout.contains("-p <pid>") && help.stdout.contains("-o <file>"), "\(help.stdout.prefix(400))")
+    }
+
     @Test func recordingOfAProcessEndsWhenItExits() throws {
         let dir = try XprofRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
