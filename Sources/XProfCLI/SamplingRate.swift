@@ -17,7 +17,7 @@ public struct SamplingRate: ExpressibleByArgument, Sendable, Equatable {
         hertz = n
     }
 
-    public static var defaultValueDescription: String { "997" }
+    public var defaultValueDescription: String { hertz.map(String.init) ?? "max" }
 
     /// The rate to ask the kernel for: the number, or the kernel's limit for `max` (1000 when unreadable).
     public var resolved: UInt64 {
