@@ -73,14 +73,14 @@ public enum ReportBuilder {
     }
 
     /// Reads all of `source` and aggregates it by `options.sortKeys`: every event together (or only
-    /// `options.event`).
+    /// `options.selection.event`).
     public static func build(source input: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
         try build(source: input, path: path, options: options, perEvent: false)[0]
     }
 
     /// Reads all of `source` once and makes one report per event that has samples (in the recording's event
     /// order), as `perf report` shows a section per event; one report (with no samples) when none has.
-    /// `options.event`, if set, keeps only that event.
+    /// `options.selection.event`, if set, keeps only that event.
     public static func buildPerEvent(source input: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> [Report] {
         try build(source: input, path: path, options: options, perEvent: true)
     }
@@ -88,7 +88,7 @@ public enum ReportBuilder {
     static func build(source input: any SampleSource, path: String, options: ReportOptions, perEvent: Bool) throws(SampleIOError) -> [Report] {
         input.setCallchainsWanted(options.children || options.callGraph != nil)
         // A report only counts: identical samples may come merged (see Sample.count).
-        input.setMergingAllowed(options.timeWindow == nil)
+        input.setMergingAllowed(options.selection.allowsMerging)
         // Decoding runs a few batches ahead on another core while this thread attributes and aggregates.
         let decoder = input  // (the read-ahead wrapper hands it to another thread)
         let source = ReadAheadSource(input, depth: 2)
@@ -99,7 +99,7 @@ public enum ReportBuilder {
         attributor.sources.preloadSymbols()
         // perf's sample filters, decided with the row (and cached with it): a row index `r` in the row cache
         // is a kept sample's, `~r` one the filter leaves out.
-        let filter = options.sampleFilter.isEmpty ? nil : CompiledSampleFilter(options.sampleFilter, strings: &attributor.strings)
+        let filter = options.selection.filter.isEmpty ? nil : CompiledSampleFilter(options.selection.filter, strings: &attributor.strings)
         // Rows: keys and values in arrays, found through a FastMap from the key's words to the row index.
         var rowKeys: [RowKey] = []
         var rowIndex = FastMap<Int>(capacity: 1024)
@@ -205,17 +205,17 @@ public enum ReportBuilder {
                     apply(sideband[next].event)
                     next += 1
                 }
-                if let w = options.timeWindow, !w.contains(s.time) { continue }
+                if let w = options.selection.timeWindow, !w.contains(s.time) { continue }
                 input += s.count
-                if let d = options.domain, s.domain != d { continue }
-                if let m = options.mode, s.mode != m { continue }
+                if let d = options.selection.domain, s.domain != d { continue }
+                if let m = options.selection.mode, s.mode != m { continue }
                 let ev = Int(s.event)
                 if ev >= eventTotals.count {
                     eventTotals += Array(repeating: EventTotal(name: "", samples: 0, period: 0), count: ev + 1 - eventTotals.count)
                 }
                 eventTotals[ev].samples += s.count
                 eventTotals[ev].period &+= s.weight
-                if let e = options.event, s.event != e { continue }
+                if let e = options.selection.event, s.event != e { continue }
                 let slot = perEvent ? ev : 0
                 while slot >= tallies.count { tallies.append(Tally()) }
                 // The caches' third key: the thread (comm, filters), and the CPU when it is a sort key.
@@ -359,7 +359,7 @@ public enum ReportBuilder {
             r.eventTotals = eventTotals
             if perEvent {
                 r.event = eventTotals[slot].name
-            } else if let e = options.event, Int(e) < eventTotals.count {
+            } else if let e = options.selection.event, Int(e) < eventTotals.count {
                 r.event = eventTotals[Int(e)].name
             }
             reports.append(r)
@@ -368,7 +368,7 @@ public enum ReportBuilder {
             var r = finish(Tally(), slot: 0, keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
                            options: options, path: path, input: input, graphs: nil)
             r.eventTotals = eventTotals
-            if let e = options.event, Int(e) < eventTotals.count { r.event = eventTotals[Int(e)].name }
+            if let e = options.selection.event, Int(e) < eventTotals.count { r.event = eventTotals[Int(e)].name }
             reports.append(r)
         }
         return reports
@@ -411,7 +411,7 @@ public enum ReportBuilder {
         // With a sample filter, --percentage absolute keeps the 100 % of all samples (perf's default).
         let kept = tally.total
         var total = kept
-        if !options.sampleFilter.isEmpty, options.percentage == .absolute {
+        if !options.selection.filter.isEmpty, options.selection.percentage == .absolute {
             total.samples += tally.excluded.samples
             total.period &+= tally.excluded.period
         }
@@ -492,10 +492,10 @@ public enum ReportBuilder {
         }
         let out = indexed.map(\.1)
         var filter: [String] = []
-        if let d = options.domain { filter.append("domain \(d)") }
-        if let m = options.mode { filter.append("mode \(m)") }
-        if let e = options.event { filter.append("event \(Int(e) < meta2.events.count ? meta2.events[Int(e)].name : String(e))") }
-        if let w = options.timeWindow { filter.append(w.description) }
+        if let d = options.selection.domain { filter.append("domain \(d)") }
+        if let m = options.selection.mode { filter.append("mode \(m)") }
+        if let e = options.selection.event { filter.append("event \(Int(e) < meta2.events.count ? meta2.events[Int(e)].name : String(e))") }
+        if let w = options.selection.timeWindow { filter.append(w.description) }
         var report = Report(source: path, metadata: meta2, stats: stats, keys: keys, rows: out,
                       totalSamples: total.samples, totalPeriod: total.period, inputSamples: input,
                       rowsOmitted: omitted, omittedPeriod: omittedPeriod,
@@ -503,8 +503,8 @@ public enum ReportBuilder {
                       symbolWarnings: attributor.sources.warnings,
                       filterDescription: filter.joined(separator: ", "),
                       imagesWithHits: attributor.imagesWithHits(), children: options.children, callGraph: options.callGraph)
-        if !options.sampleFilter.isEmpty {
-            report.sampleFilter = SampleFilterSummary(description: options.sampleFilter.description, percentage: options.percentage,
+        if !options.selection.filter.isEmpty {
+            report.sampleFilter = SampleFilterSummary(description: options.selection.filter.description, percentage: options.selection.percentage,
                                                       keptSamples: kept.samples, keptPeriod: kept.period,
                                                       allSamples: kept.samples + tally.excluded.samples,
                                                       allPeriod: kept.period &+ tally.excluded.period)
