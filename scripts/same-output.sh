@@ -9,7 +9,9 @@
 #   read the same files. Made with perf (fp and compressed callchains, pipe mode, several events, a group
 #   read) and xprof record; the shared perf fixtures (../shared/fixtures/perf), the Xenoprof capture and a
 #   xentrace file (Fixtures/) are read in place.
-# Exits 1 and prints the first lines of each difference when any command's results differ.
+# Exits 1 and prints the first lines of each difference when any command's results differ. (A recording made
+# with -a names every program that ran: one of them rebuilt between the two runs shows as a difference in its
+# symbol warnings; run again.)
 set -uo pipefail
 old=${1:?usage: scripts/same-output.sh OLD_BIN_DIR NEW_BIN_DIR [INPUT_DIR]}
 new=${2:?usage: scripts/same-output.sh OLD_BIN_DIR NEW_BIN_DIR [INPUT_DIR]}
