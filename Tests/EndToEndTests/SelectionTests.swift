@@ -4,8 +4,9 @@ import Testing
 
 /// Every command that reads samples takes the same selection options (`SampleSelectionOptions`, issue 15):
 /// each runs on one synthetic recording with `--time`, `--comms`, `--domain` and `--event`, and what it
-/// shows must be the selected samples and no others.
-@Suite struct SelectionTests {
+/// shows must be the selected samples and no others. One case at a time (each runs xprof twice): the load
+/// of 48 at once would starve the tests that record.
+@Suite(.serialized) struct SelectionTests {
     /// A recording made for this test (deterministic, no perf needed): four commands, each alone in a part
     /// of the selection space, one sample per millisecond on physical CPUs 0 and 1, no symbols:
     ///

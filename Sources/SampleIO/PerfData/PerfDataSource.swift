@@ -1,7 +1,8 @@
 internal import CPerfShim
 
 /// Decodes the records of a perf.data file into sample batches and side-band events, in perf's time order
-/// (docs/ARCHITECTURE.md, "perf.data", follows one record through it).
+/// by FINISHED_ROUND rounds (file order when the records carry no timestamps). docs/ARCHITECTURE.md, "One
+/// sample, from a perf.data record to a report row", follows a record through it.
 ///
 /// The format's seams, one file each: the header (``PerfFileHeader``), features (`PerfFeatures.swift`), the
 /// pipe header records (`PerfPipeHeader.swift`), the record cursor (``PerfRecordCursor``), the record
