@@ -48,10 +48,8 @@ public struct PProfProfile: Sendable {
     }
 
     public struct Options: Sendable {
-        public var domain: DomainID?
-        public var mode: SampleMode?
-        /// Only samples of this event (an index into the recording's events).
-        public var event: UInt16?
+        /// Which samples to export (``SampleSelection``).
+        public var selection = SampleSelection()
         public var symbols = SymbolOptions()
         /// Look up source lines (DWARF) for every location.
         public var lines = true
@@ -80,7 +78,7 @@ public struct PProfProfile: Sendable {
     /// Reads `source` and returns its profile.
     public static func build(source: any SampleSource, options: Options) throws(SampleIOError) -> PProfProfile {
         source.setCallchainsWanted(true)
-        source.setMergingAllowed(true)
+        source.setMergingAllowed(options.selection.allowsMerging)
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbols)
         var p = PProfProfile()
@@ -142,7 +140,7 @@ public struct PProfProfile: Sendable {
             return id
         }
 
-        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: options.event) { s, batch, i in
+        try attributor.forEachSample(of: source, selection: options.selection) { s, batch, i in
             let chain = batch.callchain(of: i)
             locs.removeAll(keepingCapacity: true)
             if chain.isEmpty {
@@ -170,7 +168,7 @@ public struct PProfProfile: Sendable {
 
         let events = meta.events
         // One value column per event shown: pprof has no way to add clock time to page faults.
-        let shown: [Int] = options.event.map { [Int($0)] } ?? Array(events.indices)
+        let shown: [Int] = options.selection.event.map { [Int($0)] } ?? Array(events.indices)
         let single = shown.count <= 1
         func periodType(_ k: Int?) -> (ValueType, clock: Bool) {
             // perf names events with their modifiers and terms (`cpu-clock:ppp`, `page-faults/period=1/`).
