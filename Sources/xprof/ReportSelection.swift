@@ -20,7 +20,7 @@ struct ReportSelection: ParsableArguments {
     @Option(help: "Show at most N rows.")
     var top: Int?
 
-    @Option(help: "Output format: table, csv or json.")
+    @Option(help: "Output format: table, csv or json (diff: also html, folded-diff; scale: also html).")
     var format: String = "table"
 
     @Option(name: .customLong("guest-name"), help: ArgumentHelp("A name for a guest domain.", valueName: "DOM=NAME"))
@@ -45,7 +45,8 @@ struct ReportSelection: ParsableArguments {
         if let mode, SampleMode(name: mode) == nil {
             throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
         }
-        guard ReportFormat(rawValue: format) != nil else {
+        // diff and scale also write html (and diff folded-diff); each command refuses what it cannot write.
+        guard ReportFormat(rawValue: format) != nil || HtmlOutput.comparisonFormats.contains(format) else {
             throw ValidationError("--format must be table, csv or json, not '\(format)'")
         }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }

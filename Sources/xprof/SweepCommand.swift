@@ -76,6 +76,7 @@ struct SweepCommand: ParsableCommand {
         }
         guard Set(ks).count == ks.count else { throw ValidationError("--cpus lists a count twice") }
         guard frequency > 0, frequency <= 100_000 else { throw ValidationError("-F must be between 1 and 100000") }
+        if options.format == "folded-diff" { throw ValidationError("--format folded-diff compares two profiles: use xprof diff") }
     }
 
     func run() throws {
@@ -109,7 +110,8 @@ struct SweepCommand: ParsableCommand {
         }
         let reports = files.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: ks, throughput: fixedWork ? seconds.map { $0 > 0 ? 1 / $0 : 0 } : nil)
-        writeStandardOutput(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top))
+        writeStandardOutput(options.format == "html" ? HtmlOutput.scalePage(analysis, selection: options)
+                            : ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top))
         if let svg {
             writeOutput(ScalingChart.render(analysis, rows: options.top ?? ScaleCommand.chartRows), to: svg, option: "--svg")
         }
