@@ -25,7 +25,7 @@ extension HtmlPage {
         table.data tr.sel { background: #ffeebb; }
         .scroll { max-height: 420px; overflow: auto; border: 1px solid #eee; }
         .flame { position: relative; width: 100%; overflow: hidden; font: 11px/17px ui-monospace, monospace; min-height: 20px; }
-        .fr { position: absolute; height: 17px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; padding-left: 3px;
+        .fr { position: absolute; height: 17px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; text-indent: 3px;
           box-sizing: border-box; border-radius: 2px; cursor: pointer; color: #111; }
         .fr:hover { outline: 1px solid #000; }
         .fr.zoomed { outline: 1px dashed #333; }

@@ -25,7 +25,7 @@ OBSERVE = """() => {
   };
   const frames = sel => Array.from(document.querySelectorAll(sel + ' .fr')).map(d => ({
     n: +d.dataset.n, name: d.dataset.name, left: parseFloat(d.style.left), top: parseFloat(d.style.top),
-    width: d.getBoundingClientRect().width, title: d.title, match: d.classList.contains('match'),
+    width: parseFloat(d.style.width), title: d.title, background: d.style.background, match: d.classList.contains('match'),
     zoomed: d.classList.contains('zoomed')}));
   const m = document.getElementById('matched');
   const flame = document.getElementById('flame');
