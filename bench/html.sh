@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Bench: the HTML report (`xprof export --format html`) of a recording of about a million samples with
+# callchains (the bundled `stacks` workload: deep, varied stacks), recorded here with `xprof record -g`. Prints
+# the page's size, the time to write it, and chromium's times to first paint and to the drawn page (the page's
+# own `xprof-ready` mark, after the table and flame graph are built), best of $runs loads, through
+# Tests/Browser/pagedriver.py. Goal (docs/ARCHITECTURE.md, "HTML pages"): under 10 MB, painted in under 2 s.
+# Usage: bench/html.sh BIN_DIR   (XPROF_BENCH_HTML_SAMPLES: samples to aim for, default 1000000;
+#        XPROF_BENCH_RUNS: timed runs, default 3; XPROF_BROWSER_PYTHON: the Playwright venv's python)
+set -euo pipefail
+bin=${1:?usage: bench/html.sh BIN_DIR}
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+target=${XPROF_BENCH_HTML_SAMPLES:-1000000}
+runs=${XPROF_BENCH_RUNS:-3}
+max=$(cat /proc/sys/kernel/perf_event_max_sample_rate 2>/dev/null || echo 20000)
+hz=$(( max < 20000 ? max : 20000 ))
+cpus=$(nproc)
+threads=$(( cpus < 2 ? cpus : 2 ))
+secs=$(( target / (hz * threads) + 1 ))
+source "$(dirname "$0")/lib/run.sh"
+
+"$bin/xprof" record -g -F "$hz" -o "$dir/stacks.xprof" -- "$bin/xprof-workload" stacks "$secs" >/dev/null 2>"$dir/rec"
+samples=$(grep -o 'recorded [0-9]*' "$dir/rec" | awk '{print $2}')
+sync
+echo "== stacks: $samples samples with callchains ($(du -h "$dir/stacks.xprof" | cut -f1)), cpu-clock at $hz Hz, $secs s"
+read -r t m < <(run "xprof export --format html" "$bin/xprof" export "$dir/stacks.xprof" --format html -o "$dir/report.html")
+read -r ft fm < <(run "xprof export --format folded (for scale)" "$bin/xprof" export "$dir/stacks.xprof" --format folded)
+bytes=$(stat -c %s "$dir/report.html")
+printf '  %-72s %8.2f MB\n' "page size" "$(awk -v b="$bytes" 'BEGIN { print b / 1e6 }')"
+py=${XPROF_BROWSER_PYTHON:-$HOME/.cache/xprof-test-venv/bin/python}
+if [ ! -x "$py" ] || [ ! -x "${XPROF_CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "  no browser timings: chromium or the Playwright venv is missing (make deps installs both)"
+  exit 0
+fi
+echo '[{"op": "timing"}]' >"$dir/steps.json"
+best_fcp="" best_ready=""
+for _ in $(seq "$runs"); do
+  read -r fcp ready frames < <("$py" "$root/Tests/Browser/pagedriver.py" "$dir/report.html" "$dir/steps.json" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["steps"][0]
+print("%.0f %.0f %d" % (t["firstContentfulPaint"] or -1, t["ready"] or -1, t["frames"]))')
+  if [ -z "$best_fcp" ] || [ "$fcp" -lt "$best_fcp" ]; then best_fcp=$fcp; fi
+  if [ -z "$best_ready" ] || [ "$ready" -lt "$best_ready" ]; then best_ready=$ready; fi
+done
+printf '  %-72s %8s ms\n' "chromium: first contentful paint (best of $runs)" "$best_fcp"
+printf '  %-72s %8s ms\n' "chromium: page drawn (table and flame graph, $frames frames; best of $runs)" "$best_ready"
+awk -v b="$bytes" -v r="$best_ready" -v t="$t" 'BEGIN {
+  printf "goal: page under 10 MB (%s), drawn under 2 s (%s); written in %.2f s\n", (b < 1e7 ? "met" : "missed"), (r < 2000 ? "met" : "missed"), t }'
