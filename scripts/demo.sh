@@ -60,7 +60,7 @@ if [ "$(nproc)" -ge 2 ]; then
       echo "$2" >"$out/steps.json"
       "$py" Tests/Browser/pagedriver.py "$pages/$1.html" "$out/steps.json" >/dev/null
     }
-    shot report "[{\"op\": \"search\", \"text\": \"flush_tlb\"}, {\"op\": \"screenshot\", \"path\": \"$pages/report.png\", \"full_page\": true}]"
+    shot report "[{\"op\": \"search\", \"text\": \"tlb\"}, {\"op\": \"screenshot\", \"path\": \"$pages/report.png\", \"full_page\": true}]"
     shot diff "[{\"op\": \"screenshot\", \"path\": \"$pages/diff.png\", \"full_page\": true}]"
     shot scale "[{\"op\": \"click_chart_row\", \"index\": 0}, {\"op\": \"screenshot\", \"path\": \"$pages/scale.png\", \"full_page\": true}]"
     echo "pages and screenshots in $(cd "$pages" && pwd): report, diff and scale (.html, .png)"

@@ -133,13 +133,18 @@ public struct CallTree: Sendable {
         struct Tally {
             var samples: UInt64 = 0
             var period: UInt64 = 0
+            mutating func add(_ n: UInt64, _ w: UInt64) {
+                samples += n
+                period &+= w
+            }
         }
         struct LocalClass: Hashable {
             var domain: DomainID
             var mode: SampleMode
             var comm: Int32
         }
-        // Stacks as attributed ids: [class, frames root first (kind << 61 | image << 32 | symbol), line << 1 | resolved].
+        // Stacks as attributed ids: [class, frames root first (kind << 61 | resolved << 60 | image << 32 | symbol),
+        // line << 1 | resolved].
         var stacks: [[UInt64]: Tally] = [:]
         var localClasses: [LocalClass: Int] = [:]
         var classList: [LocalClass] = []
@@ -148,6 +153,13 @@ public struct CallTree: Sendable {
         var lineSite: [Int32: (file: String, line: Int)] = [:]
         var key: [UInt64] = []
         var inputSamples: UInt64 = 0
+        // Frames by (address, domain and mode, the process's incarnation for user code): a stack's frames seen
+        // before cost one lookup each. Kernel mappings (listed at the start, later for a module) empty it.
+        var frameCache = FastMap<UInt64>(capacity: 4096)
+        func apply(_ event: SidebandEvent) {
+            attributor.apply(event)
+            if case .mapping(let m) = event, m.executable, m.pid < 0 { frameCache.removeAll() }
+        }
 
         func classOf(_ c: LocalClass) -> Int {
             if let i = localClasses[c] { return i }
@@ -161,7 +173,7 @@ public struct CallTree: Sendable {
             let sideband = batch.sideband
             for (i, s) in batch.samples.enumerated() {
                 while next < sideband.count, sideband[next].beforeSample <= i {
-                    attributor.apply(sideband[next].event)
+                    apply(sideband[next].event)
                     next += 1
                 }
                 if let w = options.timeWindow, !w.contains(s.time) { continue }
@@ -172,8 +184,7 @@ public struct CallTree: Sendable {
                 let comm = attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid)
                 let local = LocalClass(domain: s.domain, mode: s.mode, comm: comm)
                 if let filter, !filter.keeps(pid: s.pid, tid: s.tid, attributor.attribute(s)) {
-                    excluded[local, default: Tally()].samples += s.count
-                    excluded[local, default: Tally()].period &+= s.weight
+                    excluded[local, default: Tally()].add(s.count, s.weight)
                     continue
                 }
                 key.removeAll(keepingCapacity: true)
@@ -182,12 +193,22 @@ public struct CallTree: Sendable {
                 let chain = batch.callchain(of: i)
                 var leaf = CallFrame(ip: s.ip, mode: s.mode)
                 var leafResolved = false
+                let incarnation = UInt64(attributor.incarnation(domain: s.domain, pid: s.pid))
+                // kind << 61 | resolved << 60 | image << 32 | symbol
                 func frame(_ f: CallFrame) -> UInt64 {
+                    let b = UInt64(s.domain.rawValue) << 8 | UInt64(f.mode.rawValue), c = f.mode == .user ? incarnation : 0
+                    if let hit = frameCache.get(f.ip, b, c) {
+                        leafResolved = hit >> 60 & 1 == 1
+                        return hit
+                    }
                     let (img, sym, resolved) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
                     leafResolved = resolved
                     let k: FrameKind = f.mode == .hypervisor ? .hypervisor
                         : f.mode == .kernel ? (guest ? .guestKernel : .hostKernel) : (guest ? .guestUser : .hostUser)
-                    return UInt64(k.rawValue) << 61 | UInt64(UInt32(bitPattern: img)) << 32 | UInt64(UInt32(bitPattern: sym))
+                    let v = UInt64(k.rawValue) << 61 | (resolved ? 1 << 60 : 0) | UInt64(UInt32(bitPattern: img)) << 32 | UInt64(UInt32(bitPattern: sym))
+                    if frameCache.count >= 1 << 18 { frameCache.removeAll() }
+                    frameCache.set(f.ip, b, c, v)
+                    return v
                 }
                 if chain.isEmpty {
                     key.append(frame(leaf))
@@ -209,11 +230,10 @@ public struct CallTree: Sendable {
                     }
                 }
                 key.append(UInt64(UInt32(bitPattern: line)) << 1 | (leafResolved ? 1 : 0))
-                stacks[key, default: Tally()].samples += s.count
-                stacks[key, default: Tally()].period &+= s.weight
+                stacks[key, default: Tally()].add(s.count, s.weight)
             }
             while next < sideband.count {
-                attributor.apply(sideband[next].event)
+                apply(sideband[next].event)
                 next += 1
             }
         }
@@ -237,11 +257,13 @@ public struct CallTree: Sendable {
             if Int(c) >= run.classTotals.count { run.classTotals += Array(repeating: ClassTotals(), count: Int(c) + 1 - run.classTotals.count) }
             return Int(c)
         }
-        for (stack, tally) in stacks {
+        // In the order of the attributed ids (given in sample order), not of hashing: the same input makes the
+        // same page.
+        for (stack, tally) in stacks.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
             let c = globalClass[Int(stack[0])]
             var node = classRoot[Int(c)]
             for f in stack[1..<(stack.count - 1)] {
-                let ids = f & (1 << 61 - 1)
+                let ids = f & (1 << 60 - 1)
                 let fn: Int32
                 if let known = localFunctions[ids] {
                     fn = known
@@ -279,7 +301,7 @@ public struct CallTree: Sendable {
             counts[r].period &+= tally.period
             lineCounts[lk] = counts
         }
-        for (local, tally) in excluded {
+        for (local, tally) in excluded.sorted(by: { ($0.key.domain, $0.key.mode.rawValue, $0.key.comm) < ($1.key.domain, $1.key.mode.rawValue, $1.key.comm) }) {
             let t = totals(sampleClass(SampleClass(domain: local.domain, mode: local.mode, comm: attributor.strings[local.comm])))
             run.classTotals[t].excludedSamples += tally.samples
             run.classTotals[t].excludedPeriod &+= tally.period

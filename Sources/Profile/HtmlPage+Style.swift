@@ -17,7 +17,8 @@ extension HtmlPage {
         table.data { border-collapse: collapse; font-size: 12px; }
         table.data th, table.data td { padding: 2px 8px; border-bottom: 1px solid #eee; text-align: left; white-space: nowrap; }
         table.data td[data-col="source"] { white-space: pre; font-family: ui-monospace, monospace; }
-        table.data th { background: #fafafa; position: sticky; top: 0; }
+        table.data th { background: #fafafa; }
+        .scroll table.data th { position: sticky; top: 0; }
         table.data th.sortable { cursor: pointer; }
         table.data .num { text-align: right; font-variant-numeric: tabular-nums; }
         table.data tr.pick { cursor: pointer; }

@@ -108,21 +108,8 @@ public enum HtmlPage {
         return out
     }
 
-    /// Text for HTML content and attribute values.
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    /// Text for HTML content and attribute values (the SVG writer's escaping serves HTML as well).
+    static func escape(_ s: String) -> String { SVGWriter.escape(s) }
 
     // MARK: - Data
 

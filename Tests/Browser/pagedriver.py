@@ -72,6 +72,7 @@ def run_step(page, step):
     elif op == "click_chart_row":
         page.locator("#chart g.row").nth(step["index"]).dispatch_event("click")
     elif op == "screenshot":
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=step["path"], full_page=step.get("full_page", False))
         return {"path": step["path"]}
     elif op == "timing":

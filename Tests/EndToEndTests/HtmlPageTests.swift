@@ -224,8 +224,8 @@ enum BrowserDriver {
         #expect(commRun.consoleErrors.isEmpty, "console errors: \(commRun.consoleErrors)")
     }
 
-    /// A SYNTHETIC Xenoprof capture of two guest domains with callchains (xprof-scenario, a System.map of our own).
-    static func twoDomainCapture(_ dir: URL) throws -> (capture: String, map: String) {
+    /// A System.map of our own for SYNTHETIC guest kernels (xprof-scenario's `--map guest=`).
+    static func guestMap(_ dir: URL) throws -> String {
         let map = dir.appendingPathComponent("guest.map").path
         try """
         ffffffff81000000 T _stext
@@ -236,6 +236,12 @@ enum BrowserDriver {
         ffffffff81005000 T _etext
 
         """.write(toFile: map, atomically: true, encoding: .utf8)
+        return map
+    }
+
+    /// A SYNTHETIC Xenoprof capture of two guest domains with callchains (xprof-scenario, ``guestMap(_:)``).
+    static func twoDomainCapture(_ dir: URL) throws -> (capture: String, map: String) {
+        let map = try guestMap(dir)
         let desc = dir.appendingPathComponent("two.json")
         try """
         {"synthetic": "html test, two guests", "pcpus": 2, "seed": 7, "events": [{"name": "CPU_CLK_UNHALTED", "count": 100000}],
@@ -333,15 +339,7 @@ enum BrowserDriver {
     @Test(.enabled(if: BrowserDriver.enabled)) func scalePageOpensEachRowsFlameGraphAtEveryCPUCount() throws {
         let dir = try XprofRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        let map = dir.appendingPathComponent("guest.map").path
-        try """
-        ffffffff81000000 T _stext
-        ffffffff81001000 T native_flush_tlb_multi
-        ffffffff81002000 T copy_page
-        ffffffff81003000 T do_syscall_64
-        ffffffff81004000 T _etext
-
-        """.write(toFile: map, atomically: true, encoding: .utf8)
+        let map = try Self.guestMap(dir)
         var caps: [String] = []
         for (cpus, flush, copy) in [(1, 40, 560), (2, 90, 510), (4, 200, 400)] {
             let desc = dir.appendingPathComponent("s\(cpus).json")
