@@ -71,6 +71,8 @@ public struct CallTree: Sendable {
         public var symbols = SymbolOptions()
         /// Count the leaf's source line (DWARF) per function.
         public var lines = true
+        /// Names for domains (`--guest-name DOM=NAME`), overriding the recording's.
+        public var domainNames: [DomainID: String] = [:]
         public init() {}
     }
 
@@ -245,6 +247,10 @@ public struct CallTree: Sendable {
         var run = Run(label: label, source: path, metadata: source.metadata,
                       event: options.event.map { Int($0) < meta.events.count ? meta.events[Int($0)].name : "event \($0)" }
                           ?? (meta.events.count == 1 ? meta.events[0].name : meta.events.map(\.name).joined(separator: ", ")))
+        for (d, name) in options.domainNames {
+            if let i = run.metadata.domains.firstIndex(where: { $0.id == d }) { run.metadata.domains[i].name = name }
+            else { run.metadata.domains.append(DomainInfo(id: d, name: name, role: attributor.role(of: d))) }
+        }
         run.inputSamples = inputSamples
         run.lost = source.stats.lostSamples
         let globalClass: [Int32] = classList.map { c in

@@ -58,7 +58,7 @@ enum HtmlOutput {
 }
 
 extension ReportSelection {
-    /// The selection as call-tree options: domain, mode, time window and perf's sample filters.
+    /// The selection as call-tree options: domain, mode, time window, perf's sample filters and domain names.
     var callTreeOptions: CallTree.Options {
         let r = reportOptions
         var o = CallTree.Options()
@@ -68,6 +68,7 @@ extension ReportSelection {
         o.sampleFilter = r.sampleFilter
         o.percentage = r.percentage
         o.symbols = r.symbols
+        o.domainNames = r.domainNames
         return o
     }
 }

@@ -165,11 +165,13 @@ enum BrowserDriver {
             ["op": "select", "id": "f-mode", "value": "kernel"],
             ["op": "select", "id": "f-mode", "value": "user"],
             ["op": "options", "id": "f-comm"],
+            ["op": "select", "id": "f-mode", "value": "all"],
+            ["op": "sort", "title": "Children %"],
         ])
         #expect(run.consoleErrors.isEmpty, "console errors: \(run.consoleErrors)")
         #expect(run.requests.isEmpty, "the page asked for nothing beyond its file: \(run.requests)")
         let s = run.steps
-        try #require(s.count == 9)
+        try #require(s.count == 11)
 
         // Header: the samples shown are the recording's.
         let header = try BrowserDriver.table(s[0], "header")
@@ -181,6 +183,15 @@ enum BrowserDriver {
         #expect(abs(matched - (Double(spin["children"] ?? "") ?? 0)) < 0.006, "matched \(matched)% vs report children \(spin["children"] ?? "")")
         #expect(Self.frames(s[1]).contains { $0["match"] as? Bool == true && $0["name"] as? String == "workload_spin_hot" })
         #expect(!Self.frames(s[1]).contains { $0["match"] as? Bool == true && $0["name"] as? String != "workload_spin_hot" })
+
+        // The search filters the table too.
+        #expect(try BrowserDriver.table(s[1], "top").rows.map { $0[5] } == ["workload_spin_hot"])
+
+        // Sorted by children share (a heading clicked): descending, the report's (children-ordered) first row first.
+        let byChildren = try BrowserDriver.table(s[10], "top")
+        let childShares = byChildren.rows.map { Double($0[2]) ?? -1 }
+        #expect(zip(childShares, childShares.dropFirst()).allSatisfy { $0 >= $1 }, "\(childShares.prefix(10))")
+        #expect(abs((childShares.first ?? -1) - (Double(all.first?["children"] ?? "") ?? 0)) < 0.006, "\(byChildren.rows.first ?? []) vs \(all.first ?? [:])")
 
         // Click: the frame spans the width, its callers are the breadcrumbs, only its subtree is drawn below it.
         let zoomedFrames = Self.frames(s[3])
@@ -356,7 +367,7 @@ enum BrowserDriver {
             caps.append(cap)
         }
         let args = [caps[2], caps[0], caps[1], "--domain", "2", "--sort", "symbol", "--system-map", "2=" + map]
-        let r = try XprofRunner.xprof(["scale"] + args + ["--format", "html"])
+        let r = try XprofRunner.xprof(["scale"] + args + ["--format", "html", "--guest-name", "2=tenant"])
         try #require(r.status == 0, "\(r.stderr)")
         let page = dir.appendingPathComponent("scale.html").path
         try r.stdout.write(toFile: page, atomically: true, encoding: .utf8)
@@ -372,6 +383,7 @@ enum BrowserDriver {
             }
         }
         #expect(run.steps[0]["chartRows"] as? Int == want.count, "one chart line per row")
+        #expect(try BrowserDriver.table(run.steps[0], "domains").rows.map { $0[0] } == ["2 (tenant)"], "--guest-name names the domain")
         // The first row (the flush, growing) picked on the chart: its flame graph at 1, 2 and 4 CPUs, each as wide as
         // the function's share at that count (without callees here: its self share), its caller not in it.
         let first = try #require(want.first)
