@@ -291,6 +291,24 @@ enum BrowserDriver {
         #expect(Self.frames(run.steps[0]).contains { ($0["title"] as? String)?.contains("guest kernel") == true })
     }
 
+    @Test(.enabled(if: BrowserDriver.enabled)) func wholeSystemPerfRecordingAgreesPerCommand() throws {
+        // A real `perf record -a -g` (perf 3.8, quipper's fixture): many commands, kernel and user stacks.
+        guard let data = XprofRunner.sharedFixture("perf/quipper__perf.data.callgraph-3.8") else { return }
+        let dir = try XprofRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let page = dir.appendingPathComponent("system.html").path
+        let export = try XprofRunner.xprof(["export", data, "--format", "html", "-o", page])
+        try #require(export.status == 0, "\(export.stderr)")
+        let first = try BrowserDriver.run(page, [["op": "options", "id": "f-comm"]])
+        // The command with the most samples (the choices are ordered by samples, after "all").
+        let choice = try #require((first.steps.first?["options"] as? [[String]])?.dropFirst().first, "command choices")
+        let name = String(choice[1][..<(try #require(choice[1].range(of: " (", options: .backwards))).lowerBound])
+        let run = try BrowserDriver.run(page, [["op": "observe"], ["op": "select", "id": "f-comm", "value": choice[0]]])
+        #expect(run.consoleErrors.isEmpty, "console errors: \(run.consoleErrors)")
+        try Self.expectTopTable(run.steps[0], equals: try Self.report([data, "--children"]), "whole system")
+        try Self.expectTopTable(run.steps[1], equals: try Self.report([data, "--children", "--comms", name]), "--comms \(name)")
+    }
+
     @Test(.enabled(if: BrowserDriver.enabled)) func diffPageShowsTheLargestChangesAndColoursTheFrames() throws {
         let dir = try XprofRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
