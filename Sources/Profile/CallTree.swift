@@ -324,21 +324,6 @@ public struct CallTree: Sendable {
         runs.append(run)
     }
 
-    /// Samples (and period) per run of the node's whole subtree, for every node.
-    /// - Complexity: O(nodes × runs).
-    public func totals(run r: Int) -> (samples: [UInt64], period: [UInt64]) {
-        var s = selfSamples[r], p = selfPeriod[r]
-        s += Array(repeating: 0, count: parent.count - s.count)
-        p += Array(repeating: 0, count: parent.count - p.count)
-        // Children always come after their parents: one backward pass adds each node into its parent.
-        for n in stride(from: parent.count - 1, to: 0, by: -1) {
-            let up = Int(parent[n])
-            s[up] += s[n]
-            p[up] &+= p[n]
-        }
-        return (s, p)
-    }
-
     private mutating func functionID(_ f: Function) -> Int32 {
         if let i = functionIndex[f] { return i }
         functions.append(f)

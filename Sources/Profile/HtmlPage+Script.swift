@@ -26,13 +26,11 @@ extension HtmlPage {
             return e;
           }
           function pct(v) { return (Math.round(v * 100) / 100).toFixed(2); }
-          function esc(s) { return String(s); }
           function classDomain(c) { return D.classes[3 * c]; }
           function classMode(c) { return D.classes[3 * c + 1]; }
           function classComm(c) { return D.classes[3 * c + 2]; }
           function runClass(r, c, k) { var a = D.runs[r].classes; return 5 * c + k < a.length ? a[5 * c + k] : 0; }
           function domainLabel(id) { return (id === 32754 ? 'xen' : String(id)) + (domainName[id] ? ' (' + domainName[id] + ')' : ''); }
-          function fnLabel(f) { return fnName[f]; }
 
           // Classes the filters keep; `ofTotal`: the classes whose samples make the 100 % (the command filter, like
           // perf report --comms, keeps the percentages of all samples of the domain and mode).
@@ -524,7 +522,7 @@ extension HtmlPage {
           window.addEventListener('resize', function () { flame(); if (D.page === 'scale') scaleFocus(); });
           doc.body.dataset.ready = '1';
           if (window.performance && performance.mark) performance.mark('xprof-ready');
-          window.xprof = { state: state, data: D, view: function () { return view; }, render: all, rebuild: rebuild, esc: esc };
+          window.xprof = { state: state, data: D, view: function () { return view; }, render: all, rebuild: rebuild };
         })();
         """#
 }

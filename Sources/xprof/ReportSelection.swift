@@ -47,7 +47,7 @@ struct ReportSelection: ParsableArguments {
         }
         // diff and scale also write html (and diff folded-diff); each command refuses what it cannot write.
         guard ReportFormat(rawValue: format) != nil || HtmlOutput.comparisonFormats.contains(format) else {
-            throw ValidationError("--format must be table, csv or json, not '\(format)'")
+            throw ValidationError("--format must be table, csv or json (diff: also html or folded-diff; scale, sweep: also html), not '\(format)'")
         }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
         if let time, TimeWindow(parsing: time) == nil {

@@ -271,6 +271,22 @@ enum BrowserDriver {
         return (cap, map)
     }
 
+    @Test func formatErrorsSayWhichCommandWritesWhat() throws {
+        let dir = try XprofRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (cap, _) = try Self.twoDomainCapture(dir)
+        for (args, message) in [
+            (["report", cap, "--format", "html"], "Error: --format must be table, csv or json, not 'html' (an interactive page: xprof export --format html)"),
+            (["diff", cap, cap, "--format", "xml"], "Error: --format must be table, csv or json (diff: also html or folded-diff; scale, sweep: also html), not 'xml'"),
+            (["scale", cap, cap, "--format", "folded-diff"], "Error: --format folded-diff compares two profiles: use xprof diff"),
+            (["export", cap, "--format", "xml"], "Error: --format must be folded, flamegraph, html, pprof, csv or json, not 'xml'"),
+        ] {
+            let r = try XprofRunner.xprof(args)
+            #expect(r.status == 64 && r.stdout.isEmpty, "\(args): \(r.status)")
+            #expect(r.stderr.split(separator: "\n").first.map(String.init) == message, "\(args): \(r.stderr)")
+        }
+    }
+
     @Test(.enabled(if: BrowserDriver.enabled)) func domainFilterShowsEachGuestsRows() throws {
         let dir = try XprofRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
