@@ -14,7 +14,7 @@ public struct Attribution: Sendable, Equatable {
 /// | role | mode | inside the known image | outside |
 /// |---|---|---|---|
 /// | coordinator/active | hypervisor | the Xen image | `xen-unknown` |
-/// | coordinator/active | kernel | kernel mapping / `vmlinux` / module | `vmlinux-unknown` (`[unknown]` when no kernel image or map is known at all, as perf does) |
+/// | coordinator/active | kernel | kernel mapping / `vmlinux` / module | `vmlinux-unknown`; `[unknown]` for perf's inputs (perf.data, xprof's recordings: perf's name), or when no kernel image or map is known at all |
 /// | coordinator/active | user | the mapped binary | `[unknown]` |
 /// | passive N | hypervisor | `domainN-xen` | `domainN-xen-unknown` |
 /// | passive N | kernel | `domainN-kernel` | `domainN-modules` |
@@ -53,10 +53,14 @@ final class Attributor {
 
     /// Whether the host domain is passive (looked up once: it is asked for every user sample).
     private var hostPassive = false
+    /// Whether unresolved kernel addresses take perf's name (`[unknown]`) rather than OProfile's
+    /// (`vmlinux-unknown`): inputs perf or xprof's perf-like recorder wrote.
+    private let perfNames: Bool
 
     init(metadata: RunMetadata, options: SymbolOptions) {
         sources = SymbolSources(metadata: metadata, options: options)
         unknownName = strings.intern("[unknown]")
+        perfNames = ["perf.data", "xprof"].contains(metadata.sourceFormat)
         for d in metadata.domains { roles[d.id] = d.role }
         hints = metadata.symbolHints
         hostPassive = role(of: .host) == .passive
@@ -434,8 +438,9 @@ final class Attributor {
                 imageHit[Int(mapped.image)] = true
                 return (imageNames[Int(mapped.image)], unresolved(domain, ip), false)
             }
-            // With no kernel image known at all there is no range to be outside of: like perf, `[unknown]`.
-            if table == nil && kernelMaps[domain] == nil {
+            // perf's name on perf's inputs; and with no kernel image known at all there is no range to be
+            // outside of: like perf, `[unknown]`.
+            if perfNames || (table == nil && kernelMaps[domain] == nil) {
                 return (strings.intern("[unknown]"), unresolved(domain, ip), false)
             }
             return (strings.intern("vmlinux-unknown"), unresolved(domain, ip), false)

@@ -86,7 +86,8 @@ public enum ReportBuilder {
     }
 
     static func build(source input: any SampleSource, path: String, options: ReportOptions, perEvent: Bool) throws(SampleIOError) -> [Report] {
-        input.setCallchainsWanted(options.children || options.callGraph != nil)
+        let chainsWanted = options.children || options.callGraph != nil || options.countCallchains
+        input.setCallchainsWanted(chainsWanted)
         // A report only counts: identical samples may come merged (see Sample.count).
         input.setMergingAllowed(options.timeWindow == nil)
         // Decoding runs a few batches ahead on another core while this thread attributes and aggregates.
@@ -117,7 +118,7 @@ public enum ReportBuilder {
         // One tally per event (perEvent), else one for all; samples and period of every event.
         var tallies: [Tally] = [Tally()]
         var eventTotals = Array(repeating: EventTotal(name: "", samples: 0, period: 0), count: meta.events.count)
-        var input: UInt64 = 0
+        var input: UInt64 = 0, withChains: UInt64 = 0
         let keys = options.sortKeys
         let cpuKeyed = keys.contains(.cpu)
         // The vCPU and the label are not part of the row cache's key: with those keys each sample's row is found
@@ -207,6 +208,7 @@ public enum ReportBuilder {
                 }
                 if let w = options.timeWindow, !w.contains(s.time) { continue }
                 input += s.count
+                if s.chainCount > 0 { withChains += s.count }
                 if let d = options.domain, s.domain != d { continue }
                 if let m = options.mode, s.mode != m { continue }
                 let ev = Int(s.event)
@@ -357,6 +359,7 @@ public enum ReportBuilder {
             var r = finish(tally, slot: slot, keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
                            options: options, path: path, input: input, graphs: graphs)
             r.eventTotals = eventTotals
+            if chainsWanted { r.samplesWithCallchains = withChains }
             if perEvent {
                 r.event = eventTotals[slot].name
             } else if let e = options.event, Int(e) < eventTotals.count {
@@ -368,10 +371,31 @@ public enum ReportBuilder {
             var r = finish(Tally(), slot: 0, keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
                            options: options, path: path, input: input, graphs: nil)
             r.eventTotals = eventTotals
+            if chainsWanted { r.samplesWithCallchains = withChains }
             if let e = options.event, Int(e) < eventTotals.count { r.event = eventTotals[Int(e)].name }
             reports.append(r)
         }
         return reports
+    }
+
+    /// What to pass when a domain's kernel or hypervisor samples found no symbol table at all (a Xen capture
+    /// reported without `--xen`/`--system-map`, a perf.data file cut before its build-ids): the options that
+    /// name them, for modes holding at least 1 % of the samples.
+    static func symbolHints(_ domains: Dictionary<DomainID, DomainSummary>.Values, attributor: Attributor, total: UInt64) -> [String] {
+        var hints: [String] = []
+        let floor = max(1, total / 100)
+        let hyper = domains.reduce(0) { $0 + ($1.byMode[.hypervisor] ?? 0) }
+        if hyper >= floor, attributor.sources.xen() == nil {
+            hints.append("\(hyper) hypervisor samples have no symbols: give Xen's with --xen xen-syms (the xen-syms of the Xen that ran, e.g. from Debian's xen-hypervisor-*-dbg)")
+        }
+        for d in domains.sorted(by: { $0.domain < $1.domain }) where d.domain != .hypervisor {
+            let kernel = d.byMode[.kernel] ?? 0
+            guard kernel >= floor, attributor.sources.kernel(d.domain) == nil else { continue }
+            let n = d.domain.rawValue
+            hints.append("\(kernel) kernel samples of domain \(n) have no symbols: give them with --vmlinux \(n)=VMLINUX, --system-map \(n)=System.map or --kallsyms \(n)=FILE"
+                         + (d.domain == .host ? " (recorded on this machine: --kallsyms 0=/proc/kallsyms)" : ""))
+        }
+        return hints
     }
 
     /// Each row's rank in every key column (`ranks[row * keyCount + column]`, rows by their key's index): the
@@ -500,7 +524,7 @@ public enum ReportBuilder {
                       totalSamples: total.samples, totalPeriod: total.period, inputSamples: input,
                       rowsOmitted: omitted, omittedPeriod: omittedPeriod,
                       domains: domains.values.sorted { $0.domain < $1.domain },
-                      symbolWarnings: attributor.sources.warnings,
+                      symbolWarnings: attributor.sources.warnings + symbolHints(domains.values, attributor: attributor, total: total.samples),
                       filterDescription: filter.joined(separator: ", "),
                       imagesWithHits: attributor.imagesWithHits(), children: options.children, callGraph: options.callGraph)
         if !options.sampleFilter.isEmpty {

@@ -81,12 +81,9 @@ struct ScaleCommand: ParsableCommand {
         let analysis = ScalingAnalysis(reports: reports, cpus: cpus.map { $0.split(separator: ",").compactMap { Int($0) } },
                                        throughput: throughput.map { $0.split(separator: ",").compactMap { Double($0) } })
         if options.format == "html" {
-            writeStandardOutput(HtmlOutput.scalePage(analysis, selection: options))
+            HtmlOutput.writeScalePage(analysis, selection: options, svg: svg)
         } else {
-            writeStandardOutput(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top))
-        }
-        if let svg {
-            writeOutput(ScalingChart.render(analysis, rows: options.top ?? Self.chartRows), to: svg, option: "--svg")
+            Self.emit(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top, svg: svg)
         }
     }
 }

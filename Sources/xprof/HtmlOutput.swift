@@ -38,6 +38,16 @@ enum HtmlOutput {
                               title: "xprof scale: \(analysis.runs.count) runs, \(analysis.runs.map { String($0.cpus) }.joined(separator: ", ")) CPUs")
     }
 
+    /// Writes the scale page (and `--svg`'s chart), with the analysis's warnings on stderr, as
+    /// `ScaleCommand.emit` does for the other formats.
+    static func writeScalePage(_ analysis: ScalingAnalysis, selection: ReportSelection, svg: String?) {
+        for w in analysis.warnings { printError("warning: " + w) }
+        writeStandardOutput(scalePage(analysis, selection: selection))
+        if let svg {
+            writeOutput(ScalingChart.render(analysis, rows: selection.top ?? ScaleCommand.chartRows), to: svg, option: "--svg")
+        }
+    }
+
     /// `xprof diff BASE NEW --format folded-diff`: both inputs' folded stacks, two counts a line.
     static func foldedDiff(base: String, new: String, selection: ReportSelection) -> String {
         var o = FoldedStacks.Options()
