@@ -116,7 +116,15 @@ extension HtmlPage {
           }
 
           // Per function: self and children (samples and period) in run r; children count each stack once.
+          // The view's tables are kept until the filters change (rebuild): a click or a search reuses them.
+          var tableCache = [];
           function functionTable(t, r) {
+            if (t === view && tableCache[r]) return tableCache[r];
+            var out = computeFunctionTable(t, r);
+            if (t === view) tableCache[r] = out;
+            return out;
+          }
+          function computeFunctionTable(t, r) {
             var F = fnName.length, selfS = new Float64Array(F), selfP = new Float64Array(F), chS = new Float64Array(F), chP = new Float64Array(F);
             var on = new Int32Array(F), seen = new Uint8Array(F);
             var stack = [0], exit = [];
@@ -254,6 +262,7 @@ extension HtmlPage {
           var view = null, dens = [];
           function rebuild() {
             view = buildView(selected(false));
+            tableCache = [];
             dens = [];
             for (var r = 0; r < R; r++) dens.push(denominator(r));
             state.zoom = 0;

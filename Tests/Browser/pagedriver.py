@@ -10,6 +10,7 @@ Environment: XPROF_CHROMIUM (default /usr/bin/chromium).
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -50,6 +51,19 @@ OBSERVE = """() => {
 
 
 def run_step(page, step):
+    """Does one step; the result is what the page then shows, with `elapsed_ms`: how long the step took until
+    the page's handlers had run (they run synchronously on the event), before it was read back."""
+    start = time.perf_counter()
+    result = do_step(page, step)
+    elapsed = round((time.perf_counter() - start) * 1000, 1)
+    if result is None:
+        page.wait_for_timeout(50)
+        result = page.evaluate(OBSERVE)
+    result["elapsed_ms"] = elapsed
+    return result
+
+
+def do_step(page, step):
     op = step["op"]
     if op == "observe":
         pass
@@ -76,6 +90,8 @@ def run_step(page, step):
         page.screenshot(path=step["path"], full_page=step.get("full_page", False))
         return {"path": step["path"]}
     elif op == "timing":
+        # The first paint is recorded after the script has run: wait for it (a page that never paints times out).
+        page.wait_for_function("performance.getEntriesByType('paint').length > 0", timeout=30000)
         return page.evaluate("""() => {
           const nav = performance.getEntriesByType('navigation')[0];
           const paint = Object.fromEntries(performance.getEntriesByType('paint').map(e => [e.name, e.startTime]));
@@ -86,8 +102,7 @@ def run_step(page, step):
         }""")
     else:
         raise SystemExit("unknown step: %s" % op)
-    page.wait_for_timeout(50)
-    return page.evaluate(OBSERVE)
+    return None
 
 
 def main():
