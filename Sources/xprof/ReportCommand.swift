@@ -54,6 +54,9 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var selection: ReportSelection
 
     func validate() throws {
+        guard ReportFormat(rawValue: selection.format) != nil else {
+            throw ValidationError("--format must be table, csv or json, not '\(selection.format)' (an interactive page: xprof export --format html)")
+        }
         if let p = percentLimit, !(p >= 0 && p <= 100) { throw ValidationError("--percent-limit must be within 0…100") }
         if let p = callGraphLimit {
             guard p >= 0 && p <= 100 else { throw ValidationError("--call-graph-limit must be within 0…100") }

@@ -14,7 +14,7 @@ struct ReportSelection: ParsableArguments {
     @Option(help: "Show at most N rows.")
     var top: Int?
 
-    @Option(help: "Output format: table, csv or json.")
+    @Option(help: "Output format: table, csv or json (diff: also html, folded-diff; scale: also html).")
     var format: String = "table"
 
     @Option(name: .customLong("guest-name"), help: ArgumentHelp("A name for a guest domain.", valueName: "DOM=NAME"))
@@ -28,8 +28,9 @@ struct ReportSelection: ParsableArguments {
         guard SortKey.parseList(sort) != nil else {
             throw ValidationError("--sort: unknown key in '\(sort)'; use domain, mode, comm, pid, cpu, vcpu, reason, image (dso), symbol (sym), line (srcline)")
         }
-        guard ReportFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be table, csv or json, not '\(format)'")
+        // diff and scale also write html (and diff folded-diff); each command refuses what it cannot write.
+        guard ReportFormat(rawValue: format) != nil || HtmlOutput.comparisonFormats.contains(format) else {
+            throw ValidationError("--format must be table, csv or json (diff: also html or folded-diff; scale, sweep: also html), not '\(format)'")
         }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
         for g in guestNames where SymbolOptionGroup.split(g) == nil {
