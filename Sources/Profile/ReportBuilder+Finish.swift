@@ -49,7 +49,7 @@ extension ReportBuilder {
             guard kernel >= floor, attributor.sources.kernel(d.domain) == nil else { continue }
             let n = d.domain.rawValue
             hints.append("\(kernel) kernel samples of domain \(n) have no symbols: give them with --vmlinux \(n)=VMLINUX, --system-map \(n)=System.map or --kallsyms \(n)=FILE"
-                         + (d.domain == .host ? " (recorded on this machine: --kallsyms 0=/proc/kallsyms)" : ""))
+                         + (d.domain == .host ? " (--kallsyms 0=/proc/kallsyms if it was recorded under the running kernel)" : ""))
         }
         return hints
     }
@@ -91,7 +91,7 @@ extension ReportBuilder {
                     let d = DomainID(UInt32(bitPattern: key[k]))
                     values.append(d == .hypervisor ? "xen" : String(d.rawValue))
                 case .mode: values.append((SampleMode(rawValue: UInt8(key[k])) ?? .unknown).description)
-                case .pid, .cpu, .vcpu: values.append(key[k] < 0 ? "-" : String(key[k]))
+                case .pid, .tid, .cpu, .vcpu: values.append(key[k] < 0 ? "-" : String(key[k]))
                 case .reason:
                     let name = attributor.strings[key[k]]
                     values.append(name.isEmpty ? "-" : name)

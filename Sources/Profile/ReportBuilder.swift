@@ -123,7 +123,8 @@ public enum ReportBuilder {
         let cpuKeyed = keys.contains(.cpu)
         // The vCPU and the label are not part of the row cache's key: with those keys each sample's row is found
         // from its attribution (itself cached by address).
-        let perSampleKeyed = keys.contains(.vcpu) || keys.contains(.reason)
+        // Keys the row cache (by process and address) cannot tell apart: attributed per sample.
+        let perSampleKeyed = keys.contains(.vcpu) || keys.contains(.reason) || keys.contains(.tid)
         // Rows by address and what the row depends on besides (``rowCacheKey``): a sample (or callchain frame)
         // seen before costs this one lookup. A process's mmap, fork or comm gives it a new incarnation, which
         // leaves the other processes' entries as they are; only kernel mappings empty it.
@@ -236,6 +237,7 @@ public enum ReportBuilder {
                         case .mode: key[k] = Int32(s.mode.rawValue)
                         case .comm: key[k] = a.comm
                         case .pid: key[k] = s.pid
+                        case .tid: key[k] = s.tid
                         case .cpu: key[k] = Int32(bitPattern: s.pcpu)
                         case .vcpu: key[k] = Int32(bitPattern: s.vcpu)
                         case .reason: key[k] = attributor.strings.intern(Int(s.label) < meta.labels.count ? meta.labels[Int(s.label)] : "")

@@ -23,8 +23,8 @@ struct AnnotateCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The profile (.xprof, perf.data or Xenoprof capture).")
-    var file: String
+    @OptionGroup var profile: ProfileFileArguments
+    var file: String { profile.path }
 
     @Option(name: .customLong("symbol"), help: ArgumentHelp("A function to annotate (repeatable).", valueName: "NAME"))
     var symbolNames: [String] = []

@@ -28,14 +28,17 @@ struct ReportCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The profile to report.")
-    var file: String
+    @OptionGroup var profile: ProfileFileArguments
+    var file: String { profile.path }
 
     @Option(name: .customLong("percent-limit"), help: "Hide rows below this percentage.")
     var percentLimit: Double?
 
-    @Flag(help: "Add callchain-inclusive (children) percentages, like perf report --children.")
+    @Flag(inversion: .prefixedNo, help: "Add callchain-inclusive (children) percentages, like perf report --children (--no-children: without, the default).")
     var children = false
+
+    @Flag(help: "Text output, as perf report --stdio (xprof's default; accepted for perf's habit).")
+    var stdio = false
 
     @Flag(help: "With several events: one table, a share of each event per row, like perf report --group.")
     var group = false

@@ -8,7 +8,7 @@ import SampleIO
 struct ReportSelection: ParsableArguments {
     @OptionGroup var samples: SampleSelectionOptions
 
-    @Option(help: "Comma-separated keys to group rows by: domain, mode, comm, pid, cpu, vcpu, reason (a xentrace exit's), image (dso), symbol (sym), line (srcline).")
+    @Option(name: [.customShort("s"), .long], help: "Comma-separated keys to group rows by: domain, mode, comm, pid, tid, cpu, vcpu, reason (a xentrace exit's), image (dso), symbol (sym), line (srcline).")
     var sort: String = "image,symbol"
 
     @Option(help: "Show at most N rows.")
@@ -26,7 +26,7 @@ struct ReportSelection: ParsableArguments {
 
     func validate() throws {
         guard SortKey.parseList(sort) != nil else {
-            throw ValidationError("--sort: unknown key in '\(sort)'; use domain, mode, comm, pid, cpu, vcpu, reason, image (dso), symbol (sym), line (srcline)")
+            throw ValidationError("--sort: unknown key in '\(sort)'; use domain, mode, comm, pid, tid, cpu, vcpu, reason, image (dso), symbol (sym), line (srcline)")
         }
         // diff and scale also write html (and diff folded-diff); each command refuses what it cannot write.
         guard ReportFormat(rawValue: format) != nil || HtmlOutput.comparisonFormats.contains(format) else {

@@ -20,8 +20,8 @@ struct ScriptCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The profile (.xprof, perf.data or Xenoprof capture).")
-    var file: String
+    @OptionGroup var profile: ProfileFileArguments
+    var file: String { profile.path }
 
     @Option(name: [.customShort("F"), .customLong("fields")], help: ArgumentHelp("Comma-separated fields (default: comm,tid,cpu,time,period,event,ip,sym,symoff,dso; domain too when the input has several).", valueName: "FIELDS"))
     var fields: String?
