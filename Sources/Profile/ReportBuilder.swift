@@ -119,6 +119,7 @@ public enum ReportBuilder {
         var tallies: [Tally] = [Tally()]
         var eventTotals = Array(repeating: EventTotal(name: "", samples: 0, period: 0), count: meta.events.count)
         var input: UInt64 = 0, withChains: UInt64 = 0
+        var firstTime = UInt64.max, lastTime: UInt64 = 0  // of every sample, before --time
         let keys = options.sortKeys
         let cpuKeyed = keys.contains(.cpu)
         // The vCPU and the label are not part of the row cache's key: with those keys each sample's row is found
@@ -207,6 +208,7 @@ public enum ReportBuilder {
                     apply(sideband[next].event)
                     next += 1
                 }
+                if s.time != 0 { firstTime = min(firstTime, s.time); lastTime = max(lastTime, s.time) }
                 if let w = options.selection.timeWindow, !w.contains(s.time) { continue }
                 input += s.count
                 if s.chainCount > 0 { withChains += s.count }
@@ -362,6 +364,7 @@ public enum ReportBuilder {
                            options: options, path: path, input: input, graphs: graphs)
             r.eventTotals = eventTotals
             if chainsWanted { r.samplesWithCallchains = withChains }
+            if firstTime <= lastTime { r.sampleTimes = firstTime...lastTime }
             if perEvent {
                 r.event = eventTotals[slot].name
             } else if let e = options.selection.event, Int(e) < eventTotals.count {
@@ -374,6 +377,7 @@ public enum ReportBuilder {
                            options: options, path: path, input: input, graphs: nil)
             r.eventTotals = eventTotals
             if chainsWanted { r.samplesWithCallchains = withChains }
+            if firstTime <= lastTime { r.sampleTimes = firstTime...lastTime }
             if let e = options.selection.event, Int(e) < eventTotals.count { r.event = eventTotals[Int(e)].name }
             reports.append(r)
         }

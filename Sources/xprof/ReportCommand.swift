@@ -107,6 +107,12 @@ struct ReportCommand: ParsableCommand {
                        + (callGraph != nil ? "each call graph is the row's own function" : "")
                        + "; record with -g (xprof record -g, perf record -g) to see callers")
         }
+        if let w = selection.samples.time, let first = reports.first, first.inputSamples == 0 || reports.allSatisfy({ $0.totalSamples == 0 }) {
+            // An empty window: say where the samples are (perf's --time takes the recording's own clock).
+            let span = reports.first?.sampleTimes.map { "its samples run from \(TimeWindow.seconds($0.lowerBound)) to \(TimeWindow.seconds($0.upperBound)) s" }
+                ?? "it has no sample times"
+            printError("warning: --time \(w) keeps no samples: \(span) (the recording's clock, as perf script prints it)")
+        }
         if group, let combined = ReportGroup.combine(reports, top: selection.top, percentLimit: percentLimit) { reports = [combined] }
         let fmt = ReportFormat(rawValue: selection.format) ?? .table
         if fmt != .table, let report = reports.first {

@@ -34,6 +34,17 @@ import Testing
         #expect(missing.status == 66 && missing.stderr.contains("xprof.data.xprof"), "\(missing.stderr)")
     }
 
+    /// An empty --time window says where the recording's samples are (the numbers perf script prints).
+    @Test func anEmptyTimeWindowSaysWhereTheSamplesAre() throws {
+        guard let file = XprofRunner.sharedFixture(Self.fixture) else { return }
+        let r = try XprofRunner.xprof(["report", file, "--time", "0,1"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "time"])
+        let times = script.stdout.split(separator: "\n").compactMap { Double($0.trimmingCharacters(in: .whitespaces).dropLast()) }
+        let first = try #require(times.min()), last = try #require(times.max())
+        #expect(r.stderr.contains("--time 0,1 keeps no samples: its samples run from \(String(format: "%.6f", first)) to \(String(format: "%.6f", last)) s"), "\(r.stderr)")
+    }
+
     @Test func perThreadRowsEqualPerfs() throws {
         guard let file = XprofRunner.sharedFixture(Self.fixture) else { return }
         let perf = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--no-children", "--sort", "pid", "-g", "none"])
