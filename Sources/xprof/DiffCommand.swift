@@ -47,7 +47,7 @@ struct ScaleCommand: ParsableCommand {
         commandName: "scale",
         abstract: "Compare profiles of one workload at several CPU counts: which functions grow with the CPUs.",
         discussion: """
-        Each RUN is a profile; its CPU count comes from the recording (CPUs used, else online) or --cpus.
+        Each RUN is a profile; its CPU count comes from the recording (CPUs used, else online) or --cpus. \
         With --svg FILE the table is also drawn as a line chart: the share of each of the first rows (--top, \
         else \(ScaleCommand.chartRows)) per CPU count, rows that grow at every step drawn thick and marked ↑. \
         --format html writes a page with that chart and table, each row clickable to its function's flame graph \

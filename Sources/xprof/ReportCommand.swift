@@ -8,10 +8,10 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Show where the samples of a profile went: per domain, mode, command, image and function.",
         discussion: """
-        FILE may be a .xprof file, a perf.data file or a Xenoprof capture (detected by content).
+        FILE may be a .xprof file, a perf.data file or a Xenoprof capture (detected by content). \
         Percentages are shares of the total sample weight (event period), like perf report.
-        Sort keys: domain, mode, comm, pid, cpu (the physical CPU), image (alias dso), symbol (alias sym), line (alias srcline).
-        A recording of several events (perf record -e A,B, or a group read with -e '{A,B}:S') is reported
+        Sort keys: domain, mode, comm, pid, cpu (the physical CPU), image (alias dso), symbol (alias sym), line (alias srcline). \
+        A recording of several events (perf record -e A,B, or a group read with -e '{A,B}:S') is reported \
         per event, one section each, as perf report does; --event NAME shows one.
 
         --call-graph (or -g) draws under each row the callchains of its samples, as perf report \
@@ -127,7 +127,7 @@ struct ReportCommand: ParsableCommand {
 /// `none`): its tokens in any order, a number being the fold limit. Only words perf knows there are taken for
 /// the option's value, so `--call-graph FILE` still reads FILE as the input; the words xprof does not draw
 /// (`fractal`, `flat`, `address`, …) are kept to be refused with a clear message.
-struct CallGraphArgument: ExpressibleByArgument {
+struct CallGraphArgument: ExpressibleByArgument, CustomStringConvertible {
     var order: CallGraphOrder = .callee
     var limit: Double?
     var none = false
@@ -135,6 +135,11 @@ struct CallGraphArgument: ExpressibleByArgument {
     var text = "callee"
 
     init() {}
+
+    /// What help shows as the default (`defaultAsFlag` prints the value's description): the order's name,
+    /// not the type's fields.
+    var defaultValueDescription: String { text }
+    var description: String { text }
 
     init?(argument: String) {
         text = argument

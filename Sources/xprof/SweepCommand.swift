@@ -11,11 +11,11 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Record one workload at several CPU counts and compare the profiles (record + scale).",
         discussion: """
-        For each CPU count N in --cpus (default 1, 2, 4 … and all online CPUs) the command runs on the first N
-        online CPUs only (its CPU affinity, which its threads and children inherit) while xprof samples those
-        CPUs, and every {cpus} in its arguments becomes N (to size its thread pool). The recordings go to
-        DIR/run-<N>cpu.xprof; then the scaling table of `xprof scale` is printed: rows whose share grows with
-        the CPUs first. With --fixed-work the command does the same work at every count, so 1/wall time is
+        For each CPU count N in --cpus (default 1, 2, 4 … and all online CPUs) the command runs on the first N \
+        online CPUs only (its CPU affinity, which its threads and children inherit) while xprof samples those \
+        CPUs, and every {cpus} in its arguments becomes N (to size its thread pool). The recordings go to \
+        DIR/run-Ncpu.xprof; then the scaling table of `xprof scale` is printed: rows whose share grows with \
+        the CPUs first. With --fixed-work the command does the same work at every count, so 1/wall time is \
         its throughput and the table adds speedup and efficiency.
         """
     )
@@ -23,7 +23,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "CPU counts, comma-separated (default: 1, 2, 4 … and all online CPUs).")
     var cpus: String?
 
-    @Option(name: .short, help: "Folder for the recordings (made if missing).")
+    @Option(name: .short, help: ArgumentHelp("Folder for the recordings (made if missing).", valueName: "dir"))
     var output: String = "xprof-sweep"
 
     @Option(name: .customShort("F"), help: ArgumentHelp(SamplingRate.help + ".", valueName: "hz|max"))
