@@ -33,7 +33,7 @@ if gcc -O2 -o "$seeds/xentrace_writer" "$root/Fixtures/xentrace/xentrace_writer.
   "$seeds/xentrace_writer" -o "$seeds/xentrace/svm.trace" -t 5 --svm -p 3 >/dev/null 2>&1 || true
 fi
 # Symbol text: the head of this kernel's kallsyms (with modules) and a System.map.
-head -c 60000 /proc/kallsyms >"$seeds/kallsyms/kallsyms.txt" 2>/dev/null || true
+head -c 16000 /proc/kallsyms >"$seeds/kallsyms/kallsyms.txt" 2>/dev/null || true
 grep -m 200 ' \[' /proc/kallsyms >"$seeds/kallsyms/modules.txt" 2>/dev/null || true
 cp "$root/Fixtures/xenoprof/guest-kernel.System.map" "$seeds/kallsyms/"
 # ELF: a small program built here, with and without symbols, and a shared library of the system.

@@ -157,7 +157,7 @@ size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sampl
         memcpy(&size16, p + 6, 2);
         size_t size = size16;
         unsigned cpumode = misc & 7;
-        if (type != 9 || size < 8 || o + size > len || cpumode == 4 || cpumode == 5) break;
+        if (type != 9 || size < 8 || o + size > len || xprof_cpumode_is_guest(cpumode)) break;
         size_t body_end = (size_t)head;
         uint64_t nr = 0;
         if (chain_at >= 0) {
@@ -175,13 +175,7 @@ size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sampl
         uint64_t pid_tid = tid_at >= 0 ? load64(p + tid_at) : ~0ull;
         uint64_t pid = pid_tid & 0xFFFFFFFFull, tid = pid_tid >> 32;
         uint64_t cpu = cpu_at >= 0 ? load32(p + cpu_at) : 0xFFFFFFFFull;
-        uint64_t domain, mode;
-        switch (cpumode) {
-        case 1: domain = 0; mode = 1; break;           /* host kernel */
-        case 2: domain = 0; mode = 0; break;           /* host user */
-        case 3: domain = 0x7FF2; mode = 2; break;      /* hypervisor */
-        default: domain = 0; mode = 3; break;          /* unknown */
-        }
+        uint64_t domain = xprof_cpumode_host_domain(cpumode), mode = xprof_cpumode_mode(cpumode);
         xprof_parsed_sample *s = out + n;
         s->ip = ip;
         s->threads = pid << 32 | tid;
@@ -197,13 +191,9 @@ size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sampl
             const uint8_t *e = p + chain_at + 8;
             for (uint64_t j = 0; j < nr; j++) {
                 uint64_t v = load64(e + 8 * j);
-                if (v >= 0xFFFFFFFFFFFFF001ull) {  /* PERF_CONTEXT_* markers (-4095 ... -1) */
-                    switch ((int64_t)v) {
-                    case -32: frame_mode = 2; break;
-                    case -128: case -2176: frame_mode = 1; break;
-                    case -512: case -2560: frame_mode = 0; break;
-                    default: break;
-                    }
+                if (v >= XPROF_CONTEXT_FIRST) {  /* PERF_CONTEXT_* markers */
+                    uint8_t m = xprof_context_mode(v);
+                    if (m != XPROF_CONTEXT_KEEP) frame_mode = m;
                     continue;
                 }
                 f[k].ip = v;

@@ -33,13 +33,9 @@ public struct AnnotateOptions: Sendable {
     public var symbols: [String] = []
     /// Without `symbols`: how many of the hottest functions (by self samples).
     public var top = 3
-    /// Only samples of this domain.
-    public var domain: DomainID?
-    /// Only samples of this mode.
-    public var mode: SampleMode?
-    /// Only samples of this event (an index into the recording's events); nil: the first event when the
-    /// recording has several, else the one.
-    public var event: UInt16?
+    /// Which samples to annotate (``SampleSelection``); without an event, the first when the recording has
+    /// several, else the one.
+    public var selection = SampleSelection()
     public var symbolOptions = SymbolOptions()
     /// Where else to look for source files (`--source-dir`), tried in order before the DWARF path.
     public var sourceRules: [SourcePathRule] = []

@@ -41,15 +41,15 @@ public enum AnnotationBuilder {
     public static func build(source input: any SampleSource, path: String, options: AnnotateOptions) throws(SampleIOError) -> Annotation {
         input.setCallchainsWanted(false)
         // Only counts: identical samples may come merged (Sample.count, Sample.weight).
-        input.setMergingAllowed(true)
+        input.setMergingAllowed(options.selection.allowsMerging)
         let source = ReadAheadSource(input, depth: 2)
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbolOptions)
         attributor.sources.preloadSymbols()
         var notes: [String] = []
-        var event = options.event
-        if event == nil, meta.events.count > 1 {
-            event = 0
+        var selection = options.selection
+        if selection.event == nil, meta.events.count > 1 {
+            selection.event = 0
             notes.append("the recording has \(meta.events.count) events; annotating the first, \(meta.events[0].name) (--event NAME picks another)")
         }
 
@@ -91,8 +91,7 @@ public enum AnnotationBuilder {
             return sites.count - 1
         }
 
-        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: event,
-                                     afterSideband: { cache.removeAll() }) { s, _, _ in
+        try attributor.forEachSample(of: source, selection: selection, afterSideband: { cache.removeAll() }) { s, _, _ in
             let place = UInt64(s.domain.rawValue) << 40 | UInt64(s.mode.rawValue) << 32 | UInt64(UInt32(bitPattern: s.pid))
             let k: Int
             if let hit = cache.get(s.ip, place) {
@@ -111,12 +110,9 @@ public enum AnnotationBuilder {
         var out = Annotation(source: path, metadata: source.metadata)
         out.total = total
         out.context = options.context
-        if let e = event, Int(e) < meta.events.count { out.event = meta.events[Int(e)].name }
-        if event == nil, meta.events.count == 1 { out.event = meta.events[0].name }
-        var filter: [String] = []
-        if let d = options.domain { filter.append("domain \(d)") }
-        if let m = options.mode { filter.append("mode \(m)") }
-        out.filterDescription = filter.joined(separator: ", ")
+        if let e = selection.event, Int(e) < meta.events.count { out.event = meta.events[Int(e)].name }
+        if selection.event == nil, meta.events.count == 1 { out.event = meta.events[0].name }
+        out.filterDescription = selection.description
 
         // Hottest first: by self samples, then period, then name.
         let order = functions.indices.sorted { a, b in

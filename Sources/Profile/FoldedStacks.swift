@@ -8,10 +8,8 @@ import SampleIO
 /// (``lines(_:byPeriod:)``) and the SVG flame graph (``FlameGraph``) are both drawn from them.
 public enum FoldedStacks {
     public struct Options: Sendable {
-        public var domain: DomainID?
-        public var mode: SampleMode?
-        /// Only samples of this event (an index into the recording's events).
-        public var event: UInt16?
+        /// Which samples to fold (``SampleSelection``).
+        public var selection = SampleSelection()
         /// Count event period instead of samples.
         public var byPeriod = false
         /// Mark kernel frames with `_[k]` and hypervisor frames with `_[h]` (as stackcollapse-perf --kernel does).
@@ -78,7 +76,7 @@ public enum FoldedStacks {
     /// - Complexity: one pass over the samples; memory grows with the distinct stacks only.
     public static func collect(source: any SampleSource, options: Options) throws(SampleIOError) -> [Stack] {
         source.setCallchainsWanted(true)
-        source.setMergingAllowed(true)
+        source.setMergingAllowed(options.selection.allowsMerging)
         let attributor = Attributor(metadata: source.metadata, options: options.symbols)
         struct Tally {
             var kinds: [FrameKind]
@@ -94,7 +92,7 @@ public enum FoldedStacks {
         var modes: [SampleMode] = []
         var kinds: [FrameKind] = []
         var modeByFrame: [Int32: SampleMode] = [:]
-        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: options.event) { s, batch, i in
+        try attributor.forEachSample(of: source, selection: options.selection) { s, batch, i in
             stack.removeAll(keepingCapacity: true)
             modes.removeAll(keepingCapacity: true)
             kinds.removeAll(keepingCapacity: true)

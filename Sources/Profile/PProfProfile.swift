@@ -48,10 +48,8 @@ public struct PProfProfile: Sendable {
     }
 
     public struct Options: Sendable {
-        public var domain: DomainID?
-        public var mode: SampleMode?
-        /// Only samples of this event (an index into the recording's events).
-        public var event: UInt16?
+        /// Which samples to export (``SampleSelection``).
+        public var selection = SampleSelection()
         public var symbols = SymbolOptions()
         /// Look up source lines (DWARF) for every location.
         public var lines = true
@@ -80,7 +78,7 @@ public struct PProfProfile: Sendable {
     /// Reads `source` and returns its profile.
     public static func build(source: any SampleSource, options: Options) throws(SampleIOError) -> PProfProfile {
         source.setCallchainsWanted(true)
-        source.setMergingAllowed(true)
+        source.setMergingAllowed(options.selection.allowsMerging)
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbols)
         var p = PProfProfile()
@@ -117,7 +115,9 @@ public struct PProfProfile: Sendable {
             if options.lines && resolved {
                 // Once per location: the line-table row itself, not `sourceLine`'s `file:line` text.
                 if let loc = attributor.sourceLocation(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip), loc.line > 0 {
-                    file = basename(loc.file)
+                    // The path as the line table gives it (absolute with its compilation directory), so that
+                    // `pprof -list` finds the source from any folder.
+                    file = loc.file
                     line = Int64(loc.line)
                 }
             }
@@ -140,7 +140,7 @@ public struct PProfProfile: Sendable {
             return id
         }
 
-        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: options.event) { s, batch, i in
+        try attributor.forEachSample(of: source, selection: options.selection) { s, batch, i in
             let chain = batch.callchain(of: i)
             locs.removeAll(keepingCapacity: true)
             if chain.isEmpty {
@@ -155,9 +155,20 @@ public struct PProfProfile: Sendable {
             p.totalSamples += s.count
         }
 
+        // pprof takes the first mapping for the main binary (its name heads `-top` and the web view): the
+        // profiled command's image when it has samples, else the image with the most samples.
+        var mappingSamples: [UInt64: Int64] = [:]
+        for (key, v) in stacks { if let leaf = key.locations.first { mappingSamples[p.locations[Int(leaf) - 1].mappingID, default: 0] += v.count } }
+        let commandName = meta.command.first { !$0.hasPrefix("-") }.map { String($0.split(separator: "/").last ?? "") }
+        if let main = p.mappings.first(where: { m in commandName.map { basename(p.strings[Int(m.filename)]) == $0 } ?? false && mappingSamples[m.id] != nil })
+            ?? p.mappings.max(by: { (mappingSamples[$0.id] ?? 0, $1.id) < (mappingSamples[$1.id] ?? 0, $0.id) }),
+           let i = p.mappings.firstIndex(where: { $0.id == main.id }) {
+            p.mappings.insert(p.mappings.remove(at: i), at: 0)
+        }
+
         let events = meta.events
         // One value column per event shown: pprof has no way to add clock time to page faults.
-        let shown: [Int] = options.event.map { [Int($0)] } ?? Array(events.indices)
+        let shown: [Int] = options.selection.event.map { [Int($0)] } ?? Array(events.indices)
         let single = shown.count <= 1
         func periodType(_ k: Int?) -> (ValueType, clock: Bool) {
             // perf names events with their modifiers and terms (`cpu-clock:ppp`, `page-faults/period=1/`).

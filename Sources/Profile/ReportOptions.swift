@@ -139,12 +139,10 @@ public struct TimeWindow: Sendable, Equatable {
 /// What to put in a report.
 public struct ReportOptions: Sendable {
     public var sortKeys: [SortKey] = [.image, .symbol]
-    /// Only samples of this domain.
-    public var domain: DomainID?
-    /// Only samples of this mode.
-    public var mode: SampleMode?
-    /// Only samples of this event (an index into the recording's `metadata.events`).
-    public var event: UInt16?
+    /// Which samples to report (``SampleSelection``). With a time window, merging identical samples is
+    /// off, as each one's time counts; with a sample filter, `selection.percentage` says what percentages
+    /// (and the header's totals) are of.
+    public var selection = SampleSelection()
     /// Keep at most this many rows.
     public var top: Int?
     /// Drop rows below this percentage.
@@ -162,13 +160,6 @@ public struct ReportOptions: Sendable {
     public var countCallchains = false
     /// Names for domains (`--guest-name DOM=NAME`), overriding the recording's.
     public var domainNames: [DomainID: String] = [:]
-    /// perf report's sample filters (`--comms`, `--pids`, `--tids`, `--dsos`, `--symbols`); empty keeps all.
-    public var sampleFilter = SampleFilter()
-    /// With a sample filter: whether percentages (and the header's totals) are of all samples or of the kept.
-    public var percentage: FilterPercentage = .absolute
-    /// Only samples taken in this window (`--time`); merging identical samples is then off, as each one's
-    /// time counts.
-    public var timeWindow: TimeWindow? = nil
 
     public init() {}
 }

@@ -38,12 +38,8 @@ public struct ScriptOptions: Sendable {
     /// Print callchains where samples have them.
     public var callchains = true
     public var format: ScriptFormat = .text
-    public var domain: DomainID? = nil
-    public var mode: SampleMode? = nil
-    public var event: UInt16? = nil
-    public var sampleFilter = SampleFilter()
-    /// Only samples taken in this time window (nanoseconds, the recording's clock), like perf's `--time`.
-    public var timeWindow: TimeWindow? = nil
+    /// Which samples to print (perf script's `--time`, `--comms` … among them).
+    public var selection = SampleSelection()
     public var symbols = SymbolOptions()
     public init() {}
 }
@@ -51,7 +47,7 @@ public struct ScriptOptions: Sendable {
 /// What `xprof script` went through.
 public struct ScriptSummary: Sendable {
     public var printed: UInt64 = 0
-    /// Samples outside the filters (domain, mode, event, time window, sample filter).
+    /// Samples of the domain, mode and event in view that the time window or the sample filter left out.
     public var skipped: UInt64 = 0
     public var stats = DecodeStats()
     /// Symbol sources that could not be used (missing images, build-id mismatches).
@@ -81,7 +77,6 @@ public enum ScriptWriter {
         source.setMergingAllowed(false)
         let meta = source.metadata
         let attributor = Attributor(metadata: meta, options: options.symbols)
-        let filter = options.sampleFilter.isEmpty ? nil : CompiledSampleFilter(options.sampleFilter, strings: &attributor.strings)
         let eventNames = meta.events.map(\.name)
         let line = Line(fields: fields, format: options.format, eventNames: eventNames, callchains: options.callchains)
         var text = TextLayout(fields: fields, eventNames: eventNames)
@@ -104,13 +99,12 @@ public enum ScriptWriter {
             frames.set(ip, key, 0, f)
             return f
         }
-        try attributor.forEachSample(of: source, domain: options.domain, mode: options.mode, event: options.event,
-                                     afterSideband: { frames.removeAll(); text.forgetFrames() }) { s, batch, i in
-            if let w = options.timeWindow, !w.contains(s.time) { summary.skipped += 1; return }
+        try attributor.forEachSample(of: source, selection: options.selection,
+                                     afterSideband: { frames.removeAll(); text.forgetFrames() },
+                                     skipped: { _ in summary.skipped += 1 }) { s, batch, i in
             // Bounded caches, emptied between samples only: a sample's frames hold indexes of their texts.
             if frames.count >= 1 << 20 { frames.removeAll(); text.forgetFrames() }
-            let a = attributor.attribute(s)
-            if let filter, !filter.keeps(pid: s.pid, tid: s.tid, a) { summary.skipped += 1; return }
+            let comm = attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid)
             let own = describe(s.domain, s.mode, s.pid, s.ip)
             frameList.removeAll(keepingCapacity: true)
             let hasChain = options.callchains && s.chainCount > 0
@@ -118,10 +112,10 @@ public enum ScriptWriter {
                 for f in batch.callchain(of: i) { frameList.append(describe(s.domain, f.mode, s.pid, f.ip)) }
             }
             if options.format == .text {
-                text.append(s, comm: a.comm, own: own, chain: frameList, hasChain: hasChain, strings: attributor.strings, to: &out)
+                text.append(s, comm: comm, own: own, chain: frameList, hasChain: hasChain, strings: attributor.strings, to: &out)
             } else {
                 var piece = ""
-                line.append(s, comm: attributor.strings[a.comm], own: own, chain: frameList, strings: attributor.strings,
+                line.append(s, comm: attributor.strings[comm], own: own, chain: frameList, strings: attributor.strings,
                             hasChain: hasChain, to: &piece)
                 out += piece.utf8
             }

@@ -33,14 +33,19 @@ public struct VMStat: Sendable {
     public var source: String
     public var intervals: [Interval]
 
-    /// Reads `source`; `interval` seconds per row block (nil: one block for the whole run).
-    public static func build(source: any SampleSource, path: String, interval: Double?) throws(SampleIOError) -> VMStat {
+    /// Reads `source`; `interval` seconds per row block (nil: one block for the whole run); only the samples
+    /// `selection` keeps (a xentrace file's schedule is its `sched` event unless the selection names another).
+    public static func build(source: any SampleSource, path: String, interval: Double?,
+                             selection: SampleSelection = SampleSelection(),
+                             symbols: SymbolOptions = SymbolOptions()) throws(SampleIOError) -> VMStat {
         source.setCallchainsWanted(false)
-        if let sched = source.metadata.events.firstIndex(where: { $0.name == "sched" }), source.metadata.sourceFormat == "xentrace" {
-            return try buildFromSchedule(source: source, path: path, interval: interval, event: UInt16(sched))
+        let each = selectedSamples(source, selection: selection, symbols: symbols)
+        if let sched = source.metadata.events.firstIndex(where: { $0.name == "sched" }), source.metadata.sourceFormat == "xentrace",
+           selection.event == nil || selection.event == UInt16(sched) {
+            return try buildFromSchedule(source: source, path: path, interval: interval, event: UInt16(sched), each: each)
         }
-        // The first event's samples: what "busy" is measured in depends on it.
-        let event = source.metadata.events.first
+        // One event's samples (--event's, else the first): what "busy" is measured in depends on it.
+        let event = source.metadata.events.indices.contains(Int(selection.event ?? 0)) ? source.metadata.events[Int(selection.event ?? 0)] : nil
         let timeEvent = ["cpu-clock", "task-clock"].contains(event?.name.split(separator: ":").first.map(String.init) ?? "")
         let frequency = timeEvent ? nil : event?.frequency.map { Double($0) }
         struct Key: Hashable { var bucket: Int; var pcpu: UInt32; var domain: UInt32; var vcpu: UInt32; var idle: Bool }
@@ -54,21 +59,21 @@ public struct VMStat: Sendable {
         // samples in time order, give or take a little across CPUs: an earlier one falls in interval -1).
         let frequencyLead = frequency.map { Int64(1e9 / max($0, 1)) } ?? 0
         var origin: Int64? = nil
-        while let batch = try source.nextBatch() {
-            for s in batch.samples where s.event == 0 && s.pcpu != Sample.unknownCPU {
-                cpusSeen.insert(s.pcpu)
-                let lead = timeEvent ? Int64(clamping: s.weight / max(s.count, 1)) : frequencyLead
-                first = min(first, UInt64(max(0, Int64(clamping: s.time) - lead)))
-                last = max(last, s.time)
-                let o = origin ?? (Int64(clamping: s.time) - lead)
-                origin = o
-                // A sample at the very end of an interval (its period inside it) belongs to that interval.
-                let bucket = width.map { Int(floorDiv(Int64(clamping: s.time) - o - 1, $0)) } ?? 0
-                let idle = s.domain == .host && (s.pid == 0 || s.tid == 0)
-                weights[Key(bucket: bucket, pcpu: s.pcpu, domain: s.domain.rawValue, vcpu: s.vcpu, idle: idle),
-                        default: 0] += timeEvent ? s.weight : s.count
-                samples[bucket, default: [:]][s.pcpu, default: 0] += s.count
-            }
+        let measured = selection.event ?? 0
+        try each { s in
+            guard s.event == measured, s.pcpu != Sample.unknownCPU else { return }
+            cpusSeen.insert(s.pcpu)
+            let lead = timeEvent ? Int64(clamping: s.weight / max(s.count, 1)) : frequencyLead
+            first = min(first, UInt64(max(0, Int64(clamping: s.time) - lead)))
+            last = max(last, s.time)
+            let o = origin ?? (Int64(clamping: s.time) - lead)
+            origin = o
+            // A sample at the very end of an interval (its period inside it) belongs to that interval.
+            let bucket = width.map { Int(floorDiv(Int64(clamping: s.time) - o - 1, $0)) } ?? 0
+            let idle = s.domain == .host && (s.pid == 0 || s.tid == 0)
+            weights[Key(bucket: bucket, pcpu: s.pcpu, domain: s.domain.rawValue, vcpu: s.vcpu, idle: idle),
+                    default: 0] += timeEvent ? s.weight : s.count
+            samples[bucket, default: [:]][s.pcpu, default: 0] += s.count
         }
         guard !cpusSeen.isEmpty else {
             throw SampleIOError(.unsupported, "the samples carry no physical CPU, so there is no per-CPU view",
@@ -118,23 +123,38 @@ extension VMStat {
     /// a domain's vCPU ran on a physical CPU (its weight in ns), split over the intervals it overlaps. Busy = the
     /// time non-idle vCPUs ran / the interval's length; a holder's share = its time / the interval's length.
     /// `samples` counts the stretches that overlap the interval. Intervals start at the trace's first record.
-    static func buildFromSchedule(source: any SampleSource, path: String, interval: Double?, event: UInt16) throws(SampleIOError) -> VMStat {
+    /// Calls its argument with each sample of `source` that `selection` keeps (every sample, batch by batch,
+    /// when it keeps all; through an ``Attributor`` when it filters by attribution).
+    private static func selectedSamples(_ source: any SampleSource, selection: SampleSelection, symbols: SymbolOptions)
+        -> (((Sample) -> Void) throws(SampleIOError) -> Void) {
+        if selection == SampleSelection() {
+            return { body throws(SampleIOError) in
+                while let batch = try source.nextBatch() { for s in batch.samples { body(s) } }
+            }
+        }
+        return { body throws(SampleIOError) in
+            let attributor = Attributor(metadata: source.metadata, options: symbols)
+            try attributor.forEachSample(of: source, selection: selection) { s, _, _ in body(s) }
+        }
+    }
+
+    static func buildFromSchedule(source: any SampleSource, path: String, interval: Double?, event: UInt16,
+                                  each: ((Sample) -> Void) throws(SampleIOError) -> Void) throws(SampleIOError) -> VMStat {
         struct Key: Hashable { var bucket: Int; var pcpu: UInt32; var domain: UInt32; var vcpu: UInt32 }
         var time: [Key: UInt64] = [:]
         var stretches: [Int: [UInt32: UInt64]] = [:]
         let duration = max(source.metadata.duration, 1)
         let width = interval.map { UInt64(max($0, 0.001) * 1e9) } ?? duration
-        while let batch = try source.nextBatch() {
-            for s in batch.samples where s.event == event && s.pcpu != Sample.unknownCPU {
-                var t = s.time
-                let end = s.time &+ s.weight
-                while t < end {
-                    let b = Int(t / width)
-                    let stop = min(end, UInt64(b + 1) * width)
-                    time[Key(bucket: b, pcpu: s.pcpu, domain: s.domain.rawValue, vcpu: s.vcpu), default: 0] += stop - t
-                    stretches[b, default: [:]][s.pcpu, default: 0] += 1
-                    t = stop
-                }
+        try each { s in
+            guard s.event == event && s.pcpu != Sample.unknownCPU else { return }
+            var t = s.time
+            let end = s.time &+ s.weight
+            while t < end {
+                let b = Int(t / width)
+                let stop = min(end, UInt64(b + 1) * width)
+                time[Key(bucket: b, pcpu: s.pcpu, domain: s.domain.rawValue, vcpu: s.vcpu), default: 0] += stop - t
+                stretches[b, default: [:]][s.pcpu, default: 0] += 1
+                t = stop
             }
         }
         var byBucket: [Int: [UInt32: [(Key, UInt64)]]] = [:]

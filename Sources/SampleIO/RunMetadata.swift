@@ -1,4 +1,4 @@
-/// The role a domain plays in a profile (DESIGN.md's vocabulary).
+/// The role a domain plays in a profile (docs/ARCHITECTURE.md, "Attribution and naming").
 public enum DomainRole: String, Sendable, Codable, CaseIterable {
     /// Domain 0 / the host: runs the profiler and resolves its own user space.
     case coordinator

@@ -4,7 +4,8 @@ import SampleIO
 import Glibc
 #endif
 
-/// Exit codes of DESIGN.md: 0 ok, 64 usage, 65 bad input data, 66 missing input, 77 permission, 1 other.
+/// Exit codes (docs/ARCHITECTURE.md, "Errors and exit codes"): 0 ok, 64 usage, 65 bad input data, 66 missing
+/// input, 77 permission, 1 other.
 public enum ExitCodes {
     public static func code(for e: SampleIOError) -> Int32 {
         switch e.code {

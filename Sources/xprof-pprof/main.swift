@@ -23,10 +23,7 @@ struct PProfCommand: ParsableCommand {
 
     @Argument(help: "The profile (any input xprof reads).") var file: String
     @Option(name: .short, help: "Output file (default: stdout, which must not be a terminal).") var output: String?
-    @Option(help: "Only samples of this domain.") var domain: UInt32?
-    @Option(help: "Only samples of this mode: user, kernel or hypervisor.") var mode: String?
-    @Option(help: ArgumentHelp("Only samples of this event (name or number); without it every event, labelled.", valueName: "NAME"))
-    var event: String?
+    @OptionGroup var selection: SampleSelectionOptions
     @Flag(name: .customLong("no-lines"), help: "Do not look up source lines.") var noLines = false
     @OptionGroup var symbols: SymbolOptionGroup
     @OptionGroup var input: InputOptions
@@ -35,19 +32,16 @@ struct PProfCommand: ParsableCommand {
         if output == nil && isatty(1) != 0 {
             throw ValidationError("pprof output is binary: give -o FILE (e.g. -o profile.pb.gz) or redirect standard output")
         }
-        if let mode, SampleMode(name: mode) == nil { throw ValidationError("--mode must be user, kernel or hypervisor") }
     }
 
     func run() throws {
         var o = PProfProfile.Options()
-        o.domain = domain.map { DomainID($0) }
-        o.mode = mode.flatMap(SampleMode.init(name:))
         o.symbols = symbols.options
         o.lines = !noLines
-        let path = file, input = input
+        let path = file, input = input, selection = selection
         let profile = runReporting { () throws -> PProfProfile in
             let source = try input.open(path)
-            o.event = try EventChoice.resolve(event, in: source.metadata, path: path)
+            o.selection = try selection.selection(for: source.metadata, path: path)
             return try PProfProfile.build(source: source, options: o)
         }
         let bytes = runReporting { () throws(SampleIOError) -> [UInt8] in try Self.encode(profile) }

@@ -32,14 +32,7 @@ struct AnnotateCommand: ParsableCommand {
     @Option(help: "Without --symbol: annotate the N hottest functions.")
     var top: Int = 3
 
-    @Option(help: "Only samples of this domain (0 = host/dom0).")
-    var domain: UInt32?
-
-    @Option(help: "Only samples of this mode: user, kernel or hypervisor.")
-    var mode: String?
-
-    @Option(help: ArgumentHelp("Only samples of this event: its name (perf's modifiers optional) or its number from 0. Default: the first.", valueName: "NAME"))
-    var event: String?
+    @OptionGroup var selection: SampleSelectionOptions
 
     @Option(help: "Lines without samples shown around each line with samples.")
     var context: Int = 3
@@ -64,9 +57,6 @@ struct AnnotateCommand: ParsableCommand {
     @OptionGroup var input: InputOptions
 
     func validate() throws {
-        if let mode, SampleMode(name: mode) == nil {
-            throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
-        }
         guard AnnotateFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be text or json, not '\(format)'")
         }
@@ -81,8 +71,6 @@ struct AnnotateCommand: ParsableCommand {
         var o = AnnotateOptions()
         o.symbols = symbolNames
         o.top = top
-        o.domain = domain.map { DomainID($0) }
-        o.mode = mode.flatMap(SampleMode.init(name:))
         o.symbolOptions = symbols.options
         o.sourceRules = sourceDirs.compactMap(SourcePathRule.init(argument:))
         o.context = context
@@ -90,7 +78,7 @@ struct AnnotateCommand: ParsableCommand {
         o.objdump = objdump
         let annotation = runReporting {
             let source = try input.open(file)
-            o.event = try EventChoice.resolve(event, in: source.metadata, path: file)  // nil: the builder takes the first, noting it
+            o.selection = try selection.selection(for: source.metadata, path: file)  // no event: the builder takes the first, noting it
             return try AnnotationBuilder.build(source: source, path: file, options: o)
         }
         for w in annotation.warnings { printError("warning: " + w) }

@@ -33,10 +33,7 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "folded/flamegraph: count event period instead of samples.") var period = false
     @Flag(help: "folded/flamegraph: mark kernel frames _[k] and hypervisor frames _[h].") var annotate = false
     @Flag(name: .customLong("no-comm"), help: "folded/flamegraph: do not start stacks with the command name.") var noComm = false
-    @Option(help: "Only samples of this domain.") var domain: UInt32?
-    @Option(help: "Only samples of this mode: user, kernel or hypervisor.") var mode: String?
-    @Option(help: ArgumentHelp("Only samples of this event (name or number). Without it, a recording of several events exports its first (pprof: all, labelled by event).", valueName: "NAME"))
-    var event: String?
+    @OptionGroup var selection: SampleSelectionOptions
     @Option(help: "csv/json: comma-separated keys to group rows by.") var sort: String = "image,symbol"
     @OptionGroup var symbols: SymbolOptionGroup
 
@@ -49,7 +46,6 @@ struct ExportCommand: ParsableCommand {
         if format == "pprof" && output == nil && isatty(1) != 0 {
             throw ValidationError("pprof output is binary: give -o FILE (e.g. -o profile.pb.gz) or redirect standard output")
         }
-        if let mode, SampleMode(name: mode) == nil { throw ValidationError("--mode must be user, kernel or hypervisor") }
         guard SortKey.parseList(sort) != nil else { throw ValidationError("--sort: unknown key in '\(sort)'") }
     }
 
@@ -58,22 +54,24 @@ struct ExportCommand: ParsableCommand {
         var text: String
         if format == "html" {
             var o = CallTree.Options()
-            o.domain = domain.map { DomainID($0) }
-            o.mode = mode.flatMap(SampleMode.init(name:))
+            let s = selection.selection
+            o.domain = s.domain
+            o.mode = s.mode
+            o.timeWindow = s.timeWindow
+            o.sampleFilter = s.filter
+            o.percentage = s.percentage
             o.symbols = symbols.options
-            let tree = HtmlOutput.callTree([file], labels: [file], options: o, event: event, input: input)
+            let tree = HtmlOutput.callTree([file], labels: [file], options: o, event: selection.event, input: input)
             text = HtmlPage.profile(tree, title: "xprof: " + file)
         } else if format == "folded" || format == "flamegraph" {
             var o = FoldedStacks.Options()
-            o.domain = domain.map { DomainID($0) }
-            o.mode = mode.flatMap(SampleMode.init(name:))
             o.byPeriod = period
             o.annotateModes = annotate
             o.includeComm = !noComm
             o.symbols = symbols.options
             let stacks = runReporting { () throws -> [FoldedStacks.Stack] in
                 let source = try input.open(file)
-                o.event = try EventChoice.resolve(event, in: source.metadata, path: file, firstWhenSeveral: true)
+                o.selection = try selection.selection(for: source.metadata, path: file, firstWhenSeveral: true)
                 return try FoldedStacks.collect(source: source, options: o)
             }
             if format == "flamegraph" {
@@ -88,12 +86,10 @@ struct ExportCommand: ParsableCommand {
         } else {
             var o = ReportOptions()
             o.sortKeys = SortKey.parseList(sort) ?? [.image, .symbol]
-            o.domain = domain.map { DomainID($0) }
-            o.mode = mode.flatMap(SampleMode.init(name:))
             o.symbols = symbols.options
             let report = runReporting { () throws -> Report in
                 let source = try input.open(file)
-                o.event = try EventChoice.resolve(event, in: source.metadata, path: file, firstWhenSeveral: true)
+                o.selection = try selection.selection(for: source.metadata, path: file, firstWhenSeveral: true)
                 return try ReportBuilder.build(source: source, path: file, options: o)
             }
             text = ReportRenderer.render(report, as: ReportFormat(rawValue: format) ?? .csv)
@@ -109,9 +105,7 @@ struct ExportCommand: ParsableCommand {
     func runPProf() -> Never {
         var args = [file]
         if let output { args += ["-o", output] }
-        if let domain { args += ["--domain", String(domain)] }
-        if let mode { args += ["--mode", mode] }
-        if let event { args += ["--event", event] }
+        args += selection.arguments
         args += symbols.arguments
         var dir = "."
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

@@ -26,14 +26,14 @@ enum HtmlOutput {
 
     /// `xprof diff BASE NEW --format html`.
     static func diffPage(base: String, new: String, selection: ReportSelection) -> String {
-        let tree = callTree([base, new], labels: ["base", "new"], options: selection.callTreeOptions, event: selection.event, input: selection.input)
+        let tree = callTree([base, new], labels: ["base", "new"], options: selection.callTreeOptions, event: selection.samples.event, input: selection.input)
         return HtmlPage.diff(tree, title: "xprof diff: \(base) → \(new)")
     }
 
     /// `xprof scale RUN… --format html` (and `sweep`): the runs in the analysis's CPU order.
     static func scalePage(_ analysis: ScalingAnalysis, selection: ReportSelection) -> String {
         let tree = callTree(analysis.runs.map(\.source), labels: analysis.runs.map { "\($0.cpus) CPU\($0.cpus == 1 ? "" : "s")" },
-                            options: selection.callTreeOptions, event: selection.event, input: selection.input)
+                            options: selection.callTreeOptions, event: selection.samples.event, input: selection.input)
         return HtmlPage.scale(tree, analysis: analysis, chartRows: selection.top ?? ScaleCommand.chartRows,
                               title: "xprof scale: \(analysis.runs.count) runs, \(analysis.runs.map { String($0.cpus) }.joined(separator: ", ")) CPUs")
     }
@@ -51,14 +51,12 @@ enum HtmlOutput {
     /// `xprof diff BASE NEW --format folded-diff`: both inputs' folded stacks, two counts a line.
     static func foldedDiff(base: String, new: String, selection: ReportSelection) -> String {
         var o = FoldedStacks.Options()
-        o.domain = selection.domain.map { DomainID($0) }
-        o.mode = selection.mode.flatMap(SampleMode.init(name:))
         o.symbols = selection.symbols.options
         let stacks = [base, new].map { path in
             runReporting { () throws -> [FoldedStacks.Stack] in
                 let source = try selection.input.open(path)
                 var p = o
-                p.event = try EventChoice.resolve(selection.event, in: source.metadata, path: path, firstWhenSeveral: true)
+                p.selection = try selection.samples.selection(for: source.metadata, path: path, firstWhenSeveral: true)
                 return try FoldedStacks.collect(source: source, options: p)
             }
         }
@@ -72,11 +70,11 @@ extension ReportSelection {
     var callTreeOptions: CallTree.Options {
         let r = reportOptions
         var o = CallTree.Options()
-        o.domain = r.domain
-        o.mode = r.mode
-        o.timeWindow = r.timeWindow
-        o.sampleFilter = r.sampleFilter
-        o.percentage = r.percentage
+        o.domain = r.selection.domain
+        o.mode = r.selection.mode
+        o.timeWindow = r.selection.timeWindow
+        o.sampleFilter = r.selection.filter
+        o.percentage = r.selection.percentage
         o.symbols = r.symbols
         o.domainNames = r.domainNames
         return o

@@ -15,6 +15,8 @@ struct InfoCommand: ParsableCommand {
     @Option(help: "Output format: table or json.")
     var format: String = "table"
 
+    @OptionGroup var selection: SampleSelectionOptions
+
     @OptionGroup var symbols: SymbolOptionGroup
 
     @OptionGroup var input: InputOptions
@@ -30,6 +32,7 @@ struct InfoCommand: ParsableCommand {
         opts.symbols = symbols.options
         let report = runReporting {
             let source = try input.open(file)
+            opts.selection = try selection.selection(for: source.metadata, path: file)
             return try ReportBuilder.build(source: source, path: file, options: opts)
         }
         writeStandardOutput(InfoRenderer.render(report, json: format == "json"))

@@ -65,13 +65,13 @@ struct ReportCommand: ParsableCommand {
         if let g = callGraphArgument, let bad = g.unsupported.first {
             throw ValidationError("--call-graph \(g.text): xprof draws perf's 'graph' mode by function, in percent of the total; '\(bad)' is not supported")
         }
-        if children, !selection.filters.dsos.isEmpty || !selection.filters.symbolNames.isEmpty {
+        if children, !selection.samples.filters.dsos.isEmpty || !selection.samples.filters.symbolNames.isEmpty {
             throw ValidationError("--children with --dsos or --symbols is not supported: perf filters the children rows by their own image and function, which xprof does not do yet; use --comms, --pids or --tids, or leave out --children")
         }
         if group, children || callGraph != nil {
             throw ValidationError("--group shows the events' self shares side by side; it does not combine with --children or --call-graph")
         }
-        if group, selection.event != nil {
+        if group, selection.samples.event != nil {
             throw ValidationError("--group puts every event side by side; --event picks one: give one of them")
         }
         if callGraph != nil {
@@ -90,7 +90,7 @@ struct ReportCommand: ParsableCommand {
             $0.children = children
             if let callGraph { $0.callGraph = CallGraphOptions(order: callGraph.order, limit: callGraphLimit ?? callGraph.limit ?? 0.5) }
         }
-        if let d = selection.domain, let first = reports.first, first.inputSamples > 0, reports.allSatisfy({ $0.totalSamples == 0 }),
+        if let d = selection.samples.domain, let first = reports.first, first.inputSamples > 0, reports.allSatisfy({ $0.totalSamples == 0 }),
            !first.metadata.domains.contains(where: { $0.id.rawValue == d }) {
             // A domain the input does not have (perf's unknown --event rule): say which it has.
             let have = first.metadata.domains.map { "\($0.id)" + ($0.name.isEmpty ? "" : " (\($0.name))") }

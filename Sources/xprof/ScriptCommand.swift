@@ -32,19 +32,7 @@ struct ScriptCommand: ParsableCommand {
     @Option(help: "Output format: text (perf script's), csv or json (one object per line).")
     var format: String = "text"
 
-    @Option(help: ArgumentHelp("Only samples in this time window: START,END in seconds (either may be empty).", valueName: "START,END"))
-    var time: String?
-
-    @Option(help: "Only samples of this domain (0 = host/dom0).")
-    var domain: UInt32?
-
-    @Option(help: "Only samples of this mode: user, kernel or hypervisor.")
-    var mode: String?
-
-    @Option(help: ArgumentHelp("Only samples of this event: its name (perf's modifiers optional) or its number from 0.", valueName: "NAME"))
-    var event: String?
-
-    @OptionGroup var filters: SampleFilterOptions
+    @OptionGroup var selection: SampleSelectionOptions
 
     @OptionGroup var symbols: SymbolOptionGroup
 
@@ -57,12 +45,6 @@ struct ScriptCommand: ParsableCommand {
         guard ScriptFormat(rawValue: format) != nil else {
             throw ValidationError("--format must be text, csv or json, not '\(format)'")
         }
-        if let mode, SampleMode(name: mode) == nil {
-            throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
-        }
-        if let time, TimeWindow(parsing: time) == nil {
-            throw ValidationError("--time expects START,END in seconds with START <= END, either may be empty (e.g. 39100.5,39101), not '\(time)'")
-        }
     }
 
     func run() throws {
@@ -70,14 +52,10 @@ struct ScriptCommand: ParsableCommand {
         o.fields = fields.flatMap(ScriptField.parseList)
         o.callchains = !hideCallGraph
         o.format = ScriptFormat(rawValue: format) ?? .text
-        o.domain = domain.map { DomainID($0) }
-        o.mode = mode.flatMap(SampleMode.init(name:))
-        o.timeWindow = time.flatMap(TimeWindow.init(parsing:))
-        o.sampleFilter = filters.filter
         o.symbols = symbols.options
         let summary = runReporting {
             let source = try input.open(file)
-            o.event = try EventChoice.resolve(event, in: source.metadata, path: file)
+            o.selection = try selection.selection(for: source.metadata, path: file)
             return try ScriptWriter.run(source: source, options: o) { bytes in writeStandardOutput(bytes) }
         }
         for w in summary.symbolWarnings + summary.stats.warnings { printError("warning: " + w) }

@@ -13,6 +13,8 @@ struct VMStatCommand: ParsableCommand {
     @Argument(help: "The profile.") var file: String
     @Option(help: "Seconds per interval (default: the whole run).") var interval: Double?
     @Option(help: "Output format: table or json.") var format: String = "table"
+    @OptionGroup var selection: SampleSelectionOptions
+    @OptionGroup var symbols: SymbolOptionGroup
 
     @OptionGroup var input: InputOptions
 
@@ -22,8 +24,10 @@ struct VMStatCommand: ParsableCommand {
     }
 
     func run() throws {
-        let stat = runReporting { () throws(SampleIOError) -> VMStat in
-            try VMStat.build(source: try input.open(file), path: file, interval: interval)
+        let stat = runReporting { () throws -> VMStat in
+            let source = try input.open(file)
+            return try VMStat.build(source: source, path: file, interval: interval,
+                                    selection: selection.selection(for: source.metadata, path: file), symbols: symbols.options)
         }
         writeStandardOutput(format == "json" ? VMStatRenderer.json(stat) : VMStatRenderer.text(stat))
     }

@@ -303,7 +303,7 @@ import Testing
     @Test func filtersAndOtherKeys() throws {
         var b = Self.samples
         Self.append(&b, leaf: "lex", chain: ["lex", "parse"], count: 5, weight: 1000, mode: .user)
-        let kernelOnly = try Self.report(.callee, batch: b) { $0.mode = .kernel }
+        let kernelOnly = try Self.report(.callee, batch: b) { $0.selection.mode = .kernel }
         #expect(kernelOnly.totalPeriod == 850)
         #expect(Self.outline(try #require(kernelOnly.rows.first?.callGraph)).first == "(row) 9 800")
         // By image: the row holds every kernel sample; the tree starts at the function each was in.

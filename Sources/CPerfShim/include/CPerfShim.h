@@ -93,6 +93,50 @@ typedef struct {
     uint8_t reserved[7];
 } xprof_frame;
 
+/* perf's rules for the modes of a sample and of its callchain, written once for the C loop below and the
+ * Swift decoders (SampleIO's PerfModes.swift wraps them; docs/ARCHITECTURE.md, "perf.data"). Modes are the
+ * Swift SampleMode's values: 0 user, 1 kernel, 2 hypervisor, 3 unknown. */
+
+/* A callchain entry that is not an address (PERF_CONTEXT_*, -4095 ... -1). */
+#define XPROF_CONTEXT_FIRST 0xFFFFFFFFFFFFF001ull
+/* What xprof_context_mode answers for a marker that leaves the frames' mode as it was (PERF_CONTEXT_GUEST,
+ * unknown markers). */
+#define XPROF_CONTEXT_KEEP 255
+
+/* The mode of the frames after the context marker `v` (v >= XPROF_CONTEXT_FIRST): PERF_CONTEXT_HV (-32) the
+ * hypervisor; _KERNEL (-128) and _GUEST_KERNEL (-2176) kernel; _USER (-512) and _GUEST_USER (-2560) user;
+ * any other XPROF_CONTEXT_KEEP. */
+static inline uint8_t xprof_context_mode(uint64_t v) {
+    switch ((int64_t)v) {
+    case -32: return 2;
+    case -128: case -2176: return 1;
+    case -512: case -2560: return 0;
+    default: return XPROF_CONTEXT_KEEP;
+    }
+}
+
+/* The mode of a sample of PERF_RECORD_MISC_CPUMODE `cpumode` (misc & 7): KERNEL and GUEST_KERNEL (1, 4)
+ * kernel, USER and GUEST_USER (2, 5) user, HYPERVISOR (3) the hypervisor, anything else unknown. */
+static inline uint8_t xprof_cpumode_mode(unsigned cpumode) {
+    switch (cpumode & 7) {
+    case 1: case 4: return 1;
+    case 2: case 5: return 0;
+    case 3: return 2;
+    default: return 3;
+    }
+}
+
+/* Whether `cpumode` is a guest's (GUEST_KERNEL, GUEST_USER): its domain is the guest machine's, else the
+ * host's (0) or, for HYPERVISOR, the hypervisor's (0x7FF2, Xen's DOMID_XEN). */
+static inline int xprof_cpumode_is_guest(unsigned cpumode) {
+    return (cpumode & 7) == 4 || (cpumode & 7) == 5;
+}
+
+/* The domain of a sample of a non-guest `cpumode`. */
+static inline uint32_t xprof_cpumode_host_domain(unsigned cpumode) {
+    return (cpumode & 7) == 3 ? 0x7FF2 : 0;
+}
+
 /* The merger's hash of a key and its callchain (must equal SampleMerger.hash in Swift; a test checks). */
 static inline uint64_t xprof_chain_hash(uint64_t ip, uint64_t threads, uint64_t place, uint64_t cpus,
                                         const xprof_frame *chain, size_t count) {

@@ -29,8 +29,7 @@ final class MergeStage {
     private var epochStarts: [Int] = []
     private var epochOrder = PlainBuffer<Int32>(capacity: 1 << 10)
     private var seq: UInt64 = 0
-    private var maxTimeSeen: UInt64 = 0
-    private var flushLimit: UInt64 = 0
+    private var limit = RoundLimit()
 
     init(ordered: Bool) {
         self.ordered = ordered
@@ -50,8 +49,8 @@ final class MergeStage {
         }
         pendingKeys.append(MergedRef(time: time, weight: weight, seq: seq, key: k, reserved: 0))
         seq += 1
-        if time > maxTimeSeen { maxTimeSeen = time }
-        if pendingKeys.count >= 1 << 21 { flush(upTo: maxTimeSeen, all: true) }
+        limit.see(time)
+        if pendingKeys.count >= 1 << 21 { flush(upTo: limit.newest, all: true) }
     }
 
     /// A run of parsed samples (a chunk's, between two of its controls), with their callchains in `frames`.
@@ -69,7 +68,7 @@ final class MergeStage {
             return
         }
         var pending = pendingKeys
-        var q = seq, newest = maxTimeSeen
+        var q = seq, newest = limit.newest
         var i = 0
         while i < run.count {
             // Up to the size at which a round is flushed early (then the state goes back for the flush).
@@ -100,10 +99,10 @@ final class MergeStage {
             }
             pendingKeys = pending
             seq = q
-            maxTimeSeen = newest
+            limit.see(newest)
             if pending.count >= 1 << 21 {
                 swap(&m, &merger)
-                flush(upTo: maxTimeSeen, all: true)
+                flush(upTo: limit.newest, all: true)
                 swap(&m, &merger)
                 pending = pendingKeys
             }
@@ -120,13 +119,12 @@ final class MergeStage {
         }
         sideband.append(e, time: time, seq: seq)
         seq += 1
-        maxTimeSeen = max(maxTimeSeen, time)
+        limit.see(time)
     }
 
-    /// The end of a round (perf's FINISHED_ROUND).
+    /// The end of a round (perf's FINISHED_ROUND, by ``RoundLimit``).
     func endRound() {
-        flush(upTo: flushLimit, all: false)
-        flushLimit = maxTimeSeen
+        flush(upTo: limit.endRound(), all: false)
     }
 
     /// The end of the input: everything still waiting goes out.

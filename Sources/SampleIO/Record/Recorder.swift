@@ -201,13 +201,13 @@ public enum Recorder {
         // released one round late (perf's FINISHED_ROUND rule).
         var orderer = RoundOrderer()
         var ordered = SampleBatch()
-        var previousNewest: UInt64 = 0
+        var limit = RoundLimit()
         func endRound(final: Bool) {
-            let newest = RoundOrderer.newestTime(parser.batch)
+            limit.see(RoundOrderer.newestTime(parser.batch))
             orderer.add(parser.batch)
             parser.batch = SampleBatch()
-            let released = orderer.release(upTo: final ? UInt64.max : previousNewest)
-            previousNewest = max(previousNewest, newest)
+            let complete = limit.endRound()
+            let released = orderer.release(upTo: final ? UInt64.max : complete)
             if ordered.isEmpty { ordered = released } else { ordered.appendBatch(released) }
         }
         var lastFlush = monotonicSeconds()

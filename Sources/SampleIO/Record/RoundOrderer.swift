@@ -6,7 +6,7 @@
 /// Records are kept until a later round proves nothing older can still arrive: a record not yet read when
 /// round N is drained was written after round N started, so it is newer than everything read in round N-1.
 /// ``add(_:)`` takes one round's records (rings concatenated); ``release(upTo:)`` hands out, in (time,
-/// arrival) order, those no newer than the previous round's newest time.
+/// arrival) order, those no newer than the limit ``RoundLimit`` gives (the previous round's newest time).
 struct RoundOrderer {
     /// Records waiting for a later round, in arrival order.
     private(set) var pending = SampleBatch()

@@ -1,0 +1,136 @@
+import SampleIO
+import SymbolMap
+
+/// The naming policy of attribution (docs/ARCHITECTURE.md, "Attribution and naming"): what an image, a
+/// function and a thread are called once normalization and symbolization have said where an address is —
+/// perf's names for the host and active domains, OProfile's for passive ones.
+extension Attributor {
+    /// How perf names a mapped file: its base name; kernel and pseudo names as they are.
+    static func displayName(_ path: String) -> String {
+        if path.hasPrefix("[kernel.kallsyms]") { return "[kernel.kallsyms]" }
+        if path.hasPrefix("[") { return path }
+        if path.hasPrefix("/"), path.hasSuffix(".ko") || path.hasSuffix(".ko.xz") || path.hasSuffix(".ko.zst") {
+            let base = basename(path)
+            return "[" + String(base.prefix { $0 != "." }) + "]"
+        }
+        return basename(path)
+    }
+
+
+    func lookupComm(domain: DomainID, pid: Int32, tid: Int32) -> Int32 {
+        if let c = comms[ProcessKey(domain: domain, pid: tid)] { return c }
+        if let c = comms[ProcessKey(domain: domain, pid: pid)] { return c }
+        if role(of: domain) == .passive { return strings.intern("domain\(domain)") }
+        if tid == 0 || (tid < 0 && pid == 0) { return strings.intern("swapper") }
+        if tid < 0 && pid < 0 { return strings.intern("[unknown]") }
+        return strings.intern(":\(tid >= 0 ? tid : pid)")
+    }
+
+
+    func unresolved(_ domain: DomainID, _ ip: UInt64) -> Int32 {
+        if let id = unresolvedNames.get(ip, UInt64(domain.rawValue)) { return id }
+        let hex = "0x" + String(ip, radix: 16)
+        let id = strings.intern(domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)")
+        if unresolvedNames.count >= 1 << 18 { unresolvedNames.removeAll() }
+        unresolvedNames.set(ip, UInt64(domain.rawValue), 0, id)
+        return id
+    }
+
+
+    func symbolName(_ hit: SymbolHit, table: UInt64) -> Int32 {
+        if let id = symbolNames.get(hit.start, hit.size, table) { return id }
+        let id = strings.intern(hit.name)
+        symbolNames.set(hit.start, hit.size, table, id)
+        return id
+    }
+
+    /// A user-code symbol's name: demangled (C++) as perf demangles it, unless the options say not to.
+    func userSymbolName(_ hit: SymbolHit, image: Int32) -> Int32 {
+        let table = 3 << 62 | UInt64(UInt32(bitPattern: image))
+        if let id = symbolNames.get(hit.start, hit.size, table) { return id }
+        let raw = strings.intern(hit.name)
+        var d = raw
+        if sources.options.demangle, Demangler.isMangled(hit.name) {
+            if let known = demangled[raw] {
+                d = known
+            } else {
+                d = Demangler.demangle(hit.name).map { strings.intern($0) } ?? raw
+                demangled[raw] = d
+            }
+        }
+        symbolNames.set(hit.start, hit.size, table, d)
+        return d
+    }
+
+
+    /// Image and symbol of one address — normalized (its mapping), symbolized (``SymbolLookup``) and named by
+    /// the policy's table (docs/ARCHITECTURE.md): interned image and symbol, and whether the symbol resolved.
+    func resolveAddress(domain: DomainID, mode: SampleMode, pid: Int32, ip: UInt64) -> (Int32, Int32, Bool) {
+        let passive = isPassive(domain)
+        switch mode {
+        case .hypervisor:
+            if case .hit(let hit) = lookupHypervisor(ip), let xen = sources.xen() {
+                let img = strings.intern(passive ? "domain\(domain)-xen" : xen.imageName)
+                return (img, symbolName(hit, table: 1 << 62), true)
+            }
+            let img = strings.intern(passive ? "domain\(domain)-xen-unknown" : "xen-unknown")
+            return (img, unresolved(domain, ip), false)
+        case .kernel:
+            let table = sources.kernel(domain)
+            let lookup = lookupKernel(table, ip)
+            let kernelTable = 2 << 62 | UInt64(domain.rawValue)
+            if passive {
+                // OProfile's names: the kernel image, else its modules.
+                guard table != nil else { return (strings.intern("domain\(domain)-kernel"), unresolved(domain, ip), false) }
+                if case .hit(let hit) = lookup {
+                    return (strings.intern(hit.module == nil ? "domain\(domain)-kernel" : "domain\(domain)-modules"),
+                            symbolName(hit, table: kernelTable), true)
+                }
+                return (strings.intern("domain\(domain)-modules"), unresolved(domain, ip), false)
+            }
+            // Coordinator / active: a kernel mapping names the image (perf's [kernel.kallsyms], modules).
+            let mapped = kernelMapping(domain: domain, ip: ip)
+            if let table, case .hit(let hit) = lookup {
+                let img: Int32
+                if let module = hit.module {
+                    img = strings.intern("[\(module)]")
+                } else if let mapped {
+                    imageHit[Int(mapped.image)] = true
+                    img = imageNames[Int(mapped.image)]
+                } else {
+                    img = strings.intern(table.imageName)
+                }
+                return (img, symbolName(hit, table: kernelTable), true)
+            }
+            if let mapped {
+                imageHit[Int(mapped.image)] = true
+                return (imageNames[Int(mapped.image)], unresolved(domain, ip), false)
+            }
+            // With no kernel image known at all there is no range to be outside of: like perf, `[unknown]`.
+            if perfNames || (table == nil && kernelMaps[domain] == nil) {
+                return (strings.intern("[unknown]"), unresolved(domain, ip), false)
+            }
+            return (strings.intern("vmlinux-unknown"), unresolved(domain, ip), false)
+        case .user:
+            if passive { return (strings.intern("domain\(domain)-apps"), unresolved(domain, ip), false) }
+            guard let m = userMapping(domain: domain, pid: pid, ip: ip) else {
+                return (unknownName, unresolved(domain, ip), false)
+            }
+            let imgName = imageNames[Int(m.image)]
+            imageHit[Int(m.image)] = true
+            let fileOffset = ip &- m.start &+ m.fileOffset
+            if let (sym, ok) = symbolCache.get(UInt64(UInt32(bitPattern: m.image)), fileOffset) { return (imgName, sym, ok) }
+            // (The unresolved name only when unresolved: interning one for every new address cost a tenth of
+            // a whole-system report.)
+            let result: (Int32, Bool)
+            switch lookupUser(image: m.image, fileOffset: fileOffset, ip: ip) {
+            case .hit(let hit): result = (userSymbolName(hit, image: m.image), true)
+            case .miss: result = (unresolved(domain, ip), false)
+            }
+            symbolCache.set(UInt64(UInt32(bitPattern: m.image)), fileOffset, 0, result)
+            return (imgName, result.0, result.1)
+        case .unknown:
+            return (strings.intern("[unknown]"), unresolved(domain, ip), false)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Profile
+import SampleIO
+
+/// The options that choose samples, the same for every command that reads them (report, script, annotate,
+/// diff, scale, export, vmstat, info, xprof-pprof): parsed and checked here once, and turned into one
+/// ``SampleSelection`` that the builders apply (docs/ARCHITECTURE.md, "Selection").
+public struct SampleSelectionOptions: ParsableArguments {
+    @Option(help: "Only samples of this domain (0 = host/dom0).")
+    public var domain: UInt32?
+
+    @Option(help: "Only samples of this mode: user, kernel or hypervisor.")
+    public var mode: String?
+
+    @Option(help: ArgumentHelp("Only samples of this event: its name in the recording (perf's modifiers optional) or its number from 0. Without it, report, script, info and vmstat take every event; diff, scale, annotate and export the first of several (export --format pprof: all, labelled).", valueName: "NAME"))
+    public var event: String?
+
+    @Option(help: ArgumentHelp("Only samples taken in this window: START,END in seconds of the recording's clock (as xprof script and perf script print times), either may be empty; like perf report --time.", valueName: "START,END"))
+    public var time: String?
+
+    @OptionGroup public var filters: SampleFilterOptions
+
+    @Option(help: ArgumentHelp("With --comms, --pids, --tids, --dsos or --symbols: percentages of all samples (absolute, perf's default) or of the kept ones (relative).", valueName: "absolute|relative"))
+    public var percentage: String = "absolute"
+
+    public init() {}
+
+    public func validate() throws {
+        if let mode, SampleMode(name: mode) == nil {
+            throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
+        }
+        if let time, TimeWindow(parsing: time) == nil {
+            throw ValidationError("--time expects START,END in seconds with START <= END, either may be empty (e.g. 39100.5,39101), not '\(time)'")
+        }
+        guard FilterPercentage(rawValue: percentage) != nil else {
+            throw ValidationError("--percentage must be absolute or relative, not '\(percentage)'")
+        }
+    }
+
+    /// The selection, but for `--event`, which needs the input (``selection(for:path:firstWhenSeveral:)``).
+    public var selection: SampleSelection {
+        var s = SampleSelection()
+        s.domain = domain.map { DomainID($0) }
+        s.mode = mode.flatMap(SampleMode.init(name:))
+        s.timeWindow = time.flatMap(TimeWindow.init(parsing:))
+        s.filter = filters.filter
+        s.percentage = FilterPercentage(rawValue: percentage) ?? .absolute
+        return s
+    }
+
+    /// The selection for the input `path` described by `metadata`: `--event` resolved to the index of its
+    /// event (an error naming the events it has when it has no such one); without it, the first event of
+    /// several when `firstWhenSeveral` (with a note), else every event (see ``EventChoice``).
+    public func selection(for metadata: RunMetadata, path: String, firstWhenSeveral: Bool = false) throws -> SampleSelection {
+        var s = selection
+        s.event = try EventChoice.resolve(event, in: metadata, path: path, firstWhenSeveral: firstWhenSeveral)
+        return s
+    }
+
+    /// The options as command-line arguments again (for a helper executable that takes the same group).
+    public var arguments: [String] {
+        var a: [String] = []
+        if let domain { a += ["--domain", String(domain)] }
+        if let mode { a += ["--mode", mode] }
+        if let event { a += ["--event", event] }
+        if let time { a += ["--time", time] }
+        a += filters.arguments
+        if percentage != "absolute" { a += ["--percentage", percentage] }
+        return a
+    }
+}
+
+/// perf report's sample filters (`--comms`, `--pids`, `--tids`, `--dsos`, `--symbols`), part of
+/// ``SampleSelectionOptions``.
+public struct SampleFilterOptions: ParsableArguments {
+    @Option(name: [.customLong("comms"), .short], help: ArgumentHelp("Only samples of these commands (comma-separated), like perf report --comms.", valueName: "NAME[,NAME…]"))
+    public var comms: [String] = []
+
+    @Option(name: [.customLong("pids"), .customLong("pid")], help: ArgumentHelp("Only samples of these process ids (comma-separated), like perf report --pid.", valueName: "PID[,PID…]"))
+    public var pids: [String] = []
+
+    @Option(name: [.customLong("tids"), .customLong("tid")], help: ArgumentHelp("Only samples of these thread ids (comma-separated), like perf report --tid.", valueName: "TID[,TID…]"))
+    public var tids: [String] = []
+
+    @Option(name: [.customLong("dsos"), .short], help: ArgumentHelp("Only samples in these images, named as rows show them ([kernel.kallsyms], libc.so.6), like perf report --dsos.", valueName: "IMAGE[,IMAGE…]"))
+    public var dsos: [String] = []
+
+    @Option(name: [.customLong("symbols"), .customShort("S")], help: ArgumentHelp("Only samples in these functions, named as rows show them, like perf report --symbols.", valueName: "NAME[,NAME…]"))
+    public var symbolNames: [String] = []
+
+    public init() {}
+
+    public func validate() throws {
+        for (name, ids) in [("--pids", pids), ("--tids", tids)] {
+            for id in Self.list(ids) where Int32(id) == nil {
+                throw ValidationError("\(name) expects comma-separated numeric ids, not '\(id)'")
+            }
+        }
+    }
+
+    public var filter: SampleFilter {
+        var f = SampleFilter()
+        f.comms = Self.list(comms)
+        f.pids = Self.list(pids).compactMap { Int32($0) }
+        f.tids = Self.list(tids).compactMap { Int32($0) }
+        f.images = Self.list(dsos)
+        f.symbols = Self.list(symbolNames)
+        return f
+    }
+
+    /// The options as command-line arguments again.
+    public var arguments: [String] {
+        comms.flatMap { ["--comms", $0] } + pids.flatMap { ["--pids", $0] } + tids.flatMap { ["--tids", $0] }
+            + dsos.flatMap { ["--dsos", $0] } + symbolNames.flatMap { ["--symbols", $0] }
+    }
+
+    /// The names of a repeatable, comma-separated option (`--dsos a,b --dsos c`), blanks dropped.
+    public static func list(_ values: [String]) -> [String] {
+        values.flatMap { $0.split(separator: ",") }
+            .map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
+            .filter { !$0.isEmpty }
+    }
+}
