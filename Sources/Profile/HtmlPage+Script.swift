@@ -171,27 +171,29 @@ extension HtmlPage {
             if (!state.search) return null;
             try { return new RegExp(state.search); } catch (e) { return { test: function (s) { return s.indexOf(state.search) >= 0; } }; }
           }
+          function html(s) { return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'); }
+          // The flame graphs' width, read once (and again on resize): reading it after the page changed would make the
+          // browser lay out the whole page first, the old frames included.
+          var widthCache = 0;
+          function flameWidth(box) {
+            if (!widthCache) widthCache = Math.max(200, box.clientWidth || 1000);
+            return widthCache;
+          }
+          // Written as one HTML string and parsed once rather than built node by node.
           function drawFlame(box, t, o) {
-            var r = o.run, W = Math.max(200, box.clientWidth || 1000), H = 18, den = o.den;
+            var r = o.run, W = flameWidth(box), H = 18, den = o.den;
             var path = t.path(o.zoom), z = o.zoom, totZ = t.totP[r][z];
-            box.textContent = '';
-            var frag = doc.createDocumentFragment(), maxDepth = 0, drawn = 0, hidden = 0, re = searchRegex();
+            var parts = [], maxDepth = 0, drawn = 0, hidden = 0, re = searchRegex();
             var matchS = 0, matchP = 0;
             function put(n, x, w, depth, matched) {
-              var d = el('div', 'fr');
-              d.style.left = x.toFixed(2) + 'px'; d.style.top = (depth * H) + 'px'; d.style.width = Math.max(0, w - 1).toFixed(2) + 'px';
-              var name = t.name(n);
-              d.textContent = w > 24 ? name : '';
-              d.dataset.n = n; d.dataset.name = name;
-              var share = den > 0 ? 100 * t.totP[r][n] / den : 0;
+              var name = t.name(n), share = den > 0 ? 100 * t.totP[r][n] / den : 0;
               var tip = name + (t.fn[n] >= 0 ? ' [' + fnImage[t.fn[n]] + ', ' + KINDS[t.kind[n]] + ']' : '') + ': ' + t.totS[r][n] + ' samples, ' + pct(share) + '%';
               if (t.fn[n] >= 0 && t.selfS[r][n] > 0) tip += ' (self ' + t.selfS[r][n] + ')';
               if (o.diff) tip += '; ' + o.diffText(n);
-              d.title = tip;
-              d.style.background = matched ? 'rgb(230,0,230)' : o.colour(n);
-              if (matched) d.classList.add('match');
-              if (n === z) d.classList.add('zoomed');
-              frag.appendChild(d);
+              var e = html(name);
+              parts.push('<div class="fr' + (matched ? ' match' : '') + (n === z ? ' zoomed' : '') + '" data-n="' + n + '" data-name="' + e +
+                '" title="' + html(tip) + '" style="left:' + x.toFixed(2) + 'px;top:' + (depth * H) + 'px;width:' + Math.max(0, w - 1).toFixed(2) +
+                'px;background:' + (matched ? 'rgb(230,0,230)' : o.colour(n)) + '">' + (w > 24 ? e : '') + '</div>');
               drawn++;
               if (depth > maxDepth) maxDepth = depth;
             }
@@ -218,7 +220,7 @@ extension HtmlPage {
               }
             }
             box.style.height = ((maxDepth + 1) * H + 2) + 'px';
-            box.appendChild(frag);
+            box.innerHTML = parts.join('');
             box.dataset.drawn = drawn; box.dataset.hidden = hidden;
             return { matchS: matchS, matchP: matchP };
           }
@@ -528,7 +530,7 @@ extension HtmlPage {
           rebuild();
           scaleRows();
           all();
-          window.addEventListener('resize', function () { flame(); if (D.page === 'scale') scaleFocus(); });
+          window.addEventListener('resize', function () { widthCache = 0; flame(); if (D.page === 'scale') scaleFocus(); });
           doc.body.dataset.ready = '1';
           if (window.performance && performance.mark) performance.mark('xprof-ready');
           window.xprof = { state: state, data: D, view: function () { return view; }, render: all, rebuild: rebuild };
