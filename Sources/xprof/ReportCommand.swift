@@ -15,8 +15,8 @@ struct ReportCommand: ParsableCommand {
         per event, one section each, as perf report does; --event NAME shows one.
 
         --call-graph (or -g) draws under each row the callchains of its samples, as perf report \
-        --no-children -g does: 'callee' (the default) from the row out to its callers, 'caller' from the \
-        outermost frame down to the row. Frames are named as rows are (symbol, image). Percentages are of \
+        --no-children -g does: 'caller' (the default, as perf 6.1's) from the outermost frame down to the \
+        row, 'callee' from the row out to its callers. Frames are named as rows are (symbol, image). Percentages are of \
         the total, as in perf's default 'graph' mode; branches below --call-graph-limit (default 0.5 %) are \
         folded and counted as '[...]'. With a symbol sort key (the default image,symbol) the row is the \
         function itself, so a callee tree starts at its callers; with sort keys without symbol (comm, pid, \
@@ -45,7 +45,7 @@ struct ReportCommand: ParsableCommand {
 
     @Option(name: [.customLong("call-graph"), .customShort("g")], defaultAsFlag: CallGraphArgument(),
             parsing: .next,
-            help: ArgumentHelp("Draw each row's call graph: callee (default) or caller order; perf's comma form (e.g. caller,0.5 or graph,1,callee; none for no graph) works too.", valueName: "caller|callee"))
+            help: ArgumentHelp("Draw each row's call graph: caller (default, as perf's) or callee order; perf's comma form (e.g. caller,0.5 or graph,1,callee; none for no graph) works too.", valueName: "caller|callee"))
     var callGraphArgument: CallGraphArgument? = nil
 
     /// The call graph asked for (nil without -g, or with perf's `-g none`).
@@ -128,11 +128,11 @@ struct ReportCommand: ParsableCommand {
 /// the option's value, so `--call-graph FILE` still reads FILE as the input; the words xprof does not draw
 /// (`fractal`, `flat`, `address`, …) are kept to be refused with a clear message.
 struct CallGraphArgument: ExpressibleByArgument, CustomStringConvertible {
-    var order: CallGraphOrder = .callee
+    var order: CallGraphOrder = .caller
     var limit: Double?
     var none = false
     var unsupported: [String] = []
-    var text = "callee"
+    var text = "caller"
 
     init() {}
 

@@ -17,6 +17,21 @@ import Testing
         #expect(both.status == 64 && both.stderr.contains("give the profile once"), "\(both.stderr)")
     }
 
+    /// A bare -g draws what perf 6.1's bare -g draws, with and without --children: caller order.
+    @Test func bareCallGraphIsPerfsDefaultOrder() throws {
+        guard let file = XprofRunner.sharedFixture(Self.fixture) else { return }
+        for children in [[], ["--children"]] {
+            let perfBare = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--sort", "dso,sym", "-g"] + (children.isEmpty ? ["--no-children"] : children))
+            let perfCaller = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--sort", "dso,sym", "-g", "caller"] + (children.isEmpty ? ["--no-children"] : children))
+            #expect(perfBare.status == 0 && perfBare.stdout == perfCaller.stdout, "perf's own default is caller order \(children)")
+            let bare = try XprofRunner.xprof(["report", file, "--sort", "dso,sym", "-g", "--format", "json"] + children)
+            let caller = try XprofRunner.xprof(["report", file, "--sort", "dso,sym", "-g", "caller", "--format", "json"] + children)
+            let callee = try XprofRunner.xprof(["report", file, "--sort", "dso,sym", "-g", "callee", "--format", "json"] + children)
+            #expect(bare.status == 0 && bare.stdout == caller.stdout, "\(children)")
+            #expect(bare.stdout != callee.stdout)
+        }
+    }
+
     @Test func withoutAFileTheDefaultRecordingIsRead() throws {
         guard let file = XprofRunner.sharedFixture(Self.fixture) else { return }
         let dir = try XprofRunner.temporaryDirectory()
