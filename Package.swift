@@ -67,7 +67,7 @@ let package = Package(
             dependencies: ["SampleIO", "SymbolMap", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // libFuzzer targets for the decoders (`make fuzz`); built normally, a replayer of fuzz inputs.
-        .executableTarget(name: "xprof-fuzz", dependencies: ["SampleIO", "CPerfShim"]),
+        .executableTarget(name: "xprof-fuzz", dependencies: ["SampleIO", "SymbolMap", "CPerfShim"]),
         .testTarget(name: "SampleIOTests", dependencies: ["SampleIO"]),
         .testTarget(name: "SymbolMapTests", dependencies: ["SymbolMap"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile", "SampleIO", "SymbolMap"]),

@@ -14,7 +14,7 @@ corpora="$root/.build-fuzz/corpus"
 seeds=$(mktemp -d "${TMPDIR:-/tmp}/xprof-fuzz-seeds-XXXXXX")
 trap 'rm -rf "$seeds"' EXIT
 
-mkdir -p "$seeds"/{perfdata,xprof,xenoprof,oprofile}
+mkdir -p "$seeds"/{perfdata,xprof,xenoprof,oprofile,xentrace,kallsyms,elf}
 for f in "$shared"/*; do [ -f "$f" ] && cp "$f" "$seeds/perfdata/"; done
 if perf record -q -e cpu-clock -c 50000 -g -z -o "$seeds/perfdata/recorded-z.data" -- "$bin/xprof-workload" spin 0.2 >/dev/null 2>&1; then
   :
@@ -27,10 +27,23 @@ done
 "$bin/xprof" record -e cpu-clock -g -o "$seeds/xprof/recorded.xprof" -- "$bin/xprof-workload" spin 0.2 >/dev/null 2>&1 || true
 (cd "$root/Fixtures/xenoprof/tlb-scaling" && tar cf "$seeds/xenoprof/tlb-scaling.tar" capture.json dom*.rings)
 cp "$root"/Fixtures/fuzz/oprofile.seed "$seeds/oprofile/"
+# xentrace: small traces of the test writer (VMX with wrap records and lost records; SVM), 4 KB windows.
+if gcc -O2 -o "$seeds/xentrace_writer" "$root/Fixtures/xentrace/xentrace_writer.c" 2>/dev/null; then
+  "$seeds/xentrace_writer" -o "$seeds/xentrace/vmx.trace" -t 5 -l 1 --wrap >/dev/null 2>&1 || true
+  "$seeds/xentrace_writer" -o "$seeds/xentrace/svm.trace" -t 5 --svm -p 3 >/dev/null 2>&1 || true
+fi
+# Symbol text: the head of this kernel's kallsyms (with modules) and a System.map.
+head -c 16000 /proc/kallsyms >"$seeds/kallsyms/kallsyms.txt" 2>/dev/null || true
+grep -m 200 ' \[' /proc/kallsyms >"$seeds/kallsyms/modules.txt" 2>/dev/null || true
+cp "$root/Fixtures/xenoprof/guest-kernel.System.map" "$seeds/kallsyms/"
+# ELF: a small program built here, with and without symbols, and a shared library of the system.
+printf 'static int f(int x){return x*3;}\nint g(int y){return f(y)+1;}\nint main(void){return g(2);}\n' >"$seeds/p.c"
+gcc -O1 -g -o "$seeds/elf/p" "$seeds/p.c" 2>/dev/null && strip -o "$seeds/elf/p.stripped" "$seeds/elf/p" 2>/dev/null || true
+for lib in /usr/lib/x86_64-linux-gnu/libz.so.1 /usr/lib/x86_64-linux-gnu/libelf.so.1; do [ -f "$lib" ] && cp -L "$lib" "$seeds/elf/"; done
 
 status=0
 summary=""
-for t in perfdata xprof xenoprof oprofile; do
+for t in perfdata xprof xenoprof oprofile xentrace kallsyms elf; do
   mkdir -p "$corpora/$t" "$root/Fixtures/fuzz/crashes/$t"
   log="$corpora/$t.log"
   echo "== $t: $seconds s" >&2

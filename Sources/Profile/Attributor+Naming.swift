@@ -106,8 +106,9 @@ extension Attributor {
                 imageHit[Int(mapped.image)] = true
                 return (imageNames[Int(mapped.image)], unresolved(domain, ip), false)
             }
-            // With no kernel image known at all there is no range to be outside of: like perf, `[unknown]`.
-            if table == nil && kernelMaps[domain] == nil {
+            // perf's name on perf's inputs; and with no kernel image known at all there is no range to be
+            // outside of: like perf, `[unknown]`.
+            if perfNames || (table == nil && kernelMaps[domain] == nil) {
                 return (strings.intern("[unknown]"), unresolved(domain, ip), false)
             }
             return (strings.intern("vmlinux-unknown"), unresolved(domain, ip), false)

@@ -15,7 +15,7 @@ public struct Attribution: Sendable, Equatable {
 /// | role | mode | inside the known image | outside |
 /// |---|---|---|---|
 /// | coordinator/active | hypervisor | the Xen image | `xen-unknown` |
-/// | coordinator/active | kernel | kernel mapping / `vmlinux` / module | `vmlinux-unknown` (`[unknown]` when no kernel image or map is known at all, as perf does) |
+/// | coordinator/active | kernel | kernel mapping / `vmlinux` / module | `vmlinux-unknown`; `[unknown]` for perf's inputs (perf.data, xprof's recordings: perf's name), or when no kernel image or map is known at all |
 /// | coordinator/active | user | the mapped binary | `[unknown]` |
 /// | passive N | hypervisor | `domainN-xen` | `domainN-xen-unknown` |
 /// | passive N | kernel | `domainN-kernel` | `domainN-modules` |
@@ -59,10 +59,14 @@ final class Attributor {
 
     /// Whether the host domain is passive (looked up once: it is asked for every user sample).
     var hostPassive = false
+    /// Whether unresolved kernel addresses take perf's name (`[unknown]`) rather than OProfile's
+    /// (`vmlinux-unknown`): inputs perf or xprof's perf-like recorder wrote.
+    let perfNames: Bool
 
     init(metadata: RunMetadata, options: SymbolOptions) {
         sources = SymbolSources(metadata: metadata, options: options)
         unknownName = strings.intern("[unknown]")
+        perfNames = ["perf.data", "xprof"].contains(metadata.sourceFormat)
         for d in metadata.domains { roles[d.id] = d.role }
         hints = metadata.symbolHints
         hostPassive = role(of: .host) == .passive

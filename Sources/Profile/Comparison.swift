@@ -60,41 +60,96 @@ public struct ScalingAnalysis: Sendable {
         public var growth: Double
         /// Whether the share never falls as CPUs are added.
         public var monotonic: Bool
+        /// Samples per run, in run order.
+        public var samples: [UInt64] = []
+
+        /// Fewer samples than this in the last run and a growth is noise (a count of n varies by about √n):
+        /// such a row is not marked as growing.
+        public static let significantSamples: UInt64 = 10
+
+        /// Whether the row grows with every CPU step on enough samples to mean it (the ↑ mark).
+        public var growsSignificantly: Bool {
+            monotonic && growth > 1 && (samples.last ?? 0) >= Self.significantSamples
+        }
     }
 
     public var keys: [SortKey]
     public var runs: [Run]
     public var rows: [Row]
+    /// What makes the comparison doubtful: runs of different programs or events, two runs at the same CPU
+    /// count (each with the runs it names).
+    public var warnings: [String] = []
+
+    /// The CPUs a run could use: the profiled command's affinity (within the CPUs sampled), else the CPUs
+    /// the recording sampled, else the CPUs online.
+    public static func cpuCount(of m: RunMetadata) -> Int {
+        if !m.cpuAffinity.isEmpty {
+            let n = m.cpusUsed.isEmpty ? m.cpuAffinity.count : Set(m.cpuAffinity).intersection(m.cpusUsed).count
+            if n > 0 { return n }
+        }
+        return m.cpusUsed.isEmpty ? max(1, m.cpusOnline) : m.cpusUsed.count
+    }
 
     /// Builds the analysis from one report per run (same sort keys), ordered by CPU count.
     /// - Parameters:
-    ///   - cpus: the CPU count of each run (defaults: the CPUs the recording used, else CPUs online).
+    ///   - cpus: the CPU count of each run (defaults: `Comparison.cpuCount(of:)`).
     ///   - throughput: optional work done per run, for speedup and efficiency.
     public init(reports: [Report], cpus: [Int]? = nil, throughput: [Double]? = nil) {
         var runs: [(Report, Run)] = reports.enumerated().map { i, r in
-            let n = cpus?[i] ?? (r.metadata.cpusUsed.isEmpty ? max(1, r.metadata.cpusOnline) : r.metadata.cpusUsed.count)
+            let n = cpus?[i] ?? Self.cpuCount(of: r.metadata)
             return (r, Run(source: r.source, cpus: n, totalSamples: r.totalSamples, throughput: throughput?[i]))
         }
         runs.sort { $0.1.cpus < $1.1.cpus }
         keys = reports.first?.keys ?? []
         self.runs = runs.map(\.1)
-        var table: [[String]: [Double]] = [:]
+        warnings = Self.doubts(runs.map(\.0), cpus: runs.map(\.1.cpus))
+        var table: [[String]: ([Double], [UInt64])] = [:]
         for (k, (r, _)) in runs.enumerated() {
             for row in r.rows {
-                table[row.values, default: Array(repeating: 0, count: runs.count)][k] = row.percent
+                table[row.values, default: (Array(repeating: 0, count: runs.count), Array(repeating: 0, count: runs.count))].0[k] = row.percent
+                table[row.values]?.1[k] = row.samples
             }
         }
-        rows = table.map { values, p in
+        rows = table.map { values, ps in
+            let p = ps.0
             let first = p.first ?? 0, last = p.last ?? 0
             let growth = first > 0 ? last / first : (last > 0 ? Double.infinity : 1)
             let mono = zip(p, p.dropFirst()).allSatisfy { $0 <= $1 + 1e-9 }
-            return Row(values: values, percents: p, growth: growth, monotonic: mono)
+            return Row(values: values, percents: p, growth: growth, monotonic: mono, samples: ps.1)
         }
         // Rows that matter: grew the most in percentage points, first.
         rows.sort {
             let a = ($0.percents.last ?? 0) - ($0.percents.first ?? 0), b = ($1.percents.last ?? 0) - ($1.percents.first ?? 0)
             return a != b ? a > b : $0.values.lexicographicallyPrecedes($1.values)
         }
+    }
+
+    /// Runs that should not be compared as one workload at several CPU counts, said plainly.
+    static func doubts(_ reports: [Report], cpus: [Int]) -> [String] {
+        var out: [String] = []
+        func name(_ i: Int) -> String { reports[i].source }
+        // The program run (its file name: a sweep's runs differ in their arguments, the CPU count among them).
+        let programs = reports.map { r -> String in
+            let cmd = r.metadata.command
+            if cmd == ["-a"] { return "(every CPU)" }
+            let c = cmd.first { !$0.hasPrefix("-") } ?? ""
+            return c.split(separator: "/").last.map(String.init) ?? c
+        }
+        let known = Set(programs.filter { !$0.isEmpty })
+        if known.count > 1 {
+            out.append("the runs profile different programs (" + programs.enumerated().map { "\(name($0)): \($1.isEmpty ? "?" : $1)" }.joined(separator: ", ")
+                       + "): shares of different workloads are not a scaling curve")
+        }
+        let events = reports.map { r in r.event ?? r.metadata.events.first?.name ?? "" }
+        if Set(events.filter { !$0.isEmpty }).count > 1 {
+            out.append("the runs sampled different events (" + zip(reports.indices, events).map { "\(name($0)): \($1)" }.joined(separator: ", ") + ")")
+        }
+        var byCount: [Int: [Int]] = [:]
+        for (i, n) in cpus.enumerated() { byCount[n, default: []].append(i) }
+        for (n, runs) in byCount.sorted(by: { $0.key < $1.key }) where runs.count > 1 {
+            out.append("\(runs.map(name).joined(separator: " and ")) all ran on \(n) CPU\(n == 1 ? "" : "s"): give each run's count with --cpus, or record with taskset/-C")
+        }
+        return out
     }
 
     /// Speedup of run `i` over the first run (throughput ratio), and its efficiency against linear scaling.

@@ -75,9 +75,11 @@ public enum ComparisonRenderer {
                     return .object(d)
                 }),
                 "sort": .of(s.keys.map(\.rawValue)),
+                "warnings": .of(s.warnings),
                 "rows": .array(rows.map { r in
-                    var d: [String: JSONValue] = ["percents": .array(r.percents.map { .of($0) }),
-                                                  "growth": r.growth.isInfinite ? .null : .of(r.growth), "monotonic": .bool(r.monotonic)]
+                    var d: [String: JSONValue] = ["percents": .array(r.percents.map { .of($0) }), "samples": .array(r.samples.map { .of($0) }),
+                                                  "growth": r.growth.isInfinite ? .null : .of(r.growth), "monotonic": .bool(r.monotonic),
+                                                  "grows": .bool(r.growsSignificantly)]
                     for (k, v) in zip(s.keys, r.values) { d[k.rawValue] = .of(v) }
                     return .object(d)
                 }),
@@ -93,8 +95,10 @@ public enum ComparisonRenderer {
                 }
                 out += line + "\n"
             }
-            out += "#   growth = last share / first share; ↑ marks shares that grow with every CPU step\n#\n"
-            let cells = rows.map { r in r.percents.map { ReportRenderer.pct($0) + "%" } + [growth(r.growth), r.monotonic && r.growth > 1 ? "↑" : ""] + r.values }
+            out += "#   growth = last share / first share; ↑ marks shares that grow with every CPU step (on \(ScalingAnalysis.Row.significantSamples)+ samples)\n"
+            for w in s.warnings { out += "# warning: \(w)\n" }
+            out += "#\n"
+            let cells = rows.map { r in r.percents.map { ReportRenderer.pct($0) + "%" } + [growth(r.growth), r.growsSignificantly ? "↑" : ""] + r.values }
             out += table(runHeads + ["Growth", ""] + s.keys.map(\.title), cells, numeric: runHeads.count + 1)
             return out
         }

@@ -15,7 +15,9 @@ public enum InfoRenderer {
     static func renderText(_ r: Report) -> String {
         let m = r.metadata
         var out = ""
-        func line(_ k: String, _ v: String) { out += k + String(repeating: " ", count: max(1, 18 - k.count)) + v + "\n" }
+        // Keys and values, aligned on the longest key when all are known (a recording's extra keys can be long).
+        var lines: [(String, String)] = []
+        func line(_ k: String, _ v: String) { lines.append((k, v)) }
         line("file", r.source)
         line("format", m.sourceFormat)
         if let s = m.extra["synthetic"] { line("SYNTHETIC", s) }
@@ -24,6 +26,7 @@ public enum InfoRenderer {
         if !m.architecture.isEmpty { line("architecture", m.architecture) }
         if m.cpusOnline > 0 { line("cpus online", String(m.cpusOnline)) }
         if !m.cpusUsed.isEmpty { line("cpus used", ReportRenderer.cpuList(m.cpusUsed)) }
+        if !m.cpuAffinity.isEmpty { line("cpu affinity", ReportRenderer.cpuList(m.cpuAffinity)) }
         for (i, e) in m.events.enumerated() {
             // Per event, what perf report heads its section with: samples and event count.
             let t = i < r.eventTotals.count ? r.eventTotals[i] : EventTotal(name: e.name, samples: 0, period: 0)
@@ -45,6 +48,16 @@ public enum InfoRenderer {
         if !r.stats.unknownRecords.isEmpty {
             line("unknown records", r.stats.unknownRecords.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", "))
         }
+        if let c = r.samplesWithCallchains, r.inputSamples > 0 {
+            var text = "none (recorded without -g: --children and --call-graph have nothing to draw)"
+            if c > 0 {
+                let share = Double(c) * 100 / Double(max(r.inputSamples, 1))
+                text = "\(c) of \(r.inputSamples) samples" + (c == r.inputSamples ? "" : " (\((share * 10).rounded() / 10) %)")
+            }
+            line("callchains", text)
+        }
+        let width = max(18, (lines.map(\.0.count).max() ?? 0) + 2)
+        for (k, v) in lines { out += k + String(repeating: " ", count: width - k.count) + v + "\n" }
         out += "\ndomains:\n"
         out += "  id      name              role         vcpus    samples      user    kernel  hypervisor  resolved      lost\n"
         var ids = Set(r.domains.map(\.domain))
@@ -105,6 +118,7 @@ public enum InfoRenderer {
                 return .object(e)
             }),
             "lost_samples": .of(r.stats.totalLost),
+            "samples_with_callchains": r.samplesWithCallchains.map { .of($0) } ?? .null,
             "dropped_records": .of(r.stats.droppedRecords),
             "unknown_records": .of(r.stats.unknownRecords),
             "unresolved_samples": .of(r.domains.reduce(0) { $0 + ($1.samples - $1.resolved) }),

@@ -33,6 +33,30 @@ public struct OverheadEstimate: Sendable {
     /// 95 % confidence interval of `percent` (Welch's t on the difference of means, scaled by the baseline mean).
     public var low: Double
     public var high: Double
+    /// The profiler's fixed cost per run, in seconds: the profiler around a command that does nothing
+    /// (`/bin/true`) less that command alone (nil when not measured).
+    public var startupSeconds: Double? = nil
+    /// The overhead without the start-up cost: (profiled − start-up − baseline) / baseline, in percent — what
+    /// a longer run of the same command would pay.
+    public var steadyPercent: Double? = nil
+
+    /// Whether the overhead is above `limit` percent for sure (the whole 95 % interval above it), below it
+    /// (the whole interval at or below), or cannot be told on these runs.
+    public enum Verdict: Equatable, Sendable { case within, above, inconclusive }
+    public func verdict(limit: Double) -> Verdict {
+        low > limit ? .above : high <= limit ? .within : .inconclusive
+    }
+
+    /// With the runs of the profiler around `/bin/true` (`startupProfiled`) and of `/bin/true` alone
+    /// (`startupPlain`): also the start-up cost and the steady-state overhead.
+    public init(profiler: String, baseline: [Double], profiled: [Double], startupPlain: [Double], startupProfiled: [Double]) {
+        self.init(profiler: profiler, baseline: baseline, profiled: profiled)
+        guard !startupPlain.isEmpty, !startupProfiled.isEmpty else { return }
+        let s = TimingStats(startupProfiled).mean - TimingStats(startupPlain).mean
+        startupSeconds = s
+        steadyPercent = baseline.isEmpty || self.baseline.mean <= 0 ? nil
+            : (self.profiled.mean - s - self.baseline.mean) / self.baseline.mean * 100
+    }
 
     public init(profiler: String, baseline: [Double], profiled: [Double]) {
         self.profiler = profiler
@@ -73,25 +97,28 @@ public enum OverheadRenderer {
                 "baseline": stats(estimates.first?.baseline),
                 "profilers": .array(estimates.map { e in
                     .object(["profiler": .of(e.profiler), "runs": stats(e.profiled), "overhead_percent": .of(e.percent),
-                             "ci95_low": .of(e.low), "ci95_high": .of(e.high)])
+                             "ci95_low": .of(e.low), "ci95_high": .of(e.high),
+                             "startup_seconds": e.startupSeconds.map { .of($0) } ?? .null,
+                             "steady_state_percent": e.steadyPercent.map { .of($0) } ?? .null])
                 }),
             ]
             return JSONValue.object(o).rendered()
         case .csv:
-            var out = "profiler,runs,mean_s,stddev_s,median_s,overhead_percent,ci95_low,ci95_high\n"
+            var out = "profiler,runs,mean_s,stddev_s,median_s,overhead_percent,ci95_low,ci95_high,startup_s,steady_state_percent\n"
             if let b = estimates.first?.baseline {
-                out += "none,\(b.samples.count),\(pct(b.mean, 4)),\(pct(b.standardDeviation, 4)),\(pct(b.median, 4)),0,0,0\n"
+                out += "plain,\(b.samples.count),\(pct(b.mean, 4)),\(pct(b.standardDeviation, 4)),\(pct(b.median, 4)),0,0,0,0,0\n"
             }
             for e in estimates {
                 let p = e.profiled
-                out += "\(e.profiler),\(p.samples.count),\(pct(p.mean, 4)),\(pct(p.standardDeviation, 4)),\(pct(p.median, 4)),\(pct(e.percent, 4)),\(pct(e.low, 4)),\(pct(e.high, 4))\n"
+                out += "\(e.profiler),\(p.samples.count),\(pct(p.mean, 4)),\(pct(p.standardDeviation, 4)),\(pct(p.median, 4)),\(pct(e.percent, 4)),\(pct(e.low, 4)),\(pct(e.high, 4))"
+                out += "," + (e.startupSeconds.map { pct($0, 4) } ?? "") + "," + (e.steadyPercent.map { pct($0, 4) } ?? "") + "\n"
             }
             return out
         case .table:
             var out = "# xprof overhead: \(command.joined(separator: " ")) at \(frequency) Hz; wall time per run, runs interleaved\n#\n"
             out += "# Profiler   Runs    Mean (s)  Stddev (s)  Median (s)  Overhead  95% CI\n"
             if let b = estimates.first?.baseline {
-                out += "  none       " + pad(String(b.samples.count), 4) + "  " + pad(pct(b.mean, 4), 10) + "  " + pad(pct(b.standardDeviation, 4), 10)
+                out += "  plain      " + pad(String(b.samples.count), 4) + "  " + pad(pct(b.mean, 4), 10) + "  " + pad(pct(b.standardDeviation, 4), 10)
                 out += "  " + pad(pct(b.median, 4), 10) + "         -\n"
             }
             for e in estimates {
@@ -99,6 +126,12 @@ public enum OverheadRenderer {
                 out += "  " + e.profiler + String(repeating: " ", count: max(1, 11 - e.profiler.count)) + pad(String(p.samples.count), 4)
                 out += "  " + pad(pct(p.mean, 4), 10) + "  " + pad(pct(p.standardDeviation, 4), 10) + "  " + pad(pct(p.median, 4), 10)
                 out += "  " + pad((e.percent >= 0 ? "+" : "") + pct(e.percent, 2) + "%", 8) + "  [" + pct(e.low, 2) + "%, " + pct(e.high, 2) + "%]\n"
+            }
+            // The fixed and the per-second parts of each profiler's cost.
+            for e in estimates {
+                guard let s = e.startupSeconds, let steady = e.steadyPercent else { continue }
+                out += "# \(e.profiler): start-up \(pct(s, 3)) s per run (around /bin/true); steady state "
+                    + (steady >= 0 ? "+" : "") + pct(steady, 2) + "% (the overhead less the start-up)\n"
             }
             return out
         }

@@ -115,7 +115,9 @@ public struct PProfProfile: Sendable {
             if options.lines && resolved {
                 // Once per location: the line-table row itself, not `sourceLine`'s `file:line` text.
                 if let loc = attributor.sourceLocation(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip), loc.line > 0 {
-                    file = basename(loc.file)
+                    // The path as the line table gives it (absolute with its compilation directory), so that
+                    // `pprof -list` finds the source from any folder.
+                    file = loc.file
                     line = Int64(loc.line)
                 }
             }
@@ -151,6 +153,17 @@ public struct PProfProfile: Sendable {
             stacks[key, default: (0, 0)].count += Int64(clamping: s.count)
             stacks[key, default: (0, 0)].period &+= Int64(truncatingIfNeeded: s.weight)
             p.totalSamples += s.count
+        }
+
+        // pprof takes the first mapping for the main binary (its name heads `-top` and the web view): the
+        // profiled command's image when it has samples, else the image with the most samples.
+        var mappingSamples: [UInt64: Int64] = [:]
+        for (key, v) in stacks { if let leaf = key.locations.first { mappingSamples[p.locations[Int(leaf) - 1].mappingID, default: 0] += v.count } }
+        let commandName = meta.command.first { !$0.hasPrefix("-") }.map { String($0.split(separator: "/").last ?? "") }
+        if let main = p.mappings.first(where: { m in commandName.map { basename(p.strings[Int(m.filename)]) == $0 } ?? false && mappingSamples[m.id] != nil })
+            ?? p.mappings.max(by: { (mappingSamples[$0.id] ?? 0, $1.id) < (mappingSamples[$1.id] ?? 0, $0.id) }),
+           let i = p.mappings.firstIndex(where: { $0.id == main.id }) {
+            p.mappings.insert(p.mappings.remove(at: i), at: 0)
         }
 
         let events = meta.events

@@ -59,6 +59,9 @@ public struct Report: Sendable {
     public var totalPeriod: UInt64
     /// Samples in the input before `--domain`/`--mode` filters.
     public var inputSamples: UInt64
+    /// Of `inputSamples`, those with a callchain; nil when callchains were not decoded (neither --children,
+    /// --call-graph nor `ReportOptions.countCallchains`).
+    public var samplesWithCallchains: UInt64? = nil
     /// Rows cut by `--top` / `--percent-limit`.
     public var rowsOmitted: Int
     public var omittedPeriod: UInt64

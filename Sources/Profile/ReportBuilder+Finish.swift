@@ -3,6 +3,26 @@ import SampleIO
 /// The end of a report: rows rendered to strings, ordered, cut by `--percent-limit` and `--top`, with their
 /// call graphs, totals (all samples or the kept ones, ``FilterPercentage``) and domains.
 extension ReportBuilder {
+    /// What to pass when a domain's kernel or hypervisor samples found no symbol table at all (a Xen capture
+    /// reported without `--xen`/`--system-map`, a perf.data file cut before its build-ids): the options that
+    /// name them, for modes holding at least 1 % of the samples.
+    static func symbolHints(_ domains: Dictionary<DomainID, DomainSummary>.Values, attributor: Attributor, total: UInt64) -> [String] {
+        var hints: [String] = []
+        let floor = max(1, total / 100)
+        let hyper = domains.reduce(0) { $0 + ($1.byMode[.hypervisor] ?? 0) }
+        if hyper >= floor, attributor.sources.xen() == nil {
+            hints.append("\(hyper) hypervisor samples have no symbols: give Xen's with --xen xen-syms (the xen-syms of the Xen that ran, e.g. from Debian's xen-hypervisor-*-dbg)")
+        }
+        for d in domains.sorted(by: { $0.domain < $1.domain }) where d.domain != .hypervisor {
+            let kernel = d.byMode[.kernel] ?? 0
+            guard kernel >= floor, attributor.sources.kernel(d.domain) == nil else { continue }
+            let n = d.domain.rawValue
+            hints.append("\(kernel) kernel samples of domain \(n) have no symbols: give them with --vmlinux \(n)=VMLINUX, --system-map \(n)=System.map or --kallsyms \(n)=FILE"
+                         + (d.domain == .host ? " (recorded on this machine: --kallsyms 0=/proc/kallsyms)" : ""))
+        }
+        return hints
+    }
+
     /// Each row's rank in every key column (`ranks[row * keyCount + column]`, rows by their key's index): the
     /// order of the column's distinct values as strings, equal strings equal ranks. Rows that tie on their
     /// counts (a whole system's million rows are mostly of a sample or two) are ordered by their values; ranks
@@ -129,7 +149,7 @@ extension ReportBuilder {
                       totalSamples: total.samples, totalPeriod: total.period, inputSamples: input,
                       rowsOmitted: omitted, omittedPeriod: omittedPeriod,
                       domains: domains.values.sorted { $0.domain < $1.domain },
-                      symbolWarnings: attributor.sources.warnings,
+                      symbolWarnings: attributor.sources.warnings + symbolHints(domains.values, attributor: attributor, total: total.samples),
                       filterDescription: filter.joined(separator: ", "),
                       imagesWithHits: attributor.imagesWithHits(), children: options.children, callGraph: options.callGraph)
         if !options.selection.filter.isEmpty {

@@ -86,7 +86,8 @@ public enum ReportBuilder {
     }
 
     static func build(source input: any SampleSource, path: String, options: ReportOptions, perEvent: Bool) throws(SampleIOError) -> [Report] {
-        input.setCallchainsWanted(options.children || options.callGraph != nil)
+        let chainsWanted = options.children || options.callGraph != nil || options.countCallchains
+        input.setCallchainsWanted(chainsWanted)
         // A report only counts: identical samples may come merged (see Sample.count).
         input.setMergingAllowed(options.selection.allowsMerging)
         // Decoding runs a few batches ahead on another core while this thread attributes and aggregates.
@@ -117,7 +118,7 @@ public enum ReportBuilder {
         // One tally per event (perEvent), else one for all; samples and period of every event.
         var tallies: [Tally] = [Tally()]
         var eventTotals = Array(repeating: EventTotal(name: "", samples: 0, period: 0), count: meta.events.count)
-        var input: UInt64 = 0
+        var input: UInt64 = 0, withChains: UInt64 = 0
         let keys = options.sortKeys
         let cpuKeyed = keys.contains(.cpu)
         // The vCPU and the label are not part of the row cache's key: with those keys each sample's row is found
@@ -207,6 +208,7 @@ public enum ReportBuilder {
                 }
                 if let w = options.selection.timeWindow, !w.contains(s.time) { continue }
                 input += s.count
+                if s.chainCount > 0 { withChains += s.count }
                 if let d = options.selection.domain, s.domain != d { continue }
                 if let m = options.selection.mode, s.mode != m { continue }
                 let ev = Int(s.event)
@@ -357,6 +359,7 @@ public enum ReportBuilder {
             var r = finish(tally, slot: slot, keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
                            options: options, path: path, input: input, graphs: graphs)
             r.eventTotals = eventTotals
+            if chainsWanted { r.samplesWithCallchains = withChains }
             if perEvent {
                 r.event = eventTotals[slot].name
             } else if let e = options.selection.event, Int(e) < eventTotals.count {
@@ -368,6 +371,7 @@ public enum ReportBuilder {
             var r = finish(Tally(), slot: 0, keys: keys, rowKeys: rowKeys, meta: meta2, stats: stats, attributor: attributor,
                            options: options, path: path, input: input, graphs: nil)
             r.eventTotals = eventTotals
+            if chainsWanted { r.samplesWithCallchains = withChains }
             if let e = options.selection.event, Int(e) < eventTotals.count { r.event = eventTotals[Int(e)].name }
             reports.append(r)
         }

@@ -155,6 +155,9 @@ public struct ReportOptions: Sendable {
     public var children = false
     /// Also build each shown row's call graph (`--call-graph`), like `perf report --no-children -g`.
     public var callGraph: CallGraphOptions?
+    /// Decode callchains to count the samples that carry one (`Report.samplesWithCallchains`) even when
+    /// neither `children` nor `callGraph` needs them (`info`).
+    public var countCallchains = false
     /// Names for domains (`--guest-name DOM=NAME`), overriding the recording's.
     public var domainNames: [DomainID: String] = [:]
 

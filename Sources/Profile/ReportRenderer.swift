@@ -87,7 +87,8 @@ public enum ReportRenderer {
         var run: [String] = []
         if !events.isEmpty { run.append("event: " + events.joined(separator: ", ")) }
         if m.cpusOnline > 0 || !m.cpusUsed.isEmpty {
-            run.append("CPUs: \(m.cpusOnline) online" + (m.cpusUsed.isEmpty ? "" : ", used \(cpuList(m.cpusUsed))"))
+            run.append("CPUs: \(m.cpusOnline) online" + (m.cpusUsed.isEmpty ? "" : ", used \(cpuList(m.cpusUsed))")
+                       + (m.cpuAffinity.isEmpty ? "" : ", command's affinity \(cpuList(m.cpuAffinity))"))
         }
         if m.duration > 0 { run.append("duration \(seconds(m.duration))") }
         if !run.isEmpty { lines.append(run.joined(separator: "; ")) }
@@ -263,7 +264,7 @@ public enum ReportRenderer {
     static func metadataObject(_ m: RunMetadata) -> JSONValue {
         var o: [String: JSONValue] = [
             "source_format": .of(m.sourceFormat), "hostname": .of(m.hostname), "kernel_release": .of(m.kernelRelease),
-            "architecture": .of(m.architecture), "cpus_online": .of(m.cpusOnline), "cpus_used": .of(m.cpusUsed),
+            "architecture": .of(m.architecture), "cpus_online": .of(m.cpusOnline), "cpus_used": .of(m.cpusUsed), "cpu_affinity": .of(m.cpuAffinity),
             "command": .of(m.command), "start_time_ns": .of(m.startTime), "duration_ns": .of(m.duration),
         ]
         o["events"] = .array(m.events.map { e in

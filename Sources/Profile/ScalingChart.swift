@@ -9,7 +9,9 @@ import Glibc
 /// grows at every CPU step (the table's ↑) are drawn thick, with triangles, and marked ↑ in the legend.
 public enum ScalingChart {
     // Geometry (pixels).
-    static let width = 960.0, height = 520.0
+    static let minimumWidth = 960.0, height = 520.0
+    /// Width of a legend character at 12 px (generous: the legend must never cut a name).
+    static let legendCharacter = 7.4
     static let left = 70.0, right = 620.0, top = 70.0, bottom = 450.0
     /// Space between the plot's edges and the first and last CPU count.
     static let inset = 24.0
@@ -31,6 +33,10 @@ public enum ScalingChart {
         let (step, yTop) = ChartScale.ticks(upTo: highest)
         func y(_ p: Double) -> Double { bottom - p / yTop * (bottom - top) }
 
+        // Wide enough for the longest legend entry in full (names are never cut: `scale`'s rows are often
+        // long C++ or image-qualified names, and a cut one cannot be told from its neighbour).
+        let longest = rows.map { ($0.growsSignificantly ? 2 : 0) + $0.values.joined(separator: " ").count }.max() ?? 0
+        let width = max(minimumWidth, right + 62 + Double(longest) * legendCharacter + 16)
         var svg = SVGWriter(width: width, height: height)
         svg.element("text", ["x": .number(width / 2), "y": "24", "font-size": "17", "text-anchor": "middle"],
                     text: "xprof scale: share of samples per CPU count (top \(rows.count) row\(rows.count == 1 ? "" : "s") by growth)")
@@ -56,7 +62,7 @@ public enum ScalingChart {
         // One line per row, then its legend entry.
         for (k, r) in rows.enumerated() {
             let colour = palette[k % palette.count]
-            let growing = r.monotonic && r.growth > 1
+            let growing = r.growsSignificantly
             let name = r.values.joined(separator: " ")
             let points = zip(cpus, r.percents).map { (x($0), y($1)) }
             var tip = name + ": " + zip(s.runs, r.percents).map { "\(ReportRenderer.pct($1))% at \($0.cpus) CPU\($0.cpus == 1 ? "" : "s")" }
@@ -82,7 +88,7 @@ public enum ScalingChart {
             marker(&svg, at: (right + 39, ly), growing: growing, colour: colour, title: nil)
             let label = (growing ? "↑ " : "") + name
             svg.element("text", ["x": .number(right + 62), "y": .number(ly + 4), "font-size": "12", "font-weight": growing ? "bold" : "normal"],
-                        text: label.count > 40 ? String(label.prefix(38)) + ".." : label)
+                        text: label)
             svg.close()
         }
         return svg.finish()

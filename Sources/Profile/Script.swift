@@ -58,6 +58,11 @@ public struct ScriptSummary: Sendable {
 public enum ScriptWriter {
     /// The default fields for `metadata`'s input.
     public static func defaultFields(_ metadata: RunMetadata) -> [ScriptField] {
+        // Xenoprof rings and OProfile streams carry no thread, command, CPU or time (perf script, too, shows
+        // only the fields a recording has): the domain and mode lead instead of "[unknown] -1 … 0.000000".
+        if ["xenoprof-capture", "oprofile-stream"].contains(metadata.sourceFormat) {
+            return [.domain, .mode, .period, .event, .ip, .sym, .symoff, .dso]
+        }
         var f: [ScriptField] = [.comm, .tid]
         if metadata.domains.count > 1 { f.append(.domain) }
         f += [.cpu, .time, .period, .event, .ip, .sym, .symoff, .dso]
@@ -214,7 +219,7 @@ public enum ScriptWriter {
                     if s.domain == .hypervisor { out += "xen".utf8 } else { out.append(100 /* d */); Self.decimal(UInt64(s.domain.rawValue), to: &out) }
                 case .mode:
                     gap()
-                    out += s.mode.description.utf8
+                    out += Line.pad(s.mode.description, 10, left: true).utf8  // "hypervisor": the longest
                 case .time:
                     gap()
                     Self.decimal(s.time / 1_000_000_000, to: &out)

@@ -3,8 +3,12 @@ import SampleIO
 /// `xprof vmstat`: per physical CPU and time interval, how busy it was and which domain's vCPU held it —
 /// the view of the vm-stat tool of the Xen scaling study (`3 [087.3] d0-3[000.2] d2-0[087.1]`).
 ///
-/// Shares are shares of the CPU's samples in the interval: with a time-based event (cpu-clock) the idle
-/// task is sampled too (pid 0 of the host), so busy = non-idle samples / all samples of that CPU.
+/// Shares are shares of the interval's time (docs/ARCHITECTURE.md, "vmstat"): a tickless kernel takes no
+/// `cpu-clock` samples on an idle CPU, so a share of the samples a CPU took would show a CPU that ran a
+/// spinner for half the run as 100 % busy throughout. With a time event (cpu-clock, task-clock: the period is
+/// nanoseconds) busy = the non-idle samples' period / the interval's length; with a frequency-driven event,
+/// non-idle samples / (frequency × length); only a fixed-count event without a time base (Xenoprof's) falls
+/// back to the share of the CPU's samples. Samples of the idle task (pid 0 of the host) are never busy.
 public struct VMStat: Sendable {
     public struct Holder: Sendable, Equatable {
         public var domain: DomainID
@@ -30,7 +34,8 @@ public struct VMStat: Sendable {
     public var intervals: [Interval]
 
     /// Reads `source`; `interval` seconds per row block (nil: one block for the whole run); only the samples
-    /// `selection` keeps (a xentrace file's schedule is its `sched` event unless the selection names another).
+    /// `selection` keeps, of its event (else the first; a xentrace file's schedule is its `sched` event unless
+    /// the selection names another).
     public static func build(source: any SampleSource, path: String, interval: Double?,
                              selection: SampleSelection = SampleSelection(),
                              symbols: SymbolOptions = SymbolOptions()) throws(SampleIOError) -> VMStat {
@@ -40,40 +45,77 @@ public struct VMStat: Sendable {
            selection.event == nil || selection.event == UInt16(sched) {
             return try buildFromSchedule(source: source, path: path, interval: interval, event: UInt16(sched), each: each)
         }
+        // The event's samples (the first event's without a selected one): what "busy" is measured in depends on it.
+        let eventIndex = selection.event ?? 0
+        let event = Int(eventIndex) < source.metadata.events.count ? source.metadata.events[Int(eventIndex)] : nil
+        let timeEvent = ["cpu-clock", "task-clock"].contains(event?.name.split(separator: ":").first.map(String.init) ?? "")
+        let frequency = timeEvent ? nil : event?.frequency.map { Double($0) }
         struct Key: Hashable { var bucket: Int; var pcpu: UInt32; var domain: UInt32; var vcpu: UInt32; var idle: Bool }
-        var counts: [Key: UInt64] = [:]
-        var sawCPU = false
-        let width = interval.map { UInt64(max($0, 0.001) * 1e9) }
+        var weights: [Key: UInt64] = [:]
+        var samples: [Int: [UInt32: UInt64]] = [:]
+        var cpusSeen = Set<UInt32>()
+        var first = UInt64.max, last: UInt64 = 0
+        let width = interval.map { Int64(max($0, 0.001) * 1e9) }
+        // A sample stands for the sampling period before it: a time event's own period, else one interval of
+        // the frequency. Intervals count from the first sample to arrive less that period (sources deliver
+        // samples in time order, give or take a little across CPUs: an earlier one falls in interval -1).
+        let frequencyLead = frequency.map { Int64(1e9 / max($0, 1)) } ?? 0
+        var origin: Int64? = nil
         try each { s in
-            guard s.pcpu != Sample.unknownCPU else { return }
-            sawCPU = true
-            // Absolute buckets: samples of different CPUs need not come in time order.
-            let bucket = width.map { Int(s.time / $0) } ?? 0
+            guard s.event == eventIndex && s.pcpu != Sample.unknownCPU else { return }
+            cpusSeen.insert(s.pcpu)
+            let lead = timeEvent ? Int64(clamping: s.weight / max(s.count, 1)) : frequencyLead
+            first = min(first, UInt64(max(0, Int64(clamping: s.time) - lead)))
+            last = max(last, s.time)
+            let o = origin ?? (Int64(clamping: s.time) - lead)
+            origin = o
+            // A sample at the very end of an interval (its period inside it) belongs to that interval.
+            let bucket = width.map { Int(floorDiv(Int64(clamping: s.time) - o - 1, $0)) } ?? 0
             let idle = s.domain == .host && (s.pid == 0 || s.tid == 0)
-            counts[Key(bucket: bucket, pcpu: s.pcpu, domain: s.domain.rawValue, vcpu: s.vcpu, idle: idle), default: 0] += 1
+            weights[Key(bucket: bucket, pcpu: s.pcpu, domain: s.domain.rawValue, vcpu: s.vcpu, idle: idle),
+                    default: 0] += timeEvent ? s.weight : s.count
+            samples[bucket, default: [:]][s.pcpu, default: 0] += s.count
         }
-        guard sawCPU else {
+        guard !cpusSeen.isEmpty else {
             throw SampleIOError(.unsupported, "the samples carry no physical CPU, so there is no per-CPU view",
                                 path: path, hint: "record with xprof record -a (or perf record -a); Xenoprof rings only name vCPUs")
         }
+        // The run's span (first: the earliest sample less its period), relative to the origin.
+        let o = origin ?? 0
+        let runStart = Int64(clamping: first) - o, runEnd = max(Int64(clamping: last) - o, runStart + 1)
         var byBucket: [Int: [UInt32: [(Key, UInt64)]]] = [:]
-        for (k, n) in counts { byBucket[k.bucket, default: [:]][k.pcpu, default: []].append((k, n)) }
-        let w = width.map { Double($0) / 1e9 } ?? 0
-        let firstBucket = byBucket.keys.min() ?? 0
-        let intervals = byBucket.keys.sorted().map { b -> Interval in
-            let cpus = (byBucket[b] ?? [:]).keys.sorted().map { cpu -> CPUInterval in
+        for (k, n) in weights { byBucket[k.bucket, default: [:]][k.pcpu, default: []].append((k, n)) }
+        let w = width ?? (runEnd - runStart)
+        let buckets = width.map { Array(Int(floorDiv(runStart, $0))...Int(floorDiv(runEnd - 1, $0))) } ?? [0]
+        let firstBucket = buckets.first ?? 0
+        let intervals = buckets.map { b -> Interval in
+            // The interval's time within the run (the first and last are cut by the run's ends), in ns.
+            let lo = width.map { max(Int64(b) * $0, runStart) } ?? runStart
+            let hi = width.map { min(Int64(b + 1) * $0, runEnd) } ?? runEnd
+            let length = Double(max(hi, lo + 1) - lo)
+            let cpus = cpusSeen.sorted().map { cpu -> CPUInterval in
                 let entries = byBucket[b]?[cpu] ?? []
-                let total = entries.reduce(0) { $0 + $1.1 }
-                let busy = entries.filter { !$0.0.idle }.reduce(0) { $0 + $1.1 }
+                let taken = samples[b]?[cpu] ?? 0
+                // What 100 % is: the interval's nanoseconds, the samples it should have held, or (no time
+                // base) the samples it did hold.
+                let capacity = timeEvent ? length : frequency.map { $0 * length / 1e9 } ?? Double(max(taken, 1))
                 var holders = entries.filter { !$0.0.idle }.map {
-                    Holder(domain: DomainID($0.0.domain), vcpu: $0.0.vcpu, percent: Double($0.1) * 100 / Double(max(total, 1)))
+                    Holder(domain: DomainID($0.0.domain), vcpu: $0.0.vcpu, percent: min(100, Double($0.1) * 100 / capacity))
                 }
                 holders.sort { $0.domain != $1.domain ? $0.domain < $1.domain : $0.vcpu < $1.vcpu }
-                return CPUInterval(pcpu: cpu, samples: total, busyPercent: Double(busy) * 100 / Double(max(total, 1)), holders: holders)
+                let busy = entries.filter { !$0.0.idle }.reduce(0) { $0 + $1.1 }
+                return CPUInterval(pcpu: cpu, samples: taken, busyPercent: min(100, Double(busy) * 100 / capacity), holders: holders)
             }
-            return Interval(start: Double(b - firstBucket) * w, end: Double(b - firstBucket + 1) * w, cpus: cpus)
+            let start = width == nil ? 0 : Double(b - firstBucket) * Double(w) / 1e9
+            return Interval(start: start, end: width == nil ? Double(w) / 1e9 : start + Double(w) / 1e9, cpus: cpus)
         }
         return VMStat(source: path, intervals: intervals)
+    }
+
+    /// Division rounding toward minus infinity (Swift's `/` truncates toward zero).
+    static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+        let q = a / b
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
     }
 }
 

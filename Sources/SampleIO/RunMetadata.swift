@@ -92,6 +92,9 @@ public struct RunMetadata: Sendable, Equatable {
     public var cpusOnline: Int = 0
     /// CPUs the run sampled (empty: unknown / all).
     public var cpusUsed: [Int] = []
+    /// CPUs the profiled command or process was allowed to run on (its affinity: `taskset`, `record -C`
+    /// with a command); empty when unknown or for a system-wide recording. `scale` counts these.
+    public var cpuAffinity: [Int] = []
     public var events: [EventInfo] = []
     /// The command that was profiled (or the recorder's command line).
     public var command: [String] = []

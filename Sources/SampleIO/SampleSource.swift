@@ -72,6 +72,10 @@ public enum SampleReader {
                 throw error.at(path: path)
             }
         }
+        if FileBytes.isDirectory(path) {
+            throw SampleIOError(.unsupported, "a directory that holds no input xprof reads",
+                                path: path, hint: "a Xenoprof capture directory holds capture.json; perf.data, .xprof and xentrace inputs are files: give one of them")
+        }
         let head = prefix.prefix(8).map { String(format2: $0) }.joined(separator: " ")
         throw SampleIOError(.unsupported,
                             "not a format xprof reads: the first bytes are \(head.isEmpty ? "(empty file)" : head)",

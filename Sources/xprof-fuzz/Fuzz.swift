@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SampleIO
+import SymbolMap
 #if XPROF_FUZZ
 import CPerfShim
 #endif
@@ -16,9 +17,11 @@ import CPerfShim
 ///
 /// Targets: `perfdata` (perf.data, file and pipe mode, compressed), `xprof` (the native format),
 /// `xenoprof` (a capture packed with tar, with `capture.json`), `oprofile` (the words of an OProfile
-/// stream, placed in a fixed capture with one active domain).
+/// stream, placed in a fixed capture with one active domain), `xentrace` (a xentrace file), `kallsyms` (the
+/// text of /proc/kallsyms or a System.map, then looked up), `elf` (an ELF file's headers and symbol tables,
+/// then looked up).
 enum FuzzTarget: String, CaseIterable {
-    case perfdata, xprof, xenoprof, oprofile
+    case perfdata, xprof, xenoprof, oprofile, xentrace, kallsyms, elf
 
     /// Decodes `bytes` (written to `scratch` first: the decoders read files) and drains every batch.
     /// - Returns: a one-line summary (samples, or the error's first line).
@@ -27,6 +30,17 @@ enum FuzzTarget: String, CaseIterable {
         let file: [UInt8] = self == .oprofile ? Tar.archive([("capture.json", Array(Self.oprofileCapture.utf8)),
                                                              ("oprofile.stream", Array(bytes))])
                                               : Array(bytes)
+        if self == .kallsyms {
+            // Both readers of symbol text, then lookups at, around and between every symbol found.
+            let text = String(decoding: bytes, as: UTF8.self)
+            let (k, bad) = SymbolTable.kallsyms(text: text)
+            let (m, _) = SymbolTable.systemMap(text: text)
+            var hits = 0
+            for t in [k, m] {
+                for a in Self.probes(t) where t.lookup(a) != nil { hits += 1 }
+            }
+            return "\(k.count) kallsyms, \(m.count) System.map symbols, \(bad.count) bad lines, \(hits) hits"
+        }
         do throws(SampleIOError) {
             try FileBytes.write(file, to: scratch)
             let source: any SampleSource
@@ -34,6 +48,18 @@ enum FuzzTarget: String, CaseIterable {
             case .perfdata: source = try PerfDataFormat.open(path: scratch)
             case .xprof: source = try XprofFormat.open(path: scratch)
             case .xenoprof, .oprofile: source = try XenoprofCaptureFormat.open(path: scratch)
+            case .xentrace: source = try XentraceFormat.open(path: scratch, options: ReadOptions())
+            case .kallsyms: return ""
+            case .elf:
+                do throws(SymbolMapError) {
+                    let image = try ElfImage(path: scratch)
+                    var hits = 0
+                    for a in Self.probes(image.symbols) where image.symbols.lookup(a) != nil { hits += 1 }
+                    for s in image.loadSegments { _ = image.virtualAddress(forFileOffset: s.fileOffset &+ 1) }
+                    return "\(image.symbols.count) symbols, \(image.loadSegments.count) segments, \(hits) hits"
+                } catch {
+                    return "refused: " + (error.description.split(separator: "\n").first.map(String.init) ?? "")
+                }
             }
             var samples = 0, frames = 0
             while let batch = try source.nextBatch() {
@@ -44,6 +70,16 @@ enum FuzzTarget: String, CaseIterable {
         } catch {
             return "refused: " + (error.description.split(separator: "\n").first.map(String.init) ?? "")
         }
+    }
+
+    /// Addresses to look up in `table`: each symbol's start, one byte before and after, and far outside.
+    static func probes(_ table: SymbolTable) -> [UInt64] {
+        var out: [UInt64] = [0, 1, UInt64.max, UInt64.max - 1, 0xffff_ffff_8100_0000]
+        for i in 0..<min(table.count, 4096) {
+            let a = table.start(at: i)
+            out += [a, a &- 1, a &+ 1, a &+ 0x1000]
+        }
+        return out
     }
 
     /// The capture an `oprofile` input is the stream of: 64-bit words, one cookie.

@@ -67,9 +67,6 @@ struct ScaleCommand: ParsableCommand {
         let reports = runs.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: cpus.map { $0.split(separator: ",").compactMap { Int($0) } },
                                        throughput: throughput.map { $0.split(separator: ",").compactMap { Double($0) } })
-        writeStandardOutput(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top))
-        if let svg {
-            writeOutput(ScalingChart.render(analysis, rows: options.top ?? Self.chartRows), to: svg, option: "--svg")
-        }
+        Self.emit(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top, svg: svg)
     }
 }

@@ -28,6 +28,7 @@ struct InfoCommand: ParsableCommand {
     func run() throws {
         var opts = ReportOptions()
         opts.sortKeys = [.domain, .mode]
+        opts.countCallchains = true
         opts.symbols = symbols.options
         let report = runReporting {
             let source = try input.open(file)

@@ -10,8 +10,8 @@ struct RecordCommand: ParsableCommand {
         commandName: "record",
         abstract: "Sample this machine with perf_event_open and write a .xprof file.",
         discussion: """
-        Samples a command (`xprof record -- CMD ARGS`, following its children), an existing process (-p PID)
-        or every CPU (-a). By default (-e auto) it prefers the hardware cycles event and falls back to the
+        Samples a command (`xprof record -- CMD ARGS`, following its children), an existing process (-p PID,
+        until it exits) or every CPU (-a; with a command, `-a -- sleep 5`, for as long as the command runs). By default (-e auto) it prefers the hardware cycles event and falls back to the
         software cpu-clock event where hardware counters are unavailable. -e takes perf's generic events,
         several at once (-e cpu-clock,page-faults,context-switches), with perf's modifiers :u (user only),
         :k (kernel only) and :p/:pp/:ppp (precise IPs); reports then show one section per event.
@@ -24,25 +24,25 @@ struct RecordCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .customShort("F"), help: "Samples per second per CPU (per event; default 997).")
-    var frequency: UInt64?
+    @Option(name: .customShort("F"), help: ArgumentHelp(SamplingRate.help + "; per event; default 997.", valueName: "hz|max"))
+    var frequency: SamplingRate?
 
-    @Option(name: .customShort("c"), help: "Sample every N events instead (a fixed period; not with -F).")
+    @Option(name: .customShort("c"), help: ArgumentHelp("Sample every N events instead (a fixed period; not with -F).", valueName: "n"))
     var count: UInt64?
 
     @Flag(name: .short, help: "Sample every CPU (system-wide).")
     var all = false
 
-    @Option(name: .short, help: "Sample an existing process and its threads.")
+    @Option(name: .short, help: ArgumentHelp("Sample an existing process and its threads, until it exits.", valueName: "pid"))
     var pid: Int32?
 
-    @Option(name: .customShort("C"), help: "CPUs to sample, e.g. 0-3,6 (default: all online).")
+    @Option(name: .customShort("C"), help: ArgumentHelp("CPUs to sample, e.g. 0-3,6 (default: all online).", valueName: "cpus"))
     var cpus: String?
 
     @Flag(name: .short, help: "Record callchains.")
     var g = false
 
-    @Option(name: .short, help: "Output file.")
+    @Option(name: .short, help: ArgumentHelp("Output file.", valueName: "file"))
     var output: String = "xprof.data.xprof"
 
     @Option(help: "Stop after this many seconds.")
@@ -58,11 +58,12 @@ struct RecordCommand: ParsableCommand {
     var command: [String] = []
 
     func validate() throws {
-        let targets = (all ? 1 : 0) + (pid != nil ? 1 : 0) + (command.isEmpty ? 0 : 1)
+        // perf's idiom `-a -- sleep 5`: every CPU while the command runs.
+        let targets = (all ? 1 : 0) + (pid != nil ? 1 : 0) + (command.isEmpty || all ? 0 : 1)
         guard targets == 1 else {
-            throw ValidationError("give exactly one of -a, -p PID or -- CMD ARGS")
+            throw ValidationError("give exactly one of -a [-- CMD ARGS], -p PID or -- CMD ARGS")
         }
-        if let frequency, frequency == 0 || frequency > 100_000 { throw ValidationError("-F must be between 1 and 100000") }
+        if let f = frequency?.hertz, f > 100_000 { throw ValidationError("-F must be between 1 and 100000, or max") }
         if frequency != nil, count != nil { throw ValidationError("give -F (samples a second) or -c (events a sample), not both") }
         guard ringPages > 0, ringPages & (ringPages - 1) == 0 else { throw ValidationError("--ring-pages must be a power of two") }
         if case .failure(let e) = RecordOptions.Event.parseList(event) { throw ValidationError("--event \(event): \(e.reason)") }
@@ -79,12 +80,13 @@ struct RecordCommand: ParsableCommand {
         var opts: RecordOptions
         if all {
             opts = RecordOptions(target: .systemWide)
+            opts.whileCommand = command
         } else if let pid {
             opts = RecordOptions(target: .process(pid))
         } else {
             opts = RecordOptions(target: .command(command))
         }
-        opts.frequency = frequency ?? 997
+        opts.frequency = frequency?.resolved ?? 997
         opts.callchains = g
         opts.output = output
         opts.duration = duration
@@ -92,8 +94,17 @@ struct RecordCommand: ParsableCommand {
         opts.period = count
         opts.ringPages = ringPages
         if let cpus { opts.cpus = CPUList.parse(cpus) }
-        let summary = runReporting { try Recorder.record(opts) { printError("note: " + $0) } }
-        printError("recorded \(summary.samples) samples of \(summary.event) in \(String(format1: summary.duration)) s"
+        // -e auto's expected fallback on machines without counters (most VMs) is said in the summary line, not
+        // as a note on every run.
+        let fallback = "hardware event 'cycles' is not available here"
+        var fellBack = false
+        let summary = runReporting {
+            try Recorder.record(opts) { n in
+                if n.hasPrefix(fallback), event == "auto" { fellBack = true } else { printError("note: " + n) }
+            }
+        }
+        printError("recorded \(summary.samples) samples of \(summary.event)" + (fellBack ? " (no hardware cycles here)" : "")
+                   + " in \(String(format1: summary.duration)) s"
                    + (summary.lost > 0 ? ", \(summary.lost) lost" : "") + " to \(summary.output)")
         if let status = summary.commandStatus, status != 0, !summary.commandEndedByRecorder {
             // perf's rule: a failing command makes the recording fail with the command's status.

@@ -94,6 +94,13 @@ struct ReportCommand: ParsableCommand {
             printError("error: --domain \(d): \(file) has no samples of that domain; its domains: " + (have.isEmpty ? "0 (host)" : have.joined(separator: ", ")))
             throw ExitCode(64)
         }
+        if children || callGraph != nil, let first = reports.first, first.inputSamples > 0, first.samplesWithCallchains == 0 {
+            // perf refuses -g on such a file; xprof reports, and says why the trees and children are empty.
+            printError("warning: \(file) has no callchains (recorded without -g): "
+                       + (children ? "children figures equal self figures" : "") + (children && callGraph != nil ? " and " : "")
+                       + (callGraph != nil ? "each call graph is the row's own function" : "")
+                       + "; record with -g (xprof record -g, perf record -g) to see callers")
+        }
         if group, let combined = ReportGroup.combine(reports, top: selection.top, percentLimit: percentLimit) { reports = [combined] }
         let fmt = ReportFormat(rawValue: selection.format) ?? .table
         if fmt != .table, let report = reports.first {

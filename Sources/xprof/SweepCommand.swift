@@ -26,8 +26,8 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .short, help: "Folder for the recordings (made if missing).")
     var output: String = "xprof-sweep"
 
-    @Option(name: .customShort("F"), help: "Samples per second per CPU.")
-    var frequency: UInt64 = 997
+    @Option(name: .customShort("F"), help: ArgumentHelp(SamplingRate.help + ".", valueName: "hz|max"))
+    var frequency = SamplingRate(hertz: 997)
 
     @Flag(name: .short, help: "Record callchains.")
     var g = false
@@ -75,7 +75,7 @@ struct SweepCommand: ParsableCommand {
             throw ValidationError("--cpus: \(k) is not between 1 and the \(online) online CPUs")
         }
         guard Set(ks).count == ks.count else { throw ValidationError("--cpus lists a count twice") }
-        guard frequency > 0, frequency <= 100_000 else { throw ValidationError("-F must be between 1 and 100000") }
+        guard (frequency.hertz ?? 1) <= 100_000 else { throw ValidationError("-F must be between 1 and 100000, or max") }
     }
 
     func run() throws {
@@ -93,7 +93,7 @@ struct SweepCommand: ParsableCommand {
             let set = Array(online.prefix(k))
             o.cpus = set
             o.commandCPUs = set
-            o.frequency = frequency
+            o.frequency = frequency.resolved
             o.callchains = g
             o.output = output + "/run-\(k)cpu.xprof"
             printError("recording at \(k) CPU\(k == 1 ? "" : "s") (\(set.map(String.init).joined(separator: ","))) to \(o.output)")
@@ -109,9 +109,6 @@ struct SweepCommand: ParsableCommand {
         }
         let reports = files.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: ks, throughput: fixedWork ? seconds.map { $0 > 0 ? 1 / $0 : 0 } : nil)
-        writeStandardOutput(ComparisonRenderer.render(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top))
-        if let svg {
-            writeOutput(ScalingChart.render(analysis, rows: options.top ?? ScaleCommand.chartRows), to: svg, option: "--svg")
-        }
+        ScaleCommand.emit(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top, svg: svg)
     }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import XProfCLI
 import SampleIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct XProf: ParsableCommand {
@@ -32,6 +35,14 @@ struct XProf: ParsableCommand {
     static func main() {
         Timings.mark("started")
         let args = Array(CommandLine.arguments.dropFirst())
+        // `xprof help NAME` of a command that does not exist is an error (the parser prints the overview and
+        // exits 0, as if asked for it).
+        if args.first == "help", args.count > 1, let name = args.dropFirst().first(where: { !$0.hasPrefix("-") }),
+           !configuration.subcommands.contains(where: { $0._commandName == name }) {
+            printError("error: no command '\(name)'; the commands: " + configuration.subcommands.map { $0._commandName }.joined(separator: ", ")
+                       + "\n  hint: xprof help lists them with what each does")
+            Glibc.exit(64)
+        }
         let help = ["-h", "--help", "help", "--version"]
         if let name = args.first, !args.contains(where: { help.contains($0) || $0.hasPrefix("--generate-completion") }),
            let type = configuration.subcommands.first(where: { $0._commandName == name }),

@@ -87,18 +87,21 @@ import Testing
         ffffffff81001000 T native_flush_tlb_multi
         ffffffff81002000 T std::vector<int>::push_back(int&&)
         ffffffff81003000 T do_syscall_64
-        ffffffff81004000 T _etext
+        ffffffff81004000 T tiny_grower_whose_name_is_longer_than_the_forty_characters_the_legend_kept
+        ffffffff81005000 T _etext
 
         """.write(toFile: map, atomically: true, encoding: .utf8)
         var caps: [String] = []
-        for (cpus, flush, vector) in [(1, 40, 560), (2, 90, 510), (4, 200, 400), (8, 420, 180)] {
+        // tiny_grower…: 1, 2, 3, 4 samples (and a name the legend shows whole); every run 800 samples — its share grows at every step, on too few samples to mean it.
+        for (cpus, flush, vector, tiny) in [(1, 40, 559, 1), (2, 90, 508, 2), (4, 200, 397, 3), (8, 420, 176, 4)] {
             let desc = dir.appendingPathComponent("s\(cpus).json")
             try """
             {"synthetic": "scale chart test, \(cpus) CPUs", "pcpus": \(cpus), "seed": \(cpus), "events": [{"name": "CPU_CLK_UNHALTED", "count": 100000}],
              "domains": [{"id": 2, "name": "guest", "role": "passive", "vcpus": 1, "max_samples": 8192, "snapshots": 2,
                "hot": [{"symbols": "guest", "function": "native_flush_tlb_multi", "mode": "kernel", "samples": \(flush)},
                        {"symbols": "guest", "function": "std::vector<int>::push_back(int&&)", "mode": "kernel", "samples": \(vector)},
-                       {"symbols": "guest", "function": "do_syscall_64", "mode": "kernel", "samples": 200}]}]}
+                       {"symbols": "guest", "function": "do_syscall_64", "mode": "kernel", "samples": 200},
+                       {"symbols": "guest", "function": "tiny_grower_whose_name_is_longer_than_the_forty_characters_the_legend_kept", "mode": "kernel", "samples": \(tiny)}]}]}
             """.write(to: desc, atomically: true, encoding: .utf8)
             let cap = dir.appendingPathComponent("cap\(cpus)").path
             let g = try XprofRunner.run(XprofRunner.binDir.appendingPathComponent("xprof-scenario").path, [desc.path, "-o", cap, "--map", "guest=" + map])
@@ -115,6 +118,10 @@ import Testing
         let runs = try #require(json["runs"] as? [[String: Any]])
         let cpus = runs.compactMap { $0["cpus"] as? Int }
         #expect(cpus == [1, 2, 4, 8])
+        // Only the flush is marked as growing: tiny_grower… grows at every step too, on 4 samples at most.
+        let tiny = try #require(rows.first { $0["symbol"] as? String == "tiny_grower_whose_name_is_longer_than_the_forty_characters_the_legend_kept" })
+        #expect(tiny["monotonic"] as? Bool == true && tiny["grows"] as? Bool == false && tiny["samples"] as? [Int] == [1, 2, 3, 4], "\(tiny)")
+        #expect(rows.filter { $0["grows"] as? Bool == true }.compactMap { $0["symbol"] as? String } == ["native_flush_tlb_multi"])
 
         let svg = try SVGElement.parse(try String(contentsOfFile: chart, encoding: .utf8))
         let xAxis = try SVGAxis(svg, tickClass: "xtick", coordinate: "x1")
@@ -124,7 +131,7 @@ import Testing
         #expect(xAxis.ticks.map(\.value) == [1, 2, 4, 8] && gaps.allSatisfy { abs($0 - gaps[0]) < 0.1 && $0 > 0 }, "\(xAxis.ticks)")
         #expect(svg.all(class: "log2").count == 1, "the axis says it is logarithmic")
         let lines = svg.all(class: "row")
-        #expect(lines.count == rows.count, "one line per row (3 rows, under the default of 8)")
+        #expect(lines.count == rows.count, "one line per row (4 rows, under the default of 8)")
         for (row, g) in zip(rows, lines) {
             let name = try #require(row["symbol"] as? String)
             let percents = try #require(row["percents"] as? [Double])
@@ -140,7 +147,7 @@ import Testing
                 #expect(abs(yAxis.value(at: p[1]) - want) < 0.01, "\(name) at \(cpus[k]) CPUs: drawn \(yAxis.value(at: p[1]))%, json \(want)%")
             }
             // Rows that grow at every step are marked, on the line and in the legend; the others are not.
-            let growing = (row["monotonic"] as? Bool ?? false) && (row["growth"] as? Double ?? 0) > 1
+            let growing = row["grows"] as? Bool ?? false
             #expect(g.classes.contains("growing") == growing, "\(name) growing: \(growing)")
             let legend = svg.all(class: "legend").compactMap { $0.first("text")?.text }
             #expect(legend.contains((growing ? "↑ " : "") + name), "legend \(legend)")

@@ -19,13 +19,26 @@ import Testing
         #expect(abs(pct - (mean - bmean) / bmean * 100) < 1e-6)
         let low = try #require(profs[0]["ci95_low"] as? Double), high = try #require(profs[0]["ci95_high"] as? Double)
         #expect(low <= pct && pct <= high)
-        // A limit below any possible overhead fails with exit 1 and says why; a huge one passes.
-        let strict = try XprofRunner.xprof(["overhead", "--runs", "2", "--max-overhead=-1000", "--", XprofRunner.workload, "work", "50"])
+        // Start-up and steady state: the fixed cost measured around /bin/true, and the rest of the overhead.
+        let startup = try #require(profs[0]["startup_seconds"] as? Double)
+        let steady = try #require(profs[0]["steady_state_percent"] as? Double)
+        #expect(startup > 0, "a profiler takes time to start and finish: \(startup) s")
+        #expect(abs(steady - (mean - startup - bmean) / bmean * 100) < 1e-6)
+        // A limit below any possible interval fails with exit 1 and says why; a huge one passes (two runs of a
+        // short command under load give intervals thousands of points wide: the limits are far outside).
+        let strict = try XprofRunner.xprof(["overhead", "--runs", "2", "--max-overhead=-1000000", "--", XprofRunner.workload, "work", "50"])
         #expect(strict.status == 1)
         #expect(strict.stderr.contains("slowed the command by"))
         let loose = try XprofRunner.xprof(["overhead", "--runs", "2", "--max-overhead", "1000000", "--", XprofRunner.workload, "work", "50"])
         #expect(loose.status == 0, "\(loose.stderr)")
         #expect(loose.stdout.contains("95% CI"))
+        #expect(loose.stdout.contains("  plain ") && loose.stdout.contains("# xprof: start-up "), "\(loose.stdout)")
+        // -g and -e reach the profiler; the baseline has one name in every format.
+        let csv = try XprofRunner.xprof(["overhead", "--runs", "2", "-g", "-e", "cpu-clock", "--format", "csv", "--", XprofRunner.workload, "work", "50"])
+        #expect(csv.status == 0, "\(csv.stderr)")
+        #expect(csv.stdout.split(separator: "\n").dropFirst().first?.hasPrefix("plain,2,") == true, "\(csv.stdout)")
+        let badEvent = try XprofRunner.xprof(["overhead", "--runs", "2", "-e", "no-such-event", "--", XprofRunner.workload, "work", "50"])
+        #expect(badEvent.status != 0 && badEvent.stderr.contains("no-such-event"), "\(badEvent.stderr)")
     }
 
     @Test func failingCommandIsReported() throws {

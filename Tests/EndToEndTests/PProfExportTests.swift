@@ -111,6 +111,22 @@ import Testing
         return d
     }
 
+    /// The first mapping's file name (pprof's main binary) and every function's source file, from protoc's
+    /// text form of the profile.
+    static func mainMappingAndSourceFiles(_ gz: String, strings: [String]) throws -> (main: String, files: Set<String>) {
+        let proto = XprofRunner.packageRoot.appendingPathComponent("proto").path
+        let raw = try XprofRunner.run("/bin/sh", ["-c", "gzip -dc '\(gz)' | /usr/bin/protoc --decode=perftools.profiles.Profile -I '\(proto)' pprof.proto"])
+        var main = "", files: Set<String> = [], block = ""
+        for line in raw.stdout.split(separator: "\n") {
+            let t = line.trimmingCharacters(in: .whitespaces)
+            if t.hasSuffix("{") { block = String(t.dropLast().trimmingCharacters(in: .whitespaces)); continue }
+            guard t.hasPrefix("filename: "), let n = Int(t.dropFirst("filename: ".count)), n < strings.count else { continue }
+            if block == "mapping", main.isEmpty { main = strings[n] }
+            if block == "function", n > 0 { files.insert(strings[n]) }
+        }
+        return (main, files)
+    }
+
     @Test func pprofAddsUpToTheRecordingTheReportAndPerfsLines() throws {
         guard let file = try PerfRecordAgreementTests.recordPerf(["mixed", "1"]) else { return }
         let dir = try XprofRunner.temporaryDirectory()
@@ -164,6 +180,13 @@ import Testing
             compared += 1
         }
         #expect(compared > 0, "no leaf address of main.c was in both perf script and the profile")
+        // pprof's main binary is the profiled command, not the first image met (ld.so, the kernel); source files
+        // are whole paths, so that `pprof -list` finds them from any folder.
+        let (main, files) = try Self.mainMappingAndSourceFiles(out, strings: d.strings)
+        #expect(main == "xprof-workload", "first mapping: \(main)")
+        // (glibc's line tables name files relative to a build folder that is not here: kept as they are.)
+        #expect(!files.contains("main.c"), "\(files)")
+        #expect(files.contains { $0.hasSuffix("/Sources/xprof-workload/main.c") && FileManager.default.fileExists(atPath: $0) }, "\(files)")
 
         // The helper run directly, writing to standard output, gives the same profile.
         let direct = dir.appendingPathComponent("direct.pb.gz").path

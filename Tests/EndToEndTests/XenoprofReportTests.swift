@@ -57,6 +57,14 @@ import Testing
         // Without --xen: hypervisor samples stay counted, as domainN-xen-unknown / xen-unknown.
         let bare = try XprofRunner.xprof(["report", cap, "--mode", "hypervisor", "--sort", "image", "--format", "csv"])
         #expect(Set(Self.csv(bare.stdout).map { $0[2] }) == ["domain2-xen-unknown", "domain3-xen-unknown", "xen-unknown"])
+        // … and the report says which options would name them (stderr for CSV, the header for tables), per
+        // domain; with the symbols given, no hint.
+        #expect(bare.stderr.contains("hypervisor samples have no symbols: give Xen's with --xen"), "\(bare.stderr)")
+        let guest = try XprofRunner.xprof(["report", cap, "--domain", "2"])
+        #expect(guest.stdout.contains("kernel samples of domain 2 have no symbols: give them with --vmlinux 2=VMLINUX, --system-map 2=System.map"),
+                "\(guest.stdout.prefix(1500))")
+        let named = try XprofRunner.xprof(["report", cap, "--domain", "2", "--xen", xen, "--system-map", "2=\(map)"])
+        #expect(!named.stdout.contains("have no symbols"), "\(named.stdout.prefix(1500))")
         // convert → .xprof gives the same report.
         let conv = dir.appendingPathComponent("cap.xprof").path
         #expect(try XprofRunner.xprof(["convert", cap, "-o", conv]).status == 0)

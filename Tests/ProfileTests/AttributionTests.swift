@@ -4,8 +4,9 @@ import Testing
 
 /// DESIGN.md's attribution table, rule by rule, on synthetic samples with no symbol files.
 @Suite struct AttributionTests {
-    static func attributor(_ roles: [(UInt32, DomainRole)]) -> Attributor {
+    static func attributor(_ roles: [(UInt32, DomainRole)], format: String = "xenoprof-capture") -> Attributor {
         var m = RunMetadata()
+        m.sourceFormat = format
         m.domains = roles.map { DomainInfo(id: DomainID($0.0), name: "d\($0.0)", role: $0.1) }
         return Attributor(metadata: m, options: SymbolOptions())
     }
@@ -32,6 +33,19 @@ import Testing
         a.apply(.mapping(Mapping(pid: -1, start: 0xffffffff81000000, length: 0x1000000, fileOffset: 0, path: "[kernel.kallsyms]_text")))
         do { let r = a.attribute(Sample(ip: 0xffffffff81000010, mode: .kernel)); #expect(a.strings[r.image] == "[kernel.kallsyms]") }
         do { let r = a.attribute(Sample(ip: 0xffffffffc0000000, mode: .kernel)); #expect(a.strings[r.image] == "vmlinux-unknown") }
+    }
+
+    /// perf's inputs keep perf's name for a kernel-mode sample outside every kernel map (a perf 4.4 recording's
+    /// misc 0x4001 sample at a user address): `[unknown]`, where OProfile's inputs say `vmlinux-unknown`.
+    @Test(arguments: [("perf.data", "[unknown]"), ("xprof", "[unknown]"), ("xenoprof-capture", "vmlinux-unknown"),
+                      ("oprofile-stream", "vmlinux-unknown")])
+    func unresolvedKernelAddressesTakeTheInputsNames(format: String, image: String) {
+        let a = Self.attributor([(0, .coordinator)], format: format)
+        a.apply(.mapping(Mapping(pid: -1, start: 0xffffffff81000000, length: 0x1000000, fileOffset: 0, path: "[kernel.kallsyms]_text")))
+        let r = a.attribute(Sample(ip: 0x7f16_0000_1234, pid: 7, mode: .kernel))
+        #expect(a.strings[r.image] == image)
+        #expect(a.strings[r.symbol] == "[unknown] 0x7f1600001234")
+        #expect(!r.resolved)
     }
 
     @Test func userMappingsFollowForkAndReplacement() {

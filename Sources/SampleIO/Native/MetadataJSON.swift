@@ -13,6 +13,7 @@ struct MetadataJSON: Codable {
     var architecture: String?
     var cpus_online: Int?
     var cpus_used: [Int]?
+    var cpu_affinity: [Int]?
     var events: [EventJSON]?
     var command: [String]?
     var start_time_ns: UInt64?
@@ -46,6 +47,7 @@ struct MetadataJSON: Codable {
         architecture = m.architecture
         cpus_online = m.cpusOnline
         cpus_used = m.cpusUsed
+        cpu_affinity = m.cpuAffinity.isEmpty ? nil : m.cpuAffinity
         events = m.events.map { EventJSON(name: $0.name, frequency: $0.frequency, period: $0.period) }
         command = m.command
         start_time_ns = m.startTime
@@ -65,6 +67,7 @@ struct MetadataJSON: Codable {
         m.architecture = architecture ?? ""
         m.cpusOnline = cpus_online ?? 0
         m.cpusUsed = cpus_used ?? []
+        m.cpuAffinity = cpu_affinity ?? []
         m.events = (events ?? []).map { EventInfo(name: $0.name, frequency: $0.frequency, period: $0.period) }
         m.command = command ?? []
         m.startTime = start_time_ns ?? 0

@@ -47,6 +47,7 @@ final class PerfEventSession {
         var notes: [String] = []
         var events: [RecordOptions.Event] = []
         for var e in options.events.isEmpty ? [.auto] : options.events {
+            let asked = e
             if e.isAuto || e.isHardware {
                 // Probe: can the hardware event be opened at all here?
                 var probe = e
@@ -58,13 +59,49 @@ final class PerfEventSession {
                     e = probe
                 } else {
                     let err = errno
-                    if err == EACCES || err == EPERM { throw Self.permissionError(errno: err, systemWide: tasks == [-1]) }
-                    guard e.isAuto else {
-                        throw SampleIOError(.unsupported, "the hardware event '\(e.name)' cannot be opened: \(String(cString: strerror(err)))",
-                                            hint: "this machine (often a VM) has no hardware counters, or not this one; use a software event such as cpu-clock, task-clock, page-faults or context-switches")
+                    // Refused for permission: the user-space fallback below decides (or refuses).
+                    if err == EACCES || err == EPERM {
+                        if tasks == [-1] { throw Self.permissionError(errno: err, systemWide: true) }
+                        e = probe
+                    } else if e.isAuto {
+                        notes.append("hardware event 'cycles' is not available here (\(String(cString: strerror(err)))); sampling the software event 'cpu-clock' instead")
+                        e = .cpuClock
+                    } else {
+                        throw Self.noHardware(e, errno: err)
                     }
-                    notes.append("hardware event 'cycles' is not available here (\(String(cString: strerror(err)))); sampling the software event 'cpu-clock' instead")
-                    e = .cpuClock
+                }
+            }
+            // perf's fallback: where kernel.perf_event_paranoid forbids sampling the kernel (2 for users without
+            // CAP_PERFMON), a task's own user space may still be sampled: the event becomes `:u`, with a note.
+            // System-wide sampling has no such fallback (permissionError below, exit 77).
+            if tasks != [-1], !e.excludeKernel {
+                var attr = Self.makeAttr(options: options, event: e, sampleType: 0, tracking: false, enableOnExec: false)
+                let fd = xprof_perf_event_open(&attr, 0, -1, -1, UInt(PERF_FLAG_FD_CLOEXEC))
+                if fd >= 0 {
+                    close(fd)
+                } else if errno == EACCES || errno == EPERM {
+                    var user = e
+                    user.excludeKernel = true
+                    attr = Self.makeAttr(options: options, event: user, sampleType: 0, tracking: false, enableOnExec: false)
+                    var ufd = xprof_perf_event_open(&attr, 0, -1, -1, UInt(PERF_FLAG_FD_CLOEXEC))
+                    if ufd < 0, user.isHardware, errno != EACCES, errno != EPERM {
+                        // No hardware counters either (a VM): the software clock, user space only (for -e auto).
+                        guard asked.isAuto else { throw Self.noHardware(user, errno: errno) }
+                        notes.append("hardware event '\(user.baseName)' is not available here (\(String(cString: strerror(errno)))); sampling the software event 'cpu-clock' instead")
+                        user = .cpuClock
+                        user.excludeKernel = true
+                        attr = Self.makeAttr(options: options, event: user, sampleType: 0, tracking: false, enableOnExec: false)
+                        ufd = xprof_perf_event_open(&attr, 0, -1, -1, UInt(PERF_FLAG_FD_CLOEXEC))
+                    }
+                    if ufd >= 0 {
+                        close(ufd)
+                        let paranoid = (ProcScanner.readText("/proc/sys/kernel/perf_event_paranoid") ?? "?").trimmingNewline()
+                        notes.append("kernel.perf_event_paranoid is \(paranoid): sampling user space only (\(user.name)), as perf does; "
+                                     + "run as root, grant CAP_PERFMON or set kernel.perf_event_paranoid to 1 or lower to see the kernel")
+                        e = user
+                    } else {
+                        throw Self.permissionError(errno: EACCES, systemWide: false)
+                    }
                 }
             }
             if events.contains(e) {
@@ -181,6 +218,11 @@ final class PerfEventSession {
         a.wakeup_watermark = UInt32(max(4096, options.ringPages * 4096 / 4))
         if options.callchains { a.sample_max_stack = 127 }
         return a
+    }
+
+    static func noHardware(_ e: RecordOptions.Event, errno err: Int32) -> SampleIOError {
+        SampleIOError(.unsupported, "the hardware event '\(e.name)' cannot be opened: \(String(cString: strerror(err)))",
+                      hint: "this machine (often a VM) has no hardware counters, or not this one; use a software event such as cpu-clock, task-clock, page-faults or context-switches")
     }
 
     static func permissionError(errno e: Int32, systemWide: Bool) -> SampleIOError {

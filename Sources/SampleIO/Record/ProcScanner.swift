@@ -24,6 +24,23 @@ enum ProcScanner {
         return out
     }
 
+    /// The CPUs a process (nil: this one) may run on: `Cpus_allowed_list` of /proc/PID/status.
+    static func affinity(of pid: Int32?) -> [Int]? {
+        guard let t = readText("/proc/\(pid.map(String.init) ?? "self")/status") else { return nil }
+        for line in t.split(separator: "\n") where line.hasPrefix("Cpus_allowed_list:") {
+            return parseCPUList(String(line.dropFirst("Cpus_allowed_list:".count).filter { $0 != "\t" }))
+        }
+        return nil
+    }
+
+    /// Whether process `pid` still runs: it exists and is neither a zombie nor dead (a process that is
+    /// not the recorder's child stays a zombie until its own parent reaps it).
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard let t = readText("/proc/\(pid)/stat"), let close = t.lastIndex(of: ")") else { return false }
+        let state = t[t.index(after: close)...].drop { $0 == " " }.first
+        return state != "Z" && state != "X" && state != "x"
+    }
+
     static func onlineCPUs() -> [Int] {
         if let t = readText("/sys/devices/system/cpu/online"), let cpus = parseCPUList(t), !cpus.isEmpty { return cpus }
         let n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))

@@ -119,6 +119,9 @@ public struct RecordOptions: Sendable {
     public var period: UInt64? = nil
     /// Output file.
     public var output: String = "xprof.data.xprof"
+    /// With a system-wide target: a command to run while every CPU is sampled, the recording ending when it
+    /// ends (perf's `record -a -- sleep 5`). The command is not followed specially; its samples are among all.
+    public var whileCommand: [String] = []
     /// Run the command (`.command` targets) on these CPUs only (its CPU affinity, inherited by its children).
     public var commandCPUs: [Int]? = nil
     /// Ring buffer size per CPU in pages (a power of two).

@@ -60,7 +60,13 @@ public enum Recorder {
             throw SampleIOError(.other, "CPU \(c) is not online (online: \(online.map(String.init).joined(separator: ",")))",
                                 hint: "choose CPUs from the online list")
         }
-        if case .command(let argv) = options.target, let first = argv.first, let problem = executableProblem(first) {
+        let argv: [String]
+        switch options.target {
+        case .command(let a): argv = a
+        case .systemWide: argv = options.whileCommand
+        case .process: argv = []
+        }
+        if let first = argv.first, let problem = executableProblem(first) {
             throw SampleIOError(.missingInput, "cannot run the command '\(first)': \(problem)",
                                 hint: "check the command's name, its path and that it is executable")
         }
@@ -91,6 +97,9 @@ public enum Recorder {
         switch options.target {
         case .systemWide:
             tasks = [-1]
+            if !options.whileCommand.isEmpty {
+                (child, goPipe) = try spawnWaiting(options.whileCommand, cpus: options.commandCPUs.map { $0.map { Int32($0) } })
+            }
         case .process(let pid):
             tasks = ProcScanner.threads(of: pid)
             if tasks.isEmpty {
@@ -120,18 +129,31 @@ public enum Recorder {
         meta.architecture = un.machine
         meta.cpusOnline = online.count
         meta.cpusUsed = cpus
+        // The profiled tasks' CPU affinity (what `taskset` or -C gave them), which `scale` counts.
+        switch options.target {
+        case .command: meta.cpuAffinity = options.commandCPUs ?? ProcScanner.affinity(of: nil) ?? []
+        case .process(let pid): meta.cpuAffinity = ProcScanner.affinity(of: pid) ?? []
+        case .systemWide: break
+        }
+        if meta.cpuAffinity == online { meta.cpuAffinity = [] }
         meta.events = session.events.map {
             EventInfo(name: $0.name, frequency: options.period == nil ? options.frequency : nil, period: options.period)
         }
         switch options.target {
         case .command(let argv): meta.command = argv
         case .process(let pid): meta.command = ["-p", String(pid)]
-        case .systemWide: meta.command = ["-a"]
+        case .systemWide: meta.command = ["-a"] + (options.whileCommand.isEmpty ? [] : ["--"] + options.whileCommand)
         }
         meta.domains = [DomainInfo(id: .host, name: meta.hostname.isEmpty ? "host" : meta.hostname, role: .coordinator, vcpus: online.count)]
         let ks = ProcScanner.kernelSymbols()
         if ks.hidden {
-            note("kernel addresses are hidden (kernel.kptr_restrict); kernel samples will show as [unknown]; run as root or set kernel.kptr_restrict=0")
+            // Who hides them: kptr_restrict 0 shows them only where perf_event_paranoid is 1 or lower.
+            let kptr = (ProcScanner.readText("/proc/sys/kernel/kptr_restrict") ?? "?").trimmingNewline()
+            let paranoid = (ProcScanner.readText("/proc/sys/kernel/perf_event_paranoid") ?? "?").trimmingNewline()
+            let cause = kptr == "0" ? "kernel.perf_event_paranoid is \(paranoid) and kernel.kptr_restrict 0 shows them only at 1 or lower"
+                : "kernel.kptr_restrict is \(kptr)"
+            note("kernel addresses are hidden from this user (\(cause)); kernel samples will show as [unknown]; run as root, "
+                 + (kptr == "0" ? "or set kernel.perf_event_paranoid to 1 or lower" : "or set kernel.kptr_restrict=0"))
         } else {
             meta.kernelSymbols = [KernelSymbolSnapshot(domain: .host, text: ks.text)]
         }
@@ -163,12 +185,11 @@ public enum Recorder {
         }
 
         let t0 = monotonicSeconds()
-        if enableOnExec {
+        if !enableOnExec { session.enable() }
+        if child > 0 {
             var go: UInt8 = 10  // a newline ends the shell's read
             _ = write(goPipe[1], &go, 1)
             close(goPipe[1])
-        } else {
-            session.enable()
         }
 
         var commandStatus: Int32? = nil
@@ -211,6 +232,10 @@ public enum Recorder {
             if writeError != nil { break }
             if stopSignal != 0 { break }
             if let d = options.duration, monotonicSeconds() - t0 >= d { break }
+            if case .process(let pid) = options.target, !ProcScanner.isRunning(pid) {
+                note("process \(pid) exited; the recording ends")
+                break
+            }
             if child > 0 {
                 var st: Int32 = 0
                 if waitpid(child, &st, WNOHANG) == child {

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Bench: does xprof's memory grow with the number of samples? The same workload recorded by perf record -g
+# for a short and an eight times longer span (about 1 M and 8 M samples at this machine's sampling limit),
+# then `xprof report` (with and without --children) and `perf report` on both: peak memory of each tool on
+# the long recording over the short one. A streaming reader's memory follows the distinct rows and stacks,
+# not the samples; a tool that keeps every sample grows with the file.
+# Usage: bench/memory.sh BIN_DIR   (XPROF_BENCH_MEMORY_SAMPLES: samples of the short recording, default
+#        1000000; XPROF_BENCH_RUNS as in bench/lib/run.sh)
+set -euo pipefail
+bin=${1:?usage: bench/memory.sh BIN_DIR}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+export XPROF_CACHE_DIR="$dir/xprof-cache"
+target=${XPROF_BENCH_MEMORY_SAMPLES:-1000000}
+runs=1  # peak memory is what is compared: one timed run each is enough
+max=$(cat /proc/sys/kernel/perf_event_max_sample_rate 2>/dev/null || echo 20000)
+hz=$(( max < 50000 ? max : 50000 ))
+cpus=$(nproc)
+threads=$(( cpus < 2 ? cpus : 2 ))
+secs=$(( target / (hz * threads) + 1 ))
+
+source "$(dirname "$0")/lib/run.sh"
+
+declare -A mem
+for scale in 1 8; do
+  data="$dir/x$scale.data"
+  perf record -e cpu-clock -F "$hz" -g -o "$data" -- "$bin/xprof-workload" stacks $(( secs * scale )) >/dev/null 2>"$dir/rec"
+  samples=$(perf script -i "$data" -F period -G 2>/dev/null | wc -l)
+  sync
+  echo "== x$scale: $samples samples with callchains ($(du -h "$data" | cut -f1)), cpu-clock at $hz Hz"
+  read -r _ mem[x$scale] < <(run "xprof report --sort dso,sym" "$bin/xprof" report "$data" --sort dso,sym)
+  read -r _ mem[xc$scale] < <(run "xprof report --children --sort dso,sym" "$bin/xprof" report "$data" --children --sort dso,sym)
+  read -r _ mem[p$scale] < <(run "perf report --stdio --no-children --sort dso,sym -g none" perf report -i "$data" --stdio --no-children --sort dso,sym -g none)
+  rm -f "$data"
+done
+awk -v x1="${mem[x1]}" -v x8="${mem[x8]}" -v c1="${mem[xc1]}" -v c8="${mem[xc8]}" -v p1="${mem[p1]}" -v p8="${mem[p8]}" 'BEGIN {
+  printf "  peak memory, 8x the samples over 1x: xprof report %.2fx, xprof report --children %.2fx, perf report %.2fx\n",
+    x8 / x1, c8 / c1, p8 / p1 }'
