@@ -1,7 +1,11 @@
 # xprof — the two set-up commands are `make demo` and `make test`; `make bench` measures.
 SHELL := /bin/bash
 SWIFT ?= $(shell command -v swift || echo /opt/swift/usr/bin/swift)
-DEPS := libelf-dev libdw-dev libiberty-dev elfutils libzstd-dev zlib1g-dev linux-perf binutils llvm gcc g++ time python3 tar protobuf-compiler gzip
+DEPS := libelf-dev libdw-dev libiberty-dev elfutils libzstd-dev zlib1g-dev linux-perf binutils llvm gcc g++ time python3 tar protobuf-compiler gzip \
+  chromium python3-venv golang-go
+# The browser tests' Playwright (PyPI) in a venv of its own (Debian's pip is externally managed); it drives the
+# system chromium, as its own browser download is not reachable (Tests/Browser/pagedriver.py).
+BROWSER_VENV ?= $(HOME)/.cache/xprof-test-venv
 RELEASE_BIN = $(shell $(SWIFT) build -c release --static-swift-stdlib --show-bin-path)
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 
@@ -15,6 +19,9 @@ deps:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@$(BROWSER_VENV)/bin/python -c 'import playwright' 2>/dev/null || { \
+	  echo "installing Playwright into $(BROWSER_VENV)" >&2; \
+	  /usr/bin/python3 -m venv $(BROWSER_VENV) && $(BROWSER_VENV)/bin/pip install -q 'playwright>=1.40,<2'; }
 
 build: deps
 	$(SWIFT) build
@@ -25,15 +32,16 @@ release: deps
 test: deps
 	./scripts/fetch-xen-syms.sh >/dev/null
 	$(SWIFT) build
-	XPROF_BIN_DIR=$(DEBUG_BIN) $(SWIFT) test
+	XPROF_BIN_DIR=$(DEBUG_BIN) XPROF_BROWSER_PYTHON=$(BROWSER_VENV)/bin/python $(SWIFT) test
 
+# Also writes the HTML pages of the demo recordings and their screenshots to demo-out/ (it says where).
 demo: release
-	./scripts/demo.sh $(RELEASE_BIN)
+	XPROF_BROWSER_PYTHON=$(BROWSER_VENV)/bin/python ./scripts/demo.sh $(RELEASE_BIN)
 
 # Every bench/*.sh runs in turn with the release binaries' folder as its argument.
 bench: release
 	./scripts/fetch-xen-syms.sh >/dev/null
-	@for b in bench/*.sh; do echo "== $$b"; XPROF_BIN_DIR=$(RELEASE_BIN) ./$$b $(RELEASE_BIN) || exit 1; done
+	@for b in bench/*.sh; do echo "== $$b"; XPROF_BIN_DIR=$(RELEASE_BIN) XPROF_BROWSER_PYTHON=$(BROWSER_VENV)/bin/python ./$$b $(RELEASE_BIN) || exit 1; done
 
 # libFuzzer under AddressSanitizer, SECONDS per decoder (perf.data, .xprof, Xenoprof capture, OProfile stream),
 # built apart in .build-fuzz; crashing inputs are kept under Fixtures/fuzz/crashes/ (scripts/fuzz.sh).

@@ -19,14 +19,8 @@ trap 'rm -rf "$dir"' EXIT
 export XPROF_CACHE_DIR="$dir/xprof-cache"
 target=${XPROF_BENCH_PERF_SAMPLES:-1000000}
 runs=${XPROF_BENCH_RUNS:-5}
-max=$(cat /proc/sys/kernel/perf_event_max_sample_rate 2>/dev/null || echo 20000)
-hz=$(( max < 20000 ? max : 20000 ))
-cpus=$(nproc)
-# Enough seconds for the target at hz on every CPU (the workloads keep two threads busy).
-threads=$(( cpus < 2 ? cpus : 2 ))
-secs=$(( target / (hz * threads) + 1 ))
-
 source "$(dirname "$0")/lib/run.sh"
+sampling_plan "$target"
 
 for w in ${XPROF_BENCH_WORKLOADS:-mixed stacks}; do
   data="$dir/$w.data"

@@ -44,3 +44,27 @@ if command -v gcc >/dev/null; then
   "$bin/xprof" report "$out/host.trace" --event vmexit --domain 1 --sort reason --cpu-hz 2.4GHz --top 10
   "$bin/xprof" report "$out/host.trace" --event vmexit --domain 1 --sort reason,symbol --system-map "1=$map" --cpu-hz 2.4GHz --top 12
 fi
+# The HTML pages of demo recordings (the TLB storm at 1 and 2 CPUs, with callchains) and their screenshots,
+# taken in chromium by Tests/Browser/pagedriver.py, in demo-out/ (XPROF_DEMO_OUT).
+pages=${XPROF_DEMO_OUT:-demo-out}
+mkdir -p "$pages"
+if [ "$(nproc)" -ge 2 ]; then
+  echo
+  echo "== xprof sweep -g --cpus 1,2 --format html: the TLB storm at 1 and 2 CPUs; its scale page, the 2-CPU run's report page, their diff page"
+  "$bin/xprof" sweep -g -F 1999 --cpus 1,2 -o "$out/sweep" --sort symbol --top 10 --format html -- "$bin/xprof-workload" tlb 2 '{cpus}' >"$pages/scale.html"
+  "$bin/xprof" export "$out/sweep/run-2cpu.xprof" --format html -o "$pages/report.html"
+  "$bin/xprof" diff "$out/sweep/run-1cpu.xprof" "$out/sweep/run-2cpu.xprof" --format html >"$pages/diff.html"
+  py=${XPROF_BROWSER_PYTHON:-$HOME/.cache/xprof-test-venv/bin/python}
+  if [ -x "$py" ] && [ -x "${XPROF_CHROMIUM:-/usr/bin/chromium}" ]; then
+    shot() { # page, steps (JSON)
+      echo "$2" >"$out/steps.json"
+      "$py" Tests/Browser/pagedriver.py "$pages/$1.html" "$out/steps.json" >/dev/null
+    }
+    shot report "[{\"op\": \"search\", \"text\": \"tlb\"}, {\"op\": \"screenshot\", \"path\": \"$pages/report.png\", \"full_page\": true}]"
+    shot diff "[{\"op\": \"screenshot\", \"path\": \"$pages/diff.png\", \"full_page\": true}]"
+    shot scale "[{\"op\": \"click_chart_row\", \"index\": 0}, {\"op\": \"screenshot\", \"path\": \"$pages/scale.png\", \"full_page\": true}]"
+    echo "pages and screenshots in $(cd "$pages" && pwd): report, diff and scale (.html, .png)"
+  else
+    echo "pages in $(cd "$pages" && pwd); no screenshots: chromium or the Playwright venv is missing (make deps installs both)"
+  fi
+fi

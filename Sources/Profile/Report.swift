@@ -62,6 +62,8 @@ public struct Report: Sendable {
     /// Of `inputSamples`, those with a callchain; nil when callchains were not decoded (neither --children,
     /// --call-graph nor `ReportOptions.countCallchains`).
     public var samplesWithCallchains: UInt64? = nil
+    /// The first and last sample time of the input (the recording's clock, before `--time`); nil without times.
+    public var sampleTimes: ClosedRange<UInt64>? = nil
     /// Rows cut by `--top` / `--percent-limit`.
     public var rowsOmitted: Int
     public var omittedPeriod: UInt64

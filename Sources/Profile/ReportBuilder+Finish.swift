@@ -3,26 +3,6 @@ import SampleIO
 /// The end of a report: rows rendered to strings, ordered, cut by `--percent-limit` and `--top`, with their
 /// call graphs, totals (all samples or the kept ones, ``FilterPercentage``) and domains.
 extension ReportBuilder {
-    /// What to pass when a domain's kernel or hypervisor samples found no symbol table at all (a Xen capture
-    /// reported without `--xen`/`--system-map`, a perf.data file cut before its build-ids): the options that
-    /// name them, for modes holding at least 1 % of the samples.
-    static func symbolHints(_ domains: Dictionary<DomainID, DomainSummary>.Values, attributor: Attributor, total: UInt64) -> [String] {
-        var hints: [String] = []
-        let floor = max(1, total / 100)
-        let hyper = domains.reduce(0) { $0 + ($1.byMode[.hypervisor] ?? 0) }
-        if hyper >= floor, attributor.sources.xen() == nil {
-            hints.append("\(hyper) hypervisor samples have no symbols: give Xen's with --xen xen-syms (the xen-syms of the Xen that ran, e.g. from Debian's xen-hypervisor-*-dbg)")
-        }
-        for d in domains.sorted(by: { $0.domain < $1.domain }) where d.domain != .hypervisor {
-            let kernel = d.byMode[.kernel] ?? 0
-            guard kernel >= floor, attributor.sources.kernel(d.domain) == nil else { continue }
-            let n = d.domain.rawValue
-            hints.append("\(kernel) kernel samples of domain \(n) have no symbols: give them with --vmlinux \(n)=VMLINUX, --system-map \(n)=System.map or --kallsyms \(n)=FILE"
-                         + (d.domain == .host ? " (recorded on this machine: --kallsyms 0=/proc/kallsyms)" : ""))
-        }
-        return hints
-    }
-
     /// Each row's rank in every key column (`ranks[row * keyCount + column]`, rows by their key's index): the
     /// order of the column's distinct values as strings, equal strings equal ranks. Rows that tie on their
     /// counts (a whole system's million rows are mostly of a sample or two) are ordered by their values; ranks
@@ -54,6 +34,26 @@ extension ReportBuilder {
     }
 
     /// One report of the rows, total and domains of `tally`.
+    /// What to pass when a domain's kernel or hypervisor samples found no symbol table at all (a Xen capture
+    /// reported without `--xen`/`--system-map`, a perf.data file cut before its build-ids): the options that
+    /// name them, for modes holding at least 1 % of the samples.
+    static func symbolHints(_ domains: Dictionary<DomainID, DomainSummary>.Values, attributor: Attributor, total: UInt64) -> [String] {
+        var hints: [String] = []
+        let floor = max(1, total / 100)
+        let hyper = domains.reduce(0) { $0 + ($1.byMode[.hypervisor] ?? 0) }
+        if hyper >= floor, attributor.sources.xen() == nil {
+            hints.append("\(hyper) hypervisor samples have no symbols: give Xen's with --xen xen-syms (the xen-syms of the Xen that ran, e.g. from Debian's xen-hypervisor-*-dbg)")
+        }
+        for d in domains.sorted(by: { $0.domain < $1.domain }) where d.domain != .hypervisor {
+            let kernel = d.byMode[.kernel] ?? 0
+            guard kernel >= floor, attributor.sources.kernel(d.domain) == nil else { continue }
+            let n = d.domain.rawValue
+            hints.append("\(kernel) kernel samples of domain \(n) have no symbols: give them with --vmlinux \(n)=VMLINUX, --system-map \(n)=System.map or --kallsyms \(n)=FILE"
+                         + (d.domain == .host ? " (--kallsyms 0=/proc/kallsyms if it was recorded under the running kernel)" : ""))
+        }
+        return hints
+    }
+
     static func finish(_ tally: Tally, slot: Int, keys: [SortKey], rowKeys: [RowKey], meta meta2: RunMetadata, stats: DecodeStats,
                                attributor: Attributor, options: ReportOptions, path: String, input: UInt64,
                                graphs: (trie: CallGraphTrie, children: CallGraphTrie.Children)?) -> Report {
@@ -91,7 +91,7 @@ extension ReportBuilder {
                     let d = DomainID(UInt32(bitPattern: key[k]))
                     values.append(d == .hypervisor ? "xen" : String(d.rawValue))
                 case .mode: values.append((SampleMode(rawValue: UInt8(key[k])) ?? .unknown).description)
-                case .pid, .cpu, .vcpu: values.append(key[k] < 0 ? "-" : String(key[k]))
+                case .pid, .tid, .cpu, .vcpu: values.append(key[k] < 0 ? "-" : String(key[k]))
                 case .reason:
                     let name = attributor.strings[key[k]]
                     values.append(name.isEmpty ? "-" : name)

@@ -119,11 +119,13 @@ public enum ReportBuilder {
         var tallies: [Tally] = [Tally()]
         var eventTotals = Array(repeating: EventTotal(name: "", samples: 0, period: 0), count: meta.events.count)
         var input: UInt64 = 0, withChains: UInt64 = 0
+        var firstTime = UInt64.max, lastTime: UInt64 = 0  // of every sample, before --time
         let keys = options.sortKeys
         let cpuKeyed = keys.contains(.cpu)
         // The vCPU and the label are not part of the row cache's key: with those keys each sample's row is found
         // from its attribution (itself cached by address).
-        let perSampleKeyed = keys.contains(.vcpu) || keys.contains(.reason)
+        // Keys the row cache (by process and address) cannot tell apart: attributed per sample.
+        let perSampleKeyed = keys.contains(.vcpu) || keys.contains(.reason) || keys.contains(.tid)
         // Rows by address and what the row depends on besides (``rowCacheKey``): a sample (or callchain frame)
         // seen before costs this one lookup. A process's mmap, fork or comm gives it a new incarnation, which
         // leaves the other processes' entries as they are; only kernel mappings empty it.
@@ -206,6 +208,7 @@ public enum ReportBuilder {
                     apply(sideband[next].event)
                     next += 1
                 }
+                if s.time != 0 { firstTime = min(firstTime, s.time); lastTime = max(lastTime, s.time) }
                 if let w = options.selection.timeWindow, !w.contains(s.time) { continue }
                 input += s.count
                 if s.chainCount > 0 { withChains += s.count }
@@ -236,6 +239,7 @@ public enum ReportBuilder {
                         case .mode: key[k] = Int32(s.mode.rawValue)
                         case .comm: key[k] = a.comm
                         case .pid: key[k] = s.pid
+                        case .tid: key[k] = s.tid
                         case .cpu: key[k] = Int32(bitPattern: s.pcpu)
                         case .vcpu: key[k] = Int32(bitPattern: s.vcpu)
                         case .reason: key[k] = attributor.strings.intern(Int(s.label) < meta.labels.count ? meta.labels[Int(s.label)] : "")
@@ -360,6 +364,7 @@ public enum ReportBuilder {
                            options: options, path: path, input: input, graphs: graphs)
             r.eventTotals = eventTotals
             if chainsWanted { r.samplesWithCallchains = withChains }
+            if firstTime <= lastTime { r.sampleTimes = firstTime...lastTime }
             if perEvent {
                 r.event = eventTotals[slot].name
             } else if let e = options.selection.event, Int(e) < eventTotals.count {
@@ -372,6 +377,7 @@ public enum ReportBuilder {
                            options: options, path: path, input: input, graphs: nil)
             r.eventTotals = eventTotals
             if chainsWanted { r.samplesWithCallchains = withChains }
+            if firstTime <= lastTime { r.sampleTimes = firstTime...lastTime }
             if let e = options.selection.event, Int(e) < eventTotals.count { r.event = eventTotals[Int(e)].name }
             reports.append(r)
         }

@@ -2,7 +2,7 @@ import SampleIO
 
 /// A column a report can group by.
 public enum SortKey: String, Sendable, CaseIterable, Codable {
-    case domain, mode, comm, pid, cpu, vcpu, reason, image, symbol, line
+    case domain, mode, comm, pid, tid, cpu, vcpu, reason, image, symbol, line
 
     /// Parses a key name; perf's `dso` and `sym` are accepted for `image` and `symbol`.
     public init?(name: String) {
@@ -11,6 +11,7 @@ public enum SortKey: String, Sendable, CaseIterable, Codable {
         case "mode", "cpumode": self = .mode
         case "comm", "command": self = .comm
         case "pid": self = .pid
+        case "tid", "thread": self = .tid
         case "cpu", "pcpu": self = .cpu
         case "vcpu": self = .vcpu
         case "reason", "exit_reason": self = .reason
@@ -38,6 +39,7 @@ public enum SortKey: String, Sendable, CaseIterable, Codable {
         case .mode: "Mode"
         case .comm: "Command"
         case .pid: "Pid"
+        case .tid: "Tid"
         case .cpu: "CPU"
         case .vcpu: "vCPU"
         case .reason: "Reason"

@@ -45,9 +45,8 @@ public struct VMStat: Sendable {
            selection.event == nil || selection.event == UInt16(sched) {
             return try buildFromSchedule(source: source, path: path, interval: interval, event: UInt16(sched), each: each)
         }
-        // The event's samples (the first event's without a selected one): what "busy" is measured in depends on it.
-        let eventIndex = selection.event ?? 0
-        let event = Int(eventIndex) < source.metadata.events.count ? source.metadata.events[Int(eventIndex)] : nil
+        // One event's samples (--event's, else the first): what "busy" is measured in depends on it.
+        let event = source.metadata.events.indices.contains(Int(selection.event ?? 0)) ? source.metadata.events[Int(selection.event ?? 0)] : nil
         let timeEvent = ["cpu-clock", "task-clock"].contains(event?.name.split(separator: ":").first.map(String.init) ?? "")
         let frequency = timeEvent ? nil : event?.frequency.map { Double($0) }
         struct Key: Hashable { var bucket: Int; var pcpu: UInt32; var domain: UInt32; var vcpu: UInt32; var idle: Bool }
@@ -61,8 +60,9 @@ public struct VMStat: Sendable {
         // samples in time order, give or take a little across CPUs: an earlier one falls in interval -1).
         let frequencyLead = frequency.map { Int64(1e9 / max($0, 1)) } ?? 0
         var origin: Int64? = nil
+        let measured = selection.event ?? 0
         try each { s in
-            guard s.event == eventIndex && s.pcpu != Sample.unknownCPU else { return }
+            guard s.event == measured, s.pcpu != Sample.unknownCPU else { return }
             cpusSeen.insert(s.pcpu)
             let lead = timeEvent ? Int64(clamping: s.weight / max(s.count, 1)) : frequencyLead
             first = min(first, UInt64(max(0, Int64(clamping: s.time) - lead)))

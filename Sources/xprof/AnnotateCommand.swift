@@ -11,20 +11,20 @@ struct AnnotateCommand: ParsableCommand {
         commandName: "annotate",
         abstract: "Show the source lines (and instructions) of the hottest functions with their samples.",
         discussion: """
-        Like opannotate --source, pprof -list and perf annotate: for each function (--symbol NAME, or the
-        --top N hottest by self samples, 3 by default) its source lines with the self samples on each, their
-        share of the function's and of all samples' event period, and --context lines around them ('...' where
-        lines are left out). The source file is the one DWARF names (full path); --source-dir DIR looks for it
-        under DIR (the whole path, then its trailing components), --source-dir OLD=NEW replaces a prefix, and
-        --symfs ROOT is tried before the path itself. Samples in inlined code count on the line of the call in
-        the function's own source; the inlined callees are named there and --inlines lists their lines.
-        Addresses without line information form the ?? row; an image without DWARF gets counts per address.
+        Like opannotate --source, pprof -list and perf annotate: for each function (--symbol NAME, or the \
+        --top N hottest by self samples, 3 by default) its source lines with the self samples on each, their \
+        share of the function's and of all samples' event period, and --context lines around them ('...' where \
+        lines are left out). The source file is the one DWARF names (full path); --source-dir DIR looks for it \
+        under DIR (the whole path, then its trailing components), --source-dir OLD=NEW replaces a prefix, and \
+        --symfs ROOT is tried before the path itself. Samples in inlined code count on the line of the call in \
+        the function's own source; the inlined callees are named there and --inlines lists their lines. \
+        Addresses without line information form the ?? row; an image without DWARF gets counts per address. \
         --asm adds the disassembly (objdump) with samples per instruction.
         """
     )
 
-    @Argument(help: "The profile (.xprof, perf.data or Xenoprof capture).")
-    var file: String
+    @OptionGroup var profile: ProfileFileArguments
+    var file: String { profile.path }
 
     @Option(name: .customLong("symbol"), help: ArgumentHelp("A function to annotate (repeatable).", valueName: "NAME"))
     var symbolNames: [String] = []

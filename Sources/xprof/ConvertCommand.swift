@@ -12,7 +12,7 @@ struct ConvertCommand: ParsableCommand {
     @Argument(help: "The input profile.")
     var input: String
 
-    @Option(name: .short, help: "The .xprof file to write.")
+    @Option(name: .short, help: ArgumentHelp("The .xprof file to write.", valueName: "file"))
     var output: String
 
     @OptionGroup var inputOptions: InputOptions

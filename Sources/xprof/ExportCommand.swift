@@ -9,24 +9,27 @@ import Glibc
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write a profile in another format: folded stacks, an SVG flame graph, pprof, or the report as csv/json.",
+        abstract: "Write a profile in another format: folded stacks, an SVG flame graph, an interactive HTML page, pprof, or the report as csv/json.",
         discussion: """
-        folded: one line per distinct callchain, `comm;outermost;...;leaf COUNT` (samples, or event period with
+        folded: one line per distinct callchain, `comm;outermost;...;leaf COUNT` (samples, or event period with \
         --period), the input of flamegraph.pl and inferno. Samples without callchains give one-frame stacks.
-        flamegraph: the same stacks drawn as a self-contained SVG flame graph (root at the bottom, widths in
-        samples or, with --period, event period; colours by user, kernel, hypervisor and guest code; frames under
+        flamegraph: the same stacks drawn as a self-contained SVG flame graph (root at the bottom, widths in \
+        samples or, with --period, event period; colours by user, kernel, hypervisor and guest code; frames under \
         0.1% of the total are counted but not drawn; click to zoom, "Search" to highlight names).
-        pprof: the gzip-compressed protocol buffer of `go tool pprof` (and speedscope, Perfetto, ...), written by
-        the `xprof-pprof` executable installed beside xprof: values samples/count and the event period
-        (cpu/nanoseconds for the CPU clocks); labels comm, pid, domain, mode (`pprof -tagfocus domain=2`); source
+        html: one self-contained page (no network) to explore the profile: header figures, domain/mode/command \
+        filters, a sortable, searchable top table, a flame graph to zoom and search, callers/callees and source \
+        lines of a function. It holds the call tree with counts, not the samples.
+        pprof: the gzip-compressed protocol buffer of `go tool pprof` (and speedscope, Perfetto, ...), written by \
+        the `xprof-pprof` executable installed beside xprof: values samples/count and the event period \
+        (cpu/nanoseconds for the CPU clocks); labels comm, pid, domain, mode (`pprof -tagfocus domain=^2$`: pprof reads a bare 2 as a pattern); source \
         lines where images have DWARF. Binary: give -o FILE (by convention .pb.gz) or redirect the output.
         csv/json: the report rows (as `xprof report --format`).
         """
     )
 
     @Argument(help: "The profile.") var file: String
-    @Option(help: "folded, flamegraph, pprof, csv or json.") var format: String = "folded"
-    @Option(name: .short, help: "Output file (default: stdout).") var output: String?
+    @Option(help: "folded, flamegraph, html, pprof, csv or json.") var format: String = "folded"
+    @Option(name: .short, help: ArgumentHelp("Output file (default: stdout).", valueName: "file")) var output: String?
     @Flag(help: "folded/flamegraph: count event period instead of samples.") var period = false
     @Flag(help: "folded/flamegraph: mark kernel frames _[k] and hypervisor frames _[h].") var annotate = false
     @Flag(name: .customLong("no-comm"), help: "folded/flamegraph: do not start stacks with the command name.") var noComm = false
@@ -37,8 +40,8 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var input: InputOptions
 
     func validate() throws {
-        guard ["folded", "flamegraph", "pprof", "csv", "json"].contains(format) else {
-            throw ValidationError("--format must be folded, flamegraph, pprof, csv or json, not '\(format)'")
+        guard ["folded", "flamegraph", "html", "pprof", "csv", "json"].contains(format) else {
+            throw ValidationError("--format must be folded, flamegraph, html, pprof, csv or json, not '\(format)'")
         }
         if format == "pprof" && output == nil && isatty(1) != 0 {
             throw ValidationError("pprof output is binary: give -o FILE (e.g. -o profile.pb.gz) or redirect standard output")
@@ -49,7 +52,18 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         if format == "pprof" { runPProf() }
         var text: String
-        if format == "folded" || format == "flamegraph" {
+        if format == "html" {
+            var o = CallTree.Options()
+            let s = selection.selection
+            o.domain = s.domain
+            o.mode = s.mode
+            o.timeWindow = s.timeWindow
+            o.sampleFilter = s.filter
+            o.percentage = s.percentage
+            o.symbols = symbols.options
+            let tree = HtmlOutput.callTree([file], labels: [file], options: o, event: selection.event, input: input)
+            text = HtmlPage.profile(tree, title: "xprof: " + file)
+        } else if format == "folded" || format == "flamegraph" {
             var o = FoldedStacks.Options()
             o.byPeriod = period
             o.annotateModes = annotate

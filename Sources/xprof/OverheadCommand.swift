@@ -10,17 +10,18 @@ struct OverheadCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "overhead",
         abstract: "Measure how much profiling slows a command down: runs it plain and under the profiler(s), interleaved.",
+        usage: "xprof overhead [<options>] -- <command> ...",
         discussion: """
-        After one unmeasured warm-up run, each round runs the command without profiling, then under each profiler
-        (xprof record, perf record), so slow drifts of the machine hit all alike. Wall time of each run includes the
-        profiler's own start and finish. Reports mean, standard deviation, median and the overhead with a 95%
-        confidence interval (Welch), and splits it in two: the start-up cost (each round also times the profiler
-        around /bin/true, and /bin/true alone) and the steady-state overhead without it, which is what a longer
-        run pays. Both profilers sample the same event (-e, default cpu-clock), with callchains under -g.
-        With --max-overhead PCT the command exits 1 when an overhead is above PCT for sure (its whole 95%
-        interval above); when the interval holds PCT the result is inconclusive: a warning asks for more rounds
-        (--runs) and the exit status is 0.
-        With --svg FILE the runs are also drawn: every run's wall time per configuration, each mean and the 95%
+        After one unmeasured warm-up run, each round runs the command without profiling, then under each profiler \
+        (xprof record, perf record), so slow drifts of the machine hit all alike. Wall time of each run includes the \
+        profiler's own start and finish. Reports mean, standard deviation, median and the overhead with a 95% \
+        confidence interval (Welch), and splits it in two: the start-up cost (each round also times the profiler \
+        around /bin/true, and /bin/true alone) and the steady-state overhead without it, which is what a longer \
+        run pays. Both profilers sample the same event (-e, default cpu-clock), with callchains under -g. \
+        With --max-overhead PCT the command exits 1 when an overhead is above PCT for sure (its whole 95% \
+        interval above); when the interval holds PCT the result is inconclusive: a warning asks for more rounds \
+        (--runs) and the exit status is 0. \
+        With --svg FILE the runs are also drawn: every run's wall time per configuration, each mean and the 95% \
         confidence interval of each mean.
         """
     )

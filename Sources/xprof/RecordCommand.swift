@@ -9,17 +9,18 @@ struct RecordCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "record",
         abstract: "Sample this machine with perf_event_open and write a .xprof file.",
+        usage: "xprof record [<options>] [-- <command> ...]",
         discussion: """
-        Samples a command (`xprof record -- CMD ARGS`, following its children), an existing process (-p PID,
-        until it exits) or every CPU (-a; with a command, `-a -- sleep 5`, for as long as the command runs). By default (-e auto) it prefers the hardware cycles event and falls back to the
-        software cpu-clock event where hardware counters are unavailable. -e takes perf's generic events,
-        several at once (-e cpu-clock,page-faults,context-switches), with perf's modifiers :u (user only),
+        Samples a command (`xprof record -- CMD ARGS`, following its children), an existing process (-p PID, \
+        until it exits) or every CPU (-a; with a command, `-a -- sleep 5`, for as long as the command runs). By default (-e auto) it prefers the hardware cycles event and falls back to the \
+        software cpu-clock event where hardware counters are unavailable. -e takes perf's generic events, \
+        several at once (-e cpu-clock,page-faults,context-switches), with perf's modifiers :u (user only), \
         :k (kernel only) and :p/:pp/:ppp (precise IPs); reports then show one section per event.
-        Events: \(RecordOptions.Event.knownNames).
-        Samples reach the file as they are taken (at least twice a second), so a recorder that is killed
-        keeps all but its last second. SIGINT/SIGTERM/SIGHUP end the recording cleanly; a full disk, the
-        file size limit (ulimit -f) or an I/O error end it with an error (exit 1) and a file readable up to
-        its last complete chunk. A previous FILE is kept as FILE.old. The exit status is the command's own
+        Events: \(RecordOptions.Event.knownNames). \
+        Samples reach the file as they are taken (at least twice a second), so a recorder that is killed \
+        keeps all but its last second. SIGINT/SIGTERM/SIGHUP end the recording cleanly; a full disk, the \
+        file size limit (ulimit -f) or an I/O error end it with an error (exit 1) and a file readable up to \
+        its last complete chunk. A previous FILE is kept as FILE.old. The exit status is the command's own \
         when it fails, 127 when it cannot be executed (checked before FILE is touched).
         """
     )
@@ -27,7 +28,7 @@ struct RecordCommand: ParsableCommand {
     @Option(name: .customShort("F"), help: ArgumentHelp(SamplingRate.help + "; per event; default 997.", valueName: "hz|max"))
     var frequency: SamplingRate?
 
-    @Option(name: .customShort("c"), help: ArgumentHelp("Sample every N events instead (a fixed period; not with -F).", valueName: "n"))
+    @Option(name: .customShort("c"), help: ArgumentHelp("Sample every N events instead (a fixed period; not with -F).", valueName: "events"))
     var count: UInt64?
 
     @Flag(name: .short, help: "Sample every CPU (system-wide).")

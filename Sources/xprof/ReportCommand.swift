@@ -8,10 +8,10 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Show where the samples of a profile went: per domain, mode, command, image and function.",
         discussion: """
-        FILE may be a .xprof file, a perf.data file or a Xenoprof capture (detected by content).
+        FILE may be a .xprof file, a perf.data file or a Xenoprof capture (detected by content). \
         Percentages are shares of the total sample weight (event period), like perf report.
-        Sort keys: domain, mode, comm, pid, cpu (the physical CPU), image (alias dso), symbol (alias sym), line (alias srcline).
-        A recording of several events (perf record -e A,B, or a group read with -e '{A,B}:S') is reported
+        Sort keys: domain, mode, comm, pid, cpu (the physical CPU), image (alias dso), symbol (alias sym), line (alias srcline). \
+        A recording of several events (perf record -e A,B, or a group read with -e '{A,B}:S') is reported \
         per event, one section each, as perf report does; --event NAME shows one.
 
         --call-graph (or -g) draws under each row the callchains of its samples, as perf report \
@@ -28,14 +28,17 @@ struct ReportCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: "The profile to report.")
-    var file: String
+    @OptionGroup var profile: ProfileFileArguments
+    var file: String { profile.path }
 
     @Option(name: .customLong("percent-limit"), help: "Hide rows below this percentage.")
     var percentLimit: Double?
 
-    @Flag(help: "Add callchain-inclusive (children) percentages, like perf report --children.")
+    @Flag(inversion: .prefixedNo, help: "Add callchain-inclusive (children) percentages, like perf report --children (--no-children: without, the default).")
     var children = false
+
+    @Flag(help: "Text output, as perf report --stdio (xprof's default; accepted for perf's habit).")
+    var stdio = false
 
     @Flag(help: "With several events: one table, a share of each event per row, like perf report --group.")
     var group = false
@@ -54,6 +57,9 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var selection: ReportSelection
 
     func validate() throws {
+        guard ReportFormat(rawValue: selection.format) != nil else {
+            throw ValidationError("--format must be table, csv or json, not '\(selection.format)' (an interactive page: xprof export --format html)")
+        }
         if let p = percentLimit, !(p >= 0 && p <= 100) { throw ValidationError("--percent-limit must be within 0…100") }
         if let p = callGraphLimit {
             guard p >= 0 && p <= 100 else { throw ValidationError("--call-graph-limit must be within 0…100") }
@@ -101,6 +107,12 @@ struct ReportCommand: ParsableCommand {
                        + (callGraph != nil ? "each call graph is the row's own function" : "")
                        + "; record with -g (xprof record -g, perf record -g) to see callers")
         }
+        if let w = selection.samples.time, let first = reports.first, first.inputSamples == 0 || reports.allSatisfy({ $0.totalSamples == 0 }) {
+            // An empty window: say where the samples are (perf's --time takes the recording's own clock).
+            let span = reports.first?.sampleTimes.map { "its samples run from \(TimeWindow.seconds($0.lowerBound)) to \(TimeWindow.seconds($0.upperBound)) s" }
+                ?? "it has no sample times"
+            printError("warning: --time \(w) keeps no samples: \(span) (the recording's clock, as perf script prints it)")
+        }
         if group, let combined = ReportGroup.combine(reports, top: selection.top, percentLimit: percentLimit) { reports = [combined] }
         let fmt = ReportFormat(rawValue: selection.format) ?? .table
         if fmt != .table, let report = reports.first {
@@ -115,7 +127,7 @@ struct ReportCommand: ParsableCommand {
 /// `none`): its tokens in any order, a number being the fold limit. Only words perf knows there are taken for
 /// the option's value, so `--call-graph FILE` still reads FILE as the input; the words xprof does not draw
 /// (`fractal`, `flat`, `address`, …) are kept to be refused with a clear message.
-struct CallGraphArgument: ExpressibleByArgument {
+struct CallGraphArgument: ExpressibleByArgument, CustomStringConvertible {
     var order: CallGraphOrder = .callee
     var limit: Double?
     var none = false
@@ -123,6 +135,11 @@ struct CallGraphArgument: ExpressibleByArgument {
     var text = "callee"
 
     init() {}
+
+    /// What help shows as the default (`defaultAsFlag` prints the value's description): the order's name,
+    /// not the type's fields.
+    var defaultValueDescription: String { text }
+    var description: String { text }
 
     init?(argument: String) {
         text = argument

@@ -8,13 +8,13 @@ import SampleIO
 struct ReportSelection: ParsableArguments {
     @OptionGroup var samples: SampleSelectionOptions
 
-    @Option(help: "Comma-separated keys to group rows by: domain, mode, comm, pid, cpu, vcpu, reason (a xentrace exit's), image (dso), symbol (sym), line (srcline).")
+    @Option(name: [.customShort("s"), .long], help: "Comma-separated keys to group rows by: domain, mode, comm, pid, tid, cpu, vcpu, reason (a xentrace exit's), image (dso), symbol (sym), line (srcline).")
     var sort: String = "image,symbol"
 
     @Option(help: "Show at most N rows.")
     var top: Int?
 
-    @Option(help: "Output format: table, csv or json.")
+    @Option(help: "Output format: table, csv or json (diff: also html, folded-diff; scale: also html).")
     var format: String = "table"
 
     @Option(name: .customLong("guest-name"), help: ArgumentHelp("A name for a guest domain.", valueName: "DOM=NAME"))
@@ -26,10 +26,11 @@ struct ReportSelection: ParsableArguments {
 
     func validate() throws {
         guard SortKey.parseList(sort) != nil else {
-            throw ValidationError("--sort: unknown key in '\(sort)'; use domain, mode, comm, pid, cpu, vcpu, reason, image (dso), symbol (sym), line (srcline)")
+            throw ValidationError("--sort: unknown key in '\(sort)'; use domain, mode, comm, pid, tid, cpu, vcpu, reason, image (dso), symbol (sym), line (srcline)")
         }
-        guard ReportFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be table, csv or json, not '\(format)'")
+        // diff and scale also write html (and diff folded-diff); each command refuses what it cannot write.
+        guard ReportFormat(rawValue: format) != nil || HtmlOutput.comparisonFormats.contains(format) else {
+            throw ValidationError("--format must be table, csv or json (diff: also html or folded-diff; scale, sweep: also html), not '\(format)'")
         }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
         for g in guestNames where SymbolOptionGroup.split(g) == nil {

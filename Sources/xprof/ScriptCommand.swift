@@ -10,18 +10,19 @@ struct ScriptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "script",
         abstract: "Print every sample, one by one, in time order (like perf script).",
+        usage: "xprof script [<options>] [<file>]",
         discussion: """
-        Each sample as perf script prints it — comm tid [cpu] time: period event: ip sym+off (dso) — with its
-        callchain below when it has one, attributed as reports attribute it (guest and passive domains, Xen,
-        kallsyms, the mapped binaries). -F picks the fields (perf's names: comm, pid, tid, cpu, time, period,
-        event, ip, sym, symoff, dso, srcline; and xprof's domain and mode). --format csv gives a row per sample,
-        --format json one JSON object per line. --time START,END keeps the samples of a window in seconds of
+        Each sample as perf script prints it — comm tid [cpu] time: period event: ip sym+off (dso) — with its \
+        callchain below when it has one, attributed as reports attribute it (guest and passive domains, Xen, \
+        kallsyms, the mapped binaries). -F picks the fields (perf's names: comm, pid, tid, cpu, time, period, \
+        event, ip, sym, symoff, dso, srcline; and xprof's domain and mode). --format csv gives a row per sample, \
+        --format json one JSON object per line. --time START,END keeps the samples of a window in seconds of \
         the recording's clock (the time field's), either side open.
         """
     )
 
-    @Argument(help: "The profile (.xprof, perf.data or Xenoprof capture).")
-    var file: String
+    @OptionGroup var profile: ProfileFileArguments
+    var file: String { profile.path }
 
     @Option(name: [.customShort("F"), .customLong("fields")], help: ArgumentHelp("Comma-separated fields (default: comm,tid,cpu,time,period,event,ip,sym,symoff,dso; domain too when the input has several).", valueName: "FIELDS"))
     var fields: String?

@@ -11,11 +11,11 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Record one workload at several CPU counts and compare the profiles (record + scale).",
         discussion: """
-        For each CPU count N in --cpus (default 1, 2, 4 … and all online CPUs) the command runs on the first N
-        online CPUs only (its CPU affinity, which its threads and children inherit) while xprof samples those
-        CPUs, and every {cpus} in its arguments becomes N (to size its thread pool). The recordings go to
-        DIR/run-<N>cpu.xprof; then the scaling table of `xprof scale` is printed: rows whose share grows with
-        the CPUs first. With --fixed-work the command does the same work at every count, so 1/wall time is
+        For each CPU count N in --cpus (default 1, 2, 4 … and all online CPUs) the command runs on the first N \
+        online CPUs only (its CPU affinity, which its threads and children inherit) while xprof samples those \
+        CPUs, and every {cpus} in its arguments becomes N (to size its thread pool). The recordings go to \
+        DIR/run-Ncpu.xprof; then the scaling table of `xprof scale` is printed: rows whose share grows with \
+        the CPUs first. With --fixed-work the command does the same work at every count, so 1/wall time is \
         its throughput and the table adds speedup and efficiency.
         """
     )
@@ -23,7 +23,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "CPU counts, comma-separated (default: 1, 2, 4 … and all online CPUs).")
     var cpus: String?
 
-    @Option(name: .short, help: "Folder for the recordings (made if missing).")
+    @Option(name: .short, help: ArgumentHelp("Folder for the recordings (made if missing).", valueName: "dir"))
     var output: String = "xprof-sweep"
 
     @Option(name: .customShort("F"), help: ArgumentHelp(SamplingRate.help + ".", valueName: "hz|max"))
@@ -76,6 +76,7 @@ struct SweepCommand: ParsableCommand {
         }
         guard Set(ks).count == ks.count else { throw ValidationError("--cpus lists a count twice") }
         guard (frequency.hertz ?? 1) <= 100_000 else { throw ValidationError("-F must be between 1 and 100000, or max") }
+        if options.format == "folded-diff" { throw ValidationError("--format folded-diff compares two profiles: use xprof diff") }
     }
 
     func run() throws {
@@ -109,6 +110,10 @@ struct SweepCommand: ParsableCommand {
         }
         let reports = files.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: ks, throughput: fixedWork ? seconds.map { $0 > 0 ? 1 / $0 : 0 } : nil)
-        ScaleCommand.emit(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top, svg: svg)
+        if options.format == "html" {
+            HtmlOutput.writeScalePage(analysis, selection: options, svg: svg)
+        } else {
+            ScaleCommand.emit(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top, svg: svg)
+        }
     }
 }

@@ -12,10 +12,11 @@ struct SymbolizeCommand: ParsableCommand {
         commandName: "symbolize",
         _superCommandName: "xprof",
         abstract: "Turn addresses into function, file and line (like addr2line) for an ELF file, System.map or kallsyms dump.",
+        usage: "xprof symbolize --image <image> [<options>] [<addresses> ...]",
         discussion: """
-        Addresses (hex, with or without 0x) come from the arguments, or one per line on stdin; output is in
-        input order. tsv columns: address, symbol, offset (hex), file, line — ?? and 0 where unknown, like
-        addr2line. With --inlines, each address first gets one row per inlined frame (innermost first, sixth
+        Addresses (hex, with or without 0x) come from the arguments, or one per line on stdin; output is in \
+        input order. tsv columns: address, symbol, offset (hex), file, line — ?? and 0 where unknown, like \
+        addr2line. With --inlines, each address first gets one row per inlined frame (innermost first, sixth \
         column 'inlined'), then the row of the function it was inlined into (sixth column 'function').
         """
     )

@@ -204,6 +204,6 @@ import Testing
         #expect(r.stderr.contains("hint: choose a writable path for -o"), "\(r.stderr)")
         let bad = try XprofRunner.xprof(["export", cap, "--format", "flame"])
         #expect(bad.status == 64)
-        #expect(bad.stderr.contains("--format must be folded, flamegraph, pprof, csv or json"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("--format must be folded, flamegraph, html, pprof, csv or json"), "\(bad.stderr)")
     }
 }

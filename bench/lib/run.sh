@@ -23,3 +23,14 @@ run() {
   printf '  %-72s %8s s %9s KB\n' "$label" "$best" "$bm" >&2
   echo "$best $bm"
 }
+
+# `sampling_plan TARGET`: sets hz (the kernel's highest sampling rate, 20 kHz at most) and secs (enough seconds
+# for TARGET samples at hz from the bundled workloads' two busy threads, one on a 1-CPU machine).
+sampling_plan() {
+  local max cpus threads
+  max=$(cat /proc/sys/kernel/perf_event_max_sample_rate 2>/dev/null || echo 20000)
+  hz=$(( max < 20000 ? max : 20000 ))
+  cpus=$(nproc)
+  threads=$(( cpus < 2 ? cpus : 2 ))
+  secs=$(( $1 / (hz * threads) + 1 ))
+}
