@@ -106,7 +106,8 @@ extension Attributor {
                 imageHit[Int(mapped.image)] = true
                 return (imageNames[Int(mapped.image)], unresolved(domain, ip), false)
             }
-            // With no kernel image known at all there is no range to be outside of: like perf, `[unknown]`.
+            // perf's name on perf's inputs; and with no kernel image known at all there is no range to be
+            // outside of: like perf, `[unknown]`.
             if perfNames || (table == nil && kernelMaps[domain] == nil) {
                 return (strings.intern("[unknown]"), unresolved(domain, ip), false)
             }

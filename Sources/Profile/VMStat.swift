@@ -34,7 +34,8 @@ public struct VMStat: Sendable {
     public var intervals: [Interval]
 
     /// Reads `source`; `interval` seconds per row block (nil: one block for the whole run); only the samples
-    /// `selection` keeps (a xentrace file's schedule is its `sched` event unless the selection names another).
+    /// `selection` keeps, of its event (else the first; a xentrace file's schedule is its `sched` event unless
+    /// the selection names another).
     public static func build(source: any SampleSource, path: String, interval: Double?,
                              selection: SampleSelection = SampleSelection(),
                              symbols: SymbolOptions = SymbolOptions()) throws(SampleIOError) -> VMStat {

@@ -12,7 +12,7 @@ public struct SampleSelectionOptions: ParsableArguments {
     @Option(help: "Only samples of this mode: user, kernel or hypervisor.")
     public var mode: String?
 
-    @Option(help: ArgumentHelp("Only samples of this event: its name in the recording (perf's modifiers optional) or its number from 0. Without it, report, script, info and vmstat take every event; diff, scale, annotate and export the first of several (export --format pprof: all, labelled).", valueName: "NAME"))
+    @Option(help: ArgumentHelp("Only samples of this event: its name in the recording (perf's modifiers optional) or its number from 0. Without it, report, script and info take every event; diff, scale, annotate, export and vmstat the first of several (export --format pprof: all, labelled).", valueName: "NAME"))
     public var event: String?
 
     @Option(help: ArgumentHelp("Only samples taken in this window: START,END in seconds of the recording's clock (as xprof script and perf script print times), either may be empty; like perf report --time.", valueName: "START,END"))
