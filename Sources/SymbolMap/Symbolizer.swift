@@ -35,6 +35,9 @@ public final class Symbolizer {
     private var dwarf: DwarfLines?
     private var dwarfTried = false
     private let debugDirectories: [String]
+    /// DWARF compilation units read so far for lines and inline chains (none when the symbol cache had the
+    /// answers).
+    public var dwarfUnitsRead: Int { dwarf?.unitsRead ?? 0 }
     /// Problems worth telling the user (missing debug file, bad text lines).
     public private(set) var warnings: [String] = []
 
@@ -52,7 +55,9 @@ public final class Symbolizer {
         close(fd)
         if n == 4 && magic == [0x7f, 0x45, 0x4c, 0x46] {
             format = .elf
-            let img = try ElfImage(path: path)
+            // Tables from the symbol cache when it has them (a warm run parses no ELF file).
+            let img: ElfImage
+            if let cache = SymbolCache.standard { img = try cache.elfImage(at: path) } else { img = try ElfImage(path: path) }
             image = img
             var t = img.symbols
             if img.symbolSection != ".symtab", let dbg = img.separateDebugFile(debugDirectories: debugDirectories) {
@@ -110,7 +115,7 @@ public final class Symbolizer {
         if let d = image.separateDebugFile(debugDirectories: debugDirectories) { candidates.append(d) }
         for c in candidates {
             do {
-                dwarf = try DwarfLines(path: c)
+                dwarf = try DwarfLines(path: c, cache: SymbolCache.standard)
                 if c != image.path { debugFile = c }
                 return dwarf
             } catch {
@@ -127,8 +132,17 @@ public final class Symbolizer {
     /// - Parameters:
     ///   - lines: also find file and line (ELF with DWARF only).
     ///   - inlines: also find the inline chain.
+    ///
+    /// With lines or inlines, the DWARF index is first made to answer all of `addresses` at once
+    /// (``DwarfLines/prepare(_:lines:inlines:helper:)``: the units that hold them read on two threads) and
+    /// then kept in the symbol cache.
     public func symbolize(_ addresses: [UInt64], lines: Bool = false, inlines: Bool = false) -> [Symbolization] {
         let dw = (lines || inlines) ? loadDwarf() : nil
+        if let dw {
+            HelperThread.with { helper in dw.prepare(addresses, lines: true, inlines: inlines, helper: helper) }
+            dw.saveIndex()
+            if let p = dw.problem { warnings.append(p) }
+        }
         var out: [Symbolization] = []
         out.reserveCapacity(addresses.count)
         let range = table.addressRange

@@ -106,6 +106,7 @@ struct SymbolizeRequest {
             writeStandardOutput(symbolizer.tsv(input, lines: lines))
         } else {
             let results = symbolizer.symbolize(input, lines: lines || inlines, inlines: inlines)
+            Timings.mark("symbolized \(input.count) addresses, \(symbolizer.dwarfUnitsRead) DWARF units read")
             writeStandardOutput(SymbolizeRenderer.render(results, format: fmt, lines: lines || inlines, inlines: inlines, table: symbolizer.table,
                                                  demangle: demangle))
         }

@@ -1,0 +1,170 @@
+/// The line and inline answers of one image for the addresses asked so far, as two sorted tables of
+/// disjoint address intervals (one line-table row each; one innermost scope each) over a table of scopes
+/// and two string tables. Built by ``DwarfUnitReader`` for the addresses no interval holds yet, kept in the
+/// symbol cache between runs (``SymbolCache/dwarfIndex(for:)``), so that a warm run reads no DWARF at all.
+/// See docs/ARCHITECTURE.md, "Line and inline index".
+///
+/// - Complexity: a lookup is a binary search over one table; adding answers sorts and merges the tables.
+final class DwarfIndex {
+    private(set) var files: [String] = []
+    private var fileIDs: [String: Int32] = [:]
+    private(set) var names: [String] = []
+    private var nameIDs: [String: Int32] = [:]
+    private(set) var scopes: [IndexScope] = []
+    /// Sorted by `lo`, disjoint.
+    private(set) var lines: [LineInterval] = []
+    /// Sorted by `lo`, disjoint.
+    private(set) var inlines: [InlineInterval] = []
+    /// Whether answers were added since the index was read from the cache (or made empty).
+    private(set) var changed = false
+    /// Subprogram trees that could not be read whole (damaged DWARF), over all units read.
+    private(set) var damaged = 0
+
+    init() {}
+
+    /// An index read from the cache: the tables as they were written (``isSound`` checked by the reader).
+    init(files: [String], names: [String], scopes: [IndexScope], lines: [LineInterval], inlines: [InlineInterval]) {
+        self.files = files
+        self.names = names
+        self.scopes = scopes
+        self.lines = lines
+        self.inlines = inlines
+        for (i, f) in files.enumerated() { fileIDs[f] = Int32(i) }
+        for (i, n) in names.enumerated() { nameIDs[n] = Int32(i) }
+    }
+
+    /// Whether every id points into its table, every interval is non-empty and the tables are sorted and
+    /// disjoint, and scope chains end (a parent always comes before its scope): what a cache entry must
+    /// pass before it is used.
+    var isSound: Bool {
+        let nf = Int32(files.count), nn = Int32(names.count)
+        for (i, s) in scopes.enumerated() {
+            guard s.name >= 0, s.name < nn, s.callFile >= -1, s.callFile < nf, s.parent >= -1, s.parent < Int32(i) else { return false }
+        }
+        var end: UInt64 = 0
+        for (k, l) in lines.enumerated() {
+            guard l.lo < l.hi, k == 0 || l.lo >= end, l.file >= -1, l.file < nf else { return false }
+            end = l.hi
+        }
+        end = 0
+        for (k, l) in inlines.enumerated() {
+            guard l.lo < l.hi, k == 0 || l.lo >= end, l.leaf >= -1, l.leaf < Int32(scopes.count) else { return false }
+            end = l.hi
+        }
+        return true
+    }
+
+    private func intern(file s: String) -> Int32 {
+        if let i = fileIDs[s] { return i }
+        let i = Int32(files.count)
+        files.append(s)
+        fileIDs[s] = i
+        return i
+    }
+
+    private func intern(name s: String) -> Int32 {
+        if let i = nameIDs[s] { return i }
+        let i = Int32(names.count)
+        names.append(s)
+        nameIDs[s] = i
+        return i
+    }
+
+    /// Adds what units answered: their ids renumbered, their intervals merged into the tables (where an
+    /// interval overlaps one already there, which only units with overlapping ranges can make, the one
+    /// there stays and the new one is cut).
+    func adopt(_ units: [UnitAnswers]) {
+        var newLines: [LineInterval] = [], newInlines: [InlineInterval] = []
+        for u in units {
+            let fileMap = u.files.map { intern(file: $0) }
+            let nameMap = u.names.map { intern(name: $0) }
+            let scopeBase = Int32(scopes.count)
+            for s in u.scopes {
+                scopes.append(IndexScope(name: nameMap[Int(s.name)], callFile: s.callFile < 0 ? -1 : fileMap[Int(s.callFile)],
+                                         callLine: s.callLine, callColumn: s.callColumn, parent: s.parent < 0 ? -1 : s.parent + scopeBase))
+            }
+            for var l in u.lines {
+                if l.file >= 0 { l.file = fileMap[Int(l.file)] }
+                newLines.append(l)
+            }
+            for var l in u.inlines {
+                if l.leaf >= 0 { l.leaf += scopeBase }
+                newInlines.append(l)
+            }
+            damaged += u.damaged
+        }
+        guard !newLines.isEmpty || !newInlines.isEmpty else { return }
+        changed = true
+        lines = Self.merge(lines, newLines)
+        inlines = Self.merge(inlines, newInlines)
+    }
+
+    /// `old` (sorted, disjoint) with `new` added: sorted by start, `old` first at equal starts, and each
+    /// interval cut to begin where the one before ends (dropped when nothing is left of it).
+    private static func merge<T: IntervalAnswer>(_ old: [T], _ new: [T]) -> [T] {
+        guard !new.isEmpty else { return old }
+        var all = old.enumerated().map { ($0.element, 0, $0.offset) } + new.enumerated().map { ($0.element, 1, $0.offset) }
+        all.sort { ($0.0.lo, $0.1, $0.2) < ($1.0.lo, $1.1, $1.2) }
+        var out: [T] = []
+        out.reserveCapacity(all.count)
+        for (var x, _, _) in all {
+            if let last = out.last, x.lo < last.hi {
+                if x.hi <= last.hi { continue }
+                x.lo = last.hi
+            }
+            out.append(x)
+        }
+        return out
+    }
+
+    /// The interval of `table` holding `a` (its index), nil if none.
+    @inline(__always)
+    private static func find<T: IntervalAnswer>(_ table: [T], _ a: UInt64) -> Int? {
+        var lo = 0, hi = table.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if table[mid].lo <= a { lo = mid + 1 } else { hi = mid }
+        }
+        return lo > 0 && a < table[lo - 1].hi ? lo - 1 : nil
+    }
+
+    /// Whether a line answer for `a` is known.
+    func hasLine(_ a: UInt64) -> Bool { Self.find(lines, a) != nil }
+    /// Whether an inline answer for `a` is known.
+    func hasInline(_ a: UInt64) -> Bool { Self.find(inlines, a) != nil }
+
+    /// The line-table row of `a` when known: nil when not asked yet, `.some(nil)` when it has none.
+    func location(_ a: UInt64) -> SourceLocation?? {
+        guard let i = Self.find(lines, a) else { return nil }
+        let l = lines[i]
+        guard l.file >= 0 else { return .some(nil) }
+        return SourceLocation(file: files[Int(l.file)], line: Int(l.line), column: Int(l.column))
+    }
+
+    /// The inline chain at `a`, innermost first, the out-of-line function last (each frame located at the
+    /// row of `a`, then at the call site of the frame inside it), as llvm-symbolizer gives it; empty when no
+    /// function's DWARF covers `a` or the answer is not known.
+    func frames(_ a: UInt64) -> [InlineFrame] {
+        guard let i = Self.find(inlines, a), inlines[i].leaf >= 0 else { return [] }
+        var out: [InlineFrame] = []
+        var loc: SourceLocation? = location(a) ?? nil
+        var s = inlines[i].leaf
+        // A chain is never longer than the scopes (parents come first): bounded even for a bad entry.
+        while s >= 0 && out.count <= scopes.count {
+            let scope = scopes[Int(s)]
+            out.append(InlineFrame(function: names[Int(scope.name)], location: loc, inlined: scope.parent >= 0))
+            loc = scope.callFile >= 0 ? SourceLocation(file: files[Int(scope.callFile)], line: Int(scope.callLine), column: Int(scope.callColumn)) : nil
+            s = scope.parent
+        }
+        return out
+    }
+}
+
+/// An interval with an answer (``LineInterval``, ``InlineInterval``), for merging and searching both tables.
+protocol IntervalAnswer {
+    var lo: UInt64 { get set }
+    var hi: UInt64 { get }
+}
+
+extension LineInterval: IntervalAnswer {}
+extension InlineInterval: IntervalAnswer {}
