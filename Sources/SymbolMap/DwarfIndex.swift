@@ -6,10 +6,8 @@
 ///
 /// - Complexity: a lookup is a binary search over one table; adding answers sorts and merges the tables.
 final class DwarfIndex {
-    private(set) var files: [String] = []
-    private var fileIDs: [String: Int32] = [:]
-    private(set) var names: [String] = []
-    private var nameIDs: [String: Int32] = [:]
+    private(set) var files = StringTable()
+    private(set) var names = StringTable()
     private(set) var scopes: [IndexScope] = []
     /// Sorted by `lo`, disjoint.
     private(set) var lines: [LineInterval] = []
@@ -23,20 +21,19 @@ final class DwarfIndex {
     init() {}
 
     /// An index read from the cache: the tables as they were written (``isSound`` checked by the reader).
-    init(files: [String], names: [String], scopes: [IndexScope], lines: [LineInterval], inlines: [InlineInterval]) {
+    init(files: StringTable, names: StringTable, scopes: [IndexScope], lines: [LineInterval], inlines: [InlineInterval]) {
         self.files = files
         self.names = names
         self.scopes = scopes
         self.lines = lines
         self.inlines = inlines
-        for (i, f) in files.enumerated() { fileIDs[f] = Int32(i) }
-        for (i, n) in names.enumerated() { nameIDs[n] = Int32(i) }
     }
 
     /// Whether every id points into its table, every interval is non-empty and the tables are sorted and
     /// disjoint, and scope chains end (a parent always comes before its scope): what a cache entry must
     /// pass before it is used.
     var isSound: Bool {
+        guard files.isSound, names.isSound else { return false }
         let nf = Int32(files.count), nn = Int32(names.count)
         for (i, s) in scopes.enumerated() {
             guard s.name >= 0, s.name < nn, s.callFile >= -1, s.callFile < nf, s.parent >= -1, s.parent < Int32(i) else { return false }
@@ -54,30 +51,14 @@ final class DwarfIndex {
         return true
     }
 
-    private func intern(file s: String) -> Int32 {
-        if let i = fileIDs[s] { return i }
-        let i = Int32(files.count)
-        files.append(s)
-        fileIDs[s] = i
-        return i
-    }
-
-    private func intern(name s: String) -> Int32 {
-        if let i = nameIDs[s] { return i }
-        let i = Int32(names.count)
-        names.append(s)
-        nameIDs[s] = i
-        return i
-    }
-
     /// Adds what units answered: their ids renumbered, their intervals merged into the tables (where an
     /// interval overlaps one already there, which only units with overlapping ranges can make, the one
     /// there stays and the new one is cut).
     func adopt(_ units: [UnitAnswers]) {
         var newLines: [LineInterval] = [], newInlines: [InlineInterval] = []
         for u in units {
-            let fileMap = u.files.map { intern(file: $0) }
-            let nameMap = u.names.map { intern(name: $0) }
+            let fileMap = u.files.map { files.intern($0) }
+            let nameMap = u.names.map { names.intern($0) }
             let scopeBase = Int32(scopes.count)
             for s in u.scopes {
                 scopes.append(IndexScope(name: nameMap[Int(s.name)], callFile: s.callFile < 0 ? -1 : fileMap[Int(s.callFile)],
@@ -117,6 +98,36 @@ final class DwarfIndex {
         return out
     }
 
+    /// Those of `addresses` (sorted) that the index cannot answer: a line, when `lines`, or an inline chain,
+    /// when `inlines`, is not known for them. One pass over the addresses and the tables together.
+    func unanswered(_ addresses: [UInt64], lines wantLines: Bool, inlines wantInlines: Bool) -> [UInt64] {
+        var out: [UInt64] = []
+        lines.withUnsafeBufferPointer { lines in
+            inlines.withUnsafeBufferPointer { inlines in
+                var l = 0, i = 0
+                for a in addresses where a != UInt64.max {
+                    while l < lines.count, lines[l].hi <= a { l += 1 }
+                    while i < inlines.count, inlines[i].hi <= a { i += 1 }
+                    let hasLine = l < lines.count && lines[l].lo <= a
+                    let hasInline = i < inlines.count && inlines[i].lo <= a
+                    if (wantLines && !hasLine) || (wantInlines && !hasInline) { out.append(a) }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The interval of `table` holding `a` (its index), nil if none.
+    @inline(__always)
+    static func find<T: IntervalAnswer>(_ table: UnsafeBufferPointer<T>, _ a: UInt64) -> Int? {
+        var lo = 0, hi = table.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if table[mid].lo <= a { lo = mid + 1 } else { hi = mid }
+        }
+        return lo > 0 && a < table[lo - 1].hi ? lo - 1 : nil
+    }
+
     /// The interval of `table` holding `a` (its index), nil if none.
     @inline(__always)
     private static func find<T: IntervalAnswer>(_ table: [T], _ a: UInt64) -> Int? {
@@ -138,7 +149,7 @@ final class DwarfIndex {
         guard let i = Self.find(lines, a) else { return nil }
         let l = lines[i]
         guard l.file >= 0 else { return .some(nil) }
-        return SourceLocation(file: files[Int(l.file)], line: Int(l.line), column: Int(l.column))
+        return SourceLocation(file: files.string(l.file), line: Int(l.line), column: Int(l.column))
     }
 
     /// The inline chain at `a`, innermost first, the out-of-line function last (each frame located at the
@@ -152,8 +163,8 @@ final class DwarfIndex {
         // A chain is never longer than the scopes (parents come first): bounded even for a bad entry.
         while s >= 0 && out.count <= scopes.count {
             let scope = scopes[Int(s)]
-            out.append(InlineFrame(function: names[Int(scope.name)], location: loc, inlined: scope.parent >= 0))
-            loc = scope.callFile >= 0 ? SourceLocation(file: files[Int(scope.callFile)], line: Int(scope.callLine), column: Int(scope.callColumn)) : nil
+            out.append(InlineFrame(function: names.string(scope.name), location: loc, inlined: scope.parent >= 0))
+            loc = scope.callFile >= 0 ? SourceLocation(file: files.string(scope.callFile), line: Int(scope.callLine), column: Int(scope.callColumn)) : nil
             s = scope.parent
         }
         return out
@@ -168,3 +179,57 @@ protocol IntervalAnswer {
 
 extension LineInterval: IntervalAnswer {}
 extension InlineInterval: IntervalAnswer {}
+
+/// Strings one after another in one byte array (string `i` is `bytes[starts[i]..<starts[i + 1]]`): written to
+/// and read from the cache as two arrays, and written out without making a `String`. The table of ids
+/// by string, for adding, is made on the first ``intern(_:)``.
+struct StringTable {
+    private(set) var bytes: [UInt8] = []
+    private(set) var starts: [UInt32] = [0]
+    private var ids: [String: Int32]? = [:]
+
+    init() {}
+
+    /// A table read back (``isSound`` says whether it may be used).
+    init(bytes: [UInt8], starts: [UInt32]) {
+        self.bytes = bytes
+        self.starts = starts
+        ids = nil
+    }
+
+    var count: Int { starts.count - 1 }
+
+    /// Whether the starts begin at 0, never go back and end at the bytes' end.
+    var isSound: Bool {
+        guard starts.first == 0, starts.last.map({ Int($0) == bytes.count }) == true else { return false }
+        for k in 1..<starts.count where starts[k] < starts[k - 1] { return false }
+        return true
+    }
+
+    /// String `i` (`i` in `0..<count`).
+    func string(_ i: Int32) -> String {
+        String(decoding: bytes[Int(starts[Int(i)])..<Int(starts[Int(i) + 1])], as: UTF8.self)
+    }
+
+    /// The range of string `i` in ``bytes``.
+    @inline(__always)
+    func range(_ i: Int32) -> (start: Int, count: Int) {
+        let s = Int(starts[Int(i)])
+        return (s, Int(starts[Int(i) + 1]) - s)
+    }
+
+    /// The id of `s`, added if new.
+    mutating func intern(_ s: String) -> Int32 {
+        if ids == nil {
+            var m: [String: Int32] = [:]
+            for i in 0..<count { m[string(Int32(i))] = Int32(i) }
+            ids = m
+        }
+        if let i = ids?[s] { return i }
+        let i = Int32(count)
+        bytes.append(contentsOf: s.utf8)
+        starts.append(UInt32(bytes.count))
+        ids?[s] = i
+        return i
+    }
+}

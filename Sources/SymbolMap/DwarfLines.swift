@@ -162,6 +162,19 @@ public final class DwarfLines {
         return nil
     }
 
+    /// The interval around `a`, which no unit's range holds, up to the ranges before and after it.
+    private func gap(around a: UInt64) -> (UInt64, UInt64) {
+        var lo = 0, hi = rangeCount
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if rangeLo[mid] <= a { lo = mid + 1 } else { hi = mid }
+        }
+        var start: UInt64 = 0
+        for k in 0..<lo where rangeHi[k] > start { start = rangeHi[k] }
+        let end = lo < rangeCount ? rangeLo[lo] : UInt64.max
+        return start <= a && a < end ? (start, end) : (a, a &+ 1)
+    }
+
     /// The address ranges of unit `u`, sorted.
     private func ranges(ofUnit u: Int) -> [(UInt64, UInt64)] {
         var out: [(UInt64, UInt64)] = []
@@ -176,21 +189,25 @@ public final class DwarfLines {
     /// read by ``DwarfUnitReader`` — on this thread and the helper's, each through its own libdw reader.
     /// Then ``location(for:)`` and ``frames(for:)`` answer from the index.
     func prepare(_ addresses: [UInt64], lines: Bool, inlines: Bool, helper: HelperThread?) {
-        var missing: [UInt64] = []
-        for a in addresses where a != UInt64.max {
-            if (lines && !index.hasLine(a)) || (inlines && !index.hasInline(a)) { missing.append(a) }
-        }
+        let missing = index.unanswered(addresses.sorted(), lines: lines, inlines: inlines)
         guard !missing.isEmpty, let h = open() else { return }
         readRanges()
-        missing.sort()
         var byUnit: [Int: [UInt64]] = [:]
         var last: UInt64? = nil
+        // Addresses in no unit: known to have no answer, up to the units around them.
+        var outside = UnitAnswers()
         for a in missing where a != last {
             last = a
-            if let u = unitIndex(containing: a) { byUnit[u, default: []].append(a) }
+            if let u = unitIndex(containing: a) {
+                byUnit[u, default: []].append(a)
+            } else if outside.lines.last.map({ a >= $0.hi }) ?? true {
+                let (lo, hi) = gap(around: a)
+                outside.lines.append(LineInterval(lo: lo, hi: hi, file: -1, line: 0, column: 0))
+                outside.inlines.append(InlineInterval(lo: lo, hi: hi, leaf: -1))
+            }
         }
         let work = byUnit.keys.sorted()
-        guard !work.isEmpty else { return }
+        guard !work.isEmpty else { index.adopt([outside]); return }
         unitsRead += work.count
         let unitRanges = work.map { ranges(ofUnit: $0) }
         let results = UnsafeMutableBufferPointer<UnitAnswers>.allocate(capacity: work.count)
@@ -214,7 +231,7 @@ public final class DwarfLines {
         for (k, u) in work.enumerated() {
             if let f = results[k].functions { functionsByUnit[u] = f; results[k].functions = nil }
         }
-        index.adopt(Array(results))
+        index.adopt(Array(results) + [outside])
     }
 
     /// Writes the index to the symbol cache when it learnt something since it was read (a no-op without a

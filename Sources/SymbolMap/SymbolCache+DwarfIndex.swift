@@ -5,20 +5,11 @@
 extension SymbolCache {
     /// The index kept for the file `id` (the file DWARF is read from), nil when there is no sound one.
     func dwarfIndex(for id: Identity) -> DwarfIndex? {
-        guard var r = load(.dwarfIndex, id) else { return nil }
-        func strings() -> [String]? {
-            guard let n = r.u64(), n <= UInt64(r.remaining / 8) else { return nil }
-            var out: [String] = []
-            out.reserveCapacity(Int(n))
-            for _ in 0..<n {
-                guard let s = r.string() else { return nil }
-                out.append(s)
-            }
-            return out
-        }
-        guard let files = strings(), let names = strings(), let scopes = r.copy(of: IndexScope.self),
+        guard var r = load(.dwarfIndex, id), let fileBytes = r.copy(of: UInt8.self), let fileStarts = r.copy(of: UInt32.self),
+              let nameBytes = r.copy(of: UInt8.self), let nameStarts = r.copy(of: UInt32.self), let scopes = r.copy(of: IndexScope.self),
               let lines = r.copy(of: LineInterval.self), let inlines = r.copy(of: InlineInterval.self), r.remaining == 0 else { return nil }
-        let index = DwarfIndex(files: files, names: names, scopes: scopes, lines: lines, inlines: inlines)
+        let index = DwarfIndex(files: StringTable(bytes: fileBytes, starts: fileStarts), names: StringTable(bytes: nameBytes, starts: nameStarts),
+                               scopes: scopes, lines: lines, inlines: inlines)
         return index.isSound ? index : nil
     }
 
@@ -26,10 +17,11 @@ extension SymbolCache {
     func store(_ index: DwarfIndex, for id: Identity) {
         var w = CacheWriter()
         w.reserve(index.lines.count * MemoryLayout<LineInterval>.stride + index.inlines.count * MemoryLayout<InlineInterval>.stride
-                  + index.scopes.count * MemoryLayout<IndexScope>.stride + (index.files.count + index.names.count) * 48 + 64)
+                  + index.scopes.count * MemoryLayout<IndexScope>.stride + index.files.bytes.count + index.names.bytes.count
+                  + (index.files.count + index.names.count) * 4 + 128)
         for table in [index.files, index.names] {
-            w.u64(UInt64(table.count))
-            for s in table { w.string(s) }
+            table.bytes.withUnsafeBufferPointer { w.array($0) }
+            table.starts.withUnsafeBufferPointer { w.array($0) }
         }
         index.scopes.withUnsafeBufferPointer { w.array($0) }
         index.lines.withUnsafeBufferPointer { w.array($0) }

@@ -128,6 +128,16 @@ public final class Symbolizer {
         return nil
     }
 
+    /// The DWARF (nil without any), its index made to answer the lines, and the inline chains when asked,
+    /// of all of `addresses` (the units that hold them read on two threads), then kept in the symbol cache.
+    func preparedDwarf(_ addresses: [UInt64], inlines: Bool) -> DwarfLines? {
+        guard let dw = loadDwarf() else { return nil }
+        HelperThread.with { helper in dw.prepare(addresses, lines: true, inlines: inlines, helper: helper) }
+        dw.saveIndex()
+        if let p = dw.problem { warnings.append(p) }
+        return dw
+    }
+
     /// Symbolizes `addresses` in order.
     /// - Parameters:
     ///   - lines: also find file and line (ELF with DWARF only).
@@ -137,12 +147,7 @@ public final class Symbolizer {
     /// (``DwarfLines/prepare(_:lines:inlines:helper:)``: the units that hold them read on two threads) and
     /// then kept in the symbol cache.
     public func symbolize(_ addresses: [UInt64], lines: Bool = false, inlines: Bool = false) -> [Symbolization] {
-        let dw = (lines || inlines) ? loadDwarf() : nil
-        if let dw {
-            HelperThread.with { helper in dw.prepare(addresses, lines: true, inlines: inlines, helper: helper) }
-            dw.saveIndex()
-            if let p = dw.problem { warnings.append(p) }
-        }
+        let dw = (lines || inlines) ? preparedDwarf(addresses, inlines: inlines) : nil
         var out: [Symbolization] = []
         out.reserveCapacity(addresses.count)
         let range = table.addressRange
