@@ -145,3 +145,56 @@ import Testing
         #expect(all.status == 0 && all.stdout == cold.stdout, "a cache of half the addresses, then all of them: other rows")
     }
 }
+
+/// Damaged DWARF: bytes of the debug sections overwritten (with 0xff, with zeros) or a compressed section cut
+/// short; `symbolize --lines --inlines` must end with rows (what could be read, the rest as `??`) or a clear
+/// error (65 naming the file), never a crash.
+@Suite struct DamagedDwarfTests {
+    /// The file offset and size of `section` in `path` (`readelf -S -W`).
+    static func section(_ name: String, of path: String) throws -> (offset: Int, size: Int)? {
+        for line in try XprofRunner.run("/usr/bin/readelf", ["-S", "-W", path]).stdout.split(separator: "\n") {
+            let f = line.replacingOccurrences(of: "[ ", with: "[").split(separator: " ")
+            if let k = f.firstIndex(where: { $0 == name }), k + 4 < f.count, let off = Int(f[k + 3], radix: 16), let size = Int(f[k + 4], radix: 16) {
+                return (off, size)
+            }
+        }
+        return nil
+    }
+
+    @Test(arguments: [
+        (flags: ["-gdwarf-5"], section: ".debug_info", fill: UInt8(0xff)),
+        (flags: ["-gdwarf-5"], section: ".debug_info", fill: UInt8(0)),
+        (flags: ["-gdwarf-5"], section: ".debug_abbrev", fill: UInt8(0xff)),
+        (flags: ["-gdwarf-5"], section: ".debug_line", fill: UInt8(0xff)),
+        (flags: ["-gdwarf-5"], section: ".debug_rnglists", fill: UInt8(0xff)),
+        (flags: ["-gdwarf-4"], section: ".debug_ranges", fill: UInt8(0xff)),
+        (flags: ["-gdwarf-5", "-gz=zlib"], section: ".debug_info", fill: UInt8(0x55)),
+        (flags: ["-gdwarf-5", "-Wl,--compress-debug-sections=zstd"], section: ".debug_info", fill: UInt8(0x55)),
+    ])
+    func damagedSectionsGiveRowsOrAClearError(_ c: (flags: [String], section: String, fill: UInt8)) throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/gcc") && FileManager.default.isExecutableFile(atPath: "/usr/bin/readelf") else {
+            if XprofRunner.underCI { Issue.record("gcc or readelf missing under CI=true") }
+            return
+        }
+        let dir = try XprofRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let units = try InlineChainAgreementTests.writeSources(dir)
+        let so = try InlineChainAgreementTests.build(dir, units, flags: c.flags, name: "lib.so")
+        guard let (offset, size) = try Self.section(c.section, of: so), size > 64 else { return }  // (zstd: the toolchain cannot)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: so))
+        // Three stretches: near the start, the middle and the end of the section.
+        for at in [offset + 12, offset + size / 2, offset + size - 40] {
+            for k in 0..<24 where at + k < offset + size { bytes[at + k] = c.fill }
+        }
+        try bytes.write(to: URL(fileURLWithPath: so))
+        let addresses = try InlineChainAgreementTests.denseTextAddresses(so).enumerated().filter { $0.offset % 7 == 0 }.map { "0x" + String($0.element, radix: 16) }
+        let r = try XprofRunner.xprof(["symbolize", "--image", so, "--lines", "--inlines"], stdin: addresses.joined(separator: "\n"),
+                                      environment: ["XPROF_CACHE_DIR": dir.appendingPathComponent("cache").path])
+        #expect(r.status == 0 || r.status == 65, "status \(r.status): \(r.stderr.suffix(800))")
+        if r.status == 0 {
+            #expect(InlineChainAgreementTests.xprofChains(r.stdout).count == addresses.count, "one chain per address")
+        } else {
+            #expect(r.stderr.contains(so), "the error names the file: \(r.stderr)")
+        }
+    }
+}
