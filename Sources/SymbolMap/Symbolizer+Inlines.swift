@@ -54,24 +54,15 @@ extension RowFormatter {
                                 }
                                 // The function row: the symbol table's name and offset.
                                 let f = file >= 0 ? files.range(file) : (0, 0)
-                                let i = symbols.index(containing: a)
-                                var nameAt = 0, nameLength = 0, start: UInt64 = 0
-                                if let i {
-                                    let e = symbols.entries[i]
-                                    nameAt = Int(e.nameOffset)
-                                    nameLength = Int(e.nameLength)
-                                    start = e.start
-                                }
-                                sink.reserve(nameLength + f.1 + 96)
+                                let sym = symbol(a)
+                                sink.reserve((sym?.nameLength ?? 0) + f.1 + 96)
                                 putAddress(a, into: &sink)
-                                if i != nil {
-                                    sink.put(self.names.bytes + nameAt, count: nameLength)
-                                    sink.put(9)
-                                    sink.putHex(a &- start)
+                                if let sym {
+                                    putSymbol(sym, at: a, into: &sink)
                                 } else if s >= 0 {
                                     // No symbol, but DWARF names the function.
                                     let n = names.range(scopes[Int(s)].name)
-                                    sink.reserve(n.count)
+                                    sink.reserve(n.count + f.1 + 64)
                                     sink.put(nameBytes.baseAddress! + n.start, count: n.count)
                                     sink.put(9); sink.put(63); sink.put(63)
                                 } else {
@@ -90,23 +81,4 @@ extension RowFormatter {
 
     private static let inlinedTail: [UInt8] = Array("\tinlined\n".utf8)
     private static let functionTail: [UInt8] = Array("\tfunction\n".utf8)
-
-    /// The address and a tab (`??` for a line that was not an address).
-    @inline(__always)
-    private func putAddress(_ a: UInt64, into sink: inout ByteSink) {
-        if a == UInt64.max { sink.put(63); sink.put(63) } else { sink.putHex(a) }
-        sink.put(9)
-    }
-
-    /// `file`, a tab and `line` (`??` and 0 without a file); room must be reserved.
-    @inline(__always)
-    private func putPlace(_ file: UnsafePointer<UInt8>?, _ length: Int, _ line: Int32, into sink: inout ByteSink) {
-        if let file {
-            sink.put(file, count: length)
-            sink.put(9)
-            sink.putDecimal(line)
-        } else {
-            sink.put(63); sink.put(63); sink.put(9); sink.put(48)
-        }
-    }
 }

@@ -368,34 +368,49 @@ struct RowFormatter {
     /// One row: the symbol of `a`, and `file` (nil: unknown) and `line`.
     @inline(__always)
     private func row(_ a: UInt64, file: UnsafeMutablePointer<UInt8>?, _ fileLength: Int, line: Int32, into sink: inout ByteSink) {
-        let i = symbols.index(containing: a)
-        var nameAt = 0, nameLength = 0, start: UInt64 = 0
-        if let i {
-            let e = symbols.entries[i]
-            nameAt = Int(e.nameOffset)
-            nameLength = Int(e.nameLength)
-            start = e.start
-        }
+        let sym = symbol(a)
         // Room for the whole row at once: 2 hex numbers, the two names, a line number, tabs.
-        sink.reserve(nameLength + fileLength + 64)
+        sink.reserve((sym?.nameLength ?? 0) + fileLength + 64)
+        putAddress(a, into: &sink)
+        if let sym { putSymbol(sym, at: a, into: &sink) } else { sink.put(63); sink.put(63); sink.put(9); sink.put(63); sink.put(63) }
+        sink.put(9)
+        putPlace(file, fileLength, line, into: &sink)
+        sink.put(10)
+    }
+
+    /// The symbol holding `a`: where its name is in ``names`` and its start; nil if none.
+    @inline(__always)
+    func symbol(_ a: UInt64) -> (nameAt: Int, nameLength: Int, start: UInt64)? {
+        guard let i = symbols.index(containing: a) else { return nil }
+        let e = symbols.entries[i]
+        return (Int(e.nameOffset), Int(e.nameLength), e.start)
+    }
+
+    /// The symbol's name, a tab and `a`'s offset in it (room must be reserved).
+    @inline(__always)
+    func putSymbol(_ s: (nameAt: Int, nameLength: Int, start: UInt64), at a: UInt64, into sink: inout ByteSink) {
+        sink.put(names.bytes + s.nameAt, count: s.nameLength)
+        sink.put(9)
+        sink.putHex(a &- s.start)
+    }
+
+    /// The address and a tab (`??` for a line that was not an address; room must be reserved).
+    @inline(__always)
+    func putAddress(_ a: UInt64, into sink: inout ByteSink) {
         if a == UInt64.max { sink.put(63); sink.put(63) } else { sink.putHex(a) }
         sink.put(9)
-        if i != nil {
-            sink.put(names.bytes + nameAt, count: nameLength)
-            sink.put(9)
-            sink.putHex(a &- start)
-        } else {
-            sink.put(63); sink.put(63); sink.put(9); sink.put(63); sink.put(63)
-        }
-        sink.put(9)
+    }
+
+    /// `file`, a tab and `line` (`??` and 0 without a file; room must be reserved).
+    @inline(__always)
+    func putPlace(_ file: UnsafePointer<UInt8>?, _ length: Int, _ line: Int32, into sink: inout ByteSink) {
         if let file {
-            sink.put(file, count: fileLength)
+            sink.put(file, count: length)
             sink.put(9)
             sink.putDecimal(line)
         } else {
             sink.put(63); sink.put(63); sink.put(9); sink.put(48)
         }
-        sink.put(10)
     }
 }
 
