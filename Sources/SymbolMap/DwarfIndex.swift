@@ -51,9 +51,9 @@ final class DwarfIndex {
         return true
     }
 
-    /// Adds what units answered: their ids renumbered, their intervals merged into the tables (where an
-    /// interval overlaps one already there, which only units with overlapping ranges can make, the one
-    /// there stays and the new one is cut).
+    /// Adds what units answered: their ids renumbered, their intervals merged into the tables. Intervals of
+    /// one file are equal or apart; where units with overlapping ranges make two overlap, the one that
+    /// starts first (at one start, the one already there) keeps the overlap and the other is cut.
     func adopt(_ units: [UnitAnswers]) {
         var newLines: [LineInterval] = [], newInlines: [InlineInterval] = []
         for u in units {
@@ -82,18 +82,29 @@ final class DwarfIndex {
 
     /// `old` (sorted, disjoint) with `new` added: sorted by start, `old` first at equal starts, and each
     /// interval cut to begin where the one before ends (dropped when nothing is left of it).
+    /// - Complexity: O(n + m log m) for n old and m new intervals (one answer at a time stays cheap).
     private static func merge<T: IntervalAnswer>(_ old: [T], _ new: [T]) -> [T] {
         guard !new.isEmpty else { return old }
-        var all = old.enumerated().map { ($0.element, 0, $0.offset) } + new.enumerated().map { ($0.element, 1, $0.offset) }
-        all.sort { ($0.0.lo, $0.1, $0.2) < ($1.0.lo, $1.1, $1.2) }
+        let added = new.enumerated().sorted { ($0.element.lo, $0.offset) < ($1.element.lo, $1.offset) }.map(\.element)
         var out: [T] = []
-        out.reserveCapacity(all.count)
-        for (var x, _, _) in all {
+        out.reserveCapacity(old.count + added.count)
+        func put(_ y: T) {
+            var x = y
             if let last = out.last, x.lo < last.hi {
-                if x.hi <= last.hi { continue }
+                if x.hi <= last.hi { return }
                 x.lo = last.hi
             }
             out.append(x)
+        }
+        var i = 0, k = 0
+        while i < old.count || k < added.count {
+            if k == added.count || (i < old.count && old[i].lo <= added[k].lo) {
+                put(old[i])
+                i += 1
+            } else {
+                put(added[k])
+                k += 1
+            }
         }
         return out
     }
