@@ -102,6 +102,36 @@ final class DwarfHandle {
         return out
     }
 
+    /// The units' address ranges, (start, end, unit index): from `.debug_aranges` (one table libdw reads at
+    /// once), and for the units it leaves out (or all of them, when there is none), from the unit DIE's own
+    /// ranges (`DW_AT_ranges` or `low_pc`/`high_pc`).
+    func unitRanges() -> [(UInt64, UInt64, Int)] {
+        var out: [(UInt64, UInt64, Int)] = []
+        var covered = [Bool](repeating: false, count: unitDIEs.count)
+        var aranges: OpaquePointer? = nil
+        var n = 0
+        if dwarf_getaranges(dbg, &aranges, &n) == 0, let aranges, n > 0 {
+            var unitAt: [UInt64: Int] = [:]
+            for i in unitDIEs.indices {
+                var d = unitDIEs[i]
+                unitAt[dwarf_dieoffset(&d)] = i
+            }
+            for k in 0..<n {
+                guard let a = dwarf_onearange(aranges, k) else { continue }
+                var start: Dwarf_Addr = 0, length: Dwarf_Word = 0
+                var offset: Dwarf_Off = 0
+                guard dwarf_getarangeinfo(a, &start, &length, &offset) == 0, length > 0, let u = unitAt[offset] else { continue }
+                out.append((start, start &+ length, u))
+                covered[u] = true
+            }
+        }
+        for i in unitDIEs.indices where !covered[i] {
+            var cudie = unitDIEs[i]
+            for (s, e) in Self.ranges(of: &cudie) { out.append((s, e, i)) }
+        }
+        return out
+    }
+
     /// The address ranges of a DIE (`DW_AT_low_pc`/`DW_AT_high_pc` or `DW_AT_ranges`, from `.debug_ranges`
     /// or `.debug_rnglists`), empty ones left out.
     static func ranges(of die: inout Dwarf_Die) -> [(UInt64, UInt64)] {

@@ -112,11 +112,7 @@ public final class DwarfLines {
         guard !rangesRead else { return }
         rangesRead = true
         guard let h = open() else { return }
-        var unitRanges: [(UInt64, UInt64, Int)] = []
-        for i in h.unitDIEs.indices {
-            var cudie = h.unitDIEs[i]
-            for (s, e) in DwarfHandle.ranges(of: &cudie) { unitRanges.append((s, e, i)) }
-        }
+        var unitRanges = h.unitRanges()
         unitRanges.sort { $0.0 < $1.0 }
         rangeCount = unitRanges.count
         rangeLo.deallocate()
