@@ -10,6 +10,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 n=${XPROF_BENCH_ADDRS:-100000}
+# Parsing measured, as the other tools parse: `symbolize` keeps ELF tables (and DWARF answers) in the symbol
+# cache too, and bench/vmlinux.sh measures that.
+export XPROF_SYMBOL_CACHE=0
 xen=$("$root/scripts/fetch-xen-syms.sh")
 
 # The DWARF fixture: 8 units x 2,500 functions (global functions, static noinline helpers, inlined helpers).

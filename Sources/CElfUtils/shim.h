@@ -8,6 +8,8 @@
 #include <stddef.h>
 /* zlib's CRC-32, for the symbol cache's entries. */
 #include <zlib.h>
+/* libzstd, for debug sections compressed with zstd (ELFCOMPRESS_ZSTD), which libelf reads only from 0.189 on. */
+#include <zstd.h>
 /* libiberty's demangler (Debian's libiberty-dev), the one perf and binutils use. */
 #include <libiberty/demangle.h>
 

@@ -42,7 +42,9 @@ public enum SymbolizeRenderer {
                 out += (outer.location?.file ?? "??") + "\t" + String(outer.location?.line ?? 0) + "\tfunction\n"
                 continue
             }
-            out += addr + "\t" + (r.symbol.map { name($0.name) } ?? "??") + "\t" + (r.symbol.map { hex($0.offset) } ?? "??") + "\t"
+            // Without a symbol, the function DWARF names (as with inlined frames above).
+            let function = r.symbol.map { name($0.name) } ?? (inlines ? r.frames.last.map { name($0.function) } : nil) ?? "??"
+            out += addr + "\t" + function + "\t" + (r.symbol.map { hex($0.offset) } ?? "??") + "\t"
             out += (r.location?.file ?? "??") + "\t" + String(r.location?.line ?? 0)
             out += inlines ? "\tfunction\n" : "\n"
         }

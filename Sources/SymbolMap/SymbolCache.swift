@@ -43,6 +43,8 @@ public final class SymbolCache: Sendable {
     enum Kind: UInt32 {
         case elfImage = 1
         case kallsyms = 2
+        /// Line and inline answers of an ELF file's DWARF (SymbolCache+DwarfIndex.swift).
+        case dwarfIndex = 3
     }
 
     /// Bumped whenever the payload's layout or the parsers' output changes: older entries then miss.

@@ -35,6 +35,9 @@ public final class Symbolizer {
     private var dwarf: DwarfLines?
     private var dwarfTried = false
     private let debugDirectories: [String]
+    /// DWARF compilation units read so far for lines and inline chains (none when the symbol cache had the
+    /// answers).
+    public var dwarfUnitsRead: Int { dwarf?.unitsRead ?? 0 }
     /// Problems worth telling the user (missing debug file, bad text lines).
     public private(set) var warnings: [String] = []
 
@@ -52,7 +55,9 @@ public final class Symbolizer {
         close(fd)
         if n == 4 && magic == [0x7f, 0x45, 0x4c, 0x46] {
             format = .elf
-            let img = try ElfImage(path: path)
+            // Tables from the symbol cache when it has them (a warm run parses no ELF file).
+            let img: ElfImage
+            if let cache = SymbolCache.standard { img = try cache.elfImage(at: path) } else { img = try ElfImage(path: path) }
             image = img
             var t = img.symbols
             if img.symbolSection != ".symtab", let dbg = img.separateDebugFile(debugDirectories: debugDirectories) {
@@ -110,7 +115,7 @@ public final class Symbolizer {
         if let d = image.separateDebugFile(debugDirectories: debugDirectories) { candidates.append(d) }
         for c in candidates {
             do {
-                dwarf = try DwarfLines(path: c)
+                dwarf = try DwarfLines(path: c, cache: SymbolCache.standard)
                 if c != image.path { debugFile = c }
                 return dwarf
             } catch {
@@ -123,12 +128,26 @@ public final class Symbolizer {
         return nil
     }
 
+    /// The DWARF (nil without any), its index made to answer the lines, and the inline chains when asked,
+    /// of all of `addresses` (the units that hold them read on two threads), then kept in the symbol cache.
+    func preparedDwarf(_ addresses: [UInt64], inlines: Bool) -> DwarfLines? {
+        guard let dw = loadDwarf() else { return nil }
+        HelperThread.with { helper in dw.prepare(addresses, lines: true, inlines: inlines, helper: helper) }
+        dw.saveIndex()
+        if let p = dw.problem { warnings.append(p) }
+        return dw
+    }
+
     /// Symbolizes `addresses` in order.
     /// - Parameters:
     ///   - lines: also find file and line (ELF with DWARF only).
     ///   - inlines: also find the inline chain.
+    ///
+    /// With lines or inlines, the DWARF index is first made to answer all of `addresses` at once
+    /// (``DwarfLines/prepare(_:lines:inlines:helper:)``: the units that hold them read on two threads) and
+    /// then kept in the symbol cache.
     public func symbolize(_ addresses: [UInt64], lines: Bool = false, inlines: Bool = false) -> [Symbolization] {
-        let dw = (lines || inlines) ? loadDwarf() : nil
+        let dw = (lines || inlines) ? preparedDwarf(addresses, inlines: inlines) : nil
         var out: [Symbolization] = []
         out.reserveCapacity(addresses.count)
         let range = table.addressRange
@@ -349,34 +368,49 @@ struct RowFormatter {
     /// One row: the symbol of `a`, and `file` (nil: unknown) and `line`.
     @inline(__always)
     private func row(_ a: UInt64, file: UnsafeMutablePointer<UInt8>?, _ fileLength: Int, line: Int32, into sink: inout ByteSink) {
-        let i = symbols.index(containing: a)
-        var nameAt = 0, nameLength = 0, start: UInt64 = 0
-        if let i {
-            let e = symbols.entries[i]
-            nameAt = Int(e.nameOffset)
-            nameLength = Int(e.nameLength)
-            start = e.start
-        }
+        let sym = symbol(a)
         // Room for the whole row at once: 2 hex numbers, the two names, a line number, tabs.
-        sink.reserve(nameLength + fileLength + 64)
+        sink.reserve((sym?.nameLength ?? 0) + fileLength + 64)
+        putAddress(a, into: &sink)
+        if let sym { putSymbol(sym, at: a, into: &sink) } else { sink.put(63); sink.put(63); sink.put(9); sink.put(63); sink.put(63) }
+        sink.put(9)
+        putPlace(file, fileLength, line, into: &sink)
+        sink.put(10)
+    }
+
+    /// The symbol holding `a`: where its name is in ``names`` and its start; nil if none.
+    @inline(__always)
+    func symbol(_ a: UInt64) -> (nameAt: Int, nameLength: Int, start: UInt64)? {
+        guard let i = symbols.index(containing: a) else { return nil }
+        let e = symbols.entries[i]
+        return (Int(e.nameOffset), Int(e.nameLength), e.start)
+    }
+
+    /// The symbol's name, a tab and `a`'s offset in it (room must be reserved).
+    @inline(__always)
+    func putSymbol(_ s: (nameAt: Int, nameLength: Int, start: UInt64), at a: UInt64, into sink: inout ByteSink) {
+        sink.put(names.bytes + s.nameAt, count: s.nameLength)
+        sink.put(9)
+        sink.putHex(a &- s.start)
+    }
+
+    /// The address and a tab (`??` for a line that was not an address; room must be reserved).
+    @inline(__always)
+    func putAddress(_ a: UInt64, into sink: inout ByteSink) {
         if a == UInt64.max { sink.put(63); sink.put(63) } else { sink.putHex(a) }
         sink.put(9)
-        if i != nil {
-            sink.put(names.bytes + nameAt, count: nameLength)
-            sink.put(9)
-            sink.putHex(a &- start)
-        } else {
-            sink.put(63); sink.put(63); sink.put(9); sink.put(63); sink.put(63)
-        }
-        sink.put(9)
+    }
+
+    /// `file`, a tab and `line` (`??` and 0 without a file; room must be reserved).
+    @inline(__always)
+    func putPlace(_ file: UnsafePointer<UInt8>?, _ length: Int, _ line: Int32, into sink: inout ByteSink) {
         if let file {
-            sink.put(file, count: fileLength)
+            sink.put(file, count: length)
             sink.put(9)
             sink.putDecimal(line)
         } else {
             sink.put(63); sink.put(63); sink.put(9); sink.put(48)
         }
-        sink.put(10)
     }
 }
 

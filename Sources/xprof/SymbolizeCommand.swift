@@ -103,10 +103,12 @@ struct SymbolizeRequest {
         } else {
             input = addresses.compactMap { SymbolizeRenderer.parseAddress(Substring($0)) }
         }
-        if fmt == .tsv && !inlines && !demangle {
-            writeStandardOutput(symbolizer.tsv(input, lines: lines))
+        if fmt == .tsv && !demangle {
+            writeStandardOutput(inlines ? symbolizer.inlineTSV(input) : symbolizer.tsv(input, lines: lines))
+            Timings.mark("symbolized \(input.count) addresses, \(symbolizer.dwarfUnitsRead) DWARF units read")
         } else {
             let results = symbolizer.symbolize(input, lines: lines || inlines, inlines: inlines)
+            Timings.mark("symbolized \(input.count) addresses, \(symbolizer.dwarfUnitsRead) DWARF units read")
             writeStandardOutput(SymbolizeRenderer.render(results, format: fmt, lines: lines || inlines, inlines: inlines, table: symbolizer.table,
                                                  demangle: demangle))
         }

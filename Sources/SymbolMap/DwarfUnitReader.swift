@@ -1,0 +1,395 @@
+internal import CElfUtils
+
+/// One interval of addresses with one line-table answer: the row (`file` -1: no row, "??:0") that every
+/// address in `lo..<hi` gets. Ids are a ``DwarfIndex``'s (or, in ``UnitAnswers``, the unit's).
+struct LineInterval: BitwiseCopyable, Equatable {
+    var lo: UInt64
+    var hi: UInt64
+    var file: Int32
+    var line: Int32
+    var column: Int32
+    var reserved: Int32 = 0
+}
+
+/// One interval of addresses with one inline answer: the innermost subroutine scope there (`leaf` -1: no
+/// function's DWARF covers it).
+struct InlineInterval: BitwiseCopyable, Equatable {
+    var lo: UInt64
+    var hi: UInt64
+    var leaf: Int32
+    var reserved: Int32 = 0
+}
+
+/// A `DW_TAG_subprogram` or `DW_TAG_inlined_subroutine`: its name, where it was inlined (`callFile` -1 for
+/// a subprogram) and the scope it was inlined into (`parent`; -1 ends the chain: a subprogram).
+struct IndexScope: BitwiseCopyable, Equatable {
+    var name: Int32
+    var callFile: Int32
+    var callLine: Int32
+    var callColumn: Int32
+    var parent: Int32
+    var reserved: Int32 = 0
+}
+
+/// What one compilation unit answers for some of its addresses, with ids local to the unit (file names,
+/// function names, scopes); ``DwarfIndex/adopt(_:)`` renumbers them for the image.
+struct UnitAnswers {
+    var files: [String] = []
+    var names: [String] = []
+    var scopes: [IndexScope] = []
+    var lines: [LineInterval] = []
+    var inlines: [InlineInterval] = []
+    /// Subprogram trees that could not be read whole (damaged DWARF); their addresses get what was read.
+    var damaged = 0
+    /// The unit's top-level functions, when they were scanned (kept by the caller for the next read).
+    var functions: [TopFunction]? = nil
+}
+
+/// A range of one of a unit's top-level functions and its DIE's offset (the same in every libdw reader of
+/// the file).
+struct TopFunction {
+    var lo: UInt64
+    var hi: UInt64
+    var offset: UInt64
+}
+
+/// Reads what one unit says about a sorted list of its addresses, through libdw's DIE and line API: the
+/// line-table row of each (a binary search over libdw's sorted rows) and, for inline chains, the unit's
+/// top-level functions (a scan of the unit's first level, skipping types and declarations through their
+/// `DW_AT_sibling`), then the whole `DW_TAG_subprogram` tree of only those functions that hold an address,
+/// painted into intervals (the innermost scope wins; a later sibling over an earlier one, as
+/// llvm-symbolizer paints them). See docs/ARCHITECTURE.md, "Line and inline index".
+///
+/// Touches nothing but its own libdw handle: units of different handles may be read on different threads.
+struct DwarfUnitReader {
+    private var cudie: Dwarf_Die
+    private let dbg: OpaquePointer
+    /// The unit's address ranges (sorted): intervals without an answer are cut to the range they are in.
+    private let unitRanges: [(UInt64, UInt64)]
+    private var out = UnitAnswers()
+    private let compDir: String
+    private let firstDirectory: String?
+    private var files: OpaquePointer?
+    private var fileCount = 0
+    private var fileByPointer: [UnsafePointer<CChar>: Int32] = [:]
+    private var nameByPointer: [UnsafePointer<CChar>: Int32] = [:]
+    private var unknownName: Int32 = -1
+
+    init(unit: Dwarf_Die, dbg: OpaquePointer, unitRanges: [(UInt64, UInt64)]) {
+        cudie = unit
+        self.dbg = dbg
+        self.unitRanges = unitRanges
+        compDir = DwarfHandle.compilationDirectory(of: &cudie)
+        firstDirectory = DwarfHandle.firstLineDirectory(of: &cudie)
+        var f: OpaquePointer? = nil
+        var n = 0
+        if dwarf_getsrcfiles(&cudie, &f, &n) == 0 { files = f; fileCount = n }
+    }
+
+    /// The answers for `addresses` (sorted, each in this unit): rows when `lines`, chains when `inlines`.
+    /// `functions`: the unit's top-level functions from an earlier read, if any (else they are scanned, and
+    /// handed back in the answers).
+    static func read(unit: Dwarf_Die, dbg: OpaquePointer, unitRanges: [(UInt64, UInt64)], addresses: [UInt64],
+                     lines: Bool, inlines: Bool, functions: [TopFunction]? = nil) -> UnitAnswers {
+        var r = DwarfUnitReader(unit: unit, dbg: dbg, unitRanges: unitRanges)
+        if lines { r.readLines(addresses) }
+        if inlines {
+            let tops = functions ?? r.topFunctions()
+            r.readInlines(addresses, tops)
+            if functions == nil { r.out.functions = tops }
+        }
+        return r.out
+    }
+
+    /// The unit range holding `a` (nil if none).
+    private func unitRange(_ a: UInt64) -> (UInt64, UInt64)? {
+        unitRanges.first { a >= $0.0 && a < $0.1 }
+    }
+
+    /// `lo..<hi` cut to the unit range holding `a` (which it holds).
+    private func clip(_ lo: UInt64, _ hi: UInt64, around a: UInt64) -> (UInt64, UInt64) {
+        guard let r = unitRange(a) else { return (a, a &+ 1) }
+        return (max(lo, r.0), min(hi, r.1))
+    }
+
+    // MARK: Files and names
+
+    private mutating func file(_ p: UnsafePointer<CChar>?) -> Int32 {
+        guard let p else { return -1 }
+        if let id = fileByPointer[p] { return id }
+        let id = Int32(out.files.count)
+        out.files.append(DwarfHandle.displayPath(String(cString: p), compDir: compDir, firstDirectory: firstDirectory))
+        fileByPointer[p] = id
+        return id
+    }
+
+    /// The file of a `DW_AT_call_file` index (-1 when there is none such).
+    private mutating func file(index: Int) -> Int32 {
+        guard let files, index >= 0, index < fileCount else { return -1 }
+        return file(dwarf_filesrc(files, index, nil, nil))
+    }
+
+    /// The name llvm-symbolizer gives a subroutine: its linkage name, else its name, either found through
+    /// `DW_AT_abstract_origin` and `DW_AT_specification`; "??" without any.
+    private mutating func name(_ die: inout Dwarf_Die) -> Int32 {
+        var a = Dwarf_Attribute()
+        for attr in [DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name] {
+            if dwarf_attr_integrate(&die, UInt32(attr), &a) != nil, let s = dwarf_formstring(&a) {
+                if let id = nameByPointer[s] { return id }
+                let id = Int32(out.names.count)
+                out.names.append(String(cString: s))
+                nameByPointer[s] = id
+                return id
+            }
+        }
+        if unknownName < 0 {
+            unknownName = Int32(out.names.count)
+            out.names.append("??")
+        }
+        return unknownName
+    }
+
+    private static func udata(_ die: inout Dwarf_Die, _ name: Int32) -> Int? {
+        var a = Dwarf_Attribute()
+        var v: Dwarf_Word = 0
+        guard dwarf_attr(&die, UInt32(name), &a) != nil, dwarf_formudata(&a, &v) == 0 else { return nil }
+        return Int(truncatingIfNeeded: v)
+    }
+
+    // MARK: Lines
+
+    /// For each address the row llvm-symbolizer takes: among libdw's rows (sorted by address) the last at or
+    /// before it, and of several rows at that address the last that does not end a sequence (where one
+    /// sequence ends and the next begins at one address, the next one's row).
+    private mutating func readLines(_ addresses: [UInt64]) {
+        var table: OpaquePointer? = nil
+        var n = 0
+        let loaded = dwarf_getsrclines(&cudie, &table, &n) == 0 && table != nil && n > 0
+        func address(_ i: Int) -> UInt64 {
+            var a: Dwarf_Addr = 0
+            dwarf_lineaddr(dwarf_onesrcline(table, i), &a)
+            return a
+        }
+        func ends(_ i: Int) -> Bool {
+            var e = false
+            dwarf_lineendsequence(dwarf_onesrcline(table, i), &e)
+            return e
+        }
+        var last: LineInterval? = nil
+        for a in addresses {
+            if let l = last, a >= l.lo && a < l.hi { continue }
+            var interval: LineInterval
+            if !loaded {
+                let (lo, hi) = clip(0, .max, around: a)
+                interval = LineInterval(lo: lo, hi: hi, file: -1, line: 0, column: 0)
+            } else {
+                var lo = 0, hi = n
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if address(mid) <= a { lo = mid + 1 } else { hi = mid }
+                }
+                let next = lo < n ? address(lo) : UInt64.max
+                if lo == 0 {
+                    let (l, h) = clip(0, next, around: a)
+                    interval = LineInterval(lo: l, hi: h, file: -1, line: 0, column: 0)
+                } else {
+                    let at = address(lo - 1)
+                    var k = lo - 1
+                    while k >= 0, address(k) == at, ends(k) { k -= 1 }
+                    let (l, h) = clip(at, next, around: a)
+                    if k >= 0, address(k) == at, let row = dwarf_onesrcline(table, k) {
+                        var line: Int32 = 0, column: Int32 = 0
+                        dwarf_lineno(row, &line)
+                        dwarf_linecol(row, &column)
+                        interval = LineInterval(lo: l, hi: h, file: file(dwarf_linesrc(row, nil, nil)), line: line, column: column)
+                    } else {
+                        interval = LineInterval(lo: l, hi: h, file: -1, line: 0, column: 0)
+                    }
+                }
+            }
+            if interval.hi <= interval.lo { interval.lo = a; interval.hi = a &+ 1 }
+            out.lines.append(interval)
+            last = interval
+        }
+    }
+
+    // MARK: Inline chains
+
+    /// The ranges of the unit's functions with code: the subprograms of its first level and of the
+    /// namespaces there (C++ compilers may put definitions in them), sorted by start.
+    private mutating func topFunctions() -> [TopFunction] {
+        var out: [TopFunction] = []
+        var child = Dwarf_Die()
+        guard dwarf_child(&cudie, &child) == 0 else { return out }
+        var stack = [child]
+        while var die = stack.popLast() {
+            while true {
+                let tag = dwarf_tag(&die)
+                if tag == DW_TAG_subprogram {
+                    let off = dwarf_dieoffset(&die)
+                    for (lo, hi) in DwarfHandle.ranges(of: &die) { out.append(TopFunction(lo: lo, hi: hi, offset: off)) }
+                } else if tag == DW_TAG_namespace || tag == DW_TAG_module {
+                    var inner = Dwarf_Die()
+                    if dwarf_child(&die, &inner) == 0 { stack.append(inner) }
+                }
+                var sibling = Dwarf_Die()
+                if dwarf_siblingof(&die, &sibling) != 0 { break }
+                die = sibling
+            }
+        }
+        out.sort { $0.lo < $1.lo }
+        return out
+    }
+
+    private mutating func readInlines(_ addresses: [UInt64], _ tops: [TopFunction]) {
+        // The highest end among the ranges up to each one (ranges may overlap: functions of discarded
+        // sections all start at 0).
+        var reach: [UInt64] = []
+        reach.reserveCapacity(tops.count)
+        for t in tops { reach.append(max(reach.last ?? 0, t.hi)) }
+        var walked = Set<UInt64>()
+        var covered: (UInt64, UInt64) = (1, 0)
+        for a in addresses {
+            if a >= covered.0 && a < covered.1 { continue }
+            var lo = 0, hi = tops.count
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if tops[mid].lo <= a { lo = mid + 1 } else { hi = mid }
+            }
+            var found: TopFunction? = nil
+            var k = lo - 1
+            while k >= 0, reach[k] > a {
+                if a < tops[k].hi { found = tops[k]; break }
+                k -= 1
+            }
+            if let f = found {
+                if walked.insert(f.offset).inserted { walk(function: f.offset) }
+                covered = (f.lo, f.hi)
+            } else {
+                let gapLo = lo > 0 ? min(reach[lo - 1], a) : 0
+                let gapHi = lo < tops.count ? tops[lo].lo : UInt64.max
+                let (l, h) = clip(gapLo, gapHi, around: a)
+                let g = h > l ? InlineInterval(lo: l, hi: h, leaf: -1) : InlineInterval(lo: a, hi: a &+ 1, leaf: -1)
+                out.inlines.append(g)
+                covered = (g.lo, g.hi)
+            }
+        }
+    }
+
+    /// One subroutine range to paint: scope indices grow in the tree's pre-order, so of the ranges over
+    /// an address the highest index is the innermost (or the later sibling).
+    private struct Paint {
+        var at: UInt64
+        var scope: Int32
+        var starts: Bool
+    }
+
+    /// Reads the subprogram at `offset` and everything nested in it, and paints its intervals.
+    private mutating func walk(function offset: UInt64) {
+        var die = Dwarf_Die()
+        guard dwarf_offdie(dbg, offset, &die) != nil else { out.damaged += 1; return }
+        var paints: [Paint] = []
+        visit(&die, parent: -1, depth: 0, into: &paints)
+        paint(paints)
+    }
+
+    /// Nesting deeper than this is taken for damaged DWARF (real code nests a few dozen levels).
+    private static let maxDepth = 512
+
+    /// One DIE of a function's tree, then its children in order (pre-order: a scope's index is above its
+    /// parent's and its earlier siblings' and their descendants').
+    private mutating func visit(_ d: inout Dwarf_Die, parent: Int32, depth: Int, into paints: inout [Paint]) {
+        let tag = dwarf_tag(&d)
+        var inside = parent
+        var descend = tag == DW_TAG_lexical_block || tag == DW_TAG_try_block || tag == DW_TAG_catch_block
+        if tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine {
+            let inlined = tag == DW_TAG_inlined_subroutine
+            let scope = Int32(out.scopes.count)
+            out.scopes.append(IndexScope(
+                name: name(&d),
+                callFile: inlined ? file(index: Self.udata(&d, Int32(DW_AT_call_file)) ?? -1) : -1,
+                callLine: inlined ? Int32(truncatingIfNeeded: Self.udata(&d, Int32(DW_AT_call_line)) ?? 0) : 0,
+                callColumn: inlined ? Int32(truncatingIfNeeded: Self.udata(&d, Int32(DW_AT_call_column)) ?? 0) : 0,
+                parent: inlined ? parent : -1))
+            for (lo, hi) in DwarfHandle.ranges(of: &d) {
+                paints.append(Paint(at: lo, scope: scope, starts: true))
+                paints.append(Paint(at: hi, scope: scope, starts: false))
+            }
+            inside = scope
+            descend = true
+        }
+        guard descend else { return }
+        guard depth < Self.maxDepth else { out.damaged += 1; return }
+        var child = Dwarf_Die()
+        guard dwarf_child(&d, &child) == 0 else { return }
+        while true {
+            visit(&child, parent: inside, depth: depth + 1, into: &paints)
+            var sibling = Dwarf_Die()
+            let r = dwarf_siblingof(&child, &sibling)
+            if r != 0 {
+                if r < 0 { out.damaged += 1 }
+                return
+            }
+            child = sibling
+        }
+    }
+
+    /// Turns the ranges of one function's scopes into intervals, each with the highest scope over it.
+    private mutating func paint(_ paints: [Paint]) {
+        guard !paints.isEmpty else { return }
+        let sorted = paints.sorted { $0.at < $1.at }
+        var heap = MaxHeap()
+        var open = [Int32: Int]()
+        var i = 0
+        while i < sorted.count {
+            let at = sorted[i].at
+            while i < sorted.count, sorted[i].at == at {
+                let p = sorted[i]
+                if p.starts { heap.push(p.scope); open[p.scope, default: 0] += 1 } else { open[p.scope, default: 0] -= 1 }
+                i += 1
+            }
+            while let top = heap.top, (open[top] ?? 0) <= 0 { heap.pop() }
+            guard let leaf = heap.top, i < sorted.count else { continue }
+            let next = sorted[i].at
+            if let l = out.inlines.last, l.hi == at, l.leaf == leaf {
+                out.inlines[out.inlines.count - 1].hi = next
+            } else {
+                out.inlines.append(InlineInterval(lo: at, hi: next, leaf: leaf))
+            }
+        }
+    }
+}
+
+/// A max-heap of scope indices (for painting: the innermost scope open at an address).
+private struct MaxHeap {
+    private var items: [Int32] = []
+
+    var top: Int32? { items.first }
+
+    mutating func push(_ v: Int32) {
+        items.append(v)
+        var i = items.count - 1
+        while i > 0 {
+            let p = (i - 1) / 2
+            if items[p] >= items[i] { break }
+            items.swapAt(p, i)
+            i = p
+        }
+    }
+
+    mutating func pop() {
+        guard !items.isEmpty else { return }
+        items[0] = items[items.count - 1]
+        items.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < items.count, items[l] > items[m] { m = l }
+            if r < items.count, items[r] > items[m] { m = r }
+            if m == i { break }
+            items.swapAt(i, m)
+            i = m
+        }
+    }
+}
