@@ -9,7 +9,7 @@ BROWSER_VENV ?= $(HOME)/.cache/xprof-test-venv
 RELEASE_BIN = $(shell $(SWIFT) build -c release --static-swift-stdlib --show-bin-path)
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path)
 
-.PHONY: deps build release test demo bench fuzz fuzz-cli proto clean
+.PHONY: deps build release test demo bench fuzz fuzz-cli proto man clean
 
 # Installs the Debian packages xprof builds and tests with, when any is missing.
 deps:
@@ -57,6 +57,12 @@ FUZZ_ITERATIONS ?= 5000
 fuzz-cli: deps
 	$(SWIFT) build
 	XPROF_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) $(SWIFT) test --filter FuzzTests
+
+# Man pages, one per command (swift-argument-parser's generate-manual plugin), into man/.
+man: deps
+	$(SWIFT) package --allow-writing-to-package-directory generate-manual --multi-page
+	mkdir -p man && cp .build/plugins/GenerateManual/outputs/xprof/*.1 man/
+	@echo "man pages in man/: man -l man/xprof.1"
 
 # Regenerates the committed Swift code of proto/pprof.proto (not part of the build: it needs protoc and
 # protoc-gen-swift, built here from the swift-protobuf package the build already resolves). The tests decode
