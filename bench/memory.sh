@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bench: does xprof's memory grow with the number of samples? The same workload recorded by perf record -g
-# for a short and an eight times longer span (about 1 M and 8 M samples at this machine's sampling limit),
+# for a short and an eight times longer span (about 1 M and 8 M samples at bench/lib/run.sh's sampling plan),
 # then `xprof report` (with and without --children) and `perf report` on both: peak memory of each tool on
 # the long recording over the short one. A streaming reader's memory follows the distinct rows and stacks,
 # not the samples; a tool that keeps every sample grows with the file.
@@ -13,13 +13,8 @@ trap 'rm -rf "$dir"' EXIT
 export XPROF_CACHE_DIR="$dir/xprof-cache"
 target=${XPROF_BENCH_MEMORY_SAMPLES:-1000000}
 runs=1  # peak memory is what is compared: one timed run each is enough
-max=$(cat /proc/sys/kernel/perf_event_max_sample_rate 2>/dev/null || echo 20000)
-hz=$(( max < 50000 ? max : 50000 ))
-cpus=$(nproc)
-threads=$(( cpus < 2 ? cpus : 2 ))
-secs=$(( target / (hz * threads) + 1 ))
-
 source "$(dirname "$0")/lib/run.sh"
+sampling_plan "$target"
 
 declare -A mem
 for scale in 1 8; do
