@@ -49,7 +49,7 @@ extension ReportBuilder {
             guard kernel >= floor, attributor.sources.kernel(d.domain) == nil else { continue }
             let n = d.domain.rawValue
             hints.append("\(kernel) kernel samples of domain \(n) have no symbols: give them with --vmlinux \(n)=VMLINUX, --system-map \(n)=System.map or --kallsyms \(n)=FILE"
-                         + (d.domain == .host ? " (--kallsyms 0=/proc/kallsyms if it was recorded under the running kernel)" : ""))
+                         + (d.domain == .host && attributor.perfNames ? " (--kallsyms 0=/proc/kallsyms if it was recorded under the running kernel)" : ""))
         }
         return hints
     }
