@@ -467,10 +467,10 @@ extension HtmlPage {
             if (!box) return;
             var S = D.scale, cols = [];
             S.runs.forEach(function (c) { cols.push({ title: c + ' CPU' + (c === 1 ? '' : 's') + ' %', num: 1 }); });
-            cols.push({ title: 'Growth', num: 1 }, { title: 'Grows at every step' });
+            cols.push({ title: 'Growth', num: 1 }, { title: 'Grows at every step (10+ samples)' });
             S.keys.forEach(function (k) { cols.push({ title: k }); });
             table(box, cols, S.rows.map(function (row, i) {
-              return { cells: row.percents.map(pct).concat([row.growth === null ? 'new' : pct(row.growth) + 'x', row.monotonic ? 'yes' : 'no']).concat(row.values),
+              return { cells: row.percents.map(pct).concat([row.growth === null ? 'new' : pct(row.growth) + 'x', row.grows ? 'yes' : 'no']).concat(row.values),
                 onclick: function () { focusRow(i); }, data: { row: i }, cls: i === state.focus ? 'sel' : '' };
             }));
             var groups = doc.querySelectorAll('#chart g.row'), legends = doc.querySelectorAll('#chart g.legend');

@@ -227,7 +227,8 @@ public enum HtmlPage {
                 j.raw("{\"values\":"); j.strings(row.values)
                 j.raw(",\"percents\":["); j.raw(row.percents.map { ReportRenderer.pct($0, decimals: 4) }.joined(separator: ",")); j.raw("]")
                 j.raw(",\"growth\":"); j.raw(row.growth.isFinite ? ReportRenderer.pct(row.growth, decimals: 4) : "null")
-                j.raw(",\"monotonic\":"); j.raw(row.monotonic ? "true" : "false"); j.raw("}")
+                j.raw(",\"monotonic\":"); j.raw(row.monotonic ? "true" : "false")
+                j.raw(",\"grows\":"); j.raw(row.growsSignificantly ? "true" : "false"); j.raw("}")
             }
             j.raw("]}")
         }

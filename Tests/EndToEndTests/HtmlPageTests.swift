@@ -126,9 +126,18 @@ enum BrowserDriver {
         for (i, f) in sorted.enumerated() {
             let top = f["top"] as? Double ?? 0, left = f["left"] as? Double ?? 0, width = f["width"] as? Double ?? 0
             if top == 0 { path.append([]); continue }
-            let p = try #require(sorted.indices.first { k in
+            // The frame of the row above that holds this one: the one holding its centre (a frame a pixel or
+            // two wide at the start of its parent also touches the parent's left neighbour's edge).
+            let centre = left + width / 2
+            let p = try #require(sorted.indices.filter { k in
                 k < i && (sorted[k]["top"] as? Double ?? 0) == top - 18 && (sorted[k]["left"] as? Double ?? 0) <= left + 0.5
                     && (sorted[k]["left"] as? Double ?? 0) + (sorted[k]["width"] as? Double ?? 0) >= left + width - 1.5
+            }.min { a, b in
+                func miss(_ k: Int) -> Double {
+                    let l = sorted[k]["left"] as? Double ?? 0, r = l + (sorted[k]["width"] as? Double ?? 0)
+                    return centre < l ? l - centre : centre > r ? centre - r : 0
+                }
+                return miss(a) < miss(b)
             }, "a parent for \(f)")
             path.append(path[p] + [FlameGraphTests.foldedName(f["name"] as? String ?? "")])
         }
@@ -410,8 +419,14 @@ enum BrowserDriver {
         #expect(run.consoleErrors.isEmpty, "console errors: \(run.consoleErrors)")
         let table = try BrowserDriver.table(run.steps[0], "scale")
         #expect(table.rows.count == want.count, "\(table.rows) vs \(want)")
+        // "Grows at every step" is scale's ↑: monotonic on 10+ samples (the JSON's `grows`).
+        let json = try JSONSerialization.jsonObject(with: Data(try XprofRunner.xprof(["scale"] + args + ["--format", "json"]).stdout.utf8)) as? [String: Any]
+        var grows: [String: Bool] = [:]
+        for row in json?["rows"] as? [[String: Any]] ?? [] { if let s = row["symbol"] as? String { grows[s] = row["grows"] as? Bool } }
+        #expect(grows["native_flush_tlb_multi"] == true)
         for (row, w) in zip(table.rows, want) {
             #expect(row.last == w["symbol"])
+            #expect(row.count == 6 && row[4] == ((grows[row.last ?? ""] ?? false) ? "yes" : "no"), "\(row)")
             for (k, key) in ["cpus_1", "cpus_2", "cpus_4"].enumerated() {
                 #expect(abs((Double(row[k]) ?? -1) - (Double(w[key] ?? "") ?? 0)) < 0.006, "\(row) vs \(w)")
             }
