@@ -24,6 +24,19 @@ import Glibc
         return text.split(separator: " ").first.flatMap { Int32($0) }
     }
 
+    /// Waits (two minutes at most) until the command a recorder started (its first child) has used `seconds` of
+    /// CPU time — what a `cpu-clock` recording samples, however busy the machine is. Returns the command's pid
+    /// (nil if it never appeared) and the CPU time it reached.
+    static func waitForCommandCPU(of recorder: Int32, seconds: Double) -> (command: Int32?, used: Double) {
+        var command: Int32? = nil, used = 0.0
+        for _ in 0..<1200 where used < seconds {
+            Thread.sleep(forTimeInterval: 0.1)
+            if command == nil { command = firstChild(of: recorder) }
+            if let command { used = cpuSeconds(command) ?? 0 }
+        }
+        return (command, used)
+    }
+
     /// `xprof report FILE --format json`: the samples and the event count it reports, and its stderr.
     static func reported(_ path: String) throws -> (status: Int32, samples: Int, period: Int, stderr: String) {
         let r = try XprofRunner.xprof(["report", path, "--format", "json"])
@@ -48,12 +61,8 @@ import Glibc
             if let command { kill(command, SIGKILL) }
         }
         // Three seconds of the command's CPU time (sampled by cpu-clock), however busy the machine is.
-        var used = 0.0
-        for _ in 0..<1200 where used < 3 {
-            Thread.sleep(forTimeInterval: 0.1)
-            if command == nil { command = Self.firstChild(of: p.processIdentifier) }
-            if let command { used = Self.cpuSeconds(command) ?? 0 }
-        }
+        let used: Double
+        (command, used) = Self.waitForCommandCPU(of: p.processIdentifier, seconds: 3)
         try #require(used >= 3, "the recorded command never ran for 3 s of CPU time")
         kill(p.processIdentifier, SIGKILL)
         // The orphaned command holds a descriptor Foundation watches for the recorder's end: end it too.
@@ -134,12 +143,7 @@ import Glibc
             p.waitUntilExit()
             if let command { kill(command, SIGKILL) }
         }
-        var used = 0.0
-        for _ in 0..<1200 where used < 0.5 {
-            Thread.sleep(forTimeInterval: 0.1)
-            if command == nil { command = Self.firstChild(of: p.processIdentifier) }
-            if let command { used = Self.cpuSeconds(command) ?? 0 }
-        }
+        command = Self.waitForCommandCPU(of: p.processIdentifier, seconds: 0.5).command
         kill(p.processIdentifier, SIGHUP)
         p.waitUntilExit()
         #expect(p.terminationReason == .exit && p.terminationStatus == 0)

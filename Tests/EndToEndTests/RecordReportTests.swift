@@ -138,12 +138,7 @@ import Glibc
         try p.run()
         // Half a second of the command's CPU time (what cpu-clock samples), however long start-up takes on a
         // loaded machine.
-        var command: Int32? = nil, used = 0.0
-        for _ in 0..<600 where used < 0.5 {
-            Thread.sleep(forTimeInterval: 0.1)
-            if command == nil { command = RecordReliabilityTests.firstChild(of: p.processIdentifier) }
-            if let command { used = RecordReliabilityTests.cpuSeconds(command) ?? 0 }
-        }
+        _ = RecordReliabilityTests.waitForCommandCPU(of: p.processIdentifier, seconds: 0.5)
         p.interrupt()  // SIGINT: the recorder finishes the file cleanly (and ends the command)
         p.waitUntilExit()
         let info = try XprofRunner.xprof(["info", out, "--format", "json"])
