@@ -72,7 +72,13 @@ EOF2
 chmod +x "$proj/loop.sh"
 setsid "$proj/loop.sh" &
 loop=$!
-perf record -a -g -F "$hz" -o "$out" -- sleep "$secs" >/dev/null 2>"$proj/rec" || { kill -- -"$loop"; cat "$proj/rec" >&2; exit 1; }
+# perf 6.1 now and then aborts in its build-id pass at the end on a busy machine (util/build-id.c assertion,
+# the file left unfinished): such a run is made again, three tries in all, as the tests' perfRecord does.
+for try in 1 2 3; do
+  if perf record -a -g -F "$hz" -o "$out" -- sleep "$secs" >/dev/null 2>"$proj/rec"; then break; fi
+  echo "perf record failed (try $try): $(tail -2 "$proj/rec" | tr '\n' ' ')" >&2
+  if [ "$try" = 3 ]; then kill -- -"$loop"; cat "$proj/rec" >&2; exit 1; fi
+done
 kill -- -"$loop" 2>/dev/null || true
 wait "$loop" 2>/dev/null || true
 sync
