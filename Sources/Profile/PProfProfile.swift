@@ -155,12 +155,20 @@ public struct PProfProfile: Sendable {
             p.totalSamples += s.count
         }
 
-        // pprof takes the first mapping for the main binary (its name heads `-top` and the web view): the
-        // profiled command's image when it has samples, else the image with the most samples.
-        var mappingSamples: [UInt64: Int64] = [:]
-        for (key, v) in stacks { if let leaf = key.locations.first { mappingSamples[p.locations[Int(leaf) - 1].mappingID, default: 0] += v.count } }
-        let commandName = meta.command.first { !$0.hasPrefix("-") }.map { String($0.split(separator: "/").last ?? "") }
-        if let main = p.mappings.first(where: { m in commandName.map { basename(p.strings[Int(m.filename)]) == $0 } ?? false && mappingSamples[m.id] != nil })
+        // pprof takes the first mapping for the main binary (its name heads `-top` and the web view): the image
+        // of the command most samples were taken in (its comm, which the kernel cuts to 15 characters: a perf.data
+        // file's recorded command line is perf's own), else the image with the most samples.
+        var mappingSamples: [UInt64: Int64] = [:], commSamples: [Int32: Int64] = [:]
+        for (key, v) in stacks {
+            if let leaf = key.locations.first { mappingSamples[p.locations[Int(leaf) - 1].mappingID, default: 0] += v.count }
+            commSamples[key.comm, default: 0] += v.count
+        }
+        let comm = commSamples.max { ($0.value, $1.key) < ($1.value, $0.key) }.map { attributor.strings[$0.key] } ?? ""
+        func isCommand(_ m: Mapping) -> Bool {
+            let name = basename(p.strings[Int(m.filename)])
+            return !comm.isEmpty && (name == comm || (comm.count == 15 && name.hasPrefix(comm)))
+        }
+        if let main = p.mappings.first(where: { isCommand($0) && mappingSamples[$0.id] != nil })
             ?? p.mappings.max(by: { (mappingSamples[$0.id] ?? 0, $1.id) < (mappingSamples[$1.id] ?? 0, $0.id) }),
            let i = p.mappings.firstIndex(where: { $0.id == main.id }) {
             p.mappings.insert(p.mappings.remove(at: i), at: 0)

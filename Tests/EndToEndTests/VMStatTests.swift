@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `xprof vmstat`: per physical CPU, busy share and who held it.
 @Suite(.serialized) struct VMStatTests {
@@ -12,10 +15,13 @@ import Testing
         guard cpus >= 2, FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") else { return }
         let spinner = Process()
         spinner.executableURL = URL(fileURLWithPath: "/usr/bin/taskset")
-        spinner.arguments = ["-c", "1", XprofRunner.workload, "spin", "2"]
+        // Spinning through the whole recording however slowly xprof starts (busy is a share of the interval's
+        // time: a spinner that ended midway leaves its CPU idle); ended with SIGKILL (the test process's blocked
+        // signals are inherited, so SIGTERM would wait).
+        spinner.arguments = ["-c", "1", XprofRunner.workload, "spin", "60"]
         spinner.standardError = FileHandle.nullDevice
         try spinner.run()
-        defer { spinner.waitUntilExit() }
+        defer { kill(spinner.processIdentifier, SIGKILL); spinner.waitUntilExit() }
         Thread.sleep(forTimeInterval: 0.2)
         let dir = try XprofRunner.temporaryDirectory()
         let out = dir.appendingPathComponent("vm.xprof").path
