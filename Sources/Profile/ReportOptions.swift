@@ -95,15 +95,29 @@ public struct SymbolOptions: Sendable {
     public init() {}
 }
 
-/// perf's `--time START,END`: samples taken in a window of the recording's clock (nanoseconds), either side
-/// open; samples outside it are left out of everything, totals included.
+/// perf's `--time`: samples taken in one or more windows of the recording's clock (nanoseconds), each side
+/// of a window open or closed; samples outside every window are left out of everything, totals included.
+/// Written `START,END` in seconds, or as shares of the recording's span (``TimeSpec``), which the command
+/// resolves once it knows the span (docs/ARCHITECTURE.md, "Selection").
 public struct TimeWindow: Sendable, Equatable {
-    public var start: UInt64?
-    public var end: UInt64?
-    public init(start: UInt64?, end: UInt64?) {
-        self.start = start
-        self.end = end
+    /// One window: `start` and `end` included, nil for an open side.
+    public struct Range: Sendable, Equatable {
+        public var start: UInt64?
+        public var end: UInt64?
+        public init(start: UInt64?, end: UInt64?) {
+            self.start = start
+            self.end = end
+        }
+        @inline(__always) public func contains(_ t: UInt64) -> Bool {
+            if let start, t < start { return false }
+            if let end, t > end { return false }
+            return true
+        }
     }
+    public var ranges: [Range]
+
+    public init(start: UInt64?, end: UInt64?) { ranges = [Range(start: start, end: end)] }
+    public init(ranges: [Range]) { self.ranges = ranges }
 
     /// Parses `START,END` in seconds (either may be empty); nil if it is not that, or START > END.
     public init?(parsing text: String) {
@@ -121,9 +135,9 @@ public struct TimeWindow: Sendable, Equatable {
     }
 
     @inline(__always) public func contains(_ t: UInt64) -> Bool {
-        if let start, t < start { return false }
-        if let end, t > end { return false }
-        return true
+        if ranges.count == 1 { return ranges[0].contains(t) }
+        for r in ranges where r.contains(t) { return true }
+        return false
     }
 
     /// A time as perf script prints it: seconds with microseconds (`39100.020675`).
@@ -132,9 +146,83 @@ public struct TimeWindow: Sendable, Equatable {
         return String(ns / 1_000_000_000) + "." + String(repeating: "0", count: 6 - us.count) + us
     }
 
-    /// `time 39100.500000,39101.000000` as a header says it.
+    /// `time 39100.500000,39101.000000` as a header says it (windows apart by spaces).
     public var description: String {
-        "time \(start.map(Self.seconds) ?? ""),\(end.map(Self.seconds) ?? "")"
+        "time " + ranges.map { "\($0.start.map(Self.seconds) ?? ""),\($0.end.map(Self.seconds) ?? "")" }.joined(separator: " ")
+    }
+}
+
+/// What `--time` says before the recording is read: a window in seconds, or perf's shares of the recording's
+/// span from its first sample to its last — `10%/2` (the second tenth), `0%-10%` (its first tenth), several
+/// apart by commas (`10%/1,10%/3`, `0%-10%,30%-40%`), all of one kind.
+public enum TimeSpec: Sendable, Equatable {
+    case window(TimeWindow)
+    /// Windows as shares of the span (0…1): (start, end).
+    case shares([(start: Double, end: Double)])
+
+    public static func == (a: TimeSpec, b: TimeSpec) -> Bool {
+        switch (a, b) {
+        case let (.window(x), .window(y)): return x == y
+        case let (.shares(x), .shares(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.start == $1.start && $0.end == $1.end }
+        default: return false
+        }
+    }
+
+    /// Parses either form; nil if the text is neither (or a share is out of 0–100 %, a slice number below 1,
+    /// a range backwards, or kinds are mixed).
+    public init?(parsing text: String) {
+        guard text.contains("%") else {
+            guard let w = TimeWindow(parsing: text) else { return nil }
+            self = .window(w)
+            return
+        }
+        func percent(_ s: Substring) -> Double? {
+            guard s.hasSuffix("%"), let v = Double(s.dropLast()), v >= 0, v <= 100 else { return nil }
+            return v / 100
+        }
+        let items = text.split(separator: ",", omittingEmptySubsequences: false)
+        var shares: [(start: Double, end: Double)] = []
+        let slashes = text.contains("/")
+        for item in items {
+            if slashes {
+                // N%/K: the K-th slice of N % each.
+                let p = item.split(separator: "/", omittingEmptySubsequences: false)
+                guard p.count == 2, let size = percent(p[0]), size > 0, let k = Int(p[1]), k >= 1 else { return nil }
+                let end = size * Double(k)
+                guard end <= 1 + 1e-9 else { return nil }
+                shares.append((size * Double(k - 1), min(end, 1)))
+            } else {
+                // A%-B%.
+                let p = item.split(separator: "-", omittingEmptySubsequences: false)
+                guard p.count == 2, let a = percent(p[0]), let b = percent(p[1]), a <= b else { return nil }
+                shares.append((a, b))
+            }
+        }
+        guard !shares.isEmpty else { return nil }
+        self = .shares(shares)
+    }
+
+    /// Whether the recording's span must be known first.
+    public var needsSpan: Bool {
+        if case .shares = self { return true }
+        return false
+    }
+
+    /// The windows, given the times of the recording's first and last samples: a share's window runs from
+    /// `first + start × span` to `first + end × span` (rounded), its end a nanosecond short unless it is the
+    /// recording's end, so that adjacent slices do not share a sample — as perf does.
+    public func window(first: UInt64, last: UInt64) -> TimeWindow {
+        switch self {
+        case .window(let w): return w
+        case .shares(let shares):
+            let total = Double(last &- first)
+            return TimeWindow(ranges: shares.map { s in
+                let a = first + UInt64((s.start * total).rounded())
+                var b = first + UInt64((s.end * total).rounded())
+                if b > a && b != last { b -= 1 }
+                return TimeWindow.Range(start: a, end: b)
+            })
+        }
     }
 }
 

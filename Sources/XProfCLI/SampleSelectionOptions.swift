@@ -15,7 +15,7 @@ public struct SampleSelectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only samples of this event: its name in the recording (perf's modifiers optional) or its number from 0. Without it, report, script and info take every event; diff, scale, annotate, export and vmstat the first of several (export --format pprof: all, labelled).", valueName: "NAME"))
     public var event: String?
 
-    @Option(help: ArgumentHelp("Only samples taken in this window: START,END in seconds of the recording's clock (as xprof script and perf script print times), either may be empty; like perf report --time.", valueName: "START,END"))
+    @Option(help: ArgumentHelp("Only samples taken in this window: START,END in seconds of the recording's clock (as xprof script and perf script print times), either may be empty; or shares of the recording from its first sample to its last: 10%/2 (the second tenth), 0%-25% (the first quarter), several apart by commas (10%/1,10%/3). Like perf report --time.", valueName: "START,END|N%/K|A%-B%"))
     public var time: String?
 
     @OptionGroup public var filters: SampleFilterOptions
@@ -29,20 +29,24 @@ public struct SampleSelectionOptions: ParsableArguments {
         if let mode, SampleMode(name: mode) == nil {
             throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
         }
-        if let time, TimeWindow(parsing: time) == nil {
-            throw ValidationError("--time expects START,END in seconds with START <= END, either may be empty (e.g. 39100.5,39101), not '\(time)'")
+        if let time, TimeSpec(parsing: time) == nil {
+            throw ValidationError("--time expects START,END in seconds with START <= END, either may be empty (e.g. 39100.5,39101), or shares of the recording such as 10%/2, 0%-25% or 10%/1,10%/3, not '\(time)'")
         }
         guard FilterPercentage(rawValue: percentage) != nil else {
             throw ValidationError("--percentage must be absolute or relative, not '\(percentage)'")
         }
     }
 
-    /// The selection, but for `--event`, which needs the input (``selection(for:path:firstWhenSeveral:)``).
+    /// What `--time` says, before the input is read.
+    public var timeSpec: TimeSpec? { time.flatMap(TimeSpec.init(parsing:)) }
+
+    /// The selection, but for `--event` and for a `--time` given as shares of the recording, which need the
+    /// input (``selection(for:path:input:firstWhenSeveral:)``; without it such a window is left out here).
     public var selection: SampleSelection {
         var s = SampleSelection()
         s.domain = domain.map { DomainID($0) }
         s.mode = mode.flatMap(SampleMode.init(name:))
-        s.timeWindow = time.flatMap(TimeWindow.init(parsing:))
+        if case .window(let w) = timeSpec { s.timeWindow = w }
         s.filter = filters.filter
         s.percentage = FilterPercentage(rawValue: percentage) ?? .absolute
         return s
@@ -50,11 +54,25 @@ public struct SampleSelectionOptions: ParsableArguments {
 
     /// The selection for the input `path` described by `metadata`: `--event` resolved to the index of its
     /// event (an error naming the events it has when it has no such one); without it, the first event of
-    /// several when `firstWhenSeveral` (with a note), else every event (see ``EventChoice``).
-    public func selection(for metadata: RunMetadata, path: String, firstWhenSeveral: Bool = false) throws -> SampleSelection {
+    /// several when `firstWhenSeveral` (with a note), else every event (see ``EventChoice``). A `--time` of
+    /// shares becomes the window of `path`'s own span, read once beforehand with `input`'s options
+    /// (``SampleTimeSpan``): each input of `diff` or `scale` its own.
+    public func selection(for metadata: RunMetadata, path: String, input: InputOptions, firstWhenSeveral: Bool = false) throws -> SampleSelection {
         var s = selection
         s.event = try EventChoice.resolve(event, in: metadata, path: path, firstWhenSeveral: firstWhenSeveral)
+        s.timeWindow = try timeWindow(for: path, input: input)
         return s
+    }
+
+    /// `--time`'s window for the input `path` (nil without `--time`).
+    public func timeWindow(for path: String, input: InputOptions) throws -> TimeWindow? {
+        guard let spec = timeSpec else { return nil }
+        guard spec.needsSpan else { return spec.window(first: 0, last: 0) }
+        guard let span = try SampleTimeSpan.of(path, input: input) else {
+            // No samples: an empty window, which keeps none.
+            return TimeWindow(start: 1, end: 0)
+        }
+        return spec.window(first: span.first, last: span.last)
     }
 
     /// The options as command-line arguments again (for a helper executable that takes the same group).
@@ -119,5 +137,22 @@ public struct SampleFilterOptions: ParsableArguments {
         values.flatMap { $0.split(separator: ",") }
             .map { String($0.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
             .filter { !$0.isEmpty }
+    }
+}
+
+/// The times of a recording's first and last samples, as perf keeps them in its header (HEADER_SAMPLE_TIME) for
+/// `--time` shares: read here from the samples themselves, so every input format has them.
+public enum SampleTimeSpan {
+    public static func of(_ path: String, input: InputOptions) throws(SampleIOError) -> (first: UInt64, last: UInt64)? {
+        let source = try input.open(path)
+        source.setCallchainsWanted(false)
+        var first = UInt64.max, last: UInt64 = 0
+        while let batch = try source.nextBatch() {
+            for s in batch.samples {
+                first = min(first, s.time)
+                last = max(last, s.time)
+            }
+        }
+        return first <= last ? (first, last) : nil
     }
 }

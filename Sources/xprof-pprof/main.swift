@@ -41,7 +41,7 @@ struct PProfCommand: ParsableCommand {
         let path = file, input = input, selection = selection
         let profile = runReporting { () throws -> PProfProfile in
             let source = try input.open(path)
-            o.selection = try selection.selection(for: source.metadata, path: path)
+            o.selection = try selection.selection(for: source.metadata, path: path, input: input)
             return try PProfProfile.build(source: source, options: o)
         }
         let bytes = runReporting { () throws(SampleIOError) -> [UInt8] in try Self.encode(profile) }

@@ -78,7 +78,7 @@ struct AnnotateCommand: ParsableCommand {
         o.objdump = objdump
         let annotation = runReporting {
             let source = try input.open(file)
-            o.selection = try selection.selection(for: source.metadata, path: file)  // no event: the builder takes the first, noting it
+            o.selection = try selection.selection(for: source.metadata, path: file, input: input)  // no event: the builder takes the first, noting it
             return try AnnotationBuilder.build(source: source, path: file, options: o)
         }
         for w in annotation.warnings { printError("warning: " + w) }

@@ -57,11 +57,10 @@ struct ExportCommand: ParsableCommand {
             let s = selection.selection
             o.domain = s.domain
             o.mode = s.mode
-            o.timeWindow = s.timeWindow
             o.sampleFilter = s.filter
             o.percentage = s.percentage
             o.symbols = symbols.options
-            let tree = HtmlOutput.callTree([file], labels: [file], options: o, event: selection.event, input: input)
+            let tree = HtmlOutput.callTree([file], labels: [file], options: o, samples: selection, input: input)
             text = HtmlPage.profile(tree, title: "xprof: " + file)
         } else if format == "folded" || format == "flamegraph" {
             var o = FoldedStacks.Options()
@@ -71,7 +70,7 @@ struct ExportCommand: ParsableCommand {
             o.symbols = symbols.options
             let stacks = runReporting { () throws -> [FoldedStacks.Stack] in
                 let source = try input.open(file)
-                o.selection = try selection.selection(for: source.metadata, path: file, firstWhenSeveral: true)
+                o.selection = try selection.selection(for: source.metadata, path: file, input: input, firstWhenSeveral: true)
                 return try FoldedStacks.collect(source: source, options: o)
             }
             if format == "flamegraph" {
@@ -89,7 +88,7 @@ struct ExportCommand: ParsableCommand {
             o.symbols = symbols.options
             let report = runReporting { () throws -> Report in
                 let source = try input.open(file)
-                o.selection = try selection.selection(for: source.metadata, path: file, firstWhenSeveral: true)
+                o.selection = try selection.selection(for: source.metadata, path: file, input: input, firstWhenSeveral: true)
                 return try ReportBuilder.build(source: source, path: file, options: o)
             }
             text = ReportRenderer.render(report, as: ReportFormat(rawValue: format) ?? .csv)

@@ -10,14 +10,16 @@ enum HtmlOutput {
     /// The formats of `diff` and `scale` beyond table, csv and json.
     static let comparisonFormats = ["html", "folded-diff"]
 
-    /// Reads each of `paths` as one run of a call tree.
-    static func callTree(_ paths: [String], labels: [String], options: CallTree.Options, event: String?, input: InputOptions) -> CallTree {
+    /// Reads each of `paths` as one run of a call tree, with `samples`' event and time window (a window of
+    /// shares is each input's own).
+    static func callTree(_ paths: [String], labels: [String], options: CallTree.Options, samples: SampleSelectionOptions, input: InputOptions) -> CallTree {
         var tree = CallTree()
         for (path, label) in zip(paths, labels) {
             var o = options
             runReporting {
                 let source = try input.open(path)
-                o.event = try EventChoice.resolve(event, in: source.metadata, path: path, firstWhenSeveral: true)
+                let chosen = try samples.selection(for: source.metadata, path: path, input: input, firstWhenSeveral: true)
+                (o.event, o.timeWindow) = (chosen.event, chosen.timeWindow)
                 try tree.add(source: source, path: path, label: label, options: o)
             }
         }
@@ -26,14 +28,14 @@ enum HtmlOutput {
 
     /// `xprof diff BASE NEW --format html`.
     static func diffPage(base: String, new: String, selection: ReportSelection) -> String {
-        let tree = callTree([base, new], labels: ["base", "new"], options: selection.callTreeOptions, event: selection.samples.event, input: selection.input)
+        let tree = callTree([base, new], labels: ["base", "new"], options: selection.callTreeOptions, samples: selection.samples, input: selection.input)
         return HtmlPage.diff(tree, title: "xprof diff: \(base) → \(new)")
     }
 
     /// `xprof scale RUN… --format html` (and `sweep`): the runs in the analysis's CPU order.
     static func scalePage(_ analysis: ScalingAnalysis, selection: ReportSelection) -> String {
         let tree = callTree(analysis.runs.map(\.source), labels: analysis.runs.map { "\($0.cpus) CPU\($0.cpus == 1 ? "" : "s")" },
-                            options: selection.callTreeOptions, event: selection.samples.event, input: selection.input)
+                            options: selection.callTreeOptions, samples: selection.samples, input: selection.input)
         return HtmlPage.scale(tree, analysis: analysis, chartRows: selection.top ?? ScaleCommand.chartRows,
                               title: "xprof scale: \(analysis.runs.count) runs, \(analysis.runs.map { String($0.cpus) }.joined(separator: ", ")) CPUs")
     }
@@ -56,7 +58,7 @@ enum HtmlOutput {
             runReporting { () throws -> [FoldedStacks.Stack] in
                 let source = try selection.input.open(path)
                 var p = o
-                p.selection = try selection.samples.selection(for: source.metadata, path: path, firstWhenSeveral: true)
+                p.selection = try selection.samples.selection(for: source.metadata, path: path, input: selection.input, firstWhenSeveral: true)
                 return try FoldedStacks.collect(source: source, options: p)
             }
         }

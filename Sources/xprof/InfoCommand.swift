@@ -32,7 +32,7 @@ struct InfoCommand: ParsableCommand {
         opts.symbols = symbols.options
         let report = runReporting {
             let source = try input.open(file)
-            opts.selection = try selection.selection(for: source.metadata, path: file)
+            opts.selection = try selection.selection(for: source.metadata, path: file, input: input)
             return try ReportBuilder.build(source: source, path: file, options: opts)
         }
         writeStandardOutput(InfoRenderer.render(report, json: format == "json"))

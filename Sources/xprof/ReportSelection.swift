@@ -55,7 +55,8 @@ struct ReportSelection: ParsableArguments {
         adjust(&opts)
         return runReporting {
             let source = try input.open(path)
-            opts.selection.event = try samples.selection(for: source.metadata, path: path, firstWhenSeveral: true).event
+            let chosen = try samples.selection(for: source.metadata, path: path, input: input, firstWhenSeveral: true)
+            (opts.selection.event, opts.selection.timeWindow) = (chosen.event, chosen.timeWindow)
             return try ReportBuilder.build(source: source, path: path, options: opts)
         }
     }
@@ -69,7 +70,8 @@ struct ReportSelection: ParsableArguments {
         return runReporting {
             let source = try input.open(path)
             Timings.mark("input opened: \(path)")
-            opts.selection.event = try samples.selection(for: source.metadata, path: path).event
+            let chosen = try samples.selection(for: source.metadata, path: path, input: input)
+            (opts.selection.event, opts.selection.timeWindow) = (chosen.event, chosen.timeWindow)
             return try ReportBuilder.buildPerEvent(source: source, path: path, options: opts)
         }
     }

@@ -56,7 +56,7 @@ struct ScriptCommand: ParsableCommand {
         o.symbols = symbols.options
         let summary = runReporting {
             let source = try input.open(file)
-            o.selection = try selection.selection(for: source.metadata, path: file)
+            o.selection = try selection.selection(for: source.metadata, path: file, input: input)
             return try ScriptWriter.run(source: source, options: o) { bytes in writeStandardOutput(bytes) }
         }
         for w in summary.symbolWarnings + summary.stats.warnings { printError("warning: " + w) }

@@ -27,7 +27,7 @@ struct VMStatCommand: ParsableCommand {
         let stat = runReporting { () throws -> VMStat in
             let source = try input.open(file)
             return try VMStat.build(source: source, path: file, interval: interval,
-                                    selection: selection.selection(for: source.metadata, path: file), symbols: symbols.options)
+                                    selection: selection.selection(for: source.metadata, path: file, input: input), symbols: symbols.options)
         }
         writeStandardOutput(format == "json" ? VMStatRenderer.json(stat) : VMStatRenderer.text(stat))
     }

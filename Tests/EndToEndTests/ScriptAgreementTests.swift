@@ -70,7 +70,8 @@ import Testing
         let times = all.stdout.split(separator: "\n").dropFirst().map(String.init)
         #expect(times.count > 100)
         let (a, b) = (times[times.count / 4], times[times.count / 2])
-        for window in ["\(a),\(b)", "\(b),", ",\(a)"] {
+        // And perf's shares of the recording (its first to its last sample): slices, ranges, several.
+        for window in ["\(a),\(b)", "\(b),", ",\(a)", "10%/2", "25%/4", "0%-25%", "25%/1,25%/3", "0%-10%,30%-40%"] {
             let p = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-G", "-F", "tid,time", "--time", window])
             let x = try XprofRunner.xprof(["script", file, "-G", "-F", "tid,time", "--time", window])
             #expect(x.status == 0, "\(x.stderr)")
@@ -89,8 +90,10 @@ import Testing
             let xprofSamples = xr.stdout.split(separator: "\n").dropFirst().compactMap { Int($0.split(separator: ",")[1]) }.reduce(0, +)
             #expect(xprofSamples == perfSamples && xprofSamples == xl.count, "--time \(window): report \(xprofSamples), perf report \(perfSamples), script \(xl.count)")
         }
-        let bad = try XprofRunner.xprof(["script", file, "--time", "5,4"])
-        #expect(bad.status == 64 && bad.stderr.contains("--time expects START,END"), "\(bad.stderr)")
+        for wrong in ["5,4", "150%/1", "10%/0", "30%-20%", "10%/1,0%-10%", "10%"] {
+            let bad = try XprofRunner.xprof(["script", file, "--time", wrong])
+            #expect(bad.status == 64 && bad.stderr.contains("--time expects START,END"), "--time \(wrong): \(bad.stderr)")
+        }
     }
 
     /// csv and json carry the same samples as the text, and filter as report does.

@@ -55,6 +55,8 @@ import Testing
     }
     static let selections = [
         Selection(arguments: ["--time", "0.5,2"], comm: "alphacmd", samples: 40),
+        // Shares of the span from the first sample (1.000 s) to the last (7.004 s): 2.80–3.40 s.
+        Selection(arguments: ["--time", "30%-40%"], comm: "betacmd", samples: 20),
         Selection(arguments: ["--comms", "betacmd"], comm: "betacmd", samples: 20),
         Selection(arguments: ["--domain", "2"], comm: "gammacmd", samples: 10),
         Selection(arguments: ["--event", "1"], comm: "deltacmd", samples: 5),
