@@ -136,8 +136,10 @@ public enum ReportBuilder {
         // With a sample filter, --children's callchain frames get their rows from a cache of their own: the
         // filter is decided by a sample's own attribution, which a frame's entry would not carry.
         var frameCache = FastMap<(Int32, Bool)>(capacity: filter == nil ? 16 : 4096)
-        // With --call-graph: every row's tree of sample paths. With a symbol key the row is its samples' own
-        // function, so a callee tree starts at the callers (perf leaves the entry out too). With --children
+        // With --call-graph: every row's tree of sample paths. When the sort starts with the symbol, the row
+        // is its samples' own function and a callee tree starts at the callers: perf leaves the entry out
+        // then, and only then (ui/stdio's graph printer checks that the sort order begins with "sym"; with
+        // `--sort dso,sym` its tree starts with the row's own function). With --children
         // too, as perf's cumulative entries: a row's tree also holds, once per sample, the path of every sample
         // whose callchain passes through it, from the frame that put it there (the innermost in callee order,
         // the outermost in caller order) out to the root or down to the leaf; its own samples' paths are
@@ -145,7 +147,7 @@ public enum ReportBuilder {
         // stack), as in perf; memory still grows with the distinct paths (per row), not the samples.
         let callGraph = options.callGraph
         var trie = CallGraphTrie(capacity: callGraph == nil ? 0 : 1 << 15)
-        let skipLeaf = keys.contains(.symbol)
+        let skipLeaf = keys.first == .symbol
         // The row cache's key for address `ip` of mode `mode` in sample `s` (its process's incarnation `inc`):
         // the address, the domain (the CPU instead when it is a sort key: the incarnation then names the domain)
         // and mode; the process's incarnation and the thread when a key or the filter depends on the thread.

@@ -18,10 +18,10 @@ struct ReportCommand: ParsableCommand {
         --no-children -g does: 'caller' (the default, as perf 6.1's) from the outermost frame down to the \
         row, 'callee' from the row out to its callers. Frames are named as rows are (symbol, image). Percentages are of \
         the total, as in perf's default 'graph' mode; branches below --call-graph-limit (default 0.5 %) are \
-        folded and counted as '[...]'. With a symbol sort key (the default image,symbol) the row is the \
-        function itself, so a callee tree starts at its callers; with sort keys without symbol (comm, pid, \
-        image, domain, mode, line) the tree starts at (callee) or ends with (caller) the functions the \
-        row's samples were taken in. With --children, as perf report --children -g: each row's tree holds \
+        folded and counted as '[...]'. A callee tree starts at (a caller tree ends with) the functions \
+        the row's samples were taken in, so with the default image,symbol it starts with the row's own \
+        function; when the sort begins with symbol (--sort sym) the row is that function and a callee tree \
+        starts at its callers. Both as perf report draws them. With --children, as perf report --children -g: each row's tree holds \
         every sample whose callchain passes through it (once, however often the function recurs), in callee \
         order from its innermost frame out to the callers, in caller order from its outermost frame down to \
         the callees (the row's own samples from their outermost caller). Table and JSON output only.

@@ -169,6 +169,36 @@ import Testing
         #expect(compared >= 5, "too few branches to compare (\(compared)): the recording has no call graphs worth the name")
     }
 
+    /// In callee order sorted by dso,sym, each entry's tree starts with the entry's own function (perf leaves
+    /// it out only when the sort begins with sym): the first name of each entry's "---" path, as perf.
+    @Test func calleeTreesStartAsPerfsWithDsoSym() throws {
+        guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
+        /// Entry (its last word) → the first name of its "---" path, for entries of 1 % or more.
+        func firstNames(_ text: String) -> [String: String] {
+            var out: [String: String] = [:]
+            var entry: String? = nil
+            for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+                let words = line.split(separator: " ")
+                if let first = words.first, first.hasSuffix("%"), let p = Double(first.dropLast()) {
+                    entry = p >= 1 ? words.last.map(String.init) : nil
+                } else if let e = entry, let r = line.range(of: "---") {
+                    if out[e] == nil { out[e] = String(line[r.upperBound...]).trimmingCharacters(in: .whitespaces) }
+                    entry = nil
+                }
+            }
+            return out
+        }
+        for sort in ["dso,sym", "sym"] {
+            let perf = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--no-children", "--sort", sort, "-g", "callee"])
+            let x = try XprofRunner.xprof(["report", file, "--sort", sort, "-g", "callee"])
+            #expect(perf.status == 0 && x.status == 0, "\(perf.stderr) \(x.stderr)")
+            let (p, m) = (firstNames(perf.stdout), firstNames(x.stdout))
+            #expect(p.count >= 3, "perf drew \(p.count) trees")
+            #expect(p == m, "--sort \(sort): perf \(p.sorted { $0.key < $1.key }) vs xprof \(m.sorted { $0.key < $1.key })")
+            if sort == "dso,sym" { #expect(p.filter { $0.key == $0.value }.count >= 3, "trees start with the entry's own function") }
+        }
+    }
+
     @Test func calleeGraphsAgreeWithPerfReport() throws {
         guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
         try Self.compare(order: "callee", file: file)

@@ -56,7 +56,9 @@ import Testing
         return b
     }
 
-    static func report(_ order: CallGraphOrder, limit: Double = 0.5, sort: [SortKey] = [.image, .symbol],
+    /// Sorted by symbol first, as `perf report --sort sym,dso`: a callee tree then starts at the row's callers
+    /// (``rowsOwnFunctionUnlessSortedBySymbolFirst()`` for the other order).
+    static func report(_ order: CallGraphOrder, limit: Double = 0.5, sort: [SortKey] = [.symbol, .image],
                        batch: SampleBatch = samples, adjust: (inout ReportOptions) -> Void = { _ in }) throws -> Report {
         var o = ReportOptions()
         o.sortKeys = sort
@@ -83,7 +85,7 @@ import Testing
         let r = try Self.report(.callee)
         #expect(r.totalPeriod == 850 && r.totalSamples == 10)
         let lex = try #require(r.rows.first)
-        #expect(lex.values == ["[kernel.kallsyms]", "lex"] && lex.period == 800)
+        #expect(lex.values == ["lex", "[kernel.kallsyms]"] && lex.period == 800)
         let g = try #require(lex.callGraph)
         // The row is lex itself: its callers come first. The chainless samples (2, 150) end at the row.
         #expect(Self.outline(g) == [
@@ -102,7 +104,7 @@ import Testing
         ])
         #expect(abs(g.nodes[1].percent - 400.0 * 100 / 850) < 1e-9, "percent of the total, not of the row")
         #expect(g.nodes[1].image == "[kernel.kallsyms]")
-        let hash = try #require(r.rows.first { $0.values.last == "hash" }?.callGraph)
+        let hash = try #require(r.rows.first { $0.values.first == "hash" }?.callGraph)
         #expect(Self.outline(hash) == ["(row) 1 50", "  parse 1 50", "    main_loop 1 50", "      start 1 50"])
     }
 
@@ -136,12 +138,12 @@ import Testing
     static func childrenTrees(_ order: CallGraphOrder) throws -> [String: [String]] {
         let r = try report(order, batch: childrenSamples) { $0.children = true }
         #expect(r.totalPeriod == 880 && r.totalSamples == 12)
-        #expect(r.rows.map { $0.values.last! } == ["lex", "start", "main_loop", "parse", "hash", "recurse"])
+        #expect(r.rows.map { $0.values.first! } == ["lex", "start", "main_loop", "parse", "hash", "recurse"])
         var trees: [String: [String]] = [:]
         for row in r.rows {
             let g = try #require(row.callGraph)
             #expect(g.nodes[0].period == row.childrenPeriod, "\(row.values): the tree is the row's children period")
-            trees[row.values.last!] = outline(g)
+            trees[row.values.first!] = outline(g)
         }
         return trees
     }
@@ -213,7 +215,7 @@ import Testing
         #expect(t["main_loop"]?.prefix(3) == ["(row) 9 720", "  main_loop 9 720", "    parse 7 480"])
         // Drawn as any tree: the entry a first-level branch beside its own samples' roots.
         let r = try Self.report(.caller, batch: Self.childrenSamples) { $0.children = true }
-        let parse = try #require(r.rows.first { $0.values.last == "parse" }?.callGraph)
+        let parse = try #require(r.rows.first { $0.values.first == "parse" }?.callGraph)
         let m = String(repeating: " ", count: 12)
         #expect(ReportRenderer.callGraphText(parse).hasPrefix([m + "|", m + "|--51.14%--parse", m + "|          |",
                                                                m + "|          |--45.45%--lex"].joined(separator: "\n")))
@@ -272,7 +274,7 @@ import Testing
             "", "",
         ].joined(separator: "\n"))
         // hash's row: a single path holding all its samples is drawn as perf does, with --- and no percentage.
-        let hash = try #require(r.rows.first { $0.values.last == "hash" }?.callGraph)
+        let hash = try #require(r.rows.first { $0.values.first == "hash" }?.callGraph)
         #expect(ReportRenderer.callGraphText(hash) == [m + "|", m + "---parse", m + "   main_loop", m + "   start", "", ""].joined(separator: "\n"))
         // Caller order: the shared root path, then the division, nested one level deeper.
         let caller = ReportRenderer.callGraphText(try #require(try Self.report(.caller, limit: 2).rows.first?.callGraph))
@@ -313,6 +315,22 @@ import Testing
         // --top: only the shown rows have a tree, and the right one.
         let top = try Self.report(.callee) { $0.top = 1 }
         #expect(top.rows.count == 1 && top.rows[0].callGraph?.nodes[0].period == 800)
+    }
+
+    /// Sorted by image then symbol (xprof's default, perf's `--sort dso,sym`), a callee tree starts with the
+    /// row's own function, as perf draws it: perf leaves the entry out only when the sort begins with `sym`.
+    @Test func rowsOwnFunctionUnlessSortedBySymbolFirst() throws {
+        let r = try Self.report(.callee, sort: [.image, .symbol])
+        let lex = try #require(r.rows.first)
+        #expect(lex.values == ["[kernel.kallsyms]", "lex"])
+        let g = try #require(lex.callGraph)
+        #expect(Self.outline(g).prefix(5) == ["(row) 9 800", "  lex 9 800", "    parse 4 400", "      main_loop 4 400", "        start 4 400"])
+        let hash = try #require(r.rows.first { $0.values.last == "hash" }?.callGraph)
+        #expect(Self.outline(hash) == ["(row) 1 50", "  hash 1 50", "    parse 1 50", "      main_loop 1 50", "        start 1 50"])
+        // Caller order is the same either way.
+        let callerBySymbol = try Self.report(.caller).rows.first?.callGraph
+        let callerByImage = try Self.report(.caller, sort: [.image, .symbol]).rows.first?.callGraph
+        #expect(callerBySymbol.map(Self.outline) == callerByImage.map(Self.outline))
     }
 
     /// A recursion 1,000 frames deep: built, drawn and written without running out of stack.
