@@ -182,7 +182,7 @@ import Testing
     /// must equal the outermost line that `addr2line -i` gives for each sample's address (nm's `hot_loop`
     /// plus perf's symbol offset), aggregated per line.
     @Test func perLineCountsEqualPerfScriptAndAddr2line() throws {
-        guard let rec = try Self.recording() else { return }
+        let rec = try XprofRunner.orSkip(try Self.recording(), "the recording")
         let samples = try Self.perfSamples(rec.data).filter { $0.symbol == "hot_loop" }
         #expect(samples.count > 500, "hot_loop got \(samples.count) samples")
         var perfInner: [String: Int] = [:]
@@ -215,7 +215,7 @@ import Testing
 
     /// The annotation's total is the function's self samples of `xprof report --sort symbol`, and its share.
     @Test func totalEqualsReportSelfSamples() throws {
-        guard let rec = try Self.recording() else { return }
+        let rec = try XprofRunner.orSkip(try Self.recording(), "the recording")
         let json = try Self.annotateJSON([rec.data])
         let f = try Self.function(json, "hot_loop")
         let report = try XprofRunner.xprof(["report", rec.data, "--sort", "symbol", "--format", "csv"])
@@ -257,7 +257,7 @@ import Testing
     /// The text printed for each line is that line of the file; lines without samples appear within
     /// --context lines of a line with samples, and `...` stands where lines are left out.
     @Test func sourceTextEqualsTheFileWithContext() throws {
-        guard let rec = try Self.recording() else { return }
+        let rec = try XprofRunner.orSkip(try Self.recording(), "the recording")
         let fileLines = try String(contentsOfFile: rec.sourcePath, encoding: .utf8).components(separatedBy: "\n")
         for context in [3, 0, 1] {
             let r = try XprofRunner.xprof(["annotate", rec.data, "--symbol", "hot_loop", "--context", String(context)])
@@ -291,7 +291,7 @@ import Testing
     /// A moved source file: the note names the file and the option, counts stay; --source-dir (a folder, or
     /// OLD=NEW) finds it again and the text is the file's.
     @Test func missingSourceNoteAndSourceDir() throws {
-        guard let rec = try Self.recording() else { return }
+        let rec = try XprofRunner.orSkip(try Self.recording(), "the recording")
         let before = Self.lineCounts(try Self.function(try Self.annotateJSON([rec.data, "--symbol", "hot_loop"]), "hot_loop")).own
         let srcDir = URL(fileURLWithPath: rec.sourcePath).deletingLastPathComponent()
         let moved = rec.dir.appendingPathComponent("moved")
@@ -326,7 +326,7 @@ import Testing
 
     /// An unknown --symbol is a usage error (64) naming the close matches.
     @Test func unknownSymbolExits64WithCloseMatches() throws {
-        guard let rec = try Self.recording() else { return }
+        let rec = try XprofRunner.orSkip(try Self.recording(), "the recording")
         let r = try XprofRunner.xprof(["annotate", rec.data, "--symbol", "hot_lop"])
         #expect(r.status == 64)
         #expect(r.stderr.contains("--symbol hot_lop: no function of that name has samples"), "\(r.stderr)")
@@ -337,7 +337,7 @@ import Testing
     /// The same binary without DWARF (a --symfs root holding a copy stripped of its debugging information,
     /// same build-id): a note on the function, and its samples per address — the same as with DWARF.
     @Test func imageWithoutDwarfShowsCountsPerAddress() throws {
-        guard let rec = try Self.recording() else { return }
+        let rec = try XprofRunner.orSkip(try Self.recording(), "the recording")
         let root = rec.dir.appendingPathComponent("symfs")
         let copy = root.path + rec.exe
         try FileManager.default.createDirectory(atPath: (copy as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -364,7 +364,7 @@ import Testing
     /// --asm: objdump's instructions of hot_loop, each with the samples perf script gives its address; a
     /// missing objdump is said plainly.
     @Test func asmCountsPerInstruction() throws {
-        guard let rec = try Self.recording() else { return }
+        let rec = try XprofRunner.orSkip(try Self.recording(), "the recording")
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/objdump") else {
             if XprofRunner.underCI { Issue.record("objdump is not installed under CI=true") }
             return

@@ -172,7 +172,7 @@ import Testing
     /// In callee order sorted by dso,sym, each entry's tree starts with the entry's own function (perf leaves
     /// it out only when the sort begins with sym): the first name of each entry's "---" path, as perf.
     @Test func calleeTreesStartAsPerfsWithDsoSym() throws {
-        guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
+        let file = try XprofRunner.orSkip(try PerfRecordAgreementTests.recordPerf(["stacks", "2"]), "a perf recording (perf)")
         /// Entry (its last word) → the first name of its "---" path, for entries of 1 % or more.
         func firstNames(_ text: String) -> [String: String] {
             var out: [String: String] = [:]
@@ -200,12 +200,12 @@ import Testing
     }
 
     @Test func calleeGraphsAgreeWithPerfReport() throws {
-        guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
+        let file = try XprofRunner.orSkip(try PerfRecordAgreementTests.recordPerf(["stacks", "2"]), "a perf recording (perf)")
         try Self.compare(order: "callee", file: file)
     }
 
     @Test func callerGraphsAgreeWithPerfReport() throws {
-        guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
+        let file = try XprofRunner.orSkip(try PerfRecordAgreementTests.recordPerf(["stacks", "2"]), "a perf recording (perf)")
         try Self.compare(order: "caller", file: file)
         // perf's comma form says the same as xprof's options; `-g none` draws no graphs.
         let perfStyle = try XprofRunner.xprof(["report", file, "--sort", "sym", "-g", "graph,2,caller", "--format", "json"])
@@ -224,7 +224,7 @@ import Testing
     /// own samples from their outermost frame.
     @Test(arguments: ["callee", "caller"])
     func childrenGraphsAgreeWithPerfReport(order: String) throws {
-        guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
+        let file = try XprofRunner.orSkip(try PerfRecordAgreementTests.recordPerf(["stacks", "2"]), "a perf recording (perf)")
         try Self.compare(order: order, file: file, children: true)
     }
 
@@ -232,7 +232,7 @@ import Testing
     /// passing through it, from it down) beside its own samples' paths from the root, as perf draws it; the
     /// whole tree is the row's children percentage, and the text draws it.
     @Test func childrenCallerTreeStartsAtTheEntry() throws {
-        guard let file = try PerfRecordAgreementTests.recordPerf(["stacks", "2"]) else { return }
+        let file = try XprofRunner.orSkip(try PerfRecordAgreementTests.recordPerf(["stacks", "2"]), "a perf recording (perf)")
         let x = try XprofRunner.xprof(["report", file, "--sort", "sym", "--children", "-g", "caller", "--format", "json"])
         #expect(x.status == 0, "\(x.stderr)")
         let o = try #require(try JSONSerialization.jsonObject(with: Data(x.stdout.utf8)) as? [String: Any])

@@ -11,7 +11,7 @@ import Testing
 
     @Test(arguments: ["quipper__perf.data.callgraph-3.8", "quipper__perf.data.singleprocess-3.8"])
     func infoAndReportSayWhetherThereAreCallchains(_ name: String) throws {
-        guard let file = XprofRunner.sharedFixture("perf/" + name) else { return }
+        let file = try XprofRunner.orSkip(XprofRunner.sharedFixture("perf/" + name), "the shared fixture")
         let recorded = try Self.perfSampleType(file).contains("CALLCHAIN")
         let info = try XprofRunner.xprof(["info", file])
         #expect(info.status == 0, "\(info.stderr)")

@@ -11,7 +11,7 @@ import Testing
         }
         var file = "", folded = XprofRunner.Result(status: -1, stdout: "", stderr: "")
         for _ in 0..<3 {
-            guard let f = try PerfRecordAgreementTests.recordPerf(["tlb", "1", "2"]) else { return }
+            let f = try XprofRunner.orSkip(try PerfRecordAgreementTests.recordPerf(["tlb", "1", "2"]), "a perf recording (perf)")
             file = f
             folded = try XprofRunner.xprof(["export", file, "--annotate"])
             if kernelPath(folded.stdout.split(separator: "\n")) { break }

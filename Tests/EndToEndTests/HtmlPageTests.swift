@@ -318,7 +318,7 @@ enum BrowserDriver {
 
     @Test(.enabled(if: BrowserDriver.enabled)) func wholeSystemPerfRecordingAgreesPerCommand() throws {
         // A real `perf record -a -g` (perf 3.8, quipper's fixture): many commands, kernel and user stacks.
-        guard let data = XprofRunner.sharedFixture("perf/quipper__perf.data.callgraph-3.8") else { return }
+        let data = try XprofRunner.orSkip(XprofRunner.sharedFixture("perf/quipper__perf.data.callgraph-3.8"), "the shared fixture")
         let dir = try XprofRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let page = dir.appendingPathComponent("system.html").path

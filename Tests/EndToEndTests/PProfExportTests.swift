@@ -128,7 +128,7 @@ import Testing
     }
 
     @Test func pprofAddsUpToTheRecordingTheReportAndPerfsLines() throws {
-        guard let file = try PerfRecordAgreementTests.recordPerf(["mixed", "1"]) else { return }
+        let file = try XprofRunner.orSkip(try PerfRecordAgreementTests.recordPerf(["mixed", "1"]), "a perf recording (perf)")
         let dir = try XprofRunner.temporaryDirectory()
         let out = dir.appendingPathComponent("profile.pb.gz").path
         let r = try XprofRunner.xprof(["export", file, "--format", "pprof", "-o", out])
@@ -263,7 +263,7 @@ import Testing
     /// Passive domains of a Xenoprof capture: `--domain 2` and the symbol options reach the helper; the labels
     /// say the domain; the functions are Xen's and the guest kernel's as in `xprof report --domain 2`.
     @Test func xenoprofDomainSelectionAndSymbolsReachThePProfHelper() throws {
-        guard let xen = XprofRunner.xenSyms() else { return }
+        let xen = try XprofRunner.orSkip(XprofRunner.xenSyms(), "Debian's xen-syms 4.17")
         let fixtures = XenoprofReportTests.fixtures
         let cap = fixtures.appendingPathComponent("tlb-scaling").path
         let map = fixtures.appendingPathComponent("guest-kernel.System.map").path

@@ -101,7 +101,7 @@ import Testing
     }
 
     @Test func newerPerfFileWithLargerAttrReads() throws {
-        guard let file = XprofRunner.sharedFixture("perf/mstange_linux-perf-data__sleep.data") else { return }
+        let file = try XprofRunner.orSkip(XprofRunner.sharedFixture("perf/mstange_linux-perf-data__sleep.data"), "the shared fixture")
         let r = try XprofRunner.xprof(["report", file, "--sort", "comm,dso", "--format", "csv"])
         #expect(r.status == 0, "\(r.stderr)")
         let rows = r.stdout.split(separator: "\n").dropFirst()
@@ -112,7 +112,7 @@ import Testing
     }
 
     @Test func legacyV1FileIsRefusedClearly() throws {
-        guard let file = XprofRunner.sharedFixture("perf/KDAB_hotspot__perf.data.true.v1") else { return }
+        let file = try XprofRunner.orSkip(XprofRunner.sharedFixture("perf/KDAB_hotspot__perf.data.true.v1"), "the shared fixture")
         let r = try XprofRunner.xprof(["report", file])
         #expect(r.status == 65)
         #expect(r.stderr.contains("version 1"))

@@ -70,7 +70,7 @@ import Testing
     }
 
     @Test func perEventSamplesAndEventCountsMatchPerf() throws {
-        guard let file = try Self.record() else { return }
+        let file = try XprofRunner.orSkip(try Self.record(), "the perf recording")
         let script = try Self.perfScriptTotals(file)
         let sections = try Self.perfSections(file)
         let info = try XprofRunner.xprof(["info", file, "--format", "json"])
@@ -109,7 +109,7 @@ import Testing
     /// `xprof report` shows a section per event (CSV: an event column first); each section's top comm/dso
     /// rows are perf report's, within 0.1 percentage points; `--event` shows one of them alone.
     @Test func perEventSectionsMatchPerfReport() throws {
-        guard let file = try Self.record() else { return }
+        let file = try XprofRunner.orSkip(try Self.record(), "the perf recording")
         let sections = try Self.perfSections(file)
         let r = try XprofRunner.xprof(["report", file, "--sort", "comm,dso", "--format", "csv"])
         #expect(r.status == 0, "\(r.stderr)")

@@ -7,7 +7,7 @@ import Testing
     static let fixture = "perf/quipper__perf.data.callgraph-3.8"
 
     @Test func perfsSpellingsGiveTheSameReport() throws {
-        guard let file = XprofRunner.sharedFixture(Self.fixture) else { return }
+        let file = try XprofRunner.orSkip(XprofRunner.sharedFixture(Self.fixture), "the shared fixture")
         let plain = try XprofRunner.xprof(["report", file, "--sort", "comm,dso"])
         #expect(plain.status == 0, "\(plain.stderr)")
         let perfish = try XprofRunner.xprof(["report", "-i", file, "--stdio", "--no-children", "-s", "comm,dso"])
@@ -19,7 +19,7 @@ import Testing
 
     /// A bare -g draws what perf 6.1's bare -g draws, with and without --children: caller order.
     @Test func bareCallGraphIsPerfsDefaultOrder() throws {
-        guard let file = XprofRunner.sharedFixture(Self.fixture) else { return }
+        let file = try XprofRunner.orSkip(XprofRunner.sharedFixture(Self.fixture), "the shared fixture")
         for children in [[], ["--children"]] {
             let perfBare = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--sort", "dso,sym", "-g"] + (children.isEmpty ? ["--no-children"] : children))
             let perfCaller = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--sort", "dso,sym", "-g", "caller"] + (children.isEmpty ? ["--no-children"] : children))
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func withoutAFileTheDefaultRecordingIsRead() throws {
-        guard let file = XprofRunner.sharedFixture(Self.fixture) else { return }
+        let file = try XprofRunner.orSkip(XprofRunner.sharedFixture(Self.fixture), "the shared fixture")
         let dir = try XprofRunner.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let expected = try XprofRunner.xprof(["report", file, "--format", "csv"]).stdout
@@ -53,7 +53,7 @@ import Testing
 
     /// An empty --time window says where the recording's samples are (the numbers perf script prints).
     @Test func anEmptyTimeWindowSaysWhereTheSamplesAre() throws {
-        guard let file = XprofRunner.sharedFixture(Self.fixture) else { return }
+        let file = try XprofRunner.orSkip(XprofRunner.sharedFixture(Self.fixture), "the shared fixture")
         let r = try XprofRunner.xprof(["report", file, "--time", "0,1"])
         #expect(r.status == 0, "\(r.stderr)")
         let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "time"])
@@ -63,7 +63,7 @@ import Testing
     }
 
     @Test func perThreadRowsEqualPerfs() throws {
-        guard let file = XprofRunner.sharedFixture(Self.fixture) else { return }
+        let file = try XprofRunner.orSkip(XprofRunner.sharedFixture(Self.fixture), "the shared fixture")
         let perf = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--no-children", "--sort", "pid", "-g", "none"])
         #expect(perf.status == 0, "\(perf.stderr)")
         var want: [String: Double] = [:]

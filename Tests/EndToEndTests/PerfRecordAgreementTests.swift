@@ -53,7 +53,7 @@ import Testing
     }
 
     @Test func dsoSymTop20AgreesWithPerfReport() throws {
-        guard let file = try Self.recordPerf(["tlb", "1.5", "2"]) else { return }
+        let file = try XprofRunner.orSkip(try Self.recordPerf(["tlb", "1.5", "2"]), "a perf recording (perf)")
         let perf = try Self.perfRows(file)
         #expect(perf.count >= 20, "perf report gave \(perf.count) rows")
         let r = try XprofRunner.xprof(["report", file, "--sort", "dso,sym", "--format", "csv"])
@@ -82,7 +82,7 @@ import Testing
     }
 
     @Test func childrenTop20AgreesWithPerfReportChildren() throws {
-        guard let file = try Self.recordPerf(["tlb", "1", "2"]) else { return }
+        let file = try XprofRunner.orSkip(try Self.recordPerf(["tlb", "1", "2"]), "a perf recording (perf)")
         let r = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--stdio", "--children", "--sort", "dso,sym", "-g", "none"])
         var perf: [(Double, Double, String)] = []
         for line in r.stdout.split(separator: "\n") where !line.hasPrefix("#") {
@@ -113,7 +113,7 @@ import Testing
 
     /// `perf record -z`: records compressed with zstd as one stream across PERF_RECORD_COMPRESSED records.
     @Test func zstdCompressedRecordingDecodesCompletely() throws {
-        guard let file = try Self.recordPerf(["tlb", "1", "2"], perfOptions: ["-z"]) else { return }
+        let file = try XprofRunner.orSkip(try Self.recordPerf(["tlb", "1", "2"], perfOptions: ["-z"]), "a perf recording (perf)")
         let header = try XprofRunner.run("/usr/bin/perf", ["report", "-i", file, "--header-only"])
         guard header.stdout.contains("compressed") || header.stdout.contains("zstd") else {
             if XprofRunner.underCI { Issue.record("perf record -z did not compress (perf built without zstd?)") }
@@ -131,7 +131,7 @@ import Testing
     /// `--call-graph dwarf` puts REGS_USER and STACK_USER (a copy of the user stack, 4 KB here) in every sample:
     /// all of it must be walked over exactly, or every later field and record would be misread.
     @Test func dwarfCallGraphSamplesDecodeCompletely() throws {
-        guard let file = try Self.recordPerf(["mixed", "1"], perfOptions: ["--call-graph", "dwarf,4096"]) else { return }
+        let file = try XprofRunner.orSkip(try Self.recordPerf(["mixed", "1"], perfOptions: ["--call-graph", "dwarf,4096"]), "a perf recording (perf)")
         let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "period", "-G"])
         let n = script.stdout.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
         let info = try XprofRunner.xprof(["info", file, "--format", "json"])
@@ -146,7 +146,7 @@ import Testing
     /// machine would have written it): perf reads it, and xprof must report what perf reports and what it
     /// reports for the original.
     @Test func bigEndianFileAgreesWithPerfReport() throws {
-        guard let file = try Self.recordPerf(["mixed", "1"]) else { return }
+        let file = try XprofRunner.orSkip(try Self.recordPerf(["mixed", "1"]), "a perf recording (perf)")
         let be = file + ".be"
         let conv = try XprofRunner.run("/usr/bin/python3", [XprofRunner.packageRoot.appendingPathComponent("scripts/perfdata-to-big-endian.py").path, file, be])
         #expect(conv.status == 0, "\(conv.stderr)")
@@ -193,7 +193,7 @@ import Testing
     }
 
     @Test func sampleCountEqualsPerfScript() throws {
-        guard let file = try Self.recordPerf(["mixed", "1"]) else { return }
+        let file = try XprofRunner.orSkip(try Self.recordPerf(["mixed", "1"]), "a perf recording (perf)")
         let script = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", "ip"])
         let perfCount = script.stdout.split(separator: "\n").filter { !$0.hasPrefix("\t") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }.count
         let info = try XprofRunner.xprof(["info", file, "--format", "json"])

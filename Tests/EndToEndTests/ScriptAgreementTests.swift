@@ -36,7 +36,7 @@ import Testing
     static let fields = "comm,tid,cpu,time,period,event,ip,sym,symoff,dso"
 
     @Test func everySampleAndFrameEqualsPerfScript() throws {
-        guard let file = Self.file() else { return }
+        let file = try XprofRunner.orSkip(Self.file(), "the perf recording")
         let p = try XprofRunner.run("/usr/bin/perf", ["script", "-i", file, "-F", Self.fields])
         #expect(p.status == 0, "\(p.stderr)")
         let x = try XprofRunner.xprof(["script", file, "-F", Self.fields])
@@ -65,7 +65,7 @@ import Testing
 
     /// `--time START,END` of script and report keeps perf script's and perf report's samples.
     @Test func timeWindowKeepsPerfScriptsSamples() throws {
-        guard let file = Self.file() else { return }
+        let file = try XprofRunner.orSkip(Self.file(), "the perf recording")
         let all = try XprofRunner.xprof(["script", file, "-G", "-F", "time", "--format", "csv"])
         let times = all.stdout.split(separator: "\n").dropFirst().map(String.init)
         #expect(times.count > 100)
@@ -98,7 +98,7 @@ import Testing
 
     /// csv and json carry the same samples as the text, and filter as report does.
     @Test func csvAndJSONAgreeWithTextAndReport() throws {
-        guard let file = Self.file() else { return }
+        let file = try XprofRunner.orSkip(Self.file(), "the perf recording")
         let text = try XprofRunner.xprof(["script", file, "-G", "-F", "tid,time,sym,dso"])
         let csv = try XprofRunner.xprof(["script", file, "-F", "tid,time,sym,dso", "--format", "csv"])
         let json = try XprofRunner.xprof(["script", file, "-F", "tid,time,sym,dso", "--format", "json"])
@@ -128,7 +128,7 @@ import Testing
 
     /// A Xenoprof capture: one domain's samples, named with the passive domain's images.
     @Test func xenoprofDomainSamplesMatchTheReport() throws {
-        guard let xen = XprofRunner.xenSyms() else { return }
+        let xen = try XprofRunner.orSkip(XprofRunner.xenSyms(), "Debian's xen-syms 4.17")
         let fixtures = XprofRunner.packageRoot.appendingPathComponent("Fixtures/xenoprof")
         let cap = fixtures.appendingPathComponent("tlb-scaling").path
         let map = fixtures.appendingPathComponent("guest-kernel.System.map").path

@@ -14,6 +14,14 @@ enum XprofRunner {
     /// Whether the run is under CI (`CI=true`): missing external inputs then fail instead of skipping.
     static var underCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
+    /// `value`, or the test is skipped (cancelled, reported as such, not passed) when it is nil: a tool or
+    /// shared input the test needs is missing on this machine. Under `CI=true` the helper that gave nil has
+    /// already recorded an issue, so the test fails there.
+    static func orSkip<T>(_ value: T?, _ what: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) throws -> T {
+        if let value { return value }
+        try Test.cancel("skipped: \(what()) not available here", sourceLocation: sourceLocation)
+    }
+
     /// The folder holding the built products (`XPROF_BIN_DIR`, else the test bundle's build folder).
     static var binDir: URL {
         if let dir = ProcessInfo.processInfo.environment["XPROF_BIN_DIR"] { return URL(fileURLWithPath: dir) }
