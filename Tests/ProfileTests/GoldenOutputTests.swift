@@ -10,20 +10,7 @@ import Testing
 /// when it is meant, `XPROF_UPDATE_GOLDEN=1 swift test --filter GoldenOutputTests` writes the files anew (and
 /// the diff is reviewed in the commit).
 @Suite struct GoldenOutputTests {
-    /// Samples handed over in one batch.
-    final class MemorySource: SampleSource {
-        let metadata: RunMetadata
-        var stats = DecodeStats()
-        private var batch: SampleBatch?
-        init(metadata: RunMetadata, batch: SampleBatch) {
-            self.metadata = metadata
-            self.batch = batch
-        }
-        func nextBatch() throws(SampleIOError) -> SampleBatch? {
-            defer { batch = nil }
-            return batch
-        }
-    }
+    typealias MemorySource = CallGraphTests.MemorySource
 
     /// Kernel functions, 0x1000 apart, of the host (domain 0) and of guest domain 1; Xen's at 0xffff82d0….
     static let hostFunctions = ["entry_syscall", "do_syscall", "vfs_read", "copy_user", "flush_tlb_mm", "smp_call_function"]
