@@ -42,6 +42,11 @@ public enum SymbolizeRenderer {
                 out += (outer.location?.file ?? "??") + "\t" + String(outer.location?.line ?? 0) + "\tfunction\n"
                 continue
             }
+            // In inlined code (--lines without --inlines): the line's own function, as addr2line -f names it.
+            if r.frames.count > 1, let inner = r.frames.first {
+                out += addr + "\t" + name(inner.function) + "\t??\t" + (r.location?.file ?? "??") + "\t" + String(r.location?.line ?? 0) + "\n"
+                continue
+            }
             // Without a symbol, the function DWARF names (as with inlined frames above).
             let function = r.symbol.map { name($0.name) } ?? (inlines ? r.frames.last.map { name($0.function) } : nil) ?? "??"
             out += addr + "\t" + function + "\t" + (r.symbol.map { hex($0.offset) } ?? "??") + "\t"
@@ -67,6 +72,13 @@ public enum SymbolizeRenderer {
                 o["miss"] = .of("\(r.miss.map { "\($0)" } ?? "outsideImage")")
             }
             if lines {
+                // The function the line belongs to (addr2line -f's name): the innermost inlined one in
+                // inlined code, else the symbol's.
+                if r.frames.count > 1, let inner = r.frames.first {
+                    o["function"] = .of(name(inner.function))
+                } else {
+                    o["function"] = r.symbol.map { .of(name($0.name)) } ?? r.frames.last.map { .of(name($0.function)) } ?? .null
+                }
                 o["file"] = r.location.map { .of($0.file) } ?? .null
                 o["line"] = .of(r.location?.line ?? 0)
                 o["column"] = .of(r.location?.column ?? 0)

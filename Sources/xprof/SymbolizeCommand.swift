@@ -16,7 +16,8 @@ struct SymbolizeCommand: ParsableCommand {
         discussion: """
         Addresses (hex, with or without 0x) come from the arguments, or one per line on stdin; output is in \
         input order. tsv columns: address, symbol, offset (hex), file, line — ?? and 0 where unknown, like \
-        addr2line. With --inlines, each address first gets one row per inlined frame (innermost first, sixth \
+        addr2line; with --lines an address in inlined code is named, as addr2line -f names it, by the \
+        inlined function its line belongs to (offset ??). With --inlines, each address first gets one row per inlined frame (innermost first, sixth \
         column 'inlined'), then the row of the function it was inlined into (sixth column 'function').
         """
     )
@@ -71,9 +72,10 @@ struct SymbolizeRequest {
     func run() -> Int32 {
         let fmt = SymbolizeRenderer.Format(rawValue: format) ?? .tsv
         let dirs = debugDirs + ["/usr/lib/debug"]
-        if fmt == .tsv && !inlines && !demangle && addresses.isEmpty {
+        if fmt == .tsv && !inlines && !lines && !demangle && addresses.isEmpty {
             // The common, large case: stream stdin to stdout in bounded memory (the image loads on a second
-            // thread while stdin is read).
+            // thread while stdin is read). With --lines the addresses are read first: each is named by the
+            // function its line belongs to, which the inline index answers for all of them at once.
             do {
                 let (symbolizer, bad, ioError) = try Symbolizer.streamTSV(image: image, debugDirectories: dirs, from: 0, to: 1, lines: lines)
                 for w in symbolizer.warnings { printError("warning: " + w) }
@@ -104,10 +106,11 @@ struct SymbolizeRequest {
             input = addresses.compactMap { SymbolizeRenderer.parseAddress(Substring($0)) }
         }
         if fmt == .tsv && !demangle {
-            writeStandardOutput(inlines ? symbolizer.inlineTSV(input) : symbolizer.tsv(input, lines: lines))
+            writeStandardOutput(inlines ? symbolizer.inlineTSV(input) : lines ? symbolizer.linesTSV(input) : symbolizer.tsv(input, lines: false))
             Timings.mark("symbolized \(input.count) addresses, \(symbolizer.dwarfUnitsRead) DWARF units read")
         } else {
-            let results = symbolizer.symbolize(input, lines: lines || inlines, inlines: inlines)
+            // (With --lines the inline chain too: a line in inlined code is named by its own function.)
+            let results = symbolizer.symbolize(input, lines: lines || inlines, inlines: lines || inlines)
             Timings.mark("symbolized \(input.count) addresses, \(symbolizer.dwarfUnitsRead) DWARF units read")
             writeStandardOutput(SymbolizeRenderer.render(results, format: fmt, lines: lines || inlines, inlines: inlines, table: symbolizer.table,
                                                  demangle: demangle))

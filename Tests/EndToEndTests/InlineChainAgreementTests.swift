@@ -146,6 +146,57 @@ import Testing
     }
 }
 
+/// `symbolize --lines` names each address as `addr2line -f` does: in inlined code by the inlined function
+/// the line belongs to (llvm-symbolizer without inlining would name the outer function), else by the function
+/// the symbol table gives (addr2line gives DWARF's name there: the same but for gcc's clone suffixes such as
+/// `.cold`); and the same names through stdin, arguments, `-C` and JSON.
+@Suite struct LinesNamingTests {
+    @Test func linesNameTheInlinedFunctionAsAddr2line() throws {
+        for tool in ["/usr/bin/gcc", "/usr/bin/addr2line"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            if XprofRunner.underCI { Issue.record("\(tool) missing under CI=true (make deps installs it)") }
+            try Test.cancel("skipped: \(tool) not available here")
+        }
+        let dir = try XprofRunner.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let units = try InlineChainAgreementTests.writeSources(dir)
+        let so = try InlineChainAgreementTests.build(dir, units, flags: ["-gdwarf-5"], name: "liblines.so")
+        let addresses = try InlineChainAgreementTests.denseTextAddresses(so).enumerated().filter { $0.offset % 4 == 0 }.map(\.element)
+        #expect(addresses.count > 5_000, "the fixture has \(addresses.count) addresses")
+        let input = addresses.map { "0x" + String($0, radix: 16) }.joined(separator: "\n") + "\n"
+        let env = ["XPROF_CACHE_DIR": dir.appendingPathComponent("cache").path]
+        let x = try XprofRunner.xprof(["symbolize", "--image", so, "--lines"], stdin: input, environment: env)
+        #expect(x.status == 0, "\(x.stderr)")
+        let a2l = try XprofRunner.run("/usr/bin/addr2line", ["-f", "-e", so], stdin: input)
+        #expect(a2l.status == 0, "\(a2l.stderr)")
+        // addr2line: a function line, then FILE:LINE (maybe " (discriminator N)").
+        let al = a2l.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        let rows = x.stdout.split(separator: "\n")
+        try #require(rows.count == addresses.count && al.count >= 2 * addresses.count, "xprof \(rows.count) rows, addr2line \(al.count) lines")
+        var differ: [String] = [], inlined = 0
+        for (k, row) in rows.enumerated() {
+            let c = row.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            let place = al[2 * k + 1].split(separator: " ").first.map(String.init) ?? ""
+            // Outside inlined code xprof names the symbol table's function, addr2line DWARF's: they differ only
+            // by gcc's clone suffixes (`work.cold` is DWARF's `work`), compared without them.
+            let name = c[2] == "??" ? c[1] : String(c[1].split(separator: ".").first ?? "")
+            let theirs = "\(al[2 * k]) \(place)", ours = "\(name) \(c[3]):\(c[4])"
+            if c[2] == "??" { inlined += 1 }
+            if ours != theirs { differ.append("0x\(String(addresses[k], radix: 16)): xprof \(ours) addr2line \(theirs)") }
+        }
+        #expect(Double(differ.count) <= 0.001 * Double(addresses.count), "\(differ.count) of \(addresses.count) differ: \(differ.prefix(5))")
+        #expect(inlined > addresses.count / 4, "addresses in inlined code named by their inlined function: \(inlined)")
+        // The same rows from arguments and with -C (a C library: nothing to demangle); JSON's "function".
+        let some = Array(addresses.prefix(300)).map { "0x" + String($0, radix: 16) }
+        let args = try XprofRunner.xprof(["symbolize", "--image", so, "--lines"] + some, environment: env)
+        #expect(args.stdout == rows.prefix(300).joined(separator: "\n") + "\n")
+        let demangled = try XprofRunner.xprof(["symbolize", "--image", so, "--lines", "-C"] + some, environment: env)
+        #expect(demangled.stdout == args.stdout)
+        let json = try XprofRunner.xprof(["symbolize", "--image", so, "--lines", "--format", "json"] + some, environment: env)
+        let objects = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(objects.map { $0["function"] as? String ?? "" } == rows.prefix(300).map { String($0.split(separator: "\t")[1]) })
+    }
+}
+
 /// Damaged DWARF: bytes of the debug sections overwritten (with 0xff, with zeros) or a compressed section cut
 /// short; `symbolize --lines --inlines` must end with rows (what could be read, the rest as `??`) or a clear
 /// error (65 naming the file), never a crash.

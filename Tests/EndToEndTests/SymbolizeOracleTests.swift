@@ -169,15 +169,17 @@ import Testing
             }
         }
         #expect(bad.isEmpty, "\(bad.count) of \(addrs.count) differ: \(bad.prefix(5))")
-        // The streamed TSV (its units loaded by two threads, rows formatted in pieces by both): the same
-        // function, file and line as the JSON rows, in input order.
+        // The TSV: the same file and line as the JSON rows, in input order, each named by the function its
+        // line belongs to (JSON's "function": addr2line -f's name), which in inlined code is the inlined
+        // function, without an offset.
         let tsv = try XprofRunner.xprof(["symbolize", "--image=\(so)", "--lines"], stdin: input0x)
         #expect(tsv.status == 0, "\(tsv.stderr)")
         let rows = Self.tsvRows(tsv.stdout)
         #expect(rows.count == objs.count)
         var tsvBad: [String] = []
         for (r, o) in zip(rows, objs) {
-            let want = [o["address"] as? String ?? "??", o["symbol"] as? String ?? "??", o["offset"] as? String ?? "??",
+            let function = o["function"] as? String ?? "??", inInlinedCode = function != o["symbol"] as? String
+            let want = [o["address"] as? String ?? "??", function, inInlinedCode ? "??" : o["offset"] as? String ?? "??",
                         o["file"] as? String ?? "??", String(o["line"] as? Int ?? 0)]
             if r != want { tsvBad.append("tsv \(r) json \(want)") }
         }
