@@ -28,6 +28,8 @@ public final class ReadAheadSource: SampleSource {
         channel.cancel()
     }
 
+    /// The next batch the background decoder made (waiting for it if none is ready); a decoder's error is
+    /// thrown here, in order, after the batches before it. Nil at the end, and on every call after it.
     public func nextBatch() throws(SampleIOError) -> SampleBatch? {
         if finished { return nil }
         // The producer puts an item for the end and for an error, and stops only after either.
