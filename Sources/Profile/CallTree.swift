@@ -106,8 +106,11 @@ public struct CallTree: Sendable {
         public var line: Int32
     }
 
+    /// The recordings added, in the order ``add(source:path:label:options:)`` was called.
     public private(set) var runs: [Run] = []
+    /// Every function any run's stacks hold, in order of first appearance; nodes refer to them by index.
     public private(set) var functions: [Function] = []
+    /// Every sample class any run has, in order of first appearance; ``classRoot`` has its subtree.
     public private(set) var classes: [SampleClass] = []
     /// `file:line` texts (``LineKey/line`` indexes this); the first is `??:0`.
     public private(set) var lineNames: [String] = ["??:0"]
@@ -115,14 +118,19 @@ public struct CallTree: Sendable {
     public private(set) var lineText: [Int32: String] = [:]
 
     // The tree, one entry per node; node 0 is the virtual root, class roots have function -1.
+    /// Per node: the index of its parent node (-1 for the virtual root, 0 for a class root).
     public private(set) var parent: [Int32] = [-1]
+    /// Per node: its index into ``functions`` (-1 for the virtual root and the class roots).
     public private(set) var function: [Int32] = [-1]
+    /// Per node: the kind of code its frame is (``FrameKind/hostUser`` for the roots, which have no frame).
     public private(set) var kind: [FrameKind] = [.hostUser]
+    /// Per node: its child nodes, in the order they were first met.
     public private(set) var children: [[Int32]] = [[]]
     /// The root node of each class.
     public private(set) var classRoot: [Int32] = []
     /// Per run, per node: samples and period that ended there.
     public private(set) var selfSamples: [[UInt64]] = []
+    /// Per run, per node: the event period that ended there (the event's unit: nanoseconds for `cpu-clock`).
     public private(set) var selfPeriod: [[UInt64]] = []
     /// Per line key, per run: samples and period.
     public private(set) var lineCounts: [LineKey: [(samples: UInt64, period: UInt64)]] = [:]

@@ -18,7 +18,8 @@ public struct PProfProfile: Sendable {
         /// Index of the unit's name in ``PProfProfile/strings`` (`count` or `nanoseconds`).
         public var unit: Int64
     }
-    /// pprof's `Mapping`: one per image the report names (no address range: pprof only needs its name).
+    /// pprof's `Mapping`: one per image with samples; xprof gives it only an id and a name (no address range,
+    /// file offset or build-id).
     public struct Mapping: Sendable {
         /// The mapping's id, from 1 in order of first use (pprof's 0 means none).
         public var id: UInt64
@@ -33,7 +34,8 @@ public struct PProfProfile: Sendable {
         public var mappingID: UInt64
         /// The runtime address as the sample or callchain gave it (not the ELF virtual address).
         public var address: UInt64
-        /// The ``Function/id`` of the function the address resolved to (its `[unknown]` name when it did not).
+        /// The ``Function/id`` of the function the address resolved to (named as report names an unresolved
+        /// address when it did not).
         public var functionID: UInt64
         /// 0 when unknown.
         public var line: Int64

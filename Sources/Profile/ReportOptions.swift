@@ -239,7 +239,7 @@ public enum TimeSpec: Sendable, Equatable {
 
 /// What to put in a report.
 public struct ReportOptions: Sendable {
-    /// The row key, in column order (`--sort`; perf's default `dso,sym` is `image,symbol`).
+    /// The row key, in column order (`--sort`); image and symbol unless given (perf's default also has `comm`).
     public var sortKeys: [SortKey] = [.image, .symbol]
     /// Which samples to report (``SampleSelection``). With a time window, merging identical samples is
     /// off, as each one's time counts; with a sample filter, `selection.percentage` says what percentages
@@ -264,6 +264,6 @@ public struct ReportOptions: Sendable {
     /// Names for domains (`--guest-name DOM=NAME`), overriding the recording's.
     public var domainNames: [DomainID: String] = [:]
 
-    /// perf's defaults: rows by image and symbol, every sample, every row, no children or call graphs.
+    /// Rows by image and symbol, every sample, every row, no children or call graphs.
     public init() {}
 }

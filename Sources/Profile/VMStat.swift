@@ -206,8 +206,8 @@ public enum VMStatRenderer {
         "d\(h.domain)-" + (h.vcpu == Sample.unknownCPU ? "?" : String(h.vcpu))
     }
 
-    /// vm-stat's lines: per interval a `# START s – END s` heading (seconds, when there are several), then per
-    /// CPU `CPU [busy] dD-V[share] …`, shares as `087.3`.
+    /// vm-stat's lines: per interval a `# START s – END s` heading (seconds), then per CPU
+    /// `CPU [busy] dD-V[share] …`, shares in percent as `087.3`.
     public static func text(_ v: VMStat) -> String {
         var out = "# xprof vmstat of \(v.source): per physical CPU, [busy %] then the share each domain-vCPU held\n"
         for i in v.intervals {

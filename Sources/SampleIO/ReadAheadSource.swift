@@ -8,7 +8,9 @@ import Dispatch
 /// are final). The wrapped source must not be used by anyone else once it is wrapped: tell it
 /// `setCallchainsWanted(_:)` before wrapping it.
 public final class ReadAheadSource: SampleSource {
+    /// The decoder's metadata as of the last batch handed out (final after `nil`).
     public private(set) var metadata: RunMetadata
+    /// What the decoder lost, dropped or skipped, as of the last batch handed out (final after `nil`).
     public private(set) var stats: DecodeStats
     private let channel: HandOff<Item>
     private var finished = false

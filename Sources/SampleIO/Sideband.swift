@@ -65,7 +65,7 @@ public struct SidebandRecord: Sendable, Equatable {
 
 /// A contiguous run of decoded samples, their callchain frames, and the side-band events among them.
 public struct SampleBatch: Sendable, Equatable {
-    /// The samples in delivery order (time order unless the source merged or reads in file order).
+    /// The samples, in the order the source delivers them; ``sideband`` records name positions in it.
     public var samples: [Sample]
     /// Callchain storage; each sample's frames are `frames[chainStart ..< chainStart + chainCount]`.
     public var frames: [CallFrame]

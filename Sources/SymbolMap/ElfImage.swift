@@ -54,7 +54,8 @@ public final class ElfImage: Sendable {
     }
 
     /// Reads `path` whole (symbols, build-id, load segments, debug link) and closes it. Throws `missingFile`
-    /// when it does not exist, `notELF` for another kind of file, `corrupt` when libelf cannot read its headers.
+    /// when it does not exist, `other` when it cannot be opened otherwise, `notELF` for another kind of file,
+    /// `corrupt` when libelf cannot read its headers or symbol table.
     public init(path: String) throws(SymbolMapError) {
         self.path = path
         _ = elf_version(UInt32(EV_CURRENT))

@@ -245,7 +245,7 @@ public final class SymbolTable: Sendable {
     /// Builds the table from what `builder` collected: sorted by address, zero-size symbols sized up to the
     /// next one, aliases kept and each address's preferred name picked (``prefer(_:_:over:_:)``).
     /// - Complexity: O(n) when the symbols came in address order (kallsyms, System.map), else O(n log n);
-    /// names are not copied.
+    ///   names are not copied.
     public init(builder b: Builder) {
         let n = b.raws.count
         var modules: [Int32] = []

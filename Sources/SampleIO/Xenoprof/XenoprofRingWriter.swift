@@ -18,7 +18,10 @@ public final class XenoprofRingWriter {
     private var tails: [UInt32]
     private var entries: [[(UInt64, UInt8, UInt8)]]
     private var counters: [[UInt64]]  // xen, kernel, user, lost
+    /// Every snapshot taken so far, back to back: per snapshot one `xenoprof_buf` per vCPU, in vCPU order (the
+    /// bytes of a capture's `domN.rings` file).
     public private(set) var snapshots: [UInt8] = []
+    /// How many times ``snapshot()`` was called.
     public private(set) var snapshotCount = 0
 
     /// Empty rings for `vcpus` vCPUs. `escape` nil: the 64-bit escape code (pass `0xFFFF_FFFF` with
