@@ -6,6 +6,8 @@ public enum AnnotateFormat: String, Sendable, CaseIterable {
 /// Renders an ``Annotation`` as text (like `opannotate --source` and `pprof -list`) or JSON
 /// (`xprof.annotate/1`).
 public enum AnnotationRenderer {
+    /// The annotation in `format`; `inlines` lists the inlined lines under each source line in text (JSON always
+    /// carries them).
     public static func render(_ a: Annotation, as format: AnnotateFormat, inlines: Bool) -> String {
         switch format {
         case .text: text(a, inlines: inlines)

@@ -9,11 +9,13 @@ public enum CallGraphOrder: String, Sendable, CaseIterable {
 
 /// What call graph to draw under each row of a report.
 public struct CallGraphOptions: Sendable, Equatable {
+    /// Callers of the row first (`callee`, the default) or the thread's root first (`caller`).
     public var order: CallGraphOrder = .callee
     /// Branches whose share of the report's total period is below this percentage are folded away (and
     /// counted), like perf's `-g graph,0.5`.
     public var limit: Double = 0.5
 
+    /// Options; `limit` is a percentage (0–100) of the report's total period.
     public init(order: CallGraphOrder = .callee, limit: Double = 0.5) {
         self.order = order
         self.limit = limit
@@ -32,7 +34,9 @@ public struct CallGraph: Sendable, Equatable {
         public var name: String
         /// Its image, as a report row names it (empty for the root).
         public var image: String
+        /// Samples whose path passes through this frame (merged samples counted by ``SampleIO/Sample/count``).
         public var samples: UInt64
+        /// Their summed event period (the event's unit: nanoseconds for `cpu-clock`).
         public var period: UInt64
         /// `period` as a share of the report's total period (perf's "percent of total", `-g graph`).
         public var percent: Double
@@ -42,10 +46,14 @@ public struct CallGraph: Sendable, Equatable {
         public var branches: Int
         /// Branches below the limit, left out, and what they hold together.
         public var foldedBranches: Int = 0
+        /// Samples of the folded branches together.
         public var foldedSamples: UInt64 = 0
+        /// Period of the folded branches together.
         public var foldedPeriod: UInt64 = 0
+        /// `foldedPeriod` as a percentage (0–100) of the report's total period.
         public var foldedPercent: Double = 0
 
+        /// A node with no folded branches; `percent` is 0–100 of the report's total period.
         public init(name: String, image: String, samples: UInt64, period: UInt64, percent: Double,
                     children: [Int] = [], branches: Int = 0) {
             self.name = name
@@ -58,12 +66,14 @@ public struct CallGraph: Sendable, Equatable {
         }
     }
 
+    /// The order ``nodes`` run in (callers of the row first, or the root first).
     public var order: CallGraphOrder
     /// The limit (percent of the total) below which branches were folded.
     public var limit: Double
     /// `nodes[0]` is the row itself; the rest follow depth first, each node's branches largest first.
     public var nodes: [Node]
 
+    /// A graph whose `nodes` are already in depth-first order with `nodes[0]` the row.
     public init(order: CallGraphOrder, limit: Double, nodes: [Node]) {
         self.order = order
         self.limit = limit

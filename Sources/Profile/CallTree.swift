@@ -14,7 +14,9 @@ import SampleIO
 public struct CallTree: Sendable {
     /// A function as report rows name it.
     public struct Function: Hashable, Sendable {
+        /// The image as report's `image` column shows it (`libc.so.6`, `[kernel.kallsyms]`, `xen-syms-4.17-amd64`).
         public var image: String
+        /// The symbol as report's `symbol` column shows it (`[unknown] 0x…` when the address did not resolve).
         public var symbol: String
     }
 
@@ -25,19 +27,25 @@ public struct CallTree: Sendable {
 
     /// Samples of one domain, mode (the sampled address's) and command.
     public struct SampleClass: Hashable, Sendable {
+        /// The sampled domain.
         public var domain: DomainID
+        /// The mode of the sampled address (the leaf's), not of every frame in the stack.
         public var mode: SampleMode
+        /// The command name as report's `comm` column shows it (perf's `swapper`, `:TID`, `domainN` …).
         public var comm: String
     }
 
     /// What one run counted in one class.
     public struct ClassTotals: Sendable, Equatable {
+        /// Samples of the class the run kept (after the time window and sample filters).
         public var samples: UInt64 = 0
+        /// Their summed event period (the event's unit: nanoseconds for `cpu-clock`).
         public var period: UInt64 = 0
         /// Samples whose function resolved.
         public var resolved: UInt64 = 0
         /// Samples and period perf's sample filters (`--comms`, `--dsos` …) left out.
         public var excludedSamples: UInt64 = 0
+        /// Period of the samples counted in ``excludedSamples``.
         public var excludedPeriod: UInt64 = 0
     }
 
@@ -45,12 +53,15 @@ public struct CallTree: Sendable {
     public struct Run: Sendable {
         /// What the page calls it ("base", "new", "4 CPUs"; the file name for one run).
         public var label: String
+        /// The input's path as given on the command line.
         public var source: String
+        /// The input's metadata, with `--guest-name` names put into its domain table.
         public var metadata: RunMetadata
         /// The event whose samples were counted.
         public var event: String
         /// Samples in the input, before any filter.
         public var inputSamples: UInt64 = 0
+        /// Samples the input says were lost (perf LOST records, Xen's `lost_samples`), per domain.
         public var lost: [DomainID: UInt64] = [:]
         /// Indexed like ``CallTree/classes`` (shorter when the last classes are other runs').
         public var classTotals: [ClassTotals] = []
@@ -62,29 +73,44 @@ public struct CallTree: Sendable {
 
     /// What to count, as `xprof report`'s options say it.
     public struct Options: Sendable {
+        /// Only this domain's samples (`--domain`); nil: every domain.
         public var domain: DomainID?
+        /// Only samples in this mode (`--mode`); nil: every mode.
         public var mode: SampleMode?
+        /// Only this event's samples (an index into the run's events); nil: every event.
         public var event: UInt16?
+        /// Only samples inside this window (`--time`); nil: the whole recording (samples may then be merged).
         public var timeWindow: TimeWindow?
+        /// perf's sample filters (`--comms`, `--pids`, `--dsos`, `--symbols` …): what they leave out is counted in
+        /// ``ClassTotals/excludedSamples``.
         public var sampleFilter = SampleFilter()
+        /// Whether a filtered view's percentages are of every sample (`absolute`, perf's default) or of the kept ones.
         public var percentage: FilterPercentage = .absolute
+        /// Where symbols come from (`--xen`, `--vmlinux`, `--symfs` …), as for `report`.
         public var symbols = SymbolOptions()
         /// Count the leaf's source line (DWARF) per function.
         public var lines = true
         /// Names for domains (`--guest-name DOM=NAME`), overriding the recording's.
         public var domainNames: [DomainID: String] = [:]
+        /// Every domain, mode and event, the whole recording, no filter, source lines counted.
         public init() {}
     }
 
     /// A (class, function, line) the leaves of samples fell on.
     public struct LineKey: Hashable, Sendable {
+        /// Index into ``CallTree/classes``.
         public var sampleClass: Int32
+        /// Index into ``CallTree/functions``.
         public var function: Int32
+        /// Index into ``CallTree/lineNames`` (0: `??:0`, no line information).
         public var line: Int32
     }
 
+    /// The recordings added, in the order ``add(source:path:label:options:)`` was called.
     public private(set) var runs: [Run] = []
+    /// Every function any run's stacks hold, in order of first appearance; nodes refer to them by index.
     public private(set) var functions: [Function] = []
+    /// Every sample class any run has, in order of first appearance; ``classRoot`` has its subtree.
     public private(set) var classes: [SampleClass] = []
     /// `file:line` texts (``LineKey/line`` indexes this); the first is `??:0`.
     public private(set) var lineNames: [String] = ["??:0"]
@@ -92,14 +118,19 @@ public struct CallTree: Sendable {
     public private(set) var lineText: [Int32: String] = [:]
 
     // The tree, one entry per node; node 0 is the virtual root, class roots have function -1.
+    /// Per node: the index of its parent node (-1 for the virtual root, 0 for a class root).
     public private(set) var parent: [Int32] = [-1]
+    /// Per node: its index into ``functions`` (-1 for the virtual root and the class roots).
     public private(set) var function: [Int32] = [-1]
+    /// Per node: the kind of code its frame is (``FrameKind/hostUser`` for the roots, which have no frame).
     public private(set) var kind: [FrameKind] = [.hostUser]
+    /// Per node: its child nodes, in the order they were first met.
     public private(set) var children: [[Int32]] = [[]]
     /// The root node of each class.
     public private(set) var classRoot: [Int32] = []
     /// Per run, per node: samples and period that ended there.
     public private(set) var selfSamples: [[UInt64]] = []
+    /// Per run, per node: the event period that ended there (the event's unit: nanoseconds for `cpu-clock`).
     public private(set) var selfPeriod: [[UInt64]] = []
     /// Per line key, per run: samples and period.
     public private(set) var lineCounts: [LineKey: [(samples: UInt64, period: UInt64)]] = [:]
@@ -115,6 +146,7 @@ public struct CallTree: Sendable {
         var kind: UInt8
     }
 
+    /// An empty tree (the virtual root alone, no runs).
     public init() {}
 
     /// Number of nodes, the virtual root included.

@@ -2,10 +2,15 @@ import SampleIO
 
 /// One row of a comparison between two profiles: a key (image, symbol …) and its share in each.
 public struct ComparisonRow: Sendable, Equatable {
+    /// One value per sort key, as the reports' rows have them (the join key of the two reports).
     public var values: [String]
+    /// The row's share of the base report's total period, 0–100; 0 when the base has no such row.
     public var basePercent: Double
+    /// The row's share of the new report's total period, 0–100; 0 when the new report has no such row.
     public var newPercent: Double
+    /// The row's samples in the base report (0 when absent there).
     public var baseSamples: UInt64
+    /// The row's samples in the new report (0 when absent there).
     public var newSamples: UInt64
     /// Percentage points gained (negative: lost).
     public var delta: Double { newPercent - basePercent }
@@ -13,9 +18,13 @@ public struct ComparisonRow: Sendable, Equatable {
 
 /// `xprof diff`: the same rows in two profiles side by side, ordered by how much their share changed.
 public struct Comparison: Sendable {
+    /// The first profile (`xprof diff BASE NEW`).
     public var base: Report
+    /// The second profile, compared with ``base``.
     public var new: Report
+    /// The sort keys of both reports (the base's).
     public var keys: [SortKey]
+    /// Every row of either report, the largest change of share (either way) first, then by values.
     public var rows: [ComparisonRow]
 
     /// Joins two reports built with the same sort keys.
@@ -45,14 +54,21 @@ public struct Comparison: Sendable {
 /// `xprof scale`: the same workload profiled at several CPU counts; which functions' shares grow with
 /// the CPU count (the TLB-flush and lock functions of the Xen study are the classic case).
 public struct ScalingAnalysis: Sendable {
+    /// One profile of the series.
     public struct Run: Sendable {
+        /// The input's path as given on the command line.
         public var source: String
+        /// CPUs the run could use (given, or ``ScalingAnalysis/cpuCount(of:)``); runs are ordered by it.
         public var cpus: Int
+        /// Samples the run's report counts (its 100 %: ``Report/totalSamples``).
         public var totalSamples: UInt64
+        /// Work done per second in the run (`--throughput`), for speedup and efficiency; nil when not given.
         public var throughput: Double?
     }
 
+    /// One row key across the runs.
     public struct Row: Sendable, Equatable {
+        /// One value per sort key, as the reports' rows have them.
         public var values: [String]
         /// Share of samples per run, in run order (percent).
         public var percents: [Double]
@@ -73,8 +89,11 @@ public struct ScalingAnalysis: Sendable {
         }
     }
 
+    /// The sort keys of the reports (the first's).
     public var keys: [SortKey]
+    /// The runs, fewest CPUs first.
     public var runs: [Run]
+    /// Every row of any run, the largest growth in percentage points (last run minus first) first.
     public var rows: [Row]
     /// What makes the comparison doubtful: runs of different programs or events, two runs at the same CPU
     /// count (each with the runs it names).

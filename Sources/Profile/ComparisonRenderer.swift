@@ -20,6 +20,8 @@ public enum ComparisonRenderer {
         return out
     }
 
+    /// `diff`'s output: a table of base, new and delta (percentage points), CSV, or JSON (`xprof.diff/1`);
+    /// the first `top` rows (nil: all).
     public static func render(_ c: Comparison, format: ReportFormat, top: Int?) -> String {
         let rows = top.map { Array(c.rows.prefix($0)) } ?? c.rows
         switch format {
@@ -53,6 +55,8 @@ public enum ComparisonRenderer {
         }
     }
 
+    /// `scale`'s output: each row's share per CPU count and its growth, as a table, CSV or JSON
+    /// (`xprof.scale/1`); the first `top` rows (nil: all).
     public static func render(_ s: ScalingAnalysis, format: ReportFormat, top: Int?) -> String {
         let rows = top.map { Array(s.rows.prefix($0)) } ?? s.rows
         let runHeads = s.runs.map { "\($0.cpus) CPU" + ($0.cpus == 1 ? "" : "s") }

@@ -7,6 +7,7 @@
 /// tooltip (name, count, share) and a colour by kind: user, kernel, hypervisor, guest, or the command name.
 /// A small script adds click-to-zoom and a regular-expression search; without it the picture is complete.
 public struct FlameGraph: Sendable {
+    /// How the picture is drawn.
     public struct Options: Sendable {
         /// Widths by event period instead of samples.
         public var byPeriod = false
@@ -16,6 +17,7 @@ public struct FlameGraph: Sendable {
         public var minimumShare = 0.001
         /// Width of the picture in pixels.
         public var width = 1200.0
+        /// Widths by samples, `Flame Graph` as the title, 0.1 % minimum share, 1200 pixels wide.
         public init() {}
     }
 

@@ -7,6 +7,7 @@ import SampleIO
 /// ``collect(source:options:)`` walks the samples once and returns the distinct stacks; the folded lines
 /// (``lines(_:byPeriod:)``) and the SVG flame graph (``FlameGraph``) are both drawn from them.
 public enum FoldedStacks {
+    /// What to fold and how frames are named.
     public struct Options: Sendable {
         /// Which samples to fold (``SampleSelection``).
         public var selection = SampleSelection()
@@ -16,7 +17,9 @@ public enum FoldedStacks {
         public var annotateModes = false
         /// Start each stack with the command name.
         public var includeComm = true
+        /// Where symbols come from (`--xen`, `--vmlinux`, `--symfs` …), as for `report`.
         public var symbols = SymbolOptions()
+        /// Every sample, counted in samples, no mode marks, each stack starting with the command name.
         public init() {}
     }
 
@@ -32,8 +35,12 @@ public enum FoldedStacks {
 
     /// One frame of a stack: its name as reports show it (with `_[k]`/`_[h]` when annotating) and its kind.
     public struct Frame: Sendable, Hashable {
+        /// The function as reports name it (`[unknown]` when unresolved), plus `_[k]`/`_[h]` with
+        /// ``Options/annotateModes``; the command name for a ``FrameKind/comm`` frame.
         public var name: String
+        /// Which kind of code the frame is (decides its colour in ``FlameGraph``).
         public var kind: FrameKind
+        /// A frame named `name` of `kind`.
         public init(name: String, kind: FrameKind) {
             self.name = name
             self.kind = kind
@@ -42,9 +49,13 @@ public enum FoldedStacks {
 
     /// One distinct stack, root first, with the samples and the event period that ended in it.
     public struct Stack: Sendable, Equatable {
+        /// The frames, outermost (the command, with ``Options/includeComm``) first, the leaf last.
         public var frames: [Frame]
+        /// Samples whose stack is exactly this one (a merged sample counts as its ``SampleIO/Sample/count``).
         public var samples: UInt64
+        /// Their summed event period (the event's unit: nanoseconds for `cpu-clock`).
         public var period: UInt64
+        /// A stack of `frames` (root first) with its counts.
         public init(frames: [Frame], samples: UInt64, period: UInt64) {
             self.frames = frames
             self.samples = samples

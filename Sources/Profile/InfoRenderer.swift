@@ -8,6 +8,7 @@ import SampleIO
 /// Renders what `xprof info` shows: metadata, domain table, counts per domain and mode, lost, dropped,
 /// unknown and unresolved samples, symbol sources.
 public enum InfoRenderer {
+    /// `info`'s text, or with `json` one object (`xprof.info/1`), from a report of the input.
     public static func render(_ r: Report, json: Bool) -> String {
         json ? renderJSON(r) : renderText(r)
     }

@@ -1,13 +1,19 @@
 /// Summary statistics of repeated timings.
 public struct TimingStats: Sendable, Equatable {
+    /// The timings as given, in run order (`overhead` gives wall-clock seconds per run).
     public var samples: [Double]
+    /// Arithmetic mean of ``samples`` (0 when there are none).
     public var mean: Double
+    /// Sample standard deviation (n − 1 in the denominator); 0 for fewer than two runs.
     public var standardDeviation: Double
+    /// Middle value (mean of the two middle ones for an even count); 0 when there are none.
     public var median: Double
     /// 95 % confidence interval of the mean (Student t with n − 1 degrees of freedom; the mean itself for one run).
     public var meanLow: Double
+    /// Upper end of the 95 % confidence interval of the mean (see ``meanLow``).
     public var meanHigh: Double
 
+    /// The statistics of `xs` (any unit; the results are in the same one).
     public init(_ xs: [Double]) {
         samples = xs
         let n = Double(max(xs.count, 1))
@@ -25,13 +31,17 @@ public struct TimingStats: Sendable, Equatable {
 
 /// How much a profiler slowed a command down, with a confidence interval.
 public struct OverheadEstimate: Sendable {
+    /// Which profiler ran the command (`xprof`, `perf`).
     public var profiler: String
+    /// Timings of the command alone.
     public var baseline: TimingStats
+    /// Timings of the command under the profiler.
     public var profiled: TimingStats
     /// (profiled mean − baseline mean) / baseline mean, in percent.
     public var percent: Double
     /// 95 % confidence interval of `percent` (Welch's t on the difference of means, scaled by the baseline mean).
     public var low: Double
+    /// Upper end of the 95 % confidence interval of `percent`.
     public var high: Double
     /// The profiler's fixed cost per run, in seconds: the profiler around a command that does nothing
     /// (`/bin/true`) less that command alone (nil when not measured).
@@ -43,6 +53,8 @@ public struct OverheadEstimate: Sendable {
     /// Whether the overhead is above `limit` percent for sure (the whole 95 % interval above it), below it
     /// (the whole interval at or below), or cannot be told on these runs.
     public enum Verdict: Equatable, Sendable { case within, above, inconclusive }
+    /// ``Verdict/above`` when the interval's low end is above `limit` (percent), ``Verdict/within`` when its
+    /// high end is at or below it, else ``Verdict/inconclusive``.
     public func verdict(limit: Double) -> Verdict {
         low > limit ? .above : high <= limit ? .within : .inconclusive
     }
@@ -58,6 +70,8 @@ public struct OverheadEstimate: Sendable {
             : (self.profiled.mean - s - self.baseline.mean) / self.baseline.mean * 100
     }
 
+    /// Compares timings of the command alone (`baseline`) and under `profiler` (`profiled`), in seconds; with
+    /// an empty or zero baseline, `percent` and its interval are 0.
     public init(profiler: String, baseline: [Double], profiled: [Double]) {
         self.profiler = profiler
         self.baseline = TimingStats(baseline)
@@ -88,6 +102,9 @@ public struct OverheadEstimate: Sendable {
 
 /// Renders overhead estimates.
 public enum OverheadRenderer {
+    /// `overhead`'s output: the plain runs' and each profiler's mean, standard deviation and median (seconds),
+    /// the overhead in percent with its 95 % interval and the start-up cost, as a table, CSV or JSON
+    /// (`xprof.overhead/1`); `frequency` is the sampling rate in Hz, shown in the heading.
     public static func render(_ estimates: [OverheadEstimate], command: [String], frequency: UInt64, format: ReportFormat) -> String {
         let pct = ReportRenderer.pct
         switch format {

@@ -11,64 +11,102 @@ import SampleIO
 /// source line when the image has DWARF. Labels carry the command, pid, domain (`xen` for the hypervisor) and
 /// mode of the leaf, and the event when the recording has several, so `pprof -tagfocus domain=2` picks one domain.
 public struct PProfProfile: Sendable {
+    /// pprof's `ValueType`: what a value column counts and in what unit, both as ``PProfProfile/strings`` indexes.
     public struct ValueType: Sendable, Equatable {
+        /// Index of the type's name in ``PProfProfile/strings`` (`samples`, `cpu`, `cpu-clock`, `page-faults` …).
         public var type: Int64
+        /// Index of the unit's name in ``PProfProfile/strings`` (`count` or `nanoseconds`).
         public var unit: Int64
     }
+    /// pprof's `Mapping`: one per image with samples; xprof gives it only an id and a name (no address range,
+    /// file offset or build-id).
     public struct Mapping: Sendable {
+        /// The mapping's id, from 1 in order of first use (pprof's 0 means none).
         public var id: UInt64
+        /// Index in ``PProfProfile/strings`` of the image's name as report's image column shows it.
         public var filename: Int64
     }
+    /// pprof's `Location`: one distinct sampled or return address (per process for user addresses).
     public struct Location: Sendable {
+        /// The location's id, from 1 in order of first use; ``Sample/locationIDs`` refer to it.
         public var id: UInt64
+        /// The ``Mapping/id`` of the image the address falls in.
         public var mappingID: UInt64
+        /// The runtime address as the sample or callchain gave it (not the ELF virtual address).
         public var address: UInt64
+        /// The ``Function/id`` of the function the address resolved to (named as report names an unresolved
+        /// address when it did not).
         public var functionID: UInt64
         /// 0 when unknown.
         public var line: Int64
     }
+    /// pprof's `Function`: one per distinct (symbol, source file).
     public struct Function: Sendable {
+        /// The function's id, from 1 in order of first use.
         public var id: UInt64
+        /// Index in ``PProfProfile/strings`` of the symbol as report's symbol column shows it.
         public var name: Int64
         /// Source file (basename) or 0.
         public var filename: Int64
     }
+    /// pprof's `Label` on a sample: `comm`, `pid`, `domain`, `mode`, and `event` when several events are shown.
     public struct Label: Sendable {
+        /// Index in ``PProfProfile/strings`` of the label's name.
         public var key: Int64
         /// A string label's value (0 for a numeric one).
         public var str: Int64
+        /// A numeric label's value (the pid); 0 for a string label.
         public var num: Int64
     }
+    /// pprof's `Sample`: one distinct (stack, command, pid, domain, mode, event) with its counts.
     public struct Sample: Sendable {
         /// Leaf first.
         public var locationIDs: [UInt64]
         /// [samples, period]
         public var values: [Int64]
+        /// The leaf's command, pid, domain (`xen` for the hypervisor) and mode, and the event when several are shown.
         public var labels: [Label]
     }
 
+    /// What to export and how much to resolve.
     public struct Options: Sendable {
         /// Which samples to export (``SampleSelection``).
         public var selection = SampleSelection()
+        /// Where symbols come from (`--xen`, `--vmlinux`, `--symfs` …), as for `report`.
         public var symbols = SymbolOptions()
         /// Look up source lines (DWARF) for every location.
         public var lines = true
+        /// Every sample, with source lines.
         public init() {}
     }
 
     /// pprof's string table: index 0 is "".
     public var strings: [String] { table.strings }
     private var table = StringTable()
+    /// The value columns: `samples`/`count` first, then one period column per event shown (`cpu`/`nanoseconds`
+    /// for a single CPU-clock event, the event's name and `count` otherwise).
     public var sampleTypes: [ValueType] = []
+    /// What ``period`` measures: the first shown event's period column type.
     public var periodType = ValueType(type: 0, unit: 0)
+    /// Events per sample of the first shown event: its fixed period, or 10⁹ / frequency nanoseconds for a
+    /// frequency-driven clock event; 0 when neither is known.
     public var period: Int64 = 0
+    /// Index in ``strings`` of the preferred value's type: the first period column's (pprof shows it by default).
     public var defaultSampleType: Int64 = 0
+    /// Start of the recording, nanoseconds since the Unix epoch (``SampleIO/RunMetadata/startTime``; 0 if unknown).
     public var timeNanos: Int64 = 0
+    /// Length of the recording in nanoseconds (``SampleIO/RunMetadata/duration``; 0 if unknown).
     public var durationNanos: Int64 = 0
+    /// Indexes in ``strings`` of the profile's comments: one naming the input format and profiled command.
     public var comments: [Int64] = []
+    /// One per image with samples, ids from 1.
     public var mappings: [Mapping] = []
+    /// One per distinct address, ids from 1; `locations[id - 1]` is the location with that id.
     public var locations: [Location] = []
+    /// One per distinct (symbol, source file), ids from 1.
     public var functions: [Function] = []
+    /// The distinct samples, largest period first (ties by their locations, then labels): the output does
+    /// not depend on hashing.
     public var samples: [Sample] = []
     /// Samples read (the sum of the first value).
     public var totalSamples: UInt64 = 0

@@ -13,6 +13,7 @@ public struct SampleFilter: Sendable, Equatable {
     /// Function names as rows show them.
     public var symbols: [String] = []
 
+    /// No lists: every sample passes.
     public init() {}
 
     /// Whether no list is given (every sample passes).

@@ -92,6 +92,8 @@ public struct SymbolOptions: Sendable {
     /// Show user code's C++ names demangled (perf's default; `--no-demangle` turns it off).
     public var demangle = true
 
+    /// No symbol sources named: the recording's hints, build-ids and the running system's files are used;
+    /// debug files under `/usr/lib/debug`; C++ names demangled.
     public init() {}
 }
 
@@ -102,21 +104,28 @@ public struct SymbolOptions: Sendable {
 public struct TimeWindow: Sendable, Equatable {
     /// One window: `start` and `end` included, nil for an open side.
     public struct Range: Sendable, Equatable {
+        /// First time in the window, nanoseconds on the recording's clock; nil: from the start.
         public var start: UInt64?
+        /// Last time in the window (included), nanoseconds on the recording's clock; nil: to the end.
         public var end: UInt64?
+        /// A window from `start` to `end`, both included; nil leaves that side open.
         public init(start: UInt64?, end: UInt64?) {
             self.start = start
             self.end = end
         }
+        /// Whether `t` (nanoseconds, the recording's clock) is inside the window.
         @inline(__always) public func contains(_ t: UInt64) -> Bool {
             if let start, t < start { return false }
             if let end, t > end { return false }
             return true
         }
     }
+    /// The windows; a sample inside any of them is kept.
     public var ranges: [Range]
 
+    /// One window from `start` to `end` (nanoseconds, included; nil: open).
     public init(start: UInt64?, end: UInt64?) { ranges = [Range(start: start, end: end)] }
+    /// Several windows (perf's `10%/1,10%/3`); a time in any of them is inside.
     public init(ranges: [Range]) { self.ranges = ranges }
 
     /// Parses `START,END` in seconds (either may be empty); nil if it is not that, or START > END.
@@ -134,6 +143,7 @@ public struct TimeWindow: Sendable, Equatable {
         self.init(start: a, end: b)
     }
 
+    /// Whether `t` (nanoseconds, the recording's clock) is in any of the windows.
     @inline(__always) public func contains(_ t: UInt64) -> Bool {
         if ranges.count == 1 { return ranges[0].contains(t) }
         for r in ranges where r.contains(t) { return true }
@@ -160,6 +170,7 @@ public enum TimeSpec: Sendable, Equatable {
     /// Windows as shares of the span (0…1): (start, end).
     case shares([(start: Double, end: Double)])
 
+    /// Equal when both are the same windows, or the same shares in the same order.
     public static func == (a: TimeSpec, b: TimeSpec) -> Bool {
         switch (a, b) {
         case let (.window(x), .window(y)): return x == y
@@ -228,6 +239,7 @@ public enum TimeSpec: Sendable, Equatable {
 
 /// What to put in a report.
 public struct ReportOptions: Sendable {
+    /// The row key, in column order (`--sort`); image and symbol unless given (perf's default also has `comm`).
     public var sortKeys: [SortKey] = [.image, .symbol]
     /// Which samples to report (``SampleSelection``). With a time window, merging identical samples is
     /// off, as each one's time counts; with a sample filter, `selection.percentage` says what percentages
@@ -237,6 +249,7 @@ public struct ReportOptions: Sendable {
     public var top: Int?
     /// Drop rows below this percentage.
     public var percentLimit: Double?
+    /// Where symbols come from (`--xen`, `--vmlinux`, `--symfs` …).
     public var symbols = SymbolOptions()
     /// Keep the decoder and the symbol tables until the process exits rather than free them when the report
     /// is made (``ProcessLifetime``): for a command that prints the report and exits.
@@ -251,5 +264,6 @@ public struct ReportOptions: Sendable {
     /// Names for domains (`--guest-name DOM=NAME`), overriding the recording's.
     public var domainNames: [DomainID: String] = [:]
 
+    /// Rows by image and symbol, every sample, every row, no children or call graphs.
     public init() {}
 }

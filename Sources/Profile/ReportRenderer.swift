@@ -12,6 +12,7 @@ public enum ReportFormat: String, Sendable, CaseIterable {
 
 /// Renders a ``Report`` as an aligned table, CSV or JSON.
 public enum ReportRenderer {
+    /// One report in `format`: ``table(_:)``, ``csv(_:)`` or ``json(_:)``.
     public static func render(_ r: Report, as format: ReportFormat) -> String {
         switch format {
         case .table: table(r)
@@ -240,6 +241,9 @@ public enum ReportRenderer {
         return s
     }
 
+    /// A header line of column names, then one line per row: `children` (with `--children`), `overhead` (the
+    /// row's percent, 4 decimals) and `samples`, then the sort keys' values (quoted where they hold `,`, `"` or a
+    /// newline). With `--group`: `overhead:EVENT` and `samples:EVENT` per event instead. No metadata, no totals.
     public static func csv(_ r: Report) -> String {
         if !r.groupEvents.isEmpty {
             // --group: a share and a sample count per event (named in the header), then the keys.
@@ -290,6 +294,8 @@ public enum ReportRenderer {
         })
     }
 
+    /// One `xprof.report/1` object: the source, totals, lost and dropped counts, metadata, warnings, domains,
+    /// the sample filter, and every row with its percent, samples, period and, when built, call graph.
     public static func json(_ r: Report) -> String {
         fillCallGraphs(jsonObject(r, section: 0).rendered(), [r])
     }

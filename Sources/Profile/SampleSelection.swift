@@ -19,6 +19,7 @@ public struct SampleSelection: Sendable, Equatable {
     /// With a filter: whether percentages are of all samples or of the kept ones (`--percentage`).
     public var percentage: FilterPercentage = .absolute
 
+    /// Every sample: no domain, mode, event, time window or filter; percentages absolute.
     public init() {}
 
     /// Whether identical samples may come merged: not with a time window, where each sample's time counts.

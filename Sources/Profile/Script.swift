@@ -37,18 +37,23 @@ public struct ScriptOptions: Sendable {
     public var fields: [ScriptField]? = nil
     /// Print callchains where samples have them.
     public var callchains = true
+    /// Text like perf script (the default), CSV, or JSON Lines.
     public var format: ScriptFormat = .text
     /// Which samples to print (perf script's `--time`, `--comms` … among them).
     public var selection = SampleSelection()
+    /// Where symbols come from (`--xen`, `--vmlinux`, `--symfs` …), as for `report`.
     public var symbols = SymbolOptions()
+    /// perf script's defaults: its default fields, callchains, text, every sample.
     public init() {}
 }
 
 /// What `xprof script` went through.
 public struct ScriptSummary: Sendable {
+    /// Samples written, one line (or object) each.
     public var printed: UInt64 = 0
     /// Samples of the domain, mode and event in view that the time window or the sample filter left out.
     public var skipped: UInt64 = 0
+    /// What the decoder lost, dropped or skipped, as of the end of the input.
     public var stats = DecodeStats()
     /// Symbol sources that could not be used (missing images, build-id mismatches).
     public var symbolWarnings: [String] = []

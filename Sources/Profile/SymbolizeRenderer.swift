@@ -2,6 +2,8 @@ import SymbolMap
 
 /// Renders `xprof symbolize` results as addr2line-like TSV or JSON.
 public enum SymbolizeRenderer {
+    /// `tsv`: a line per address (address, function, offset in it, file, line; with inlines one line per frame,
+    /// marked `inlined`/`function`, `??` where unknown); `json`: an array with an object per address.
     public enum Format: String { case tsv, json }
 
     /// Parses `0x1234`, `1234` or `ffffffff81000000` (hex).

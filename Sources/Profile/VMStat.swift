@@ -10,27 +10,42 @@ import SampleIO
 /// non-idle samples / (frequency × length); only a fixed-count event without a time base (Xenoprof's) falls
 /// back to the share of the CPU's samples. Samples of the idle task (pid 0 of the host) are never busy.
 public struct VMStat: Sendable {
+    /// One domain-vCPU's hold on a physical CPU in an interval (vm-stat's `d2-0[087.1]`).
     public struct Holder: Sendable, Equatable {
+        /// The domain whose vCPU ran.
         public var domain: DomainID
         /// The vCPU, `Sample.unknownCPU` when the source does not say.
         public var vcpu: UInt32
+        /// Its share of the interval's time on this CPU, in percent (0–100; sampled events are capped at 100);
+        /// of the CPU's samples for an event without a time base.
         public var percent: Double
     }
 
+    /// One physical CPU in one interval: its busy share and who held it.
     public struct CPUInterval: Sendable, Equatable {
+        /// The physical CPU (``SampleIO/Sample/pcpu``).
         public var pcpu: UInt32
+        /// Samples the CPU took in the interval (a xentrace file: scheduling stretches that overlap it).
         public var samples: UInt64
+        /// The non-idle share of the interval's time, in percent (0–100).
         public var busyPercent: Double
+        /// The domain-vCPUs that ran on the CPU in the interval, by domain then vCPU.
         public var holders: [Holder]
     }
 
+    /// One block of rows: every CPU that took a sample anywhere in the run, for one stretch of time.
     public struct Interval: Sendable {
+        /// Start, in seconds from the start of the run (the first sample less its period; a trace's first record).
         public var start: Double
+        /// End, in seconds from the same origin; the last interval ends with the run.
         public var end: Double
+        /// One entry per CPU, in CPU order (0 % where the CPU took nothing in this interval).
         public var cpus: [CPUInterval]
     }
 
+    /// The input's path as given on the command line.
     public var source: String
+    /// The intervals in time order (one for the whole run without `--interval`).
     public var intervals: [Interval]
 
     /// Reads `source`; `interval` seconds per row block (nil: one block for the whole run); only the samples
@@ -191,6 +206,8 @@ public enum VMStatRenderer {
         "d\(h.domain)-" + (h.vcpu == Sample.unknownCPU ? "?" : String(h.vcpu))
     }
 
+    /// vm-stat's lines: per interval a `# START s – END s` heading (seconds), then per CPU
+    /// `CPU [busy] dD-V[share] …`, shares in percent as `087.3`.
     public static func text(_ v: VMStat) -> String {
         var out = "# xprof vmstat of \(v.source): per physical CPU, [busy %] then the share each domain-vCPU held\n"
         for i in v.intervals {
@@ -206,6 +223,8 @@ public enum VMStatRenderer {
         return out
     }
 
+    /// One `xprof.vmstat/1` object: per interval its start and end in seconds and per CPU its samples, busy
+    /// share and holders (vCPU null when unknown).
     public static func json(_ v: VMStat) -> String {
         JSONValue.object([
             "schema": "xprof.vmstat/1",

@@ -8,7 +8,9 @@ import Dispatch
 /// are final). The wrapped source must not be used by anyone else once it is wrapped: tell it
 /// `setCallchainsWanted(_:)` before wrapping it.
 public final class ReadAheadSource: SampleSource {
+    /// The decoder's metadata as of the last batch handed out (final after `nil`).
     public private(set) var metadata: RunMetadata
+    /// What the decoder lost, dropped or skipped, as of the last batch handed out (final after `nil`).
     public private(set) var stats: DecodeStats
     private let channel: HandOff<Item>
     private var finished = false
@@ -28,6 +30,8 @@ public final class ReadAheadSource: SampleSource {
         channel.cancel()
     }
 
+    /// The next batch the background decoder made (waiting for it if none is ready); a decoder's error is
+    /// thrown here, in order, after the batches before it. Nil at the end, and on every call after it.
     public func nextBatch() throws(SampleIOError) -> SampleBatch? {
         if finished { return nil }
         // The producer puts an item for the end and for an error, and stops only after either.

@@ -12,10 +12,17 @@ public enum DomainRole: String, Sendable, Codable, CaseIterable {
 
 /// One row of the run's domain table.
 public struct DomainInfo: Sendable, Equatable, Codable {
+    /// The domain this row describes; samples name it in ``Sample/domain``.
     public var id: DomainID
+    /// Display name: Xen's or the capture's name (`Domain-0`), the host name for a perf.data file or an xprof
+    /// recording (`host` when that is unknown), `d7`/`idle` for xentrace, `guest-PID` for a perf guest machine.
     public var name: String
+    /// How the domain's samples are attributed and named (docs/ARCHITECTURE.md, "Attribution and naming").
     public var role: DomainRole
+    /// Virtual CPUs of the domain as the input gives them (a capture's `vcpus`, CPUs online on a perf host,
+    /// highest vCPU seen + 1 in xentrace); 0 when the input does not say.
     public var vcpus: Int
+    /// A domain table row; `vcpus` 0 means unknown.
     public init(id: DomainID, name: String, role: DomainRole, vcpus: Int = 0) {
         self.id = id
         self.name = name
@@ -25,9 +32,11 @@ public struct DomainInfo: Sendable, Equatable, Codable {
 }
 
 extension DomainID: Codable {
+    /// Decodes the raw domain number (a JSON number in `.xprof` metadata).
     public init(from decoder: any Decoder) throws {
         self.init(try decoder.singleValueContainer().decode(UInt32.self))
     }
+    /// Encodes the raw domain number, as ``init(from:)`` reads it.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(rawValue)
@@ -42,6 +51,7 @@ public struct EventInfo: Sendable, Equatable, Codable {
     public var frequency: UInt64?
     /// Fixed sample period (event count per sample) when period-driven, else nil.
     public var period: UInt64?
+    /// An event; give `frequency` or `period` (or neither, when the input does not say how it was sampled).
     public init(name: String, frequency: UInt64? = nil, period: UInt64? = nil) {
         self.name = name
         self.frequency = frequency
@@ -56,11 +66,17 @@ public enum SymbolSourceKind: String, Sendable, Codable {
 
 /// Where symbols for part of a domain can be found again: a path, and the build-id it must have.
 public struct SymbolHint: Sendable, Equatable, Codable {
+    /// The domain whose addresses these symbols resolve (``DomainID/host`` for everything perf and
+    /// `xprof record` write).
     public var domain: DomainID
+    /// Which part of the domain: decides which lookups (`SymbolSources` in Profile) consult the hint.
     public var kind: SymbolSourceKind
+    /// The file as the recording machine named it: an absolute path, or perf's pseudo name
+    /// `[kernel.kallsyms]` for the running kernel.
     public var path: String
     /// Lower-case hex GNU build-id, or empty when unknown.
     public var buildID: String
+    /// A hint; `buildID` empty when the recorder did not know it (the path is then taken as is).
     public init(domain: DomainID, kind: SymbolSourceKind, path: String, buildID: String = "") {
         self.domain = domain
         self.kind = kind
@@ -72,9 +88,11 @@ public struct SymbolHint: Sendable, Equatable, Codable {
 /// A kernel symbol table captured at record time (the text of `/proc/kallsyms`, function
 /// symbols only), so a report can resolve kernel addresses on another machine or after a reboot.
 public struct KernelSymbolSnapshot: Sendable, Equatable {
+    /// The domain whose kernel this table describes (``DomainID/host`` for `xprof record`).
     public var domain: DomainID
     /// kallsyms-format text: `ADDRESS TYPE NAME [MODULE]` per line.
     public var text: String
+    /// A snapshot of `text` (kallsyms format) for `domain`.
     public init(domain: DomainID, text: String) {
         self.domain = domain
         self.text = text
@@ -85,8 +103,12 @@ public struct KernelSymbolSnapshot: Sendable, Equatable {
 public struct RunMetadata: Sendable, Equatable {
     /// The input format the samples came from (`xprof`, `perf.data`, `xenoprof-capture`, `oprofile-stream`).
     public var sourceFormat: String = ""
+    /// Host name of the recording machine (perf's HOSTNAME feature, `uname -n` for `xprof record`); empty if
+    /// unknown. Together with ``kernelRelease`` it decides whether the running kernel's symbols may be used.
     public var hostname: String = ""
+    /// `uname -r` of the recording machine (perf's OSRELEASE feature); empty if unknown.
     public var kernelRelease: String = ""
+    /// Machine architecture (`x86_64`; perf's ARCH feature, `uname -m`, or a capture's word size); empty if unknown.
     public var architecture: String = ""
     /// CPUs online on the machine.
     public var cpusOnline: Int = 0
@@ -95,6 +117,7 @@ public struct RunMetadata: Sendable, Equatable {
     /// CPUs the profiled command or process was allowed to run on (its affinity: `taskset`, `record -C`
     /// with a command); empty when unknown or for a system-wide recording. `scale` counts these.
     public var cpuAffinity: [Int] = []
+    /// The run's events, in the order of ``Sample/event`` indexes (index 0 first).
     public var events: [EventInfo] = []
     /// The command that was profiled (or the recorder's command line).
     public var command: [String] = []
@@ -102,8 +125,13 @@ public struct RunMetadata: Sendable, Equatable {
     public var startTime: UInt64 = 0
     /// Wall-clock length of the run in nanoseconds (0 if unknown).
     public var duration: UInt64 = 0
+    /// The domains the input names, one row each (perf.data and `xprof record`: the host alone; Xen
+    /// inputs: every domain of the capture or trace). A sample may name a domain missing here.
     public var domains: [DomainInfo] = []
+    /// Where symbol files for the run's images were (build-ids from perf's BUILD_ID feature, the kernel's for
+    /// `xprof record`); looked up by path when attributing.
     public var symbolHints: [SymbolHint] = []
+    /// kallsyms text captured when recording, per domain (empty for perf.data or when addresses were hidden).
     public var kernelSymbols: [KernelSymbolSnapshot] = []
     /// Names of ``Sample/label`` values, index 0 being "no label" (`[""]` or empty when the source labels
     /// nothing): a xentrace file's exit reasons (`EXTERNAL_INTERRUPT`, `VMEXIT_NPF` …).
@@ -111,6 +139,7 @@ public struct RunMetadata: Sendable, Equatable {
     /// Free-form facts a source carries that have no field here (e.g. Xen version, perf version).
     public var extra: [String: String] = [:]
 
+    /// Empty metadata: every field unknown.
     public init() {}
 
     /// The domain table entry for `id`, if any.
@@ -130,6 +159,7 @@ public struct DecodeStats: Sendable, Equatable {
     /// Other warnings (truncated tail, build-id mismatch …), one line each.
     public var warnings: [String] = []
 
+    /// No losses, drops or warnings.
     public init() {}
 
     /// Total lost samples over all domains.
@@ -137,12 +167,15 @@ public struct DecodeStats: Sendable, Equatable {
     /// Total dropped records over all kinds.
     public var totalDropped: Int { droppedRecords.values.reduce(0, +) }
 
+    /// Counts `n` samples lost in `domain` (saturating at `UInt64.max`).
     public mutating func addLost(_ n: UInt64, domain: DomainID = .host) {
         lostSamples[domain, default: 0].addSaturating(n)
     }
+    /// Counts `count` records of `kind` ("sample", "mmap" …) dropped as corrupt or inconsistent.
     public mutating func drop(_ kind: String, count: Int = 1) {
         droppedRecords[kind, default: 0] += count
     }
+    /// Counts `count` records of an unknown type `kind` (a type name or number) skipped.
     public mutating func unknown(_ kind: String, count: Int = 1) {
         unknownRecords[kind, default: 0] += count
     }
@@ -163,5 +196,6 @@ extension UInt64 {
         return o ? .max : r
     }
 
+    /// Adds `n` in place, saturating at `UInt64.max`.
     public mutating func addSaturating(_ n: UInt64) { self = addingSaturating(n) }
 }

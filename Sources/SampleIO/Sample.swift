@@ -9,6 +9,7 @@ public enum SampleMode: UInt8, Sendable, CaseIterable, CustomStringConvertible, 
     /// The source did not say.
     case unknown = 3
 
+    /// The lower-case name `init(name:)` accepts and reports print.
     public var description: String {
         switch self {
         case .user: "user"
@@ -36,8 +37,11 @@ public enum SampleMode: UInt8, Sendable, CaseIterable, CustomStringConvertible, 
 /// decoder assigns (documented per input). The hypervisor itself, when samples belong to it rather
 /// than to the domain it ran for, is ``hypervisor`` (Xen's `DOMID_XEN`).
 public struct DomainID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible, BitwiseCopyable {
+    /// The domain number: a Xen domid, a guest's VMM pid, or 0x7FF2 for the hypervisor.
     public var rawValue: UInt32
+    /// Any 32-bit value is a domain id; no validation.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// The domain with this number.
     public init(_ value: UInt32) { self.rawValue = value }
 
     /// Domain 0: the host, Xen's dom0, the coordinator.
@@ -45,8 +49,10 @@ public struct DomainID: RawRepresentable, Hashable, Comparable, Sendable, Custom
     /// The hypervisor as a domain of its own (Xen's `DOMID_XEN`, 0x7FF2).
     public static let hypervisor = DomainID(0x7FF2)
 
+    /// Orders by number (the host, 0, first; the hypervisor, 0x7FF2, after the usual Xen domids).
     public static func < (a: DomainID, b: DomainID) -> Bool { a.rawValue < b.rawValue }
 
+    /// The number in decimal, or `xen` for ``hypervisor``.
     public var description: String { self == .hypervisor ? "xen" : String(rawValue) }
 }
 
@@ -86,8 +92,11 @@ public struct Sample: Sendable, Equatable, BitwiseCopyable {
     /// (``SampleSource/setMergingAllowed(_:)``); then `weight` is their summed weight and `time` the last one's.
     public var count: UInt64
 
+    /// The value of ``pcpu`` and ``vcpu`` when the input does not say.
     public static let unknownCPU = UInt32.max
 
+    /// A sample; the defaults are the "unknown" values (pid/tid -1, CPUs ``unknownCPU``), a weight and count
+    /// of 1 and no callchain.
     public init(ip: UInt64, weight: UInt64 = 1, time: UInt64 = 0, pid: Int32 = -1, tid: Int32 = -1,
                 domain: DomainID = .host, pcpu: UInt32 = Sample.unknownCPU, vcpu: UInt32 = Sample.unknownCPU,
                 event: UInt16 = 0, mode: SampleMode, label: UInt8 = 0, chainStart: UInt32 = 0, chainCount: UInt32 = 0, count: UInt64 = 1) {
@@ -110,8 +119,11 @@ public struct Sample: Sendable, Equatable, BitwiseCopyable {
 
 /// One frame of a callchain: a return address (or the sampled pc for frame 0) and the mode it belongs to.
 public struct CallFrame: Sendable, Equatable, BitwiseCopyable {
+    /// Return address, or the sampled pc for frame 0 (a runtime address, as ``Sample/ip``).
     public var ip: UInt64
+    /// The mode this address runs in: from the callchain's context markers (perf) or the frame's own mode.
     public var mode: SampleMode
+    /// A frame at `ip` in `mode`.
     public init(ip: UInt64, mode: SampleMode) {
         self.ip = ip
         self.mode = mode

@@ -19,15 +19,23 @@ public struct SampleIOError: Error, CustomStringConvertible, Sendable, Equatable
         case other
     }
 
+    /// What kind of failure; decides the CLI's exit code.
     public var code: Code
+    /// The file the error is about; nil until someone who knows it fills it in (``at(path:)``).
     public var path: String?
+    /// Byte offset in the file where the problem was found; nil when it is not about one place.
     public var offset: Int?
+    /// Number of the record the problem is in, counted from 0 in the order the decoder reads records
+    /// (a xentrace file's first record is 0); nil when the error is not about one record.
     public var record: Int?
+    /// What was expected and what was found, without the file or place (``description`` adds those).
     public var message: String
+    /// What the user can do about it (shown after `hint:`); nil when there is nothing to suggest.
     public var hint: String?
     /// Outer context, innermost first ("while decoding domain 2's rings").
     public var context: [String]
 
+    /// An error of `code`; `message` says what was expected and found, the rest say where and what to do.
     public init(_ code: Code, _ message: String, path: String? = nil, offset: Int? = nil,
                 record: Int? = nil, hint: String? = nil, context: [String] = []) {
         self.code = code
@@ -62,6 +70,7 @@ public struct SampleIOError: Error, CustomStringConvertible, Sendable, Equatable
         return e
     }
 
+    /// `path: at byte N, record R: message`, then each context line and the hint, indented on lines of their own.
     public var description: String {
         var s = ""
         if let path { s += path + ": " }

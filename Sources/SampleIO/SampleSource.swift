@@ -21,7 +21,9 @@ public protocol SampleSource: AnyObject {
 }
 
 extension SampleSource {
+    /// Ignores the hint: the source always decodes callchains.
     public func setCallchainsWanted(_ wanted: Bool) {}
+    /// Ignores the permission: every sample keeps a ``Sample/count`` of 1.
     public func setMergingAllowed(_ allowed: Bool) {}
 }
 
@@ -38,6 +40,7 @@ public protocol SampleFormat: Sendable {
 }
 
 extension SampleFormat {
+    /// Opens `path` with the options ignored (for formats whose ``open(path:)`` takes none).
     public static func open(path: String, options: ReadOptions) throws(SampleIOError) -> any SampleSource {
         try open(path: path)
     }
@@ -47,6 +50,7 @@ extension SampleFormat {
 public struct ReadOptions: Sendable, Equatable {
     /// The tracing host's TSC rate in Hz (xentrace files record cycles, not time); nil: xenalyze's default.
     public var cpuHz: UInt64?
+    /// Options; `cpuHz` nil uses xenalyze's default rate for xentrace files.
     public init(cpuHz: UInt64? = nil) {
         self.cpuHz = cpuHz
     }

@@ -17,6 +17,7 @@ public struct Mapping: Sendable, Equatable {
     /// Whether the mapping is executable.
     public var executable: Bool
 
+    /// A mapping; `pid` -1 for the kernel's own. `buildID` empty when unknown.
     public init(domain: DomainID = .host, pid: Int32, start: UInt64, length: UInt64, fileOffset: UInt64,
                 path: String, buildID: [UInt8] = [], executable: Bool = true) {
         self.domain = domain
@@ -48,9 +49,13 @@ public enum SidebandEvent: Sendable, Equatable {
 /// A side-band event placed in the sample order: it takes effect before `beforeSample`
 /// (an index into the batch's `samples`; `samples.count` means after all of them).
 public struct SidebandRecord: Sendable, Equatable {
+    /// Index into the batch's `samples` this event takes effect before (`samples.count`: after the last one).
     public var beforeSample: Int
+    /// When the event happened, nanoseconds on the source's clock (0 when unknown).
     public var time: UInt64
+    /// What happened.
     public var event: SidebandEvent
+    /// A record placed before `samples[beforeSample]`.
     public init(beforeSample: Int, time: UInt64 = 0, event: SidebandEvent) {
         self.beforeSample = beforeSample
         self.time = time
@@ -60,12 +65,14 @@ public struct SidebandRecord: Sendable, Equatable {
 
 /// A contiguous run of decoded samples, their callchain frames, and the side-band events among them.
 public struct SampleBatch: Sendable, Equatable {
+    /// The samples, in the order the source delivers them; ``sideband`` records name positions in it.
     public var samples: [Sample]
     /// Callchain storage; each sample's frames are `frames[chainStart ..< chainStart + chainCount]`.
     public var frames: [CallFrame]
     /// Side-band events in order of their position among the samples.
     public var sideband: [SidebandRecord]
 
+    /// A batch of `samples` with their callchain `frames` and `sideband` events (each at its sample index).
     public init(samples: [Sample] = [], frames: [CallFrame] = [], sideband: [SidebandRecord] = []) {
         self.samples = samples
         self.frames = frames

@@ -4,14 +4,21 @@ import Glibc
 
 /// An `errno` value from a failed system call, with the C library's text for it.
 public struct Errno: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The C `errno` number (`EINTR`, `ENOSPC` …).
     public let rawValue: Int32
+    /// The error for the C `errno` number `rawValue`.
     public init(_ rawValue: Int32) { self.rawValue = rawValue }
     /// The calling thread's current `errno`.
     public static var current: Errno { Errno(errno) }
+    /// `strerror`'s text for the number ("No space left on device").
     public var description: String { String(cString: strerror(rawValue)) }
+    /// `EINTR`: a signal interrupted the call (``SystemCalls`` retries these).
     public static let interrupted = Errno(EINTR)
+    /// `EPIPE`: the reader of a pipe went away (standard output's reader gone: the CLI exits 0 quietly).
     public static let brokenPipe = Errno(EPIPE)
+    /// `EFBIG`: the file size limit (`ulimit -f`) was reached.
     public static let fileTooLarge = Errno(EFBIG)
+    /// `ENOSPC`: the file system is full.
     public static let noSpace = Errno(ENOSPC)
 }
 

@@ -5,10 +5,15 @@ internal import CElfUtils
 
 /// A loadable segment (`PT_LOAD`) of an ELF file.
 public struct LoadSegment: Sendable, Equatable {
+    /// `p_vaddr`: the ELF virtual address the segment is loaded at (before any load bias).
     public var virtualAddress: UInt64
+    /// `p_memsz`: its size in memory in bytes (at least ``fileSize``; the rest is zero-filled, as `.bss`).
     public var memorySize: UInt64
+    /// `p_offset`: where the segment's bytes start in the file.
     public var fileOffset: UInt64
+    /// `p_filesz`: how many bytes of the segment the file holds.
     public var fileSize: UInt64
+    /// Whether `PF_X` is set (text; the segments samples can fall in).
     public var executable: Bool
 }
 
@@ -16,12 +21,17 @@ public struct LoadSegment: Sendable, Equatable {
 /// load segments. Everything is read in `init`; the file is closed before it returns, so an instance is
 /// an immutable value safe to share between threads.
 public final class ElfImage: Sendable {
+    /// The file the image was read from, as given.
     public let path: String
     /// Lower-case hex of `NT_GNU_BUILD_ID`, "" if none.
     public let buildID: String
+    /// The function symbols (and `name@plt` entries for the PLT's slots), by ELF virtual address; empty when
+    /// the file has neither `.symtab` nor `.dynsym`.
     public let symbols: SymbolTable
     /// Whether the file is `ET_DYN` (PIE executable or shared library).
     public let isPositionIndependent: Bool
+    /// Every `PT_LOAD` program header, in file order: with a mapping's file offset they turn a runtime address
+    /// into an ELF virtual address.
     public let loadSegments: [LoadSegment]
     /// Which symbol table the symbols came from: `.symtab`, `.dynsym` or "" (none).
     public let symbolSection: String
@@ -43,6 +53,9 @@ public final class ElfImage: Sendable {
         self.hasDebugLines = hasDebugLines
     }
 
+    /// Reads `path` whole (symbols, build-id, load segments, debug link) and closes it. Throws `missingFile`
+    /// when it does not exist, `other` when it cannot be opened otherwise, `notELF` for another kind of file,
+    /// `corrupt` when libelf cannot read its headers or symbol table.
     public init(path: String) throws(SymbolMapError) {
         self.path = path
         _ = elf_version(UInt32(EV_CURRENT))

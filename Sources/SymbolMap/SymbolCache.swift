@@ -23,6 +23,8 @@ public final class SymbolCache: Sendable {
     /// The most bytes the folder may hold; older entries go when a new one would pass it.
     public let limitBytes: Int
 
+    /// A cache in `directory` (made on first write, with its parents) holding at most `limitBytes` (256 MiB
+    /// by default).
     public init(directory: String, limitBytes: Int = 256 << 20) {
         self.directory = directory
         self.limitBytes = limitBytes

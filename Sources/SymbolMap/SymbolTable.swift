@@ -4,6 +4,7 @@ import Glibc
 
 /// A function found for an address.
 public struct SymbolHit: Sendable, Equatable {
+    /// The symbol's name as the table holds it (mangled for C++; callers demangle).
     public var name: String
     /// Address of the function's first byte (in the table's address space).
     public var start: UInt64
@@ -14,6 +15,7 @@ public struct SymbolHit: Sendable, Equatable {
     /// The kernel module (`[module]` column of kallsyms), nil for the main image.
     public var module: String?
 
+    /// A hit; `offset` is the looked-up address minus `start`, `module` nil for the main image.
     public init(name: String, start: UInt64, size: UInt64, offset: UInt64, module: String? = nil) {
         self.name = name
         self.start = start
@@ -56,12 +58,19 @@ public final class SymbolTable: Sendable {
 
     /// One raw symbol before sorting.
     public struct Entry: Sendable {
+        /// Start address: an ELF virtual address, or the runtime address of a kallsyms dump or System.map.
         public var address: UInt64
+        /// Size in bytes (`st_size`); 0 when unknown: the table extends it to the next symbol.
         public var size: UInt64
+        /// The name as the source spells it (mangled for C++).
         public var name: String
+        /// `STB_GLOBAL`, or an upper-case `T` in a text map: preferred over a local name at the same address.
         public var isGlobal: Bool
+        /// `STB_WEAK`, or `W`/`w` in a text map: a non-weak name at the same address is preferred.
         public var isWeak: Bool
+        /// The kernel module (kallsyms' `[module]` column); empty for the main image.
         public var module: String
+        /// A symbol; `module` empty for the main image.
         public init(address: UInt64, size: UInt64, name: String, isGlobal: Bool, isWeak: Bool = false, module: String = "") {
             self.address = address
             self.size = size
@@ -89,6 +98,7 @@ public final class SymbolTable: Sendable {
         var moduleNames: [String] = [""]
         var moduleIndex: [String: Int32] = ["": 0]
 
+        /// An empty builder with room for `capacity` symbols (and about 24 name bytes each).
         public init(capacity: Int = 0) {
             raws.reserveCapacity(capacity)
             bytes.reserveCapacity(capacity * 24)
@@ -105,6 +115,7 @@ public final class SymbolTable: Sendable {
         /// copied into `bytes`.
         var adopted: NameStorage?
 
+        /// Symbols added so far (aliases each counted).
         public var count: Int { raws.count }
 
         /// The id of a module name for ``add(address:size:name:isGlobal:isWeak:module:)`` (0 for none).
@@ -116,6 +127,7 @@ public final class SymbolTable: Sendable {
             return id
         }
 
+        /// Adds a symbol, copying its name's bytes; `module` from ``module(_:)`` (0 for none).
         public mutating func add(address: UInt64, size: UInt64, name: UnsafeBufferPointer<UInt8>, isGlobal: Bool,
                                  isWeak: Bool = false, module: Int32 = 0) {
             let at = bytes.count
@@ -132,6 +144,7 @@ public final class SymbolTable: Sendable {
                             flags: (isGlobal ? 1 : 0) | (isWeak ? 2 : 0)))
         }
 
+        /// Adds `e`, copying its name and interning its module.
         public mutating func add(_ e: Entry) {
             var name = e.name
             let m = module(e.module)
@@ -172,9 +185,6 @@ public final class SymbolTable: Sendable {
         self.init(builder: b)
     }
 
-    /// Builds the table from what `builder` collected.
-    /// - Complexity: O(n) when the symbols came in address order (kallsyms, System.map), else O(n log n);
-    ///   names are not copied.
     /// Indexes of `raws` in (address, index) order. When the addresses span less than 2^42 bytes and there
     /// are fewer than 2^21 symbols (every ELF image, kallsyms, System.map), each (address − lowest, index)
     /// is packed into one UInt64 and the plain integers are sorted: several times faster than sorting
@@ -232,6 +242,10 @@ public final class SymbolTable: Sendable {
         }
     }
 
+    /// Builds the table from what `builder` collected: sorted by address, zero-size symbols sized up to the
+    /// next one, aliases kept and each address's preferred name picked (``prefer(_:_:over:_:)``).
+    /// - Complexity: O(n) when the symbols came in address order (kallsyms, System.map), else O(n log n);
+    ///   names are not copied.
     public init(builder b: Builder) {
         let n = b.raws.count
         var modules: [Int32] = []

@@ -68,6 +68,7 @@ public struct StreamError: Error, Sendable, CustomStringConvertible {
     public var writing: Bool
     /// The `errno` of the failing call.
     public var code: Int32
+    /// `cannot write the output: …` or `cannot read the input: …` with `strerror`'s text.
     public var description: String {
         "cannot \(writing ? "write the output" : "read the input"): \(String(cString: strerror(code)))"
     }

@@ -4,12 +4,15 @@ import Glibc
 
 /// The native `.xprof` format (docs/FORMAT.md).
 public enum XprofFormat: SampleFormat {
+    /// The name `info` and messages show for this format.
     public static let name = "xprof"
 
+    /// True when the file starts with the magic `XPROFDAT` (docs/FORMAT.md).
     public static func sniff(prefix: [UInt8], path: String) -> Bool {
         prefix.starts(with: XprofLayout.magic)
     }
 
+    /// Reads the header, METADATA and KERNEL_SYMBOLS chunks; BATCH chunks are read as batches are asked for.
     public static func open(path: String) throws(SampleIOError) -> any SampleSource {
         try XprofFileSource(path: path)
     }

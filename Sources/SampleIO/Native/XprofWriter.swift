@@ -17,6 +17,7 @@ public final class XprofWriter {
         case renamedWhenFinished
     }
 
+    /// The file the recording or conversion ends up at (as given to ``init(path:metadata:compress:placement:)``).
     public let path: String
     private var fd: Int32
     /// The file being written: `path`, or the temporary file renamed to it at the end.

@@ -15,11 +15,15 @@ public struct RecordOptions: Sendable {
     public struct Event: Sendable, Equatable {
         /// perf_event_attr.type: PERF_TYPE_HARDWARE (0) or PERF_TYPE_SOFTWARE (1).
         public var type: UInt32
+        /// perf_event_attr.config: the `perf_hw_id` or `perf_sw_ids` number within `type`.
         public var config: UInt64
         /// The event's perf name (`cycles`, `page-faults`), without modifiers.
         public var baseName: String
+        /// The `:k` modifier: user-space samples are excluded (perf_event_attr.exclude_user).
         public var excludeUser = false
+        /// The `:u` modifier: kernel samples are excluded (perf_event_attr.exclude_kernel).
         public var excludeKernel = false
+        /// perf_event_attr.precise_ip, 0…3: one per `p` modifier (hardware events only).
         public var precise: UInt8 = 0
         /// `auto`: cycles if the machine has hardware counters, else cpu-clock (with a note).
         public var isAuto = false
@@ -33,6 +37,7 @@ public struct RecordOptions: Sendable {
             return m.isEmpty ? baseName : baseName + ":" + m
         }
 
+        /// Whether it is a hardware event (PERF_TYPE_HARDWARE), which may be missing on a virtual machine.
         public var isHardware: Bool { type == 0 }
 
         /// perf's generic events (include/uapi/linux/perf_event.h: perf_hw_id, perf_sw_ids) and their aliases.
@@ -50,7 +55,9 @@ public struct RecordOptions: Sendable {
         /// The names `parse` accepts, for messages.
         public static var knownNames: String { (["auto"] + known.map { $0.names[0] }).joined(separator: ", ") }
 
+        /// `auto`: resolved when the events are opened (cycles, else cpu-clock with a note).
         public static let auto = Event(type: 0, config: 0, baseName: "auto", isAuto: true)
+        /// The software `cpu-clock` event (PERF_COUNT_SW_CPU_CLOCK): timer-driven, available everywhere.
         public static let cpuClock = Event(type: 1, config: 0, baseName: "cpu-clock")
 
         /// Parses `NAME[:MODIFIERS]`; nil with the reason when it is not an event xprof can open.
@@ -99,10 +106,13 @@ public struct RecordOptions: Sendable {
 
     /// Why an event list was refused.
     public struct EventParseError: Error, Sendable {
+        /// The event list as the user gave it.
         public var text: String
+        /// Why it was refused, for the user (names the known events or modifiers).
         public var reason: String
     }
 
+    /// Which tasks are sampled.
     public var target: Target
     /// Samples per second per CPU.
     public var frequency: UInt64 = 997
@@ -127,6 +137,7 @@ public struct RecordOptions: Sendable {
     /// Ring buffer size per CPU in pages (a power of two).
     public var ringPages: Int = 128
 
+    /// Options for `target` with xprof's defaults otherwise (997 Hz per CPU, `auto` event, no callchains, 128 pages).
     public init(target: Target) {
         self.target = target
     }
@@ -134,11 +145,19 @@ public struct RecordOptions: Sendable {
 
 /// What a recording produced.
 public struct RecordSummary: Sendable {
+    /// The file written (``RecordOptions/output``).
     public var output: String
+    /// Samples written to the file.
     public var samples: UInt64
+    /// Samples the kernel reported lost (LOST records, over all CPUs and events).
     public var lost: UInt64
+    /// Wall-clock length of the recording in seconds (monotonic clock, from just before sampling was
+    /// enabled to the end).
     public var duration: Double
+    /// The events sampled, by perf name with modifiers, comma-separated (after `auto` was resolved).
     public var event: String
+    /// Notes for the user from opening the events (a fallback to cpu-clock, user-only sampling under
+    /// `perf_event_paranoid`); already printed while recording.
     public var notes: [String]
     /// Exit status of the recorded command (nil for -a / -p).
     public var commandStatus: Int32?

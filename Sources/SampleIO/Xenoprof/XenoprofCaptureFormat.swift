@@ -8,8 +8,11 @@ import Foundation
 /// event stream of the coordinator, with a `capture.json` header (docs/FORMAT.md). A directory or a
 /// `.tar` of one, recognised by content.
 public enum XenoprofCaptureFormat: SampleFormat {
+    /// The name `info` and messages show for this format.
     public static let name = "xenoprof-capture"
 
+    /// A directory whose `capture.json` says `xenoprof-capture`, or any ustar archive (its `capture.json` is
+    /// checked when opened).
     public static func sniff(prefix: [UInt8], path: String) -> Bool {
         if FileBytes.isDirectory(path) {
             guard let head = try? FileBytes.prefix(of: path + "/capture.json", count: 4096) else { return false }
@@ -19,6 +22,8 @@ public enum XenoprofCaptureFormat: SampleFormat {
         return prefix.count >= 262 && prefix[257..<262].elementsEqual("ustar".utf8)
     }
 
+    /// Reads and checks `capture.json` (an error names it and says what docs/FORMAT.md expects); the rings are
+    /// read as batches are asked for.
     public static func open(path: String) throws(SampleIOError) -> any SampleSource {
         try XenoprofCaptureSource(path: path)
     }

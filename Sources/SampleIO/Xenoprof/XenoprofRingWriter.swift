@@ -6,17 +6,26 @@
 /// Used by the scenario generator to write synthetic captures; the decoder is checked independently
 /// against a C writer built from Xen's struct definitions.
 public final class XenoprofRingWriter {
+    /// Rings (one per vCPU, `xenoprof_buf.vcpu_id` 0 ..< vcpus) in each snapshot.
     public let vcpus: Int
+    /// Slots per ring (`xenoprof_buf.event_size`); one is always kept free, so a ring holds `maxSamples - 1`.
     public let maxSamples: Int
+    /// Width of an entry's pc in bits: 64 (x86-64 Xen) or 32 (`struct event_log` of a 32-bit build).
     public let wordSize: Int
+    /// The pc value that marks a backtrace (`XENOPROF_ESCAPE_CODE`: all ones in the word size).
     public let escape: UInt64
     private var heads: [UInt32]
     private var tails: [UInt32]
     private var entries: [[(UInt64, UInt8, UInt8)]]
     private var counters: [[UInt64]]  // xen, kernel, user, lost
+    /// Every snapshot taken so far, back to back: per snapshot one `xenoprof_buf` per vCPU, in vCPU order (the
+    /// bytes of a capture's `domN.rings` file).
     public private(set) var snapshots: [UInt8] = []
+    /// How many times ``snapshot()`` was called.
     public private(set) var snapshotCount = 0
 
+    /// Empty rings for `vcpus` vCPUs. `escape` nil: the 64-bit escape code (pass `0xFFFF_FFFF` with
+    /// `wordSize` 32).
     public init(vcpus: Int, maxSamples: Int, wordSize: Int = 64, escape: UInt64? = nil) {
         self.vcpus = vcpus
         self.maxSamples = maxSamples

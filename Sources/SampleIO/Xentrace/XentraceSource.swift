@@ -3,8 +3,11 @@
 /// Recognised by content: the file starts with a `TRC_TRACE_CPU_CHANGE` record (two extra words, no TSC)
 /// naming a CPU and a window size.
 public enum XentraceFormat: SampleFormat {
+    /// The name `info` and messages show for this format.
     public static let name = "xentrace"
 
+    /// True when the first 12 bytes are a `TRC_TRACE_CPU_CHANGE` header (two extra words) with a CPU below 4096
+    /// and a non-zero window size.
     public static func sniff(prefix: [UInt8], path: String) -> Bool {
         guard prefix.count >= 12 else { return false }
         var c = ByteCursor(prefix)
@@ -13,10 +16,12 @@ public enum XentraceFormat: SampleFormat {
         return h == XentraceLayout.cpuChange | 2 << 28 && cpu < 4096 && size > 0
     }
 
+    /// Opens `path` with xenalyze's default TSC rate (cycles become nanoseconds at that rate).
     public static func open(path: String) throws(SampleIOError) -> any SampleSource {
         try XentraceSource(path: path, options: ReadOptions())
     }
 
+    /// Opens `path`, converting TSC cycles to nanoseconds at `options.cpuHz` (nil: xenalyze's default).
     public static func open(path: String, options: ReadOptions) throws(SampleIOError) -> any SampleSource {
         try XentraceSource(path: path, options: options)
     }
