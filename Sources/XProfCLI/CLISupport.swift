@@ -7,6 +7,8 @@ import Glibc
 /// Exit codes (docs/ARCHITECTURE.md, "Errors and exit codes"): 0 ok, 64 usage, 65 bad input data, 66 missing
 /// input, 77 permission, 1 other.
 public enum ExitCodes {
+    /// The exit code for an input error: 65 for data that cannot be read (bad, cut short, unsupported),
+    /// 66 for a missing input, 77 for a permission refused, 1 otherwise.
     public static func code(for e: SampleIOError) -> Int32 {
         switch e.code {
         case .badData, .truncated, .unsupported: 65
@@ -78,6 +80,9 @@ public func checkOutputWritable(_ path: String, option: String) {
     unlink(path)
 }
 
+/// Writes `text` to the file `path` (given with `option`, named in the error) through ``FileBytes/write(_:to:)``;
+/// on failure prints "cannot write the OPTION file" with the cause and a hint, and exits with the error's code
+/// (``ExitCodes/code(for:)``).
 public func writeOutput(_ text: String, to path: String, option: String) {
     do throws(SampleIOError) {
         try FileBytes.write(Array(text.utf8), to: path)

@@ -6,8 +6,10 @@ public struct InputOptions: ParsableArguments {
     @Option(name: .customLong("cpu-hz"), help: ArgumentHelp("The tracing host's TSC rate for xentrace files, which record cycles, not time: a number of Hz, or with a unit (2.4GHz, 2400MHz). Default 2.4 GHz, as xenalyze.", valueName: "HZ"))
     public var cpuHz: String?
 
+    /// Options as ArgumentParser fills them (none given).
     public init() {}
 
+    /// Refuses a `--cpu-hz` that is not a rate (``parseHz(_:)``), with the forms it takes.
     public func validate() throws {
         if let cpuHz, Self.parseHz(cpuHz) == nil {
             throw ValidationError("--cpu-hz expects a rate in Hz, e.g. 2400000000, 2.4GHz or 2400MHz, not '\(cpuHz)'")

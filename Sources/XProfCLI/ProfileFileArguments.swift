@@ -13,8 +13,10 @@ public struct ProfileFileArguments: ParsableArguments {
     @Option(name: [.customShort("i"), .customLong("input")], help: ArgumentHelp("The profile, as perf's -i (instead of the positional file).", valueName: "file"))
     public var input: String?
 
+    /// Options as ArgumentParser fills them (none given).
     public init() {}
 
+    /// Refuses a profile given twice (as FILE and as `-i FILE`).
     public func validate() throws {
         if positional != nil, input != nil { throw ValidationError("give the profile once: as FILE or as -i FILE") }
     }

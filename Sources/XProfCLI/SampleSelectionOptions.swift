@@ -18,13 +18,17 @@ public struct SampleSelectionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Only samples taken in this window: START,END in seconds of the recording's clock (as xprof script and perf script print times), either may be empty; or shares of the recording from its first sample to its last: 10%/2 (the second tenth), 0%-25% (the first quarter), several apart by commas (10%/1,10%/3). Like perf report --time.", valueName: "START,END|N%/K|A%-B%"))
     public var time: String?
 
+    /// perf report's sample filters (`--comms`, `--pids`, `--tids`, `--dsos`, `--symbols`).
     @OptionGroup public var filters: SampleFilterOptions
 
     @Option(help: ArgumentHelp("With --comms, --pids, --tids, --dsos or --symbols: percentages of all samples (absolute, perf's default) or of the kept ones (relative).", valueName: "absolute|relative"))
     public var percentage: String = "absolute"
 
+    /// Options as ArgumentParser fills them (none given: every sample).
     public init() {}
 
+    /// Refuses a `--mode`, `--time` or `--percentage` it cannot read, naming the forms each takes (`--event`
+    /// is checked against the input, in ``selection(for:path:input:firstWhenSeveral:)``).
     public func validate() throws {
         if let mode, SampleMode(name: mode) == nil {
             throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
@@ -106,8 +110,10 @@ public struct SampleFilterOptions: ParsableArguments {
     @Option(name: [.customLong("symbols"), .customShort("S")], help: ArgumentHelp("Only samples in these functions, named as rows show them, like perf report --symbols.", valueName: "NAME[,NAME…]"))
     public var symbolNames: [String] = []
 
+    /// Options as ArgumentParser fills them (no filter).
     public init() {}
 
+    /// Refuses a pid or tid that is not a number (empty items of a list, `--comms a,,b`, are dropped).
     public func validate() throws {
         for (name, ids) in [("--pids", pids), ("--tids", tids)] {
             for id in Self.list(ids) where Int32(id) == nil {
@@ -116,6 +122,8 @@ public struct SampleFilterOptions: ParsableArguments {
         }
     }
 
+    /// The filters as the builders apply them: each list split at commas and trimmed (empty where the
+    /// option was not given).
     public var filter: SampleFilter {
         var f = SampleFilter()
         f.comms = Self.list(comms)
@@ -143,6 +151,8 @@ public struct SampleFilterOptions: ParsableArguments {
 /// The times of a recording's first and last samples, as perf keeps them in its header (HEADER_SAMPLE_TIME) for
 /// `--time` shares: read here from the samples themselves, so every input format has them.
 public enum SampleTimeSpan {
+    /// The first and last sample times of `path` (nanoseconds, the recording's clock), read with `input`'s
+    /// options in a pass over its samples; nil when it has none.
     public static func of(_ path: String, input: InputOptions) throws(SampleIOError) -> (first: UInt64, last: UInt64)? {
         let source = try input.open(path)
         source.setCallchainsWanted(false)

@@ -9,14 +9,17 @@ public struct SamplingRate: ExpressibleByArgument, Sendable, Equatable {
     /// A number, or nil for `max`.
     public var hertz: UInt64?
 
+    /// A rate of `hertz` samples a second, or the kernel's limit for nil.
     public init(hertz: UInt64?) { self.hertz = hertz }
 
+    /// `-F`'s value: a positive number, or `max`; nil for anything else (ArgumentParser says so).
     public init?(argument: String) {
         if argument == "max" { hertz = nil; return }
         guard let n = UInt64(argument), n >= 1 else { return nil }
         hertz = n
     }
 
+    /// What help shows as the default: the number, or `max`.
     public var defaultValueDescription: String { hertz.map(String.init) ?? "max" }
 
     /// The rate to ask the kernel for: the number, or the kernel's limit for `max` (1000 when unreadable).

@@ -4,6 +4,7 @@ import SampleIO
 
 /// Symbol-source options shared by the commands that resolve addresses.
 public struct SymbolOptionGroup: ParsableArguments {
+    /// Options as ArgumentParser fills them (none given: symbols found from the recording).
     public init() {}
 
     @Option(help: "The hypervisor image (xen-syms), shared by all domains.")
@@ -30,6 +31,7 @@ public struct SymbolOptionGroup: ParsableArguments {
     @Flag(name: .customLong("no-demangle"), help: "Show C++ names as the symbol table has them (mangled).")
     public var noDemangle = false
 
+    /// Refuses a `--vmlinux`, `--kallsyms` or `--system-map` that is not `DOM=FILE` with a numeric domain.
     public func validate() throws {
         for (flag, list) in [("--vmlinux", vmlinux), ("--kallsyms", kallsyms), ("--system-map", systemMap)] {
             for item in list where Self.split(item) == nil {
@@ -38,6 +40,7 @@ public struct SymbolOptionGroup: ParsableArguments {
         }
     }
 
+    /// `DOM=FILE` as its domain and path; nil when the domain is not a number or the path is empty.
     public static func split(_ item: String) -> (DomainID, String)? {
         guard let eq = item.firstIndex(of: "=") else { return nil }
         guard let d = UInt32(item[..<eq]) else { return nil }
@@ -59,6 +62,7 @@ public struct SymbolOptionGroup: ParsableArguments {
         return a
     }
 
+    /// The options as attribution takes them (per-domain images by domain id).
     public var options: SymbolOptions {
         var o = SymbolOptions()
         o.xen = xen
