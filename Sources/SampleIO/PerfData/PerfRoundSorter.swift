@@ -2,10 +2,15 @@
 /// samples (with their callchains) and side-band events wait here until a FINISHED_ROUND proves nothing
 /// older can follow (``RoundLimit``), then go out in (time, file order).
 ///
-/// A waiting sample's callchain stays in the file when the file is at hand (``queue(_:chainInFileAt:count:)``:
+/// A waiting sample's callchain stays in the file when the file is at hand (``queue(_:chainInFileAt:count:into:)``:
 /// only where it is, decoded once when the sample goes out) or is copied into `pendingFrames`.
+///
+/// The live recorder sorts the records of its per-CPU rings with the same rule and the same sorter, without a
+/// file: it queues each drained round as a batch (``queue(_:into:)``) and ends the round
+/// (docs/ARCHITECTURE.md, "Recording").
 final class PerfRoundSorter {
-    private unowned let cursor: PerfRecordCursor
+    /// The file's records (nil for the live recorder, whose callchains are always copied in).
+    private unowned(unsafe) let cursor: PerfRecordCursor?
     private var limit = RoundLimit()
     /// Samples waiting, with their file sequence numbers and where their callchains are (`inFile` | file
     /// offset of the raw entries, else the index of their frames in `pendingFrames`; with a file reference,
@@ -32,8 +37,9 @@ final class PerfRoundSorter {
     /// Marks a pending sample's chain reference as a byte offset into the file.
     private static let inFile: UInt64 = 1 << 63
 
-    /// Sorts the events of the records `cursor` reads (whose file holds the callchains left in place).
-    init(cursor: PerfRecordCursor) {
+    /// Sorts the events of the records `cursor` reads (whose file holds the callchains left in place); nil
+    /// for records that are not in a file (the live recorder's rings).
+    init(cursor: PerfRecordCursor? = nil) {
         self.cursor = cursor
     }
 
@@ -75,6 +81,30 @@ final class PerfRoundSorter {
         seq += 1
         limit.see(s.time)
         if pendingSamples.count >= 1 << 21 { flush(upTo: limit.newest, into: &ready) }
+    }
+
+    /// The records of one drained round of the live recorder's rings, in the order they were read (each ring
+    /// in time order, the rings one after another); callchains are copied from the batch's frames.
+    func queue(_ batch: SampleBatch, into ready: inout SampleBatch) {
+        var j = 0
+        batch.frames.withUnsafeBufferPointer { frames in
+            for i in 0...batch.samples.count {
+                while j < batch.sideband.count, batch.sideband[j].beforeSample <= i {
+                    queue(batch.sideband[j].event, time: batch.sideband[j].time)
+                    j += 1
+                }
+                guard i < batch.samples.count else { break }
+                let s = batch.samples[i]
+                let start = Int(s.chainStart), count = Int(s.chainCount)
+                if count == 0 || start + count > frames.count {
+                    var plain = s
+                    plain.chainCount = 0
+                    queue(plain, into: &ready)
+                } else {
+                    queue(s, chain: UnsafeBufferPointer(rebasing: frames[start..<(start + count)]), into: &ready)
+                }
+            }
+        }
     }
 
     /// A side-band event.
@@ -133,9 +163,9 @@ final class PerfRoundSorter {
         keptChain.removeAll()
         keptFrames.removeAll()
         oldestNeeded = Int.max
-        posAtLastFlush = cursor.pos
+        posAtLastFlush = cursor?.pos ?? 0
         var nextSideband = 0
-        let raw = cursor.file.raw, big = cursor.big, scratch = self.scratch.frames
+        let scratch = self.scratch.frames
         let frames = pendingFrames.buffer
         for oi in order {
             let i = Int(oi)
@@ -159,10 +189,10 @@ final class PerfRoundSorter {
                 continue
             }
             let ref = pendingChain[i]
-            if ref & Self.inFile != 0 {
+            if ref & Self.inFile != 0, let cursor {
                 let at = Int(ref & ~Self.inFile), count = Int(smp.chainCount)
                 if smp.time <= limit {
-                    let r = RawRecord(p: UnsafeRawBufferPointer(rebasing: raw[at..<(at + 8 * count)]), big: big)
+                    let r = RawRecord(p: UnsafeRawBufferPointer(rebasing: cursor.file.raw[at..<(at + 8 * count)]), big: cursor.big)
                     let range = PerfModes.decodeChain(r, at: 0, count: count, ip: smp.ip, mode: smp.mode, into: scratch)
                     smp.chainStart = UInt32(truncatingIfNeeded: ready.frames.count)
                     smp.chainCount = UInt32(truncatingIfNeeded: range.count)
@@ -209,7 +239,7 @@ final class PerfRoundSorter {
     /// `flush(upTo:into:)` when `order` is ready and the pending events are samples without callchains: the
     /// due ones (a prefix of `order`) are gathered into `ready` in one block, the rest kept in order.
     private func flushPlainSamples(upTo limit: UInt64, into ready: inout SampleBatch) {
-        posAtLastFlush = cursor.pos
+        posAtLastFlush = cursor?.pos ?? 0
         oldestNeeded = Int.max
         let n = order.count
         let smp = pendingSamples.buffer, seq = pendingSampleSeq.buffer

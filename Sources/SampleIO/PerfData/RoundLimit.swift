@@ -1,6 +1,6 @@
-/// perf's FINISHED_ROUND rule, written once for the three places that order events by time: the file
-/// reader's round sorter (``PerfRoundSorter``), the merging stage (``MergeStage``) and the live recorder
-/// (``RoundOrderer``).
+/// perf's FINISHED_ROUND rule, written once for the places that order events by time: the round sorter
+/// (``PerfRoundSorter``, which the file reader and the live recorder both use) and the merging stage
+/// (``MergeStage``).
 ///
 /// perf writes the ring buffers out in rounds; a round's records are each in time order per ring but not
 /// across rings. Whatever a later round holds was written after the previous round was complete, so it is

@@ -197,18 +197,14 @@ public enum Recorder {
         defer { scratch.deallocate() }
         var pfds = session.rings.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
         var writeError: SampleIOError? = nil
-        // Rings are drained one after another; records reach the file in time order through the orderer,
-        // released one round late (perf's FINISHED_ROUND rule).
-        var orderer = RoundOrderer()
+        // Rings are drained one after another; records reach the file in time order through the sorter the
+        // perf.data reader uses, released one round late (perf's FINISHED_ROUND rule).
+        let sorter = PerfRoundSorter()
         var ordered = SampleBatch()
-        var limit = RoundLimit()
         func endRound(final: Bool) {
-            limit.see(RoundOrderer.newestTime(parser.batch))
-            orderer.add(parser.batch)
+            sorter.queue(parser.batch, into: &ordered)
             parser.batch = SampleBatch()
-            let complete = limit.endRound()
-            let released = orderer.release(upTo: final ? UInt64.max : complete)
-            if ordered.isEmpty { ordered = released } else { ordered.appendBatch(released) }
+            if final { sorter.finish(into: &ordered) } else { sorter.endRound(into: &ordered) }
         }
         var lastFlush = monotonicSeconds()
         func flush(force: Bool) {

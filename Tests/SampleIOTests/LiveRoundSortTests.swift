@@ -1,9 +1,9 @@
 import Testing
 @testable import SampleIO
 
-/// The live recorder's cross-ring ordering: records of rings drained one after another reach the file in
-/// time order, one round late.
-@Suite struct RoundOrdererTests {
+/// The live recorder's cross-ring ordering, by the perf.data reader's sorter (``PerfRoundSorter`` without a
+/// file): records of rings drained one after another reach the file in time order, one round late.
+@Suite struct LiveRoundSortTests {
     static func mapping(_ start: UInt64) -> SidebandEvent {
         .mapping(Mapping(pid: 7, start: start, length: 0x1000, fileOffset: 0, path: "/bin/w"))
     }
@@ -35,28 +35,44 @@ import Testing
         return out
     }
 
+    /// The sorter's output for rounds queued and ended one after another (the last one finishing).
     @Test func aMappingOnAnotherCPUComesBeforeTheSamplesItMaps() {
         // Ring 1 is read after ring 0, but the exec's mapping (time 10, cpu 1) precedes the samples on
         // cpu 0 (times 12, 14) that run in it.
-        var o = RoundOrderer()
-        let r1 = Self.round([(12, nil), (14, nil)], [(10, Self.mapping(0x1000)), (11, nil)])
-        o.add(r1)
+        let sorter = PerfRoundSorter()
+        var out = SampleBatch()
+        sorter.queue(Self.round([(12, nil), (14, nil)], [(10, Self.mapping(0x1000)), (11, nil)]), into: &out)
+        sorter.endRound(into: &out)
         // Released up to the previous round's newest time (none yet): nothing leaves in the first round.
-        #expect(Self.flat(o.release(upTo: 0)).isEmpty)
-        let newest1 = RoundOrderer.newestTime(r1)
-        #expect(newest1 == 14)
+        #expect(Self.flat(out).isEmpty)
         // Round 2: a record from round 1's time span that was still being written (13 on cpu 1).
-        o.add(Self.round([(20, nil)], [(13, nil), (21, nil)]))
-        #expect(Self.flat(o.release(upTo: newest1)) == ["m10", "s11", "s12", "s13", "s14"])
-        #expect(Self.flat(o.release(upTo: UInt64.max)) == ["s20", "s21"])
-        #expect(o.pending.isEmpty)
+        sorter.queue(Self.round([(20, nil)], [(13, nil), (21, nil)]), into: &out)
+        sorter.endRound(into: &out)
+        #expect(Self.flat(out) == ["m10", "s11", "s12", "s13", "s14"])
+        var rest = SampleBatch()
+        sorter.finish(into: &rest)
+        #expect(Self.flat(rest) == ["s20", "s21"])
     }
 
     @Test func equalTimesKeepArrivalOrderAndSideBandFirst() {
-        var o = RoundOrderer()
-        o.add(Self.round([(5, Self.mapping(1)), (5, nil), (0, Self.mapping(2))], [(5, nil), (3, nil)]))
+        let sorter = PerfRoundSorter()
+        var out = SampleBatch()
+        sorter.queue(Self.round([(5, Self.mapping(1)), (5, nil), (0, Self.mapping(2))], [(5, nil), (3, nil)]), into: &out)
+        sorter.finish(into: &out)
         // Time-0 records (the recorder's synthesized mappings of existing processes) go first.
-        #expect(Self.flat(o.release(upTo: .max)) == ["m0", "s3", "m5", "s5", "s5"])
+        #expect(Self.flat(out) == ["m0", "s3", "m5", "s5", "s5"])
+    }
+
+    /// A sample without a callchain between ones with callchains keeps none, and theirs stay theirs.
+    @Test func samplesWithoutCallchainsMixed() {
+        var b = Self.round([(2, nil)], [(1, nil)])
+        b.append(Sample(ip: 0x77, time: 3, pid: 7, tid: 7, mode: .user), callchain: [])
+        let sorter = PerfRoundSorter()
+        var out = SampleBatch()
+        sorter.queue(b, into: &out)
+        sorter.finish(into: &out)
+        #expect(out.samples.map(\.time) == [1, 2, 3])
+        #expect(out.callchain(of: 2).isEmpty && out.callchain(of: 0).map(\.ip) == [0x1001, 0x9001])
     }
 
     @Test func appendBatchRebasesChainsAndSideBand() {
