@@ -208,11 +208,16 @@ public final class ElfImage: Sendable {
         guard gelf_getshdr(verdef, &vdShdr) != nil else { return nil }
         var names: [Int: String] = [:]
         var offset = 0
+        // Offsets are the file's (vd_next, vd_aux: 32-bit each, summed): past the section they end the walk
+        // (libelf takes an Int32 offset; a damaged chain would otherwise overflow it).
+        let end = min(vdData.pointee.d_size, Int(Int32.max))
         for _ in 0..<4096 {
+            guard offset < end else { break }
             var vd = GElf_Verdef()
             guard gelf_getverdef(vdData, Int32(offset), &vd) != nil else { break }
             var aux = GElf_Verdaux()
-            if vd.vd_flags & UInt16(VER_FLG_BASE) == 0, gelf_getverdaux(vdData, Int32(offset + Int(vd.vd_aux)), &aux) != nil,
+            let auxAt = offset + Int(vd.vd_aux)
+            if vd.vd_flags & UInt16(VER_FLG_BASE) == 0, auxAt < end, gelf_getverdaux(vdData, Int32(auxAt), &aux) != nil,
                let cname = elf_strptr(elf, Int(vdShdr.sh_link), Int(aux.vda_name)) {
                 names[Int(vd.vd_ndx)] = String(cString: cname)
             }

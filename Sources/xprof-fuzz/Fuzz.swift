@@ -19,9 +19,10 @@ import CPerfShim
 /// `xenoprof` (a capture packed with tar, with `capture.json`), `oprofile` (the words of an OProfile
 /// stream, placed in a fixed capture with one active domain), `xentrace` (a xentrace file), `kallsyms` (the
 /// text of /proc/kallsyms or a System.map, then looked up), `elf` (an ELF file's headers and symbol tables,
-/// then looked up).
+/// then looked up), `dwarf` (an ELF file's DWARF line and inline tables, asked for addresses around its
+/// symbols through every path: the index on two threads, the line rows, one address at a time).
 enum FuzzTarget: String, CaseIterable {
-    case perfdata, xprof, xenoprof, oprofile, xentrace, kallsyms, elf
+    case perfdata, xprof, xenoprof, oprofile, xentrace, kallsyms, elf, dwarf
 
     /// Decodes `bytes` (written to `scratch` first: the decoders read files) and drains every batch.
     /// - Returns: a one-line summary (samples, or the error's first line).
@@ -50,6 +51,7 @@ enum FuzzTarget: String, CaseIterable {
             case .xenoprof, .oprofile: source = try XenoprofCaptureFormat.open(path: scratch)
             case .xentrace: source = try XentraceFormat.open(path: scratch, options: ReadOptions())
             case .kallsyms: return ""
+            case .dwarf: return Self.dwarf(scratch)
             case .elf:
                 do throws(SymbolMapError) {
                     let image = try ElfImage(path: scratch)
@@ -78,6 +80,46 @@ enum FuzzTarget: String, CaseIterable {
         for i in 0..<min(table.count, 4096) {
             let a = table.start(at: i)
             out += [a, a &- 1, a &+ 1, a &+ 0x1000]
+        }
+        return out
+    }
+
+    /// The `dwarf` target: the file's DWARF asked for lines and inline chains at ``dwarfProbes(_:)`` through
+    /// `Symbolizer` (the index, units read on two threads; the line rows of `--lines`; the inline TSV) and
+    /// through a `DwarfLines` of its own (one address at a time, no helper). Damage must give an error or a
+    /// miss (docs/ARCHITECTURE.md, "Line and inline index", "Damaged DWARF").
+    static func dwarf(_ path: String) -> String {
+        do throws(SymbolMapError) {
+            let symbolizer = try Symbolizer(path: path, debugDirectories: [])
+            guard symbolizer.format == .elf else { return "not ELF" }
+            let addresses = dwarfProbes(symbolizer.table)
+            let results = symbolizer.symbolize(addresses, lines: true, inlines: true)
+            let located = results.filter { $0.location != nil }.count
+            let frames = results.reduce(0) { $0 + $1.frames.count }
+            let rows = symbolizer.tsv(addresses, lines: true).count
+            let inlineRows = symbolizer.inlineTSV(addresses).count
+            let lines = try DwarfLines(path: path)
+            var single = 0
+            for a in addresses.prefix(48) {
+                single += lines.frames(for: a).count
+                if let l = lines.location(for: a) { single += 1; _ = lines.fullPath(l.file, for: a) }
+                _ = lines.rawLocation(for: a)
+            }
+            return "\(addresses.count) addresses, \(located) located, \(frames) frames, \(rows)+\(inlineRows) TSV bytes, "
+                + "\(single) single answers, \(lines.unitCount) units\(lines.problem.map { "; " + $0 } ?? "")"
+        } catch {
+            return "refused: " + (error.description.split(separator: "\n").first.map(String.init) ?? "")
+        }
+    }
+
+    /// Addresses for the `dwarf` target: for the first symbols, every 3rd byte of their first 48 (inline
+    /// chains change there), their last byte and one past it; a few far outside.
+    static func dwarfProbes(_ table: SymbolTable) -> [UInt64] {
+        var out: [UInt64] = [0, 1, 0x40_0000, 0x40_1000, UInt64.max]
+        for i in 0..<min(table.count, 32) {
+            let a = table.start(at: i)
+            for k in stride(from: UInt64(0), to: 48, by: 3) { out.append(a &+ k) }
+            out.append(a &- 1)
         }
         return out
     }
@@ -144,6 +186,7 @@ let fuzzTarget: FuzzTarget = {
 @_cdecl("xprof_fuzz_main")
 public func fuzzMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
     _ = fuzzTarget
+    setenv("XPROF_SYMBOL_CACHE", "off", 1)  // every input is a new file: the symbol cache would only grow
     var count = argc
     var vector = argv
     return LLVMFuzzerRunDriver(&count, &vector) { data, size in fuzzOneInput(data, size) }
@@ -166,6 +209,7 @@ enum Replay {
             exit(64)
         }
         defer { unlink(scratchFile) }
+        setenv("XPROF_SYMBOL_CACHE", "off", 1)
         for path in args.dropFirst() {
             do throws(SampleIOError) {
                 let bytes = try FileBytes.read(path)

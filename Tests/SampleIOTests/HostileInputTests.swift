@@ -151,6 +151,36 @@ import Testing
         }
     }
 
+    /// A zstd frame of `blocks` RLE blocks, each 128 KiB of zeros (4 bytes apiece: 64 KiB of frame inflate
+    /// to 2 GiB).
+    static func zstdZeros(blocks: Int) -> [UInt8] {
+        var f: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x50]  // magic, no content size, 1 MiB window
+        for k in 0..<blocks {
+            let header = UInt32(k == blocks - 1 ? 1 : 0) | UInt32(1) << 1 | UInt32(128 << 10) << 3  // RLE, 128 KiB
+            f += [UInt8(header & 0xFF), UInt8(header >> 8 & 0xFF), UInt8(header >> 16 & 0xFF), 0]
+        }
+        return f
+    }
+
+    /// A compressed record of 64 KiB that inflates to 2 GiB: refused once it passes what one record may
+    /// inflate to (perf's rule: the ring buffer's size; 64 MiB without a COMPRESSED header) instead of being
+    /// buffered whole; the records around it are read.
+    @Test func compressedRecordInflatingPastItsLimitIsRefused() throws {
+        let frame = Self.zstdZeros(blocks: 16_380)
+        var data = ByteWriter()
+        Self.plainSample(ip: 0x1000, time: 1, to: &data)
+        Self.compressed(frame, to: &data)
+        Self.plainSample(ip: 0x4000, time: 4, to: &data)
+        var inner = ByteWriter()
+        Self.plainSample(ip: 0x5000, time: 5, to: &inner)
+        Self.compressed(Self.zstdFrame(inner.bytes), to: &data)  // the stream starts anew after the refusal
+        for (samples, stats) in try Self.decodeBothWays(Self.perfData(attrs: [Attr(sampleType: Self.plainSampleType, ids: [])], data: data.bytes)) {
+            #expect(samples.map(\.ip) == [0x1000, 0x4000, 0x5000])
+            #expect(stats.droppedRecords["compressed"] == 1, "\(stats.droppedRecords)")
+            #expect(stats.warnings.contains { $0.contains("inflates to more than \(PerfDecompressor.defaultRecordInflated) bytes") }, "\(stats.warnings)")
+        }
+    }
+
     // MARK: sample_id_all trailers by id
 
     @Test func sideBandTrailersUseTheAttrTheirIDNames() throws {

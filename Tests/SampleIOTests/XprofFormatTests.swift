@@ -164,6 +164,28 @@ import Testing
         }
     }
 
+    /// A compressed batch chunk whose header states a payload of 256 MiB (the format's limit) for a few
+    /// hundred stored bytes: deflate cannot expand that far, so it is refused before a 256 MiB buffer is
+    /// allocated (docs/ARCHITECTURE.md, "Sizes read from input").
+    @Test func statedInflatedSizeBeyondDeflatesReachIsRefused() throws {
+        let path = try Self.write(Self.makeBatches(count: 2, perBatch: 8))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var bytes = try FileBytes.read(path)
+        let chunk = Self.chunkOffsets(bytes)[2]
+        let stored = Int(ByteCursor(bytes).peek(UInt32.self, .little, at: chunk + 8) ?? 0)
+        #expect(ByteCursor(bytes).peek(UInt16.self, .little, at: chunk + 6) == 1, "the writer compresses batches")
+        for (k, b) in withUnsafeBytes(of: UInt32(256 << 20).littleEndian, Array.init).enumerated() { bytes[chunk + 12 + k] = b }
+        try FileBytes.write(bytes, to: path)
+        do {
+            _ = try Self.readAll(path)
+            Issue.record("a payload size of 256 MiB for \(stored) stored bytes was accepted")
+        } catch let e as SampleIOError {
+            #expect(e.description.contains("compressed payload of \(stored) bytes states 268435456 bytes inflated"), "\(e)")
+            #expect(e.description.contains(path))
+            #expect(e.offset == chunk + 12)
+        }
+    }
+
     @Test func notAnXprofFileIsRefusedByContent() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("fake-\(UUID().uuidString).xprof").path
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -10,6 +10,8 @@ enum XprofLayout {
     static let frameSize = 16
     static let maxChunkBytes = 256 << 20
     static let flagCompressed: UInt16 = 1
+    /// deflate's largest expansion: one 258-byte match per (at best) 2 bits of compressed data.
+    static let maxDeflateRatio = 1032
 
     enum Kind: UInt16 {
         case metadata = 1

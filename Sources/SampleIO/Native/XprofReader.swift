@@ -168,6 +168,12 @@ final class XprofFileSource: SampleSource {
         }
         var payload = body
         if flags & XprofLayout.flagCompressed != 0 {
+            // deflate expands at most 1032-fold (a 258-byte match per 2 bits), so a payload size beyond that
+            // is damage, refused before the output buffer is allocated (docs/ARCHITECTURE.md, "Sizes read from input").
+            guard UInt64(size) <= UInt64(stored) * UInt64(XprofLayout.maxDeflateRatio) + 64 else {
+                throw SampleIOError(.badData, "chunk \(chunkIndex): compressed payload of \(stored) bytes states \(size) bytes inflated, more than deflate's 1032-fold expansion allows",
+                                    path: file.path, offset: start + 12, hint: "the file is corrupt from here on")
+            }
             guard let inflated = Zlib.inflate(body[...], expectedSize: size) else {
                 throw SampleIOError(.badData, "chunk \(chunkIndex): compressed payload does not inflate to \(size) bytes",
                                     path: file.path, offset: start + XprofLayout.chunkHeaderSize)

@@ -7,6 +7,10 @@ final class PerfDecompressor {
     /// How much one record inflates to at most, from the COMPRESSED feature's `mmap_len` (a damaged one may
     /// say anything: only a hint for the size of the output chunks).
     var chunkHint = 0
+    /// What one record may inflate to when the file has no COMPRESSED feature (perf's default ring buffer
+    /// is 512 KiB + a page; `-m` makes it larger), and the most any `mmap_len` is believed.
+    static let defaultRecordInflated = 64 << 20
+    static let maxRecordInflated = 1 << 30
     /// Decompressed payloads still to read (plus any partial record carried over).
     private var inflated: [UInt8] = []
     private var inflatedPos = 0
@@ -29,6 +33,12 @@ final class PerfDecompressor {
         // Chunks within 256 KiB ... 16 MiB; the stream is drained chunk by chunk anyway.
         var chunk = [UInt8](repeating: 0, count: min(max(chunkHint, 1 << 18), 1 << 24))
         var used = 0
+        // perf's own rule: one record's payload inflates to at most the ring buffer's size (`mmap_len`: perf
+        // compresses at most that much ring data at a time and decompresses into a buffer of that size). A
+        // payload that goes on (a zstd frame of RLE blocks turns 64 KiB into 2 GiB) is refused, not buffered.
+        let limit = chunkHint > 0 ? min(chunkHint, Self.maxRecordInflated) : Self.defaultRecordInflated
+        var produced = 0
+        let kept = inflated.count
         while true {
             var consumed = 0
             var err: UnsafePointer<CChar>? = nil
@@ -39,6 +49,16 @@ final class PerfDecompressor {
                 return "\(path): compressed record at byte \(offset) does not decompress (zstd: \(err.map { String(cString: $0) } ?? "error")); its events are lost"
             }
             used += consumed
+            produced += Int(n)
+            if produced > limit {
+                // This payload's output is dropped and the stream started anew (perf ends a frame per record).
+                inflated.removeSubrange(max(kept, inflatedPos)...)
+                xprof_zstd_stream_free(zstd)
+                self.zstd = nil
+                return "\(path): compressed record at byte \(offset) inflates to more than \(limit) bytes"
+                    + (chunkHint > 0 ? " (the COMPRESSED header's mmap_len)" : " (no COMPRESSED header says how much)")
+                    + "; its events are lost"
+            }
             inflated.append(contentsOf: chunk[0..<Int(n)])
             // Done when all input is used and the output did not fill up (no more pending output).
             if used >= src.count && Int(n) < chunk.count { return nil }
