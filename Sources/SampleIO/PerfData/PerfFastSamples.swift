@@ -80,6 +80,14 @@ extension PerfDataSource {
             let time = timeAt >= 0 ? p.loadUnaligned(fromByteOffset: timeAt, as: UInt64.self) : 0
             let cpu = cpuAt >= 0 ? p.loadUnaligned(fromByteOffset: cpuAt, as: UInt32.self) : UInt32.max
             let weight = periodAt >= 0 ? p.loadUnaligned(fromByteOffset: periodAt, as: UInt64.self) : fixedPeriod
+            var event: UInt16 = 0
+            if layout.id_count > 0 {
+                // The sample's event by its id, as the C loop finds it.
+                guard layout.id_at >= 0, Int(layout.id_at) + 8 <= size else { break }
+                let id = p.loadUnaligned(fromByteOffset: Int(layout.id_at), as: UInt64.self)
+                guard let k = (0..<Int(layout.id_count)).first(where: { layout.ids[$0] == id }) else { break }
+                event = layout.id_events[k]
+            }
             let (dom, mode) = PerfModes.host(cpumode: cpumode)
             var chain = UnsafeBufferPointer<CallFrame>(start: nil, count: 0)
             if chainCount > 0 && wantChains {
@@ -89,7 +97,7 @@ extension PerfDataSource {
             }
             let key = SampleMerger.Key(ip: ip, pid: pid == UInt32.max ? -1 : Int32(bitPattern: pid),
                                        tid: tid == UInt32.max ? -1 : Int32(bitPattern: tid), domain: dom,
-                                       pcpu: cpu, vcpu: dom == .host ? cpu : Sample.unknownCPU, event: 0, mode: mode)
+                                       pcpu: cpu, vcpu: dom == .host ? cpu : Sample.unknownCPU, event: event, mode: mode)
             let h = SampleMerger.hash(key, chain)
             if let st {
                 st.sample(key, hash: h, chain: chain, time: time, weight: weight)
