@@ -209,7 +209,8 @@ public enum ReportBuilder {
         var batches = 0, misses = 0
         // The row cache keys of the samples ahead, up to the next side-band event (which may change them):
         // computed a run at a time, each key's slot asked for as it is made, so that the lookups of the run find
-        // their slots in the CPU's cache (one at a time, each waited for memory: half the attribution's time).
+        // their slots in the CPU's cache (one at a time, each waited for memory: half the attribution's time;
+        // docs/ARCHITECTURE.md, "Whole-system reports").
         var keysAhead = [(UInt64, UInt64, UInt64)](repeating: (0, 0, 0), count: 256)
         // The same for a sample's callchain frames (--children).
         var frameKeys = [(UInt64, UInt64, UInt64)](repeating: (0, 0, 0), count: 128)

@@ -2,7 +2,8 @@ internal import CPerfShim
 
 /// The bulk of a large recording in one tight loop, when samples are merged (``PerfDataSource/Delivery``
 /// `merged` or `mergedOnThread`) from a little-endian file of one event whose samples have a fixed layout,
-/// read through the cursor's window (``PerfDataSource/fastLayout`` is set).
+/// read through the cursor's window (``PerfDataSource/fastLayout`` is set). Several events of one layout
+/// (`perf record -a`'s) are told apart by id (docs/ARCHITECTURE.md, "Whole-system reports").
 extension PerfDataSource {
     /// Consecutive samples of the host or hypervisor, parsed from the window and handed to the merging stage
     /// (or the chunk for its thread) with no call per record. Stops at anything else — another record type, a
