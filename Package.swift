@@ -31,7 +31,7 @@ let package = Package(
         // The per-sample loops of decoding and attribution: exclusivity is checked at compile time only.
         .target(name: "SampleIO", dependencies: ["CPerfShim"], swiftSettings: hotLoops),
         .target(name: "SymbolMap", dependencies: ["CElfUtils"]),
-        .target(name: "Profile", dependencies: ["SampleIO", "SymbolMap"], swiftSettings: hotLoops),
+        .target(name: "Profile", dependencies: ["SampleIO", "SymbolMap", "CPerfShim"], swiftSettings: hotLoops),
         // What the command-line executables share: symbol options, exit codes, diagnostics.
         .target(
             name: "XProfCLI",

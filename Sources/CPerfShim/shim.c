@@ -171,6 +171,19 @@ size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sampl
         if (size - body_end < (size_t)tail) break;
         /* Room for the decoded chain (at most its entries plus the sampled ip). */
         if (frames && nr > 0 && frames_cap - used < nr + 1) break;
+        uint64_t event = 0;
+        if (l->id_count) {
+            /* The sample's event, by its id (a binary search of the sorted ids). */
+            if (l->id_at < 0 || (size_t)l->id_at + 8 > size) break;
+            uint64_t id = load64(p + l->id_at);
+            size_t lo = 0, hi = l->id_count;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (l->ids[mid] < id) lo = mid + 1; else hi = mid;
+            }
+            if (lo == l->id_count || l->ids[lo] != id) break;
+            event = l->id_events[lo];
+        }
         uint64_t ip = ip_at >= 0 ? load64(p + ip_at) : 0;
         uint64_t pid_tid = tid_at >= 0 ? load64(p + tid_at) : ~0ull;
         uint64_t pid = pid_tid & 0xFFFFFFFFull, tid = pid_tid >> 32;
@@ -179,7 +192,7 @@ size_t xprof_perf_fast_samples(const uint8_t *buf, size_t len, const xprof_sampl
         xprof_parsed_sample *s = out + n;
         s->ip = ip;
         s->threads = pid << 32 | tid;
-        s->place = domain << 32 | mode;
+        s->place = domain << 32 | event << 8 | mode;
         s->cpus = cpu << 32 | (domain == 0 ? cpu : 0xFFFFFFFFull);
         s->chain_start = 0;
         s->chain_count = 0;

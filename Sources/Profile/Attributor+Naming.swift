@@ -27,12 +27,20 @@ extension Attributor {
     }
 
 
+    /// The name of an unresolved address (`[unknown] 0x…`, `[domN] 0x…` in a guest). Until `unresolvedNames`
+    /// is first emptied for size, each name is met here once and goes into the strings unhashed
+    /// (``StringTable/appendDistinct(_:)``); after that, a name may come again and is interned.
     func unresolved(_ domain: DomainID, _ ip: UInt64) -> Int32 {
-        if let id = unresolvedNames.get(ip, UInt64(domain.rawValue)) { return id }
+        if let id = unresolvedNames.get(ip, UInt64(domain.rawValue), 0) { return Int32(truncatingIfNeeded: id) }
         let hex = "0x" + String(ip, radix: 16)
-        let id = strings.intern(domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)")
-        if unresolvedNames.count >= 1 << 18 { unresolvedNames.removeAll() }
-        unresolvedNames.set(ip, UInt64(domain.rawValue), 0, id)
+        let name = domain == .host ? "[unknown] \(hex)" : "[dom\(domain)] \(hex)"
+        let id = unresolvedNamesEmptied ? strings.intern(name) : strings.appendDistinct(name)
+        // (A whole system's callers hold a million unresolved addresses: 4 Mi entries are 256 MB at most.)
+        if unresolvedNames.count >= 1 << 22 {
+            unresolvedNames.removeAll()
+            unresolvedNamesEmptied = true
+        }
+        unresolvedNames.set(ip, UInt64(domain.rawValue), 0, UInt64(UInt32(bitPattern: id)))
         return id
     }
 

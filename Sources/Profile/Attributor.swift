@@ -152,7 +152,9 @@ final class Attributor {
 
     /// Names of unresolved addresses by (address, domain): an address outside any mapping is met again in
     /// every process's incarnation.
-    var unresolvedNames = FastMap<Int32>(capacity: 1024)
+    var unresolvedNames = WordMap(capacity: 1024)
+    /// Whether `unresolvedNames` was emptied for size (its names may then be asked for again).
+    var unresolvedNamesEmptied = false
 
     /// Symbols' name ids by (start, size, table): the addresses of a function, met in new processes or at new
     /// offsets, get its name without hashing it again (a whole system's C++ names are long). The table word:

@@ -72,6 +72,12 @@ public enum ReportBuilder {
         }
     }
 
+    /// A row cache entry's payload: the row (or `~row`, left out by the filter) and whether its address resolved.
+    @inline(__always)
+    static func cacheWord(_ row: Int, _ resolved: Bool) -> UInt64 {
+        UInt64(UInt32(bitPattern: Int32(truncatingIfNeeded: row))) | (resolved ? 1 << 32 : 0)
+    }
+
     /// Reads all of `source` and aggregates it by `options.sortKeys`: every event together (or only
     /// `options.selection.event`).
     public static func build(source input: any SampleSource, path: String, options: ReportOptions) throws(SampleIOError) -> Report {
@@ -103,16 +109,16 @@ public enum ReportBuilder {
         let filter = options.selection.filter.isEmpty ? nil : CompiledSampleFilter(options.selection.filter, strings: &attributor.strings)
         // Rows: keys and values in arrays, found through a FastMap from the key's words to the row index.
         var rowKeys: [RowKey] = []
-        var rowIndex = FastMap<Int>(capacity: 1024)
+        var rowIndex = WordMap(capacity: 1024)
         // With --children: the serial number of the last sample that credited each row (one credit per stack).
         var rowStamps: [UInt64] = []
         var sampleSerial: UInt64 = 0
         func row(_ key: RowKey) -> Int {
             let w = key.words
-            if let i = rowIndex.get(w.0, w.1, w.2) { return i }
+            if let i = rowIndex.get(w.0, w.1, w.2) { return Int(i) }
             rowKeys.append(key)
             rowStamps.append(0)
-            rowIndex.set(w.0, w.1, w.2, rowKeys.count - 1)
+            rowIndex.set(w.0, w.1, w.2, UInt64(rowKeys.count - 1))
             return rowKeys.count - 1
         }
         // One tally per event (perEvent), else one for all; samples and period of every event.
@@ -129,13 +135,16 @@ public enum ReportBuilder {
         // Rows by address and what the row depends on besides (``rowCacheKey``): a sample (or callchain frame)
         // seen before costs this one lookup. A process's mmap, fork or comm gives it a new incarnation, which
         // leaves the other processes' entries as they are; only kernel mappings empty it.
-        var rowCache = FastMap<(Int32, Bool)>(capacity: 4096)
-        // Emptied when this full (a 24 MB table): a whole system's stale entries would otherwise fill 1 Mi entries.
-        let rowCacheLimit = 1 << 18
+        // (Each entry's value in its slot, ``WordMap``: the row, and whether the address resolved, as
+        // ``cacheWord(_:_:)`` packs them.)
+        var rowCache = WordMap(capacity: 4096)
+        // Emptied when this full: a 32 MB table flat, 128 MB with --children (a whole system's callers are a
+        // million addresses, which a smaller table cleared again and again, resolving them anew each time).
+        let rowCacheLimit = chainsWanted ? 1 << 21 : 1 << 19
         let threadKeyed = cpuKeyed || keys.contains(.comm) || keys.contains(.pid) || filter != nil
         // With a sample filter, --children's callchain frames get their rows from a cache of their own: the
         // filter is decided by a sample's own attribution, which a frame's entry would not carry.
-        var frameCache = FastMap<(Int32, Bool)>(capacity: filter == nil ? 16 : 4096)
+        var frameCache = WordMap(capacity: filter == nil ? 16 : 4096)
         // With --call-graph: every row's tree of sample paths. When the sort starts with the symbol, the row
         // is its samples' own function and a callee tree starts at the callers: perf leaves the entry out
         // then, and only then (ui/stdio's graph printer checks that the sort order begins with "sym"; with
@@ -200,15 +209,35 @@ public enum ReportBuilder {
             trie.credit(node, count: s.count, weight: s.weight)
         }
         var batches = 0, misses = 0
+        // The row cache keys of the samples ahead, up to the next side-band event (which may change them):
+        // computed a run at a time, each key's slot asked for as it is made, so that the lookups of the run find
+        // their slots in the CPU's cache (one at a time, each waited for memory: half the attribution's time;
+        // docs/ARCHITECTURE.md, "Whole-system reports").
+        var keysAhead = [(UInt64, UInt64, UInt64)](repeating: (0, 0, 0), count: 256)
+        // The same for a sample's callchain frames (--children).
+        var frameKeys = [(UInt64, UInt64, UInt64)](repeating: (0, 0, 0), count: 128)
         while let batch = try source.nextBatch() {
             var next = 0
             if batches == 0 { Timings.mark("first samples to attribute") }
             batches += 1
             let sideband = batch.sideband
+            var aheadFrom = 0, aheadTo = 0
             for (i, s) in batch.samples.enumerated() {
                 while next < sideband.count, sideband[next].beforeSample <= i {
                     apply(sideband[next].event)
                     next += 1
+                }
+                if i >= aheadTo && !perSampleKeyed {
+                    aheadFrom = i
+                    aheadTo = min(batch.samples.count, i + keysAhead.count, next < sideband.count ? sideband[next].beforeSample : Int.max)
+                    batch.samples.withUnsafeBufferPointer { run in
+                        for j in aheadFrom..<aheadTo {
+                            let t = run[j]
+                            let k = rowCacheKey(t, t.ip, t.mode, attributor.incarnation(domain: t.domain, pid: t.pid))
+                            keysAhead[j - aheadFrom] = k
+                            rowCache.prefetch(k.0, k.1, k.2)
+                        }
+                    }
                 }
                 if s.time != 0 { firstTime = min(firstTime, s.time); lastTime = max(lastTime, s.time) }
                 if let w = options.selection.timeWindow, !w.contains(s.time) { continue }
@@ -227,10 +256,10 @@ public enum ReportBuilder {
                 while slot >= tallies.count { tallies.append(Tally()) }
                 // The caches' third key: the thread (comm, filters), and the CPU when it is a sort key.
                 let inc = attributor.incarnation(domain: s.domain, pid: s.pid)
-                let (ka, kb, kc) = rowCacheKey(s, s.ip, s.mode, inc)
+                let (ka, kb, kc) = perSampleKeyed ? rowCacheKey(s, s.ip, s.mode, inc) : keysAhead[i - aheadFrom]
                 let own: Int, resolved: Bool
                 if !perSampleKeyed, let hit = rowCache.get(ka, kb, kc) {
-                    (own, resolved) = (Int(hit.0), hit.1)
+                    (own, resolved) = (Int(Int32(truncatingIfNeeded: hit)), hit & 1 << 32 != 0)
                 } else {
                     misses += 1
                     let a = attributor.attribute(s)
@@ -253,7 +282,7 @@ public enum ReportBuilder {
                     let r = row(key)
                     (own, resolved) = filter.map { $0.keeps(pid: s.pid, tid: s.tid, a) } == false ? (~r, a.resolved) : (r, a.resolved)
                     if rowCache.count >= rowCacheLimit { rowCache.removeAll() }
-                    rowCache.set(ka, kb, kc, (Int32(own), resolved))
+                    rowCache.set(ka, kb, kc, cacheWord(own, resolved))
                 }
                 if own < 0 {
                     tallies[slot].excluded.add(s.weight, count: s.count)
@@ -286,13 +315,26 @@ public enum ReportBuilder {
                     // With a caller-order graph the frames go root first, so that a recursive row's path starts
                     // at its outermost frame; otherwise leaf first, at its innermost (perf's cumulative entries).
                     let rootFirst = callGraph?.order == .caller
+                    // The frames' cache keys first, each slot asked for as its key is made: the lookups below
+                    // then wait for memory about once per sample rather than once per frame.
+                    if !perSampleKeyed {
+                        if frameKeys.count < frames.count { frameKeys += Array(repeating: (0, 0, 0), count: frames.count - frameKeys.count) }
+                        batch.frames.withUnsafeBufferPointer { all in
+                            for k in 0..<frames.count {
+                                let f = all[rootFirst ? frames.upperBound - 1 - k : frames.lowerBound + k]
+                                let key = rowCacheKey(s, f.ip, f.mode, inc)
+                                frameKeys[k] = key
+                                if filter == nil { rowCache.prefetch(key.0, key.1, key.2) } else { frameCache.prefetch(key.0, key.1, key.2) }
+                            }
+                        }
+                    }
                     for k in 0..<frames.count {
                         let j = rootFirst ? frames.upperBound - 1 - k : frames.lowerBound + k
                         let f = batch.frames[j]
                         let r: Int
-                        let (fa, fb, fc) = rowCacheKey(s, f.ip, f.mode, inc)
+                        let (fa, fb, fc) = perSampleKeyed ? rowCacheKey(s, f.ip, f.mode, inc) : frameKeys[k]
                         if !perSampleKeyed, let hit = filter == nil ? rowCache.get(fa, fb, fc) : frameCache.get(fa, fb, fc) {
-                            r = Int(hit.0)
+                            r = Int(Int32(truncatingIfNeeded: hit))
                         } else {
                             // The sample's own key with the frame's mode, image, symbol and line.
                             let (img, sym, res) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
@@ -309,10 +351,10 @@ public enum ReportBuilder {
                             r = row(fk)
                             if filter == nil {
                                 if rowCache.count >= rowCacheLimit { rowCache.removeAll() }
-                                rowCache.set(fa, fb, fc, (Int32(r), res))
+                                rowCache.set(fa, fb, fc, cacheWord(r, res))
                             } else {
                                 if frameCache.count >= 1 << 20 { frameCache.removeAll() }
-                                frameCache.set(fa, fb, fc, (Int32(r), res))
+                                frameCache.set(fa, fb, fc, cacheWord(r, res))
                             }
                         }
                         if rowStamps[r] != sampleSerial {

@@ -160,6 +160,7 @@ public enum ReportRenderer {
         let heads = grouped ? r.groupEvents.map(\.name) + ["Samples"] + r.keys.map(\.title)
             : (r.children ? ["Children", "Self"] : ["Overhead"]) + ["Samples"] + r.keys.map(\.title)
         let numeric = grouped ? r.groupEvents.count + 1 : r.children ? 3 : 2
+        if !grouped { out += rowLines(r, heads: heads, numeric: numeric) } else {
         // A whole system's report has a million rows (--children names every caller): each row's cells are made
         // once and written straight into `out`, with the columns' character counts measured once.
         let columns = heads.count
@@ -224,14 +225,162 @@ public enum ReportRenderer {
             line(rowCells[(i * columns)..<((i + 1) * columns)], counts: counts[(i * columns)..<((i + 1) * columns)], prefix: "  ")
             if let g = row.callGraph { out += callGraphText(g) }
         }
+        }
         if r.rowsOmitted > 0 {
             let p = r.totalPeriod == 0 ? 0 : Double(r.omittedPeriod) * 100 / Double(r.totalPeriod)
             let first = pct(p) + "%"
-            out += "  " + String(repeating: " ", count: max(0, widths[0] - first.count)) + first
+            out += "  " + String(repeating: " ", count: max(0, firstColumnWidth(r, heads: heads) - first.count)) + first
             out += "  (\(r.rowsOmitted) more rows below the limits)\n"
         }
         if r.rows.isEmpty { out += "  (no samples)\n" }
         return out
+    }
+
+    /// The width of a table's first column: its heading's or its widest cell's characters.
+    static func firstColumnWidth(_ r: Report, heads: [String]) -> Int {
+        var w = heads.first?.count ?? 0
+        for row in r.rows {
+            let text = !r.groupEvents.isEmpty ? (row.groupPercents.first.map { pct($0) + "%" } ?? String(row.samples))
+                : r.children ? pct(row.childrenPercent) + "%" : pct(row.percent) + "%"
+            w = max(w, text.count)
+        }
+        return w
+    }
+
+    /// `pct(v) + "%"` appended as bytes, without making strings: `v` rounded to hundredths and printed with two
+    /// decimals, as `pct` prints it (its shortest form of the rounded value is those digits); other values
+    /// (negative, -0, not finite, a billion and up) through `pct`.
+    @inline(__always)
+    static func appendPercent(_ v: Double, to out: inout [UInt8]) {
+        let scaled = (v * 100).rounded()
+        guard scaled.sign == .plus, scaled < 1e11 else {
+            out.append(contentsOf: (pct(v) + "%").utf8)
+            return
+        }
+        let n = UInt64(scaled)
+        appendDecimal(n / 100, to: &out)
+        out.append(UInt8(ascii: "."))
+        out.append(UInt8(ascii: "0") &+ UInt8(n % 100 / 10))
+        out.append(UInt8(ascii: "0") &+ UInt8(n % 10))
+        out.append(UInt8(ascii: "%"))
+    }
+
+    /// The characters ``appendPercent(_:to:)`` writes.
+    @inline(__always)
+    static func percentLength(_ v: Double) -> Int {
+        let scaled = (v * 100).rounded()
+        guard scaled.sign == .plus, scaled < 1e11 else { return (pct(v) + "%").count }
+        return decimalLength(UInt64(scaled) / 100) + 4
+    }
+
+    @inline(__always)
+    static func decimalLength(_ n: UInt64) -> Int {
+        var k = 1, v = n
+        while v >= 10 { v /= 10; k += 1 }
+        return k
+    }
+
+    @inline(__always)
+    static func appendDecimal(_ n: UInt64, to out: inout [UInt8]) {
+        let k = decimalLength(n)
+        var v = n
+        let end = out.count + k
+        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: k))
+        var i = end - 1
+        while true {
+            out[i] = UInt8(ascii: "0") &+ UInt8(v % 10)
+            v /= 10
+            if v == 0 { break }
+            i -= 1
+        }
+    }
+
+    /// A cell's width in characters: its bytes when it is ASCII (every name but a few C++ ones), else its
+    /// characters.
+    @inline(__always)
+    static func characterCount(_ s: String) -> Int {
+        var ascii = true
+        for b in s.utf8 where b >= 0x80 {
+            ascii = false
+            break
+        }
+        return ascii ? s.utf8.count : s.count
+    }
+
+    /// The heading lines and rows of a table that is not a --group one, as `table` lays them out: numbers
+    /// right-aligned, values left-aligned, the last column not padded, trailing spaces trimmed, each row's
+    /// call graph after it. Written as bytes in two passes (the widths, then the lines), with no string per
+    /// cell: a whole system's million rows took seconds as strings (docs/PERFDATA.md, whole-system recordings).
+    static func rowLines(_ r: Report, heads: [String], numeric: Int) -> String {
+        let columns = heads.count
+        let nk = columns - numeric
+        var widths = heads.map(\.count)
+        var lastBytes = 0
+        for i in r.rows.indices {
+            var c = 0
+            if r.children { widths[c] = max(widths[c], percentLength(r.rows[i].childrenPercent)); c += 1 }
+            widths[c] = max(widths[c], percentLength(r.rows[i].percent)); c += 1
+            widths[c] = max(widths[c], decimalLength(r.rows[i].samples)); c += 1
+            for k in 0..<nk {
+                let v = k < r.rows[i].values.count ? r.rows[i].values[k] : ""
+                widths[c + k] = max(widths[c + k], v.utf8.isEmpty ? 0 : characterCount(v))
+                if k == nk - 1 { lastBytes += v.utf8.count }
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(r.rows.count * (widths.prefix(columns - 1).reduce(2 * columns + 2, +)) + lastBytes + 4096)
+        let space = UInt8(ascii: " ")
+        @inline(__always) func pad(_ n: Int) {
+            if n > 0 { out.append(contentsOf: repeatElement(space, count: n)) }
+        }
+        @inline(__always) func endLine() {
+            while let b = out.last, b == space { out.removeLast() }
+            out.append(UInt8(ascii: "\n"))
+        }
+        func heading(_ cells: [String]) {
+            out.append(contentsOf: "# ".utf8)
+            for (i, c) in cells.enumerated() {
+                if i > 0 { out.append(contentsOf: "  ".utf8) }
+                let n = c.count
+                if i < numeric {
+                    pad(widths[i] - n)
+                    out.append(contentsOf: c.utf8)
+                } else {
+                    out.append(contentsOf: c.utf8)
+                    if i < columns - 1 { pad(widths[i] - n) }
+                }
+            }
+            endLine()
+        }
+        heading(heads)
+        heading(widths.map { String(repeating: ".", count: $0) })
+        for i in r.rows.indices {
+            out.append(contentsOf: "  ".utf8)
+            var c = 0
+            let row = (childrenPercent: r.rows[i].childrenPercent, percent: r.rows[i].percent, samples: r.rows[i].samples)
+            if r.children {
+                pad(widths[c] - percentLength(row.childrenPercent))
+                appendPercent(row.childrenPercent, to: &out)
+                out.append(contentsOf: "  ".utf8)
+                c += 1
+            }
+            pad(widths[c] - percentLength(row.percent))
+            appendPercent(row.percent, to: &out)
+            out.append(contentsOf: "  ".utf8)
+            c += 1
+            pad(widths[c] - decimalLength(row.samples))
+            appendDecimal(row.samples, to: &out)
+            c += 1
+            for k in 0..<nk {
+                out.append(contentsOf: "  ".utf8)
+                let v = k < r.rows[i].values.count ? r.rows[i].values[k] : ""
+                out.append(contentsOf: v.utf8)
+                if k < nk - 1 { pad(widths[c + k] - (v.utf8.isEmpty ? 0 : characterCount(v))) }
+            }
+            endLine()
+            if let g = r.rows[i].callGraph { out.append(contentsOf: callGraphText(g).utf8) }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func csvField(_ s: String) -> String {

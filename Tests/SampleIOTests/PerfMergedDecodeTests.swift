@@ -11,7 +11,10 @@ import Testing
     /// sample_type: IP | TID | TIME | CALLCHAIN | CPU | PERIOD; sample_id_all with TID | TIME | CPU trailers.
     static let sampleType: UInt64 = 1 | 2 | 4 | 32 | 128 | 256
 
-    static func file(samples: Int, seed: UInt64) -> [UInt8] {
+    /// `twoEvents`: as `perf record -a` writes them, two attrs of one layout with ID in it (ids 11, 12 and 21, 22),
+    /// samples of both (and now and then of id 99, which no attr lists), trailers with the id.
+    static func file(samples: Int, seed: UInt64, twoEvents: Bool = false) -> [UInt8] {
+        let sampleType = twoEvents ? Self.sampleType | 64 : Self.sampleType
         var rng = seed
         func next() -> UInt64 {
             rng = rng &* 6364136223846793005 &+ 1442695040888963407
@@ -23,14 +26,16 @@ import Testing
             data.write(type); data.write(misc); data.write(UInt16(size))
         }
         func trailer(pid: UInt32, tid: UInt32, time: UInt64) {
-            data.write(pid); data.write(tid); data.write(time); data.write(UInt32(0)); data.write(UInt32(0))
+            data.write(pid); data.write(tid); data.write(time)
+            if twoEvents { data.write(UInt64(21)) }
+            data.write(UInt32(0)); data.write(UInt32(0))
         }
         for i in 0..<samples {
             if i % 997 == 0 {
                 // An executable mapping of a new library (side band among the samples).
                 let name = Array("/lib/libx\(i).so".utf8) + [0]
                 let padded = (name.count + 7) & ~7
-                header(1, misc: 2, size: 8 + 32 + padded + 24)
+                header(1, misc: 2, size: 8 + 32 + padded + (twoEvents ? 32 : 24))
                 data.write(UInt32(100)); data.write(UInt32(100))
                 data.write(UInt64(0x7000_0000 + UInt64(i) * 0x10000)); data.write(UInt64(0x10000)); data.write(UInt64(0))
                 data.write(bytes: name + [UInt8](repeating: 0, count: padded - name.count))
@@ -43,10 +48,11 @@ import Testing
             let tid = UInt32(100 + next() % 3)
             let t = time &+ next() % 5000 &- 2500  // slightly out of order within a round
             time += 1000
-            header(9, misc: cpumode, size: 8 + 8 * 6 + 8 * depth)
+            header(9, misc: cpumode, size: 8 + 8 * (twoEvents ? 7 : 6) + 8 * depth)
             data.write(UInt64(0x7000_1000 + (next() % 40) * 16))  // ip
             data.write(UInt32(100)); data.write(tid)
             data.write(t)
+            if twoEvents { data.write(next() % 200 == 0 ? UInt64(99) : [11, 12, 21, 22][Int(next() % 4)]) }
             data.write(UInt32(next() % 2)); data.write(UInt32(0))  // cpu, res
             data.write(UInt64(1000 + next() % 10))  // period
             data.write(UInt64(depth))
@@ -55,21 +61,27 @@ import Testing
             }
         }
         header(68, misc: 0, size: 8)
-        // File header, one attr (with its empty id section), then the data.
+        // File header, the attrs (each with its id section), their ids, then the data.
         var out = ByteWriter()
-        let attrSize = 128, attrsAt = 104, dataAt = attrsAt + attrSize + 16
+        let attrCount = twoEvents ? 2 : 1
+        let attrSize = 128, attrsAt = 104, idsAt = attrsAt + attrCount * (attrSize + 16)
+        let dataAt = idsAt + (twoEvents ? 32 : 0)
         out.write(bytes: Array("PERFILE2".utf8))
         out.write(UInt64(104)); out.write(UInt64(attrSize + 16))
-        out.write(UInt64(attrsAt)); out.write(UInt64(attrSize + 16))
+        out.write(UInt64(attrsAt)); out.write(UInt64(attrCount * (attrSize + 16)))
         out.write(UInt64(dataAt)); out.write(UInt64(data.count))
         out.write(UInt64(0)); out.write(UInt64(0))
         for _ in 0..<4 { out.write(UInt64(0)) }
-        // perf_event_attr: type 1 (software), size, config 0 (cpu-clock), period, sample_type, read_format,
-        // flags (bit 18: sample_id_all), then zeros.
-        out.write(UInt32(1)); out.write(UInt32(attrSize)); out.write(UInt64(0)); out.write(UInt64(1000))
-        out.write(sampleType); out.write(UInt64(0)); out.write(UInt64(1) << 18)
-        for _ in 0..<((attrSize - 48) / 8) { out.write(UInt64(0)) }
-        out.write(UInt64(0)); out.write(UInt64(0))  // ids: none
+        for a in 0..<attrCount {
+            // perf_event_attr: type 1 (software), size, config 0 (cpu-clock; 9, dummy, second), period, sample_type,
+            // read_format, flags (bit 18: sample_id_all), then zeros.
+            out.write(UInt32(1)); out.write(UInt32(attrSize)); out.write(UInt64(a == 0 ? 0 : 9)); out.write(UInt64(1000))
+            out.write(sampleType); out.write(UInt64(0)); out.write(UInt64(1) << 18)
+            for _ in 0..<((attrSize - 48) / 8) { out.write(UInt64(0)) }
+            // ids: none, or two each
+            if twoEvents { out.write(UInt64(idsAt + a * 16)); out.write(UInt64(16)) } else { out.write(UInt64(0)); out.write(UInt64(0)) }
+        }
+        if twoEvents { for id: UInt64 in [11, 12, 21, 22] { out.write(id) } }
         out.write(bytes: data.bytes)
         return out.bytes
     }
@@ -101,6 +113,35 @@ import Testing
             #expect(merged.stats.warnings == plain.stats.warnings)
             #expect(merged.metadata.domains.map(\.id) == plain.metadata.domains.map(\.id))
           }
+        }
+    }
+
+    /// perf record -a's files: two events of one layout, told apart by the samples' ids. The C loop finds each
+    /// sample's event by id (and leaves a sample of an unlisted id to the record-by-record path, which drops it)
+    /// exactly as the sample-by-sample decoder does.
+    @Test func twoEventsByIDAgreeWithTheSampleBySampleDecoder() throws {
+        let bytes = Self.file(samples: 30_000, seed: 11, twoEvents: true)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("xprof-merged-ids-\(getpid()).data").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for chains in [false, true] {
+            let plain = try PerfDataSource(bytes: bytes, path: path)
+            plain.setCallchainsWanted(chains)
+            let merged = try PerfDataSource(file: PerfFileBytes.open(path), path: path)
+            merged.setCallchainsWanted(chains)
+            merged.setMergingAllowed(true)
+            #expect(merged.fastLayout?.id_count == 4, "the C loop should take the file")
+            let a = try PerfDataOrderTests.epochs(plain), b = try PerfDataOrderTests.epochs(merged)
+            #expect(a.sideband == b.sideband)
+            let diff = PerfDataOrderTests.firstDifference(a.epochs, b.epochs)
+            #expect(diff == nil, "callchains \(chains): \(diff ?? "")")
+            let events = Set(b.epochs.flatMap { $0.keys.map { $0.split(separator: " ")[6] } })
+            #expect(events == ["0", "1"])
+            let dropped = plain.stats.droppedRecords["sample (unknown event id)", default: 0]
+            #expect(dropped > 50)
+            #expect(merged.stats.droppedRecords == plain.stats.droppedRecords)
+            let total = b.epochs.reduce(0) { $0 + $1.values.reduce(0) { $0 + $1[0] } }
+            #expect(total == UInt64(30_000 - dropped))
         }
     }
 

@@ -74,6 +74,13 @@ long long xprof_zstd_stream_feed(void *stream, const void *src, size_t src_size,
 typedef struct {
     int32_t ip_at, tid_at, time_at, cpu_at, period_at, chain_at, head, tail;
     uint64_t fixed_period;
+    /* With several events of this one layout (perf record -a adds a dummy event for the side-band records):
+     * where a sample's id is, and the `id_count` ids in increasing order with the index of each one's event; a
+     * sample with an id not listed ends the loop. id_count 0: one event, index 0. */
+    int32_t id_at;
+    uint32_t id_count;
+    const uint64_t *ids;
+    const uint16_t *id_events;
 } xprof_sample_layout;
 
 /* A parsed sample: its merger key (ip; pid << 32 | tid; domain << 32 | event << 8 | mode; pcpu << 32 |
@@ -102,6 +109,10 @@ typedef struct {
 /* What xprof_context_mode answers for a marker that leaves the frames' mode as it was (PERF_CONTEXT_GUEST,
  * unknown markers). */
 #define XPROF_CONTEXT_KEEP 255
+
+/* A hint to bring the cache line at `p` in: the report looks up a run of samples' row cache slots after
+ * asking for all of them (a whole system's caches are larger than the caches of the CPU). */
+static inline void xprof_prefetch(const void *p) { __builtin_prefetch(p); }
 
 /* The mode of the frames after the context marker `v` (v >= XPROF_CONTEXT_FIRST): PERF_CONTEXT_HV (-32) the
  * hypervisor; _KERNEL (-128) and _GUEST_KERNEL (-2176) kernel; _USER (-512) and _GUEST_USER (-2560) user;

@@ -59,6 +59,9 @@ final class PerfDataSource: SampleSource {
     var chunkControls: [(before: Int, control: PerfChunk.Control)] = []
     /// The layout ``fastSamples(limit:)`` parses with, when it applies (set when merging starts).
     var fastLayout: xprof_sample_layout?
+    /// With several events: the ids `fastLayout` lists (in increasing order) and their events' indexes.
+    var fastIDs = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    var fastIDEvents = UnsafeMutablePointer<UInt16>.allocate(capacity: 1)
 
     /// Where one sample's callchain is assembled.
     let scratch = ChainScratch()
@@ -121,6 +124,7 @@ final class PerfDataSource: SampleSource {
         // The merging thread stops once it sees the hand-off cancelled (it holds nothing of this object).
         worker?.chunks.cancel()
         chunkSamples.release(); chunkFrames.release()
+        fastIDs.deallocate(); fastIDEvents.deallocate()
     }
 
     func setCallchainsWanted(_ wanted: Bool) { callchains = wanted }
@@ -133,11 +137,29 @@ final class PerfDataSource: SampleSource {
         // Merged samples keep no reference into the file: a mapped file is then read front to back through
         // a reused buffer instead of through the mapping.
         let streaming = cursor.startStreaming()
-        if streaming && !cursor.big && events.count == 1 && events.layouts[0].fixed && !events.layouts[0].splitsReads {
-            let a = events.layouts[0]
+        // One event, or several of one layout whose samples carry their id and period (perf record -a's events:
+        // the sampled one and a dummy for the side-band records): the C loop then finds each sample's event by id
+        // (``PerfEventTable/sampleAttr(_:)``'s rule: IDENTIFIER first, else ID).
+        let a = events.layouts[0]
+        let oneLayout = events.layouts.allSatisfy { $0.fixed && !$0.splitsReads && $0.sampleType == a.sampleType && $0.readFormat == a.readFormat }
+        let idAt = a.sampleType & PerfAttr.identifier != 0 ? 8 : a.idAt
+        if streaming && !cursor.big && oneLayout && (events.count == 1 || (idAt >= 0 && a.periodAt >= 0 && !events.idToAttr.isEmpty)) {
+            var idCount: UInt32 = 0
+            if events.count > 1 {
+                let byID = events.idToAttr.sorted { $0.key < $1.key }
+                fastIDs.deallocate(); fastIDEvents.deallocate()
+                fastIDs = .allocate(capacity: byID.count)
+                fastIDEvents = .allocate(capacity: byID.count)
+                for (k, e) in byID.enumerated() {
+                    fastIDs[k] = e.key
+                    fastIDEvents[k] = UInt16(truncatingIfNeeded: e.value)
+                }
+                idCount = UInt32(byID.count)
+            }
             fastLayout = xprof_sample_layout(ip_at: Int32(a.ipAt), tid_at: Int32(a.tidAt), time_at: Int32(a.timeAt),
                                              cpu_at: Int32(a.cpuAt), period_at: Int32(a.periodAt), chain_at: Int32(a.chainAt),
-                                             head: Int32(a.head), tail: Int32(a.tail), fixed_period: a.fixedPeriod)
+                                             head: Int32(a.head), tail: Int32(a.tail), fixed_period: a.fixedPeriod,
+                                             id_at: Int32(idAt), id_count: idCount, ids: fastIDs, id_events: fastIDEvents)
         }
         let w = MergeWorker(ordered: events.timed)
         if streaming && w.start() {

@@ -2,7 +2,8 @@ internal import CPerfShim
 
 /// The bulk of a large recording in one tight loop, when samples are merged (``PerfDataSource/Delivery``
 /// `merged` or `mergedOnThread`) from a little-endian file of one event whose samples have a fixed layout,
-/// read through the cursor's window (``PerfDataSource/fastLayout`` is set).
+/// read through the cursor's window (``PerfDataSource/fastLayout`` is set). Several events of one layout
+/// (`perf record -a`'s) are told apart by id (docs/ARCHITECTURE.md, "Whole-system reports").
 extension PerfDataSource {
     /// Consecutive samples of the host or hypervisor, parsed from the window and handed to the merging stage
     /// (or the chunk for its thread) with no call per record. Stops at anything else — another record type, a
@@ -80,6 +81,14 @@ extension PerfDataSource {
             let time = timeAt >= 0 ? p.loadUnaligned(fromByteOffset: timeAt, as: UInt64.self) : 0
             let cpu = cpuAt >= 0 ? p.loadUnaligned(fromByteOffset: cpuAt, as: UInt32.self) : UInt32.max
             let weight = periodAt >= 0 ? p.loadUnaligned(fromByteOffset: periodAt, as: UInt64.self) : fixedPeriod
+            var event: UInt16 = 0
+            if layout.id_count > 0 {
+                // The sample's event by its id, as the C loop finds it.
+                guard layout.id_at >= 0, Int(layout.id_at) + 8 <= size else { break }
+                let id = p.loadUnaligned(fromByteOffset: Int(layout.id_at), as: UInt64.self)
+                guard let k = (0..<Int(layout.id_count)).first(where: { layout.ids[$0] == id }) else { break }
+                event = layout.id_events[k]
+            }
             let (dom, mode) = PerfModes.host(cpumode: cpumode)
             var chain = UnsafeBufferPointer<CallFrame>(start: nil, count: 0)
             if chainCount > 0 && wantChains {
@@ -89,7 +98,7 @@ extension PerfDataSource {
             }
             let key = SampleMerger.Key(ip: ip, pid: pid == UInt32.max ? -1 : Int32(bitPattern: pid),
                                        tid: tid == UInt32.max ? -1 : Int32(bitPattern: tid), domain: dom,
-                                       pcpu: cpu, vcpu: dom == .host ? cpu : Sample.unknownCPU, event: 0, mode: mode)
+                                       pcpu: cpu, vcpu: dom == .host ? cpu : Sample.unknownCPU, event: event, mode: mode)
             let h = SampleMerger.hash(key, chain)
             if let st {
                 st.sample(key, hash: h, chain: chain, time: time, weight: weight)
