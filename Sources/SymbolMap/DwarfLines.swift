@@ -211,12 +211,13 @@ public final class DwarfLines {
         defer { results.deinitialize(); results.deallocate() }
         let second = helper != nil && work.count > 1 ? h.secondReader() : nil
         let dies = h.unitDIEs, dbg = h.dbg
+        let sections = h.lineSections
         let known = work.map { functionsByUnit[$0] }
         func read(_ k: Int, onHelper: Bool) {
             let u = work[k]
             let (reader, die) = onHelper ? (second!.dbg, second!.units[u]) : (dbg, dies[u])
             results[k] = DwarfUnitReader.read(unit: die, dbg: reader, unitRanges: unitRanges[k], addresses: byUnit[u] ?? [],
-                                              lines: lines, inlines: inlines, functions: known[k])
+                                              lines: lines, inlines: inlines, functions: known[k], sections: sections)
         }
         if let helper, second != nil {
             // Largest units first would balance better; units come in file order, which spreads sizes.

@@ -75,11 +75,24 @@ struct DwarfUnitReader {
     private var nameByPointer: [UnsafePointer<CChar>: Int32] = [:]
     private var unknownName: Int32 = -1
 
-    init(unit: Dwarf_Die, dbg: OpaquePointer, unitRanges: [(UInt64, UInt64)]) {
+    /// The unit's line program read directly (``LineProgram``); nil when there is none, or when it could not
+    /// be read here and libdw reads it instead.
+    private var program: LineProgram?
+    /// Program file index → id in `out.files` (direct reading).
+    private var fileByIndex: [UInt64: Int32] = [:]
+
+    init(unit: Dwarf_Die, dbg: OpaquePointer, unitRanges: [(UInt64, UInt64)], sections: LineSections?) {
         cudie = unit
         self.dbg = dbg
         self.unitRanges = unitRanges
         compDir = DwarfHandle.compilationDirectory(of: &cudie)
+        if let sections, let offset = Self.udata(&cudie, Int32(DW_AT_stmt_list)),
+           let p = try? LineProgram(sections: sections, offset: offset, compDir: compDir.isEmpty ? nil : compDir) {
+            program = p
+            firstDirectory = p.firstDirectory
+            return
+        }
+        // libdw (dwarf_getsrcfiles reads the whole line program in elfutils 0.188).
         firstDirectory = DwarfHandle.firstLineDirectory(of: &cudie)
         var f: OpaquePointer? = nil
         var n = 0
@@ -89,10 +102,13 @@ struct DwarfUnitReader {
     /// The answers for `addresses` (sorted, each in this unit): rows when `lines`, chains when `inlines`.
     /// `functions`: the unit's top-level functions from an earlier read, if any (else they are scanned, and
     /// handed back in the answers).
+    /// `sections`: the file's line sections, for reading the line program without libdw (nil: libdw reads it).
     static func read(unit: Dwarf_Die, dbg: OpaquePointer, unitRanges: [(UInt64, UInt64)], addresses: [UInt64],
-                     lines: Bool, inlines: Bool, functions: [TopFunction]? = nil) -> UnitAnswers {
-        var r = DwarfUnitReader(unit: unit, dbg: dbg, unitRanges: unitRanges)
-        if lines { r.readLines(addresses) }
+                     lines: Bool, inlines: Bool, functions: [TopFunction]? = nil, sections: LineSections? = nil) -> UnitAnswers {
+        var r = DwarfUnitReader(unit: unit, dbg: dbg, unitRanges: unitRanges, sections: sections)
+        if lines {
+            if r.program == nil || !r.readLinesDirectly(addresses) { r.readLines(addresses) }
+        }
         if inlines {
             let tops = functions ?? r.topFunctions()
             r.readInlines(addresses, tops)
@@ -125,6 +141,7 @@ struct DwarfUnitReader {
 
     /// The file of a `DW_AT_call_file` index (-1 when there is none such).
     private mutating func file(index: Int) -> Int32 {
+        if let program { return programFile(UInt64(truncatingIfNeeded: index), program) }
         guard let files, index >= 0, index < fileCount else { return -1 }
         return file(dwarf_filesrc(files, index, nil, nil))
     }
@@ -147,6 +164,18 @@ struct DwarfUnitReader {
             out.names.append("??")
         }
         return unknownName
+    }
+
+    /// The id of the line program's file `index` (-1 when the table has no such file).
+    private mutating func programFile(_ index: UInt64, _ program: LineProgram) -> Int32 {
+        if let id = fileByIndex[index] { return id }
+        var id: Int32 = -1
+        if index < UInt64(program.fileCount), let name = program.libdwName(Int(index)) {
+            id = Int32(out.files.count)
+            out.files.append(DwarfHandle.displayPath(name, compDir: compDir, firstDirectory: firstDirectory))
+        }
+        fileByIndex[index] = id
+        return id
     }
 
     private static func udata(_ die: inout Dwarf_Die, _ name: Int32) -> Int? {
@@ -211,6 +240,97 @@ struct DwarfUnitReader {
             out.lines.append(interval)
             last = interval
         }
+    }
+
+    /// ``readLines(_:)`` from the line program read here (``LineProgram``): each sequence's rows as the
+    /// program gives them, and for each address in the sequence the last row at or before it (of several rows
+    /// at one address, the last), its interval up to the next row's address; addresses in no sequence get
+    /// "no row" up to the sequences around them. False (nothing added) when the program is damaged: then
+    /// libdw reads it and says what it can.
+    private mutating func readLinesDirectly(_ addresses: [UInt64]) -> Bool {
+        guard let program else { return false }
+        let count = addresses.count
+        guard count > 0 else { return true }
+        var answered = [Bool](repeating: false, count: count)
+        var found: [LineInterval] = []
+        var rowFiles: [(Int, UInt64)] = []
+        // Sequence bounds, for the addresses that no sequence holds.
+        var bounds: [(UInt64, UInt64)] = []
+        do {
+            try addresses.withUnsafeBufferPointer { a in
+                try program.forEachSequence { rows in
+                    guard rows.count >= 2 else { return }
+                    let lo = rows[0].address, hi = rows[rows.count - 1].address
+                    guard hi > lo else { return }
+                    bounds.append((lo, hi))
+                    // The first address at or above the sequence's start.
+                    var k = 0, top = count
+                    while k < top {
+                        let mid = (k + top) >> 1
+                        if a[mid] < lo { k = mid + 1 } else { top = mid }
+                    }
+                    guard k < count, a[k] < hi else { return }
+                    var ordered = true
+                    for j in 1..<rows.count where rows[j].address < rows[j - 1].address { ordered = false; break }
+                    let body = UnsafeBufferPointer(rebasing: rows[0..<(rows.count - 1)])
+                    var sortedRows: [LineProgram.Row] = []
+                    if !ordered {
+                        // Rows out of address order (not seen from compilers): by address, stable.
+                        sortedRows = body.enumerated().sorted { ($0.element.address, $0.offset) < ($1.element.address, $1.offset) }.map(\.element)
+                    }
+                    func row(_ j: Int) -> LineProgram.Row { ordered ? body[j] : sortedRows[j] }
+                    var j = 0
+                    while k < count, a[k] < hi {
+                        let x = a[k]
+                        if answered[k] { k += 1; continue }
+                        while j + 1 < body.count, row(j + 1).address <= x { j += 1 }
+                        let r = row(j)
+                        var next = hi
+                        var m = j + 1
+                        while m < body.count { if row(m).address > r.address { next = row(m).address; break }; m += 1 }
+                        // Every address of the sorted list in this interval takes the same answer.
+                        let (l, h) = clip(r.address, next, around: x)
+                        var interval = LineInterval(lo: l, hi: h, file: -1, line: Int32(truncatingIfNeeded: r.line),
+                                                    column: Int32(truncatingIfNeeded: r.column))
+                        if interval.hi <= interval.lo { interval.lo = x; interval.hi = x &+ 1 }
+                        rowFiles.append((found.count, r.file))
+                        found.append(interval)
+                        while k < count, a[k] < interval.hi, a[k] >= interval.lo { answered[k] = true; k += 1 }
+                        if k < count, a[k] == x { answered[k] = true; k += 1 }
+                    }
+                }
+            }
+        } catch {
+            return false
+        }
+        for (i, f) in rowFiles {
+            found[i].file = programFile(f, program)
+            if found[i].file < 0 { found[i].line = 0; found[i].column = 0 }
+        }
+        out.lines.append(contentsOf: found)
+        // Addresses no sequence holds: "no row" between the sequences around them, cut to the unit's range.
+        bounds.sort { $0.0 < $1.0 }
+        var reach: [UInt64] = []
+        reach.reserveCapacity(bounds.count)
+        for b in bounds { reach.append(max(reach.last ?? 0, b.1)) }
+        var last: LineInterval? = nil
+        for k in 0..<count where !answered[k] {
+            let x = addresses[k]
+            if let l = last, x >= l.lo, x < l.hi { continue }
+            var lo = 0, hi = bounds.count
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if bounds[mid].0 <= x { lo = mid + 1 } else { hi = mid }
+            }
+            let gapLo = lo > 0 ? min(reach[lo - 1], x) : 0
+            let gapHi = lo < bounds.count ? bounds[lo].0 : UInt64.max
+            let (l, h) = clip(gapLo, gapHi, around: x)
+            let g = h > l && x >= l && x < h ? LineInterval(lo: l, hi: h, file: -1, line: 0, column: 0)
+                                             : LineInterval(lo: x, hi: x &+ 1, file: -1, line: 0, column: 0)
+            out.lines.append(g)
+            last = g
+        }
+        return true
     }
 
     // MARK: Inline chains
