@@ -314,33 +314,81 @@ struct LineProgram {
     /// The first directory as libdw has it (``DwarfHandle/firstLineDirectory(of:)``).
     var firstDirectory: String? { directories.first ?? nil }
 
-    /// One row of the state machine.
-    struct Row {
-        var address: UInt64
-        var file: UInt64
-        var line: Int64
-        var column: UInt64
-        var endSequence: Bool
+    /// What a program says about a sorted list of addresses (``answers(_:)``).
+    struct Answers {
+        /// One per run of addresses between two row addresses: the row's interval, file index (the program's
+        /// numbering), line and column, and the first address it answers.
+        var intervals: [(lo: UInt64, hi: UInt64, file: UInt64, line: Int64, column: UInt64, first: UInt64)] = []
+        /// Which addresses an interval answers.
+        var answered: [Bool] = []
+        /// Every sequence's address range, in program order.
+        var sequences: [(UInt64, UInt64)] = []
     }
 
-    /// Decodes the program and calls `body` with each sequence's rows in order (the last ends the sequence);
-    /// the buffer is reused, so `body` must not keep it.
-    func forEachSequence(_ body: (UnsafeBufferPointer<Row>) -> Void) throws(LineProgramError) {
+    /// Decodes the program once and answers `addresses` (sorted, distinct): for an address in a sequence,
+    /// the last row at or before it (of several at one address, the last) and the interval up to the next
+    /// row's address; an address in several sequences takes the first. Rows are not kept. Throws for a
+    /// damaged program, and for a sequence whose rows go back in address (not seen from compilers): libdw
+    /// then reads the unit instead.
+    func answers(_ addresses: UnsafeBufferPointer<UInt64>) throws(LineProgramError) -> Answers {
+        var out = Answers()
+        let n = addresses.count
+        out.answered = [Bool](repeating: false, count: n)
         var c = DwarfCursor(bytes: sections.line, at: programStart, end: programEnd, bigEndian: sections.bigEndian)
-        var rows: [Row] = []
-        rows.reserveCapacity(256)
         var address: UInt64 = 0, opIndex: UInt64 = 0, file: UInt64 = 1, line: Int64 = 1, column: UInt64 = 0
+        // The sequence being decoded: its start, the row before (the last at its address), the next address.
+        var inSequence = false, sequenceStart: UInt64 = 0, k = 0
+        var hasPrevious = false
+        var prevAddress: UInt64 = 0, prevFile: UInt64 = 0, prevLine: Int64 = 0, prevColumn: UInt64 = 0
         let opcodeBase = self.opcodeBase, lineBase = self.lineBase, lineRange = self.lineRange
         let minInst = minInstLength, maxOps = self.maxOps
-        @inline(__always) func advance(_ n: UInt64) {
+        @inline(__always) func advance(_ steps: UInt64) {
             if maxOps == 1 {
-                address &+= minInst &* n
+                address &+= minInst &* steps
             } else {
-                address &+= minInst &* ((opIndex &+ n) / maxOps)
-                opIndex = (opIndex &+ n) % maxOps
+                address &+= minInst &* ((opIndex &+ steps) / maxOps)
+                opIndex = (opIndex &+ steps) % maxOps
             }
         }
-        func reset() { address = 0; opIndex = 0; file = 1; line = 1; column = 0 }
+        @inline(__always) func emit(end: Bool, at offset: Int) throws(LineProgramError) {
+            if !inSequence {
+                inSequence = true
+                sequenceStart = address
+                var lo = 0, hi = n
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    if addresses[mid] < address { lo = mid + 1 } else { hi = mid }
+                }
+                k = lo
+                hasPrevious = false
+            }
+            if hasPrevious {
+                guard address >= prevAddress else {
+                    throw LineProgramError(offset: offset, what: "rows in address order within a sequence")
+                }
+                if address > prevAddress {
+                    var first = true
+                    while k < n, addresses[k] < address {
+                        if !out.answered[k] {
+                            out.answered[k] = true
+                            if first {
+                                out.intervals.append((prevAddress, address, prevFile, prevLine, prevColumn, addresses[k]))
+                                first = false
+                            }
+                        }
+                        k += 1
+                    }
+                }
+            }
+            if end {
+                if address > sequenceStart { out.sequences.append((sequenceStart, address)) }
+                inSequence = false
+                hasPrevious = false
+            } else {
+                hasPrevious = true
+                prevAddress = address; prevFile = file; prevLine = line; prevColumn = column
+            }
+        }
         while c.at < c.end {
             let op = c.bytes[c.at]
             c.at += 1
@@ -348,7 +396,7 @@ struct LineProgram {
                 let adjusted = UInt64(op - opcodeBase)
                 advance(adjusted / lineRange)
                 line &+= lineBase &+ Int64(adjusted % lineRange)
-                rows.append(Row(address: address, file: file, line: line, column: column, endSequence: false))
+                try emit(end: false, at: c.at - 1)
                 continue
             }
             switch op {
@@ -362,10 +410,8 @@ struct LineProgram {
                 let sub = try c.u8()
                 switch sub {
                 case UInt8(DW_LNE_end_sequence):
-                    rows.append(Row(address: address, file: file, line: line, column: column, endSequence: true))
-                    rows.withUnsafeBufferPointer { body($0) }
-                    rows.removeAll(keepingCapacity: true)
-                    reset()
+                    try emit(end: true, at: at)
+                    address = 0; opIndex = 0; file = 1; line = 1; column = 0
                 case UInt8(DW_LNE_set_address):
                     let size = Int(len) - 1
                     guard size == 4 || size == 8 || size == addressSize else {
@@ -379,7 +425,7 @@ struct LineProgram {
                 }
                 c.at = next
             case UInt8(DW_LNS_copy):
-                rows.append(Row(address: address, file: file, line: line, column: column, endSequence: false))
+                try emit(end: false, at: c.at - 1)
             case UInt8(DW_LNS_advance_pc):
                 advance(try c.uleb())
             case UInt8(DW_LNS_advance_line):
@@ -400,5 +446,6 @@ struct LineProgram {
                 for _ in 0..<Int(standardLengths[Int(op)]) { _ = try c.uleb() }
             }
         }
+        return out
     }
 }
