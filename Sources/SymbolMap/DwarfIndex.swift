@@ -51,6 +51,9 @@ final class DwarfIndex {
         return true
     }
 
+    /// The index was written to the cache: ``changed`` again only when answers are added.
+    func markSaved() { changed = false }
+
     /// Adds what units answered: their ids renumbered, their intervals merged into the tables. Intervals of
     /// one file are equal or apart; where units with overlapping ranges make two overlap, the one that
     /// starts first (at one start, the one already there) keeps the overlap and the other is cut.

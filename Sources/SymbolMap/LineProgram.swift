@@ -11,6 +11,13 @@ struct LineSections: @unchecked Sendable {
     var str: UnsafeRawBufferPointer
     var bigEndian: Bool
 
+    init(line: UnsafeRawBufferPointer, lineStr: UnsafeRawBufferPointer, str: UnsafeRawBufferPointer, bigEndian: Bool) {
+        self.line = line
+        self.lineStr = lineStr
+        self.str = str
+        self.bigEndian = bigEndian
+    }
+
     /// The sections of `elf` (after `dwarf_begin_elf`, which inflates zlib sections in place); nil when the
     /// file has no `.debug_line`.
     init?(elf: OpaquePointer) {
@@ -140,10 +147,15 @@ struct LineProgram {
     private let lineRange: UInt64
     private let opcodeBase: UInt8
     private let standardLengths: [UInt8]
+    /// Per special opcode (from `opcodeBase` on): its operation advance and line advance (no division per row).
+    private let specialAdvance: [(ops: UInt64, line: Int64)]
     private let programStart: Int
     private let programEnd: Int
-    /// Directory names as libdw has them (entry 0: DWARF 5's own, else the compilation directory; nil: none).
-    private(set) var directories: [String?] = []
+    /// Directory names as libdw has them (entry 0: DWARF 5's own, else the compilation directory): where
+    /// their bytes are (section 0 `.debug_line`, 1 `.debug_line_str`, 2 `.debug_str`); made strings on need.
+    private var directories: [(section: UInt8, start: Int, count: Int)] = []
+    /// Programs before DWARF 5: the compilation directory, their directory 0 (nil: none).
+    private let compDir: String?
     /// File entries in the program's numbering (DWARF 5 from 0; before, from 1 with entry 0 unused): the
     /// name's bytes (in which section) and the directory index.
     private var fileEntries: [(section: UInt8, start: Int, count: Int, dir: Int)] = []
@@ -152,6 +164,7 @@ struct LineProgram {
     /// `DW_AT_comp_dir` (nil when it has none), the directory 0 of programs before DWARF 5.
     init(sections: LineSections, offset: Int, compDir: String?) throws(LineProgramError) {
         self.sections = sections
+        self.compDir = compDir
         var c = DwarfCursor(bytes: sections.line, at: offset, end: sections.line.count, bigEndian: sections.bigEndian)
         guard offset >= 0, offset < sections.line.count else { throw LineProgramError(offset: offset, what: "a line program (the offset is past the section's end)") }
         var length = try c.fixed(4)
@@ -187,15 +200,21 @@ struct LineProgram {
         var lengths: [UInt8] = [0]
         for _ in 1..<Int(opcodeBase) { lengths.append(try c.u8()) }
         standardLengths = lengths
+        var special: [(ops: UInt64, line: Int64)] = Array(repeating: (0, 0), count: 256)
+        for op in Int(opcodeBase)..<256 {
+            let adjusted = UInt64(op - Int(opcodeBase))
+            special[op] = (adjusted / lineRange, lineBase + Int64(adjusted % lineRange))
+        }
+        specialAdvance = special
         if v >= 5 {
             try readEntries5(&c, files: false)
             try readEntries5(&c, files: true)
         } else {
-            directories.append(compDir)
+            directories.append((0, 0, 0))
             while true {
                 let (s, n) = try c.cString()
                 if n == 0 { break }
-                directories.append(Self.string(sections.line, s, n))
+                directories.append((0, s, n))
             }
             fileEntries.append((0, 0, 0, 0))
             while true {
@@ -243,7 +262,7 @@ struct LineProgram {
             if files {
                 fileEntries.append((path.0, path.1, path.2, dir))
             } else {
-                directories.append(Self.string(section(path.0), path.1, path.2))
+                directories.append((path.0, path.1, path.2))
             }
         }
     }
@@ -307,12 +326,19 @@ struct LineProgram {
         let name = Self.string(section(e.section), e.start, e.count)
         if name.hasPrefix("/") { return name }
         guard e.dir >= 0, e.dir < directories.count else { return nil }
-        guard let d = directories[e.dir] else { return name }
+        guard let d = directory(e.dir) else { return name }
         return d + "/" + name
     }
 
     /// The first directory as libdw has it (``DwarfHandle/firstLineDirectory(of:)``).
-    var firstDirectory: String? { directories.first ?? nil }
+    var firstDirectory: String? { directories.isEmpty ? nil : directory(0) }
+
+    /// Directory `i` (in range) as libdw has it.
+    private func directory(_ i: Int) -> String? {
+        if version < 5 && i == 0 { return compDir }
+        let d = directories[i]
+        return Self.string(section(d.section), d.start, d.count)
+    }
 
     /// What a program says about a sorted list of addresses (``answers(_:)``).
     struct Answers {
@@ -331,16 +357,33 @@ struct LineProgram {
     /// damaged program, and for a sequence whose rows go back in address (not seen from compilers): libdw
     /// then reads the unit instead.
     func answers(_ addresses: UnsafeBufferPointer<UInt64>) throws(LineProgramError) -> Answers {
-        var out = Answers()
-        let n = addresses.count
-        out.answered = [Bool](repeating: false, count: n)
+        var sink = AnswerSink(addresses: addresses)
+        try decode(&sink)
+        return sink.out
+    }
+
+    /// Every row of the program in its order (for a whole unit's table, ``DwarfLines/LineRows``), those at
+    /// their sequence's end address marked as ending it (as libdw gives them).
+    func rows() throws(LineProgramError) -> [Row] {
+        var sink = RowCollector()
+        try decode(&sink)
+        return sink.rows
+    }
+
+    /// One row of the state machine (`file` in the program's numbering).
+    struct Row {
+        var address: UInt64
+        var file: UInt64
+        var line: Int64
+        var column: UInt64
+        var endSequence: Bool
+    }
+
+    /// Runs the state machine over the program, handing each row to `sink` as it is made.
+    private func decode<S: LineRowSink>(_ sink: inout S) throws(LineProgramError) {
         var c = DwarfCursor(bytes: sections.line, at: programStart, end: programEnd, bigEndian: sections.bigEndian)
         var address: UInt64 = 0, opIndex: UInt64 = 0, file: UInt64 = 1, line: Int64 = 1, column: UInt64 = 0
-        // The sequence being decoded: its start, the row before (the last at its address), the next address.
-        var inSequence = false, sequenceStart: UInt64 = 0, k = 0
-        var hasPrevious = false
-        var prevAddress: UInt64 = 0, prevFile: UInt64 = 0, prevLine: Int64 = 0, prevColumn: UInt64 = 0
-        let opcodeBase = self.opcodeBase, lineBase = self.lineBase, lineRange = self.lineRange
+        let opcodeBase = self.opcodeBase, lineRange = self.lineRange
         let minInst = minInstLength, maxOps = self.maxOps
         @inline(__always) func advance(_ steps: UInt64) {
             if maxOps == 1 {
@@ -350,52 +393,17 @@ struct LineProgram {
                 opIndex = (opIndex &+ steps) % maxOps
             }
         }
+        try specialAdvance.withUnsafeBufferPointer { special throws(LineProgramError) in
         @inline(__always) func emit(end: Bool, at offset: Int) throws(LineProgramError) {
-            if !inSequence {
-                inSequence = true
-                sequenceStart = address
-                var lo = 0, hi = n
-                while lo < hi {
-                    let mid = (lo + hi) >> 1
-                    if addresses[mid] < address { lo = mid + 1 } else { hi = mid }
-                }
-                k = lo
-                hasPrevious = false
-            }
-            if hasPrevious {
-                guard address >= prevAddress else {
-                    throw LineProgramError(offset: offset, what: "rows in address order within a sequence")
-                }
-                if address > prevAddress {
-                    var first = true
-                    while k < n, addresses[k] < address {
-                        if !out.answered[k] {
-                            out.answered[k] = true
-                            if first {
-                                out.intervals.append((prevAddress, address, prevFile, prevLine, prevColumn, addresses[k]))
-                                first = false
-                            }
-                        }
-                        k += 1
-                    }
-                }
-            }
-            if end {
-                if address > sequenceStart { out.sequences.append((sequenceStart, address)) }
-                inSequence = false
-                hasPrevious = false
-            } else {
-                hasPrevious = true
-                prevAddress = address; prevFile = file; prevLine = line; prevColumn = column
-            }
+            try sink.row(Row(address: address, file: file, line: line, column: column, endSequence: end), at: offset)
         }
         while c.at < c.end {
             let op = c.bytes[c.at]
             c.at += 1
             if op >= opcodeBase {
-                let adjusted = UInt64(op - opcodeBase)
-                advance(adjusted / lineRange)
-                line &+= lineBase &+ Int64(adjusted % lineRange)
+                let s = special[Int(op)]
+                advance(s.ops)
+                line &+= s.line
                 try emit(end: false, at: c.at - 1)
                 continue
             }
@@ -446,6 +454,84 @@ struct LineProgram {
                 for _ in 0..<Int(standardLengths[Int(op)]) { _ = try c.uleb() }
             }
         }
-        return out
+        }
+    }
+}
+
+/// What the line program decoder hands its rows to.
+protocol LineRowSink {
+    mutating func row(_ r: LineProgram.Row, at offset: Int) throws(LineProgramError)
+}
+
+/// Keeps every row. As libdw does, rows at the address where their sequence ends are marked as ending it
+/// too (they hold no address; a lookup there must not take them for the next sequence's code).
+private struct RowCollector: LineRowSink {
+    var rows: [LineProgram.Row] = []
+    private var sequenceStart = 0
+    mutating func row(_ r: LineProgram.Row, at offset: Int) throws(LineProgramError) {
+        if r.endSequence {
+            var k = rows.count - 1
+            while k >= sequenceStart, rows[k].address == r.address { rows[k].endSequence = true; k -= 1 }
+            rows.append(r)
+            sequenceStart = rows.count
+        } else {
+            rows.append(r)
+        }
+    }
+}
+
+/// Answers a sorted list of addresses as rows come, keeping only the row before (``LineProgram/answers(_:)``).
+private struct AnswerSink: LineRowSink {
+    let addresses: UnsafeBufferPointer<UInt64>
+    var out = LineProgram.Answers()
+    /// The sequence being decoded: whether one is, its start, the next address to answer.
+    private var inSequence = false, sequenceStart: UInt64 = 0, k = 0
+    /// The row before (the last at its address).
+    private var previous: LineProgram.Row? = nil
+
+    init(addresses: UnsafeBufferPointer<UInt64>) {
+        self.addresses = addresses
+        out.answered = [Bool](repeating: false, count: addresses.count)
+    }
+
+    @inline(__always)
+    mutating func row(_ r: LineProgram.Row, at offset: Int) throws(LineProgramError) {
+        let n = addresses.count
+        if !inSequence {
+            inSequence = true
+            sequenceStart = r.address
+            var lo = 0, hi = n
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if addresses[mid] < r.address { lo = mid + 1 } else { hi = mid }
+            }
+            k = lo
+            previous = nil
+        }
+        if let p = previous {
+            guard r.address >= p.address else {
+                throw LineProgramError(offset: offset, what: "rows in address order within a sequence")
+            }
+            if r.address > p.address {
+                var first = true
+                while k < n, addresses[k] < r.address {
+                    if !out.answered[k] {
+                        out.answered[k] = true
+                        if first {
+                            out.intervals.append((p.address, r.address, p.file, p.line, p.column, addresses[k]))
+                            first = false
+                        }
+                    }
+                    k += 1
+                }
+            }
+        }
+        if r.endSequence {
+            if r.address > sequenceStart { out.sequences.append((sequenceStart, r.address)) }
+            inSequence = false
+            previous = nil
+        } else {
+            previous = r
+        }
     }
 }
