@@ -225,8 +225,15 @@ public final class DwarfLines {
                                               lines: lines, inlines: inlines, functions: known[k], sections: sections)
         }
         if let helper, second != nil {
-            // Largest units first would balance better; units come in file order, which spreads sizes.
-            helper.share(work.count) { k, onHelper in read(k, onHelper: onHelper) }
+            // Largest units first (by the distance to the next unit's DIE), so that the two threads end
+            // together: a large unit taken last would leave one thread working alone.
+            var offsets = dies.map { d -> UInt64 in var d = d; return dwarf_dieoffset(&d) }
+            offsets.append(UInt64.max)
+            let order = work.indices.sorted { a, b in
+                let sa = offsets[work[a] + 1] &- offsets[work[a]], sb = offsets[work[b] + 1] &- offsets[work[b]]
+                return sa != sb ? sa > sb : a < b
+            }
+            helper.share(work.count) { k, onHelper in read(order[k], onHelper: onHelper) }
         } else {
             for k in work.indices { read(k, onHelper: false) }
         }

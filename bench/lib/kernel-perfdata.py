@@ -5,7 +5,7 @@ kernel's text mapping ([kernel.kallsyms]_text at the image's own _text, so no KA
 address a line), drawn with a skewed, fixed-seed distribution (a few hot addresses, a long tail), with a
 FINISHED_ROUND record every 10,000 samples as perf writes them.
 
-Usage: kernel-perfdata.py VMLINUX ADDRS N OUT
+Usage: kernel-perfdata.py VMLINUX ADDRS N OUT   (also writes OUT.counts: `address count` per address sampled)
 The perf.data layout (header, attr section, data section) is perf's documented file format
 (tools/perf/Documentation/perf.data-file-format.txt); perf report reads the result too."""
 import random
@@ -53,6 +53,12 @@ for i, ip in enumerate(chosen):
     if i % 10000 == 9999:
         data += struct.pack("<IHH", PERF_RECORD_FINISHED_ROUND, 0, 8)
 data += struct.pack("<IHH", PERF_RECORD_FINISHED_ROUND, 0, 8)
+counts = {}
+for ip in chosen:
+    counts[ip] = counts.get(ip, 0) + 1
+with open(out + ".counts", "w") as f:
+    for ip, c in sorted(counts.items()):
+        f.write(f"{ip:#x} {c}\n")
 
 header_size = 104
 attrs_offset = header_size

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Checks the source lines of `xprof report --sort symbol,line --format csv` on the vmlinux bench's synthetic
+perf.data against llvm-symbolizer: each address's line-table row is the innermost frame of
+`llvm-symbolizer --inlining` (file base name and line, as the report's `Source line` column shows them), so
+the samples per line expected are the sampled counts of the addresses (COUNTS: `address count` lines, written
+by kernel-perfdata.py) summed per line. Prints the share of samples on a line with the count llvm-symbolizer
+gives it. Usage: compare-report-lines.py REPORT_CSV COUNTS ADDRS LLVM_OUTPUT"""
+import collections
+import importlib.util
+import os
+import sys
+
+spec = importlib.util.spec_from_file_location("ci", os.path.join(os.path.dirname(__file__), "compare-inlines.py"))
+ci = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ci)
+
+report, counts_path, addrs_path, llvm_path = sys.argv[1:5]
+addrs = [int(l, 16) for l in open(addrs_path) if l.strip()]
+chains = ci.llvm_chains(llvm_path)
+assert len(chains) == len(addrs), f"llvm-symbolizer answered {len(chains)} of {len(addrs)} addresses"
+place = {}
+for a, frames in zip(addrs, chains):
+    file, line = frames[0][1], frames[0][2]
+    place[a] = "??:0" if file == "??" else f"{os.path.basename(file)}:{line}"
+expected = collections.Counter()
+total = 0
+for l in open(counts_path):
+    a, n = l.split()
+    expected[place[int(a, 16)]] += int(n)
+    total += int(n)
+actual = collections.Counter()
+with open(report) as f:
+    next(f)
+    for row in f:
+        c = row.rstrip("\n").rsplit(",", 1)
+        head = c[0].split(",", 2)
+        actual[c[1]] += int(head[1])
+same = sum(min(n, actual[k]) for k, n in expected.items())
+print(f"report lines: {same} of {total} samples ({100.0 * same / total:.3f} %) on the line llvm-symbolizer gives their address")
