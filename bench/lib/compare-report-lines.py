@@ -6,21 +6,31 @@ the samples per line expected are the sampled counts of the addresses (COUNTS: `
 by kernel-perfdata.py) summed per line. Prints the share of samples on a line with the count llvm-symbolizer
 gives it. Usage: compare-report-lines.py REPORT_CSV COUNTS ADDRS LLVM_OUTPUT"""
 import collections
-import importlib.util
 import os
 import sys
 
-spec = importlib.util.spec_from_file_location("ci", os.path.join(os.path.dirname(__file__), "compare-inlines.py"))
-ci = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(ci)
+
+def llvm_first_frames(path):
+    """Per address block of llvm-symbolizer's output, the innermost frame's (file, line)."""
+    out = []
+    with open(path) as f:
+        blocks = f.read().split("\n\n")
+    for b in blocks:
+        lines = [l for l in b.split("\n") if l]
+        if len(lines) < 2:
+            continue
+        loc = lines[1].rsplit(":", 2)  # file:line:column
+        file, line = (loc[0], loc[1]) if len(loc) == 3 else (loc[0], "0")
+        out.append((file, "0" if line == "?" else line))
+    return out
+
 
 report, counts_path, addrs_path, llvm_path = sys.argv[1:5]
 addrs = [int(l, 16) for l in open(addrs_path) if l.strip()]
-chains = ci.llvm_chains(llvm_path)
-assert len(chains) == len(addrs), f"llvm-symbolizer answered {len(chains)} of {len(addrs)} addresses"
+firsts = llvm_first_frames(llvm_path)
+assert len(firsts) == len(addrs), f"llvm-symbolizer answered {len(firsts)} of {len(addrs)} addresses"
 place = {}
-for a, frames in zip(addrs, chains):
-    file, line = frames[0][1], frames[0][2]
+for a, (file, line) in zip(addrs, firsts):
     place[a] = "??:0" if file == "??" else f"{os.path.basename(file)}:{line}"
 expected = collections.Counter()
 total = 0
