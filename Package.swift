@@ -69,7 +69,7 @@ let package = Package(
         // libFuzzer targets for the decoders (`make fuzz`); built normally, a replayer of fuzz inputs.
         .executableTarget(name: "xprof-fuzz", dependencies: ["SampleIO", "SymbolMap", "CPerfShim"]),
         .testTarget(name: "SampleIOTests", dependencies: ["SampleIO"]),
-        .testTarget(name: "SymbolMapTests", dependencies: ["SymbolMap"]),
+        .testTarget(name: "SymbolMapTests", dependencies: ["SymbolMap", "CElfUtils"]),
         .testTarget(name: "ProfileTests", dependencies: ["Profile", "SampleIO", "SymbolMap"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SampleIO"]),
     ]

@@ -5,7 +5,9 @@
 # (Debian's llvm package): xprof with a cold symbol cache (its entries removed before each run: the run
 # reads the DWARF and writes the cache) and a warm one, each tool's time and peak memory, the ratios, and how
 # many addresses get the same chain of (function, file, line) frames from both (bench/lib/compare-inlines.py).
+# Then a 1 M-sample kernel profile over those addresses, `report --sort symbol,line` cold and warm.
 # Usage: bench/vmlinux.sh BIN_DIR   (XPROF_BENCH_VMLINUX_ADDRS: the count, default 20000;
+#        XPROF_BENCH_VMLINUX_SAMPLES: samples of the profile, default 1000000;
 #        XPROF_BENCH_RUNS: timed runs of each command under 5 s, best time kept, default 5;
 #        XPROF_BENCH_VMLINUX: a vmlinux to use instead of Debian's)
 set -euo pipefail
@@ -49,3 +51,21 @@ awk -v ct="$ct" -v cm="$cm" -v wt="$wt" -v wm="$wm" -v lt="$lt" -v lm="$lm" 'BEG
 printf '  '
 python3 "$(dirname "$0")/lib/compare-inlines.py" "$dir/xprof.tsv" "$dir/llvm.txt" 3 | sed '2,$s/^/  /'
 echo "  (goal: the same chain on >= 99.9 % of addresses)"
+
+# The goal beyond: a kernel profile of 1 M samples (a synthetic perf.data over the same addresses, skewed:
+# bench/lib/kernel-perfdata.py) resolved to source lines, `report --sort symbol,line`, cold and warm (goal:
+# under 1 s warm); perf report --sort sym on the same file for scale (perf's srcline would run addr2line).
+ns=${XPROF_BENCH_VMLINUX_SAMPLES:-1000000}
+python3 "$(dirname "$0")/lib/kernel-perfdata.py" "$vmlinux" "$dir/addrs" "$ns" "$dir/kernel.data"
+echo "== $ns kernel samples over those addresses (synthetic perf.data): report --sort symbol,line --vmlinux"
+read -r rct rcm < <(run "xprof report --sort symbol,line (cold symbol cache)" \
+  bash -c 'rm -rf "$XPROF_CACHE_DIR"; exec "$0" report "$1" --vmlinux 0="$2" --sort symbol,line' "$bin/xprof" "$dir/kernel.data" "$vmlinux")
+"$bin/xprof" report "$dir/kernel.data" --vmlinux 0="$vmlinux" --sort symbol,line --format csv --percent-limit 0 >"$dir/report.csv"
+read -r rwt rwm < <(run "xprof report --sort symbol,line (warm symbol cache)" \
+  bash -c 'exec "$0" report "$1" --vmlinux 0="$2" --sort symbol,line' "$bin/xprof" "$dir/kernel.data" "$vmlinux")
+read -r pt pm < <(run "perf report --sort sym (no lines)" \
+  bash -c 'exec perf report -i "$0" --vmlinux "$1" --sort sym --stdio' "$dir/kernel.data" "$vmlinux")
+awk -v ct="$rct" -v wt="$rwt" -v pt="$pt" 'BEGIN {
+  printf "  warm: %.3f s (goal < 1 s); cold %.3f s; perf report without lines %.3f s\n", wt, ct, pt }'
+printf '  '
+python3 "$(dirname "$0")/lib/compare-report-lines.py" "$dir/report.csv" "$dir/kernel.data.counts" "$dir/addrs" "$dir/llvm.txt"

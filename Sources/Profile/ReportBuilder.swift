@@ -399,6 +399,9 @@ public enum ReportBuilder {
         for i in eventTotals.indices {
             eventTotals[i].name = i < meta2.events.count ? meta2.events[i].name : "event \(i)"
         }
+        // Source lines learnt for the DWARF index go to the symbol cache now (the attributor may be kept
+        // until exit, which skips its release).
+        attributor.sources.saveDwarfIndexes()
         if options.keepInputsUntilExit { ProcessLifetime.keep([source, decoder, attributor]) }
         var reports: [Report] = []
         if callGraph != nil { trie.accumulate() }

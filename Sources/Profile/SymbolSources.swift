@@ -67,16 +67,26 @@ final class SymbolSources {
         var candidates: [String] = []
         if image.hasDebugLines { candidates.append(image.path) }
         if let dbg = image.separateDebugFile(debugDirectories: options.debugDirectories) { candidates.append(dbg) }
-        for c in candidates where d == nil { d = try? DwarfLines(path: c) }
+        // With the symbol cache, lines come from the DWARF index kept there (docs/ARCHITECTURE.md, "Line and
+        // inline index"): a report whose addresses it answers opens no DWARF.
+        for c in candidates where d == nil { d = try? DwarfLines(path: c, cache: SymbolCache.standard) }
         if d == nil { warn("\(image.path): no DWARF line information (nor a separate debug file); its source lines show as ??:0") }
         dwarfs[image.path] = d
         return d
     }
 
+    /// Writes what the DWARF line indexes learnt to the symbol cache (see ``DwarfLines/saveIndex()``); also
+    /// done when the sources are released.
+    func saveDwarfIndexes() {
+        for case let d? in dwarfs.values { d.saveIndex() }
+    }
+
+    deinit { saveDwarfIndexes() }
+
     /// DWARF of the ELF file at `path` (a --vmlinux or --xen image).
     func dwarf(path: String) -> DwarfLines? {
         if let d = dwarfs[path] { return d }
-        guard let img = try? ElfImage(path: path) else { dwarfs[path] = .some(nil); return nil }
+        guard let img = try? Self.elfImage(path) else { dwarfs[path] = .some(nil); return nil }
         return dwarf(of: img)
     }
 
@@ -102,7 +112,7 @@ final class SymbolSources {
         xenLoaded = true
         guard let path = options.xen else { return nil }
         do {
-            let img = try ElfImage(path: path)
+            let img = try Self.elfImage(path)
             if !checkBuildID(img, kind: .hypervisor, domain: nil) { return nil }
             xenTable = NamedTable(imageName: basename(path), table: img.symbols, elfPath: path)
         } catch {
@@ -137,7 +147,7 @@ final class SymbolSources {
         let recorded = recordedSnapshot(domain)
         if let path = options.vmlinux[domain] {
             do {
-                let img = try ElfImage(path: path)
+                let img = try Self.elfImage(path)
                 guard checkBuildID(img, kind: .kernel, domain: domain) else { return nil }
                 var t = NamedTable(imageName: basename(path), table: img.symbols, elfPath: path)
                 // KASLR: the recording's _stext (or _text) against the image's.

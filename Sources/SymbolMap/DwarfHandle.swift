@@ -19,6 +19,10 @@ final class DwarfHandle {
     private var second: OpaquePointer?
     private var secondDIEs: [Dwarf_Die] = []
     private var secondTried = false
+    /// `.debug_line` and its string sections, for reading line programs without libdw (``LineProgram``);
+    /// nil when the file has none that can be read so (then libdw reads them). Found on first use: ask for it
+    /// before handing work to other threads.
+    private(set) lazy var lineSections: LineSections? = LineSections(elf: elf)
     /// Sections inflated here rather than by libelf (DwarfHandle+Zstd.swift), freed after `elf_end`.
     private var inflated: [UnsafeMutableRawPointer] = []
 

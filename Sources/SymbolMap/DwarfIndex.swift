@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// The line and inline answers of one image for the addresses asked so far, as two sorted tables of
 /// disjoint address intervals (one line-table row each; one innermost scope each) over a table of scopes
 /// and two string tables. Built by ``DwarfUnitReader`` for the addresses no interval holds yet, kept in the
@@ -50,6 +53,9 @@ final class DwarfIndex {
         }
         return true
     }
+
+    /// The index was written to the cache: ``changed`` again only when answers are added.
+    func markSaved() { changed = false }
 
     /// Adds what units answered: their ids renumbered, their intervals merged into the tables. Intervals of
     /// one file are equal or apart; where units with overlapping ranges make two overlap, the one that
@@ -197,7 +203,8 @@ extension InlineInterval: IntervalAnswer {}
 struct StringTable {
     private(set) var bytes: [UInt8] = []
     private(set) var starts: [UInt32] = [0]
-    private var ids: [String: Int32]? = [:]
+    /// Ids by hash of their bytes (-1: empty), for ``intern(_:)``; made on its first call.
+    private var slots: [Int32] = []
 
     init() {}
 
@@ -205,7 +212,6 @@ struct StringTable {
     init(bytes: [UInt8], starts: [UInt32]) {
         self.bytes = bytes
         self.starts = starts
-        ids = nil
     }
 
     var count: Int { starts.count - 1 }
@@ -231,16 +237,54 @@ struct StringTable {
 
     /// The id of `s`, added if new.
     mutating func intern(_ s: String) -> Int32 {
-        if ids == nil {
-            var m: [String: Int32] = [:]
-            for i in 0..<count { m[string(Int32(i))] = Int32(i) }
-            ids = m
+        var s = s
+        return s.withUTF8 { intern(bytes: $0) }
+    }
+
+    /// The id of the string of `p`'s bytes, added if new: an open-addressing table of ids over ``bytes``
+    /// (FNV-1a hashes of the bytes; a `[String: Int32]` hashed each string with SipHash, the main part of
+    /// adding a kernel's units to the index).
+    mutating func intern(bytes p: UnsafeBufferPointer<UInt8>) -> Int32 {
+        if slots.isEmpty || (count + 1) * 2 > slots.count { rehash(max(1024, slots.count * 2)) }
+        let mask = slots.count - 1
+        var h = Self.hash(p) & mask
+        while true {
+            let id = slots[h]
+            if id < 0 {
+                let i = Int32(count)
+                bytes.append(contentsOf: p)
+                starts.append(UInt32(bytes.count))
+                slots[h] = i
+                return i
+            }
+            if equals(id, p) { return id }
+            h = (h + 1) & mask
         }
-        if let i = ids?[s] { return i }
-        let i = Int32(count)
-        bytes.append(contentsOf: s.utf8)
-        starts.append(UInt32(bytes.count))
-        ids?[s] = i
-        return i
+    }
+
+    private static func hash(_ p: UnsafeBufferPointer<UInt8>) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in p { h = (h ^ UInt64(c)) &* 0x0000_0100_0000_01b3 }
+        return Int(truncatingIfNeeded: h ^ (h >> 29))
+    }
+
+    private func equals(_ id: Int32, _ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        let (start, n) = range(id)
+        guard n == p.count else { return false }
+        return bytes.withUnsafeBufferPointer { b in n == 0 || memcmp(b.baseAddress! + start, p.baseAddress!, n) == 0 }
+    }
+
+    /// Makes the table `size` slots (a power of two) and puts every string's id in it.
+    private mutating func rehash(_ size: Int) {
+        slots = [Int32](repeating: -1, count: size)
+        let mask = size - 1
+        bytes.withUnsafeBufferPointer { b in
+            for i in 0..<count {
+                let (start, n) = range(Int32(i))
+                var h = Self.hash(UnsafeBufferPointer(rebasing: b[start..<start + n])) & mask
+                while slots[h] >= 0 { h = (h + 1) & mask }
+                slots[h] = Int32(i)
+            }
+        }
     }
 }

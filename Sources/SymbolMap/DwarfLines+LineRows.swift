@@ -126,7 +126,7 @@ extension DwarfLines {
         if let u = unitRows[index] { return u.rows }
         guard let h = open() else { return LineRows() }
         var die = h.unitDIEs[index]
-        let u = Self.readUnit(&die, index: index)
+        let u = Self.readUnit(&die, index: index, sections: h.lineSections)
         adopt(u)
         return u.rows
     }
@@ -175,19 +175,22 @@ extension DwarfLines {
         results.initialize(repeating: nil)
         defer { results.deinitialize(); results.deallocate() }
         let dies = h.unitDIEs
+        let sections = h.lineSections
         helper.share(needed.count) { k, onHelper in
             var die = onHelper ? second.units[needed[k]] : dies[needed[k]]
-            results[k] = Self.readUnit(&die, index: needed[k])
+            results[k] = Self.readUnit(&die, index: needed[k], sections: sections)
         }
         for r in results { if let u = r { adopt(u) } }
     }
 
-    /// Reads one unit's line table into plain memory. Touches nothing shared but the unit's libdw reader,
-    /// so units of different readers can be read on different threads.
-    private static func readUnit(_ cudie: inout Dwarf_Die, index: Int) -> UnitRows {
+    /// Reads one unit's line table into plain memory: with ``LineProgram`` when `sections` are given and it
+    /// reads the program, else with libdw. Touches nothing shared but the unit's libdw reader, so units of
+    /// different readers can be read on different threads.
+    private static func readUnit(_ cudie: inout Dwarf_Die, index: Int, sections: LineSections?) -> UnitRows {
         let u = UnitRows()
         u.index = index
         let dir = DwarfHandle.compilationDirectory(of: &cudie)
+        if let sections, let direct = readUnitDirectly(&cudie, u, compDir: dir, sections: sections) { return direct }
         let first = DwarfHandle.firstLineDirectory(of: &cudie)
         var lines: OpaquePointer? = nil
         var n = 0
@@ -244,6 +247,48 @@ extension DwarfLines {
             entries.deallocate(); columns.deallocate()
             entries = ne; columns = nc
         }
+        u.rows = Self.indexed(entries: entries, columns: columns, count: k)
+        return u
+    }
+
+    /// ``readUnit(_:index:sections:)`` through ``LineProgram``; nil when the program cannot be read so.
+    private static func readUnitDirectly(_ cudie: inout Dwarf_Die, _ u: UnitRows, compDir: String, sections: LineSections) -> UnitRows? {
+        var a = Dwarf_Attribute()
+        var offset: Dwarf_Word = 0
+        guard dwarf_attr(&cudie, UInt32(DW_AT_stmt_list), &a) != nil, dwarf_formudata(&a, &offset) == 0,
+              let program = try? LineProgram(sections: sections, offset: Int(offset), compDir: compDir.isEmpty ? nil : compDir),
+              var rows = try? program.rows() else { return nil }
+        // libdw's order: by address, a row that ends a sequence before one that starts the next, else as written.
+        var ordered = true
+        for j in rows.indices.dropFirst() where rows[j].address < rows[j - 1].address
+            || (rows[j].address == rows[j - 1].address && rows[j].endSequence && !rows[j - 1].endSequence) { ordered = false; break }
+        if !ordered {
+            rows = rows.enumerated().sorted {
+                ($0.element.address, $0.element.endSequence ? 0 : 1, $0.offset) < ($1.element.address, $1.element.endSequence ? 0 : 1, $1.offset)
+            }.map(\.element)
+        }
+        let n = rows.count
+        let entries = UnsafeMutablePointer<LineEntry>.allocate(capacity: max(1, n))
+        let columns = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, n))
+        var byIndex: [UInt64: Int32] = [:]
+        let first = program.firstDirectory
+        for (k, r) in rows.enumerated() {
+            var f: Int32
+            if let known = byIndex[r.file] { f = known } else {
+                f = Int32(u.localFiles.count)
+                let name = program.libdwName(Int(truncatingIfNeeded: r.file)) ?? "??"
+                u.localFiles.append(name == "??" ? name : DwarfHandle.displayPath(name, compDir: compDir, firstDirectory: first))
+                byIndex[r.file] = f
+            }
+            entries[k] = LineEntry(address: r.address, file: r.endSequence ? -1 : f, line: Int32(truncatingIfNeeded: r.line))
+            columns[k] = Int32(truncatingIfNeeded: r.column)
+        }
+        u.rows = indexed(entries: entries, columns: columns, count: n)
+        return u
+    }
+
+    /// Sorted rows with their bucket index (see ``LineRows``).
+    private static func indexed(entries: UnsafeMutablePointer<LineEntry>, columns: UnsafeMutablePointer<Int32>, count k: Int) -> LineRows {
         var t = LineRows(loaded: true, count: k, entries: entries, columns: columns)
         if k > 0 {
             t.base = entries[0].address
@@ -262,7 +307,6 @@ extension DwarfLines {
             b[t.bucketCount] = Int32(k)
             t.buckets = b
         }
-        u.rows = t
-        return u
+        return t
     }
 }

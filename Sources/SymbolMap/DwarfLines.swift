@@ -173,10 +173,15 @@ public final class DwarfLines {
 
     /// The address ranges of unit `u`, sorted.
     private func ranges(ofUnit u: Int) -> [(UInt64, UInt64)] {
+        if let known = unitRangeLists[u] { return known }
         var out: [(UInt64, UInt64)] = []
         for k in 0..<rangeCount where rangeUnit[k] == Int32(u) { out.append((rangeLo[k], rangeHi[k])) }
+        unitRangeLists[u] = out
         return out
     }
+
+    /// ``ranges(ofUnit:)`` by unit, as found.
+    private var unitRangeLists: [Int: [(UInt64, UInt64)]] = [:]
 
     // MARK: The index of answers
 
@@ -211,16 +216,24 @@ public final class DwarfLines {
         defer { results.deinitialize(); results.deallocate() }
         let second = helper != nil && work.count > 1 ? h.secondReader() : nil
         let dies = h.unitDIEs, dbg = h.dbg
+        let sections = h.lineSections
         let known = work.map { functionsByUnit[$0] }
         func read(_ k: Int, onHelper: Bool) {
             let u = work[k]
             let (reader, die) = onHelper ? (second!.dbg, second!.units[u]) : (dbg, dies[u])
             results[k] = DwarfUnitReader.read(unit: die, dbg: reader, unitRanges: unitRanges[k], addresses: byUnit[u] ?? [],
-                                              lines: lines, inlines: inlines, functions: known[k])
+                                              lines: lines, inlines: inlines, functions: known[k], sections: sections)
         }
         if let helper, second != nil {
-            // Largest units first would balance better; units come in file order, which spreads sizes.
-            helper.share(work.count) { k, onHelper in read(k, onHelper: onHelper) }
+            // Largest units first (by the distance to the next unit's DIE), so that the two threads end
+            // together: a large unit taken last would leave one thread working alone.
+            var offsets = dies.map { d -> UInt64 in var d = d; return dwarf_dieoffset(&d) }
+            offsets.append(UInt64.max)
+            let order = work.indices.sorted { a, b in
+                let sa = offsets[work[a] + 1] &- offsets[work[a]], sb = offsets[work[b] + 1] &- offsets[work[b]]
+                return sa != sb ? sa > sb : a < b
+            }
+            helper.share(work.count) { k, onHelper in read(order[k], onHelper: onHelper) }
         } else {
             for k in work.indices { read(k, onHelper: false) }
         }
@@ -230,21 +243,75 @@ public final class DwarfLines {
         index.adopt(Array(results) + [outside])
     }
 
-    /// Writes the index to the symbol cache when it learnt something since it was read (a no-op without a
-    /// cache, or when the file changed meanwhile).
-    func saveIndex() {
+    /// Writes the index to the symbol cache when it learnt something since it was read or last written
+    /// (a no-op without a cache, or when the file changed meanwhile); answers found through whole line
+    /// tables (``location(for:)``) are added to it first.
+    public func saveIndex() {
+        if !found.lines.isEmpty {
+            index.adopt([found])
+            found = UnitAnswers()
+            foundFiles = [:]
+        }
         guard index.changed, let cache, let identity, SymbolCache.Identity(path: path) == identity else { return }
         cache.store(index, for: identity)
+        index.markSaved()
+    }
+
+    /// Line answers found through whole line tables since the last ``saveIndex()``, for the index (file ids
+    /// its own: ``foundFiles`` maps the tables' ids to them).
+    private var found = UnitAnswers()
+    private var foundFiles: [Int32: Int32] = [:]
+
+    /// Keeps the answer for `address` that `rows` (unit `u`'s table) give, as an interval for the index:
+    /// from its row's address to the next row's, cut to the unit's range holding it.
+    private func record(_ address: UInt64, unit u: Int, rows: LineRows) {
+        let span = rows.span(for: address)
+        let i = rows.index(for: address, in: span)
+        var lo: UInt64 = 0, hi = UInt64.max
+        var file: Int32 = -1, line: Int32 = 0, column: Int32 = 0
+        if let entries = rows.entries, rows.count > 0 {
+            if i >= 0 {
+                lo = entries[i].address
+                if entries[i].file >= 0 {
+                    let global = entries[i].file &+ rows.fileBase
+                    if let f = foundFiles[global] { file = f } else {
+                        file = Int32(found.files.count)
+                        found.files.append(files[Int(global)])
+                        foundFiles[global] = file
+                    }
+                    line = entries[i].line
+                    column = rows.columns?[i] ?? 0
+                }
+            }
+            if i + 1 < rows.count { hi = entries[i + 1].address } else if i < 0 { hi = entries[0].address }
+        }
+        for (rlo, rhi) in ranges(ofUnit: u) where address >= rlo && address < rhi {
+            lo = max(lo, rlo)
+            hi = min(hi, rhi)
+        }
+        if !(lo <= address && address < hi) { lo = address; hi = address &+ 1 }
+        found.lines.append(LineInterval(lo: lo, hi: hi, file: file, line: line, column: column))
     }
 
     // MARK: Lookups
 
     /// The line-table row for `address` (the last row at or before it in its sequence), nil outside any.
     /// - Complexity: O(log n) once the unit is loaded, or the index knows the address.
+    ///
+    /// What the index does not know is read from the unit's whole line table (``LineRows``), and the answer
+    /// kept for the index (written to the symbol cache by ``saveIndex()``): reports look up many addresses
+    /// of one unit, one at a time. A run whose addresses the cached index answers opens no DWARF.
     public func location(for address: UInt64) -> SourceLocation? {
         if let known = index.location(address) { return known }
-        guard let u = unitIndex(containing: address) else { return nil }
+        guard let u = unitIndex(containing: address) else {
+            if open() != nil, rangesRead {
+                let (lo, hi) = gap(around: address)
+                found.lines.append(LineInterval(lo: lo, hi: hi, file: -1, line: 0, column: 0))
+            }
+            return nil
+        }
         let rows = load(u)
+        record(address, unit: u, rows: rows)
         guard let r = rows.row(for: address) else { return nil }
         return SourceLocation(file: files[Int(r.file)], line: Int(r.line), column: Int(r.column))
     }

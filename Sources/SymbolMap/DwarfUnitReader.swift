@@ -75,11 +75,24 @@ struct DwarfUnitReader {
     private var nameByPointer: [UnsafePointer<CChar>: Int32] = [:]
     private var unknownName: Int32 = -1
 
-    init(unit: Dwarf_Die, dbg: OpaquePointer, unitRanges: [(UInt64, UInt64)]) {
+    /// The unit's line program read directly (``LineProgram``); nil when there is none, or when it could not
+    /// be read here and libdw reads it instead.
+    private var program: LineProgram?
+    /// Program file index → id in `out.files` (direct reading).
+    private var fileByIndex: [UInt64: Int32] = [:]
+
+    init(unit: Dwarf_Die, dbg: OpaquePointer, unitRanges: [(UInt64, UInt64)], sections: LineSections?) {
         cudie = unit
         self.dbg = dbg
         self.unitRanges = unitRanges
         compDir = DwarfHandle.compilationDirectory(of: &cudie)
+        if let sections, let offset = Self.udata(&cudie, Int32(DW_AT_stmt_list)),
+           let p = try? LineProgram(sections: sections, offset: offset, compDir: compDir.isEmpty ? nil : compDir) {
+            program = p
+            firstDirectory = p.firstDirectory
+            return
+        }
+        // libdw (dwarf_getsrcfiles reads the whole line program in elfutils 0.188).
         firstDirectory = DwarfHandle.firstLineDirectory(of: &cudie)
         var f: OpaquePointer? = nil
         var n = 0
@@ -89,10 +102,13 @@ struct DwarfUnitReader {
     /// The answers for `addresses` (sorted, each in this unit): rows when `lines`, chains when `inlines`.
     /// `functions`: the unit's top-level functions from an earlier read, if any (else they are scanned, and
     /// handed back in the answers).
+    /// `sections`: the file's line sections, for reading the line program without libdw (nil: libdw reads it).
     static func read(unit: Dwarf_Die, dbg: OpaquePointer, unitRanges: [(UInt64, UInt64)], addresses: [UInt64],
-                     lines: Bool, inlines: Bool, functions: [TopFunction]? = nil) -> UnitAnswers {
-        var r = DwarfUnitReader(unit: unit, dbg: dbg, unitRanges: unitRanges)
-        if lines { r.readLines(addresses) }
+                     lines: Bool, inlines: Bool, functions: [TopFunction]? = nil, sections: LineSections? = nil) -> UnitAnswers {
+        var r = DwarfUnitReader(unit: unit, dbg: dbg, unitRanges: unitRanges, sections: sections)
+        if lines {
+            if r.program == nil || !r.readLinesDirectly(addresses) { r.readLines(addresses) }
+        }
         if inlines {
             let tops = functions ?? r.topFunctions()
             r.readInlines(addresses, tops)
@@ -125,23 +141,71 @@ struct DwarfUnitReader {
 
     /// The file of a `DW_AT_call_file` index (-1 when there is none such).
     private mutating func file(index: Int) -> Int32 {
+        if let program { return programFile(UInt64(truncatingIfNeeded: index), program) }
         guard let files, index >= 0, index < fileCount else { return -1 }
         return file(dwarf_filesrc(files, index, nil, nil))
     }
 
-    /// The name llvm-symbolizer gives a subroutine: its linkage name, else its name, either found through
-    /// `DW_AT_abstract_origin` and `DW_AT_specification`; "??" without any.
-    private mutating func name(_ die: inout Dwarf_Die) -> Int32 {
-        var a = Dwarf_Attribute()
-        for attr in [DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name] {
-            if dwarf_attr_integrate(&die, UInt32(attr), &a) != nil, let s = dwarf_formstring(&a) {
-                if let id = nameByPointer[s] { return id }
-                let id = Int32(out.names.count)
-                out.names.append(String(cString: s))
-                nameByPointer[s] = id
-                return id
+    /// The id of the line program's file `index` (-1 when the table has no such file).
+    private mutating func programFile(_ index: UInt64, _ program: LineProgram) -> Int32 {
+        if let id = fileByIndex[index] { return id }
+        var id: Int32 = -1
+        if index < UInt64(program.fileCount), let name = program.libdwName(Int(index)) {
+            id = Int32(out.files.count)
+            out.files.append(DwarfHandle.displayPath(name, compDir: compDir, firstDirectory: firstDirectory))
+        }
+        fileByIndex[index] = id
+        return id
+    }
+
+    /// The id of a string of the unit's DWARF (libdw hands back the same pointer for the same string).
+    private mutating func nameID(_ s: UnsafePointer<CChar>) -> Int32 {
+        if let id = nameByPointer[s] { return id }
+        let id = Int32(out.names.count)
+        out.names.append(String(cString: s))
+        nameByPointer[s] = id
+        return id
+    }
+
+    /// Linkage name and name (ids, -1 when absent) found through a DIE's `DW_AT_abstract_origin` or
+    /// `DW_AT_specification`, by the origin's offset: many inlined copies share one origin.
+    private var originNames: [UInt64: (linkage: Int32, name: Int32)] = [:]
+
+    /// Linkage name and name of a DIE from its scan, each its own or else its origin's (as
+    /// `dwarf_attr_integrate` finds them, 16 origins deep at most).
+    private mutating func names(_ scan: AttributeScan, depth: Int) -> (linkage: Int32, name: Int32) {
+        var linkage: Int32 = -1, name: Int32 = -1
+        var a = scan.linkage
+        if scan.hasLinkage, let s = dwarf_formstring(&a) { linkage = nameID(s) }
+        a = scan.name
+        if scan.hasName, let s = dwarf_formstring(&a) { name = nameID(s) }
+        if (linkage < 0 || name < 0) && scan.hasOrigin && depth < 16 {
+            var o = scan.origin
+            var origin = Dwarf_Die()
+            if dwarf_formref_die(&o, &origin) != nil {
+                let offset = dwarf_dieoffset(&origin)
+                let inherited: (linkage: Int32, name: Int32)
+                if let known = originNames[offset] {
+                    inherited = known
+                } else {
+                    var inner = AttributeScan()
+                    _ = withUnsafeMutablePointer(to: &inner) { dwarf_getattrs(&origin, attributeScanCallback, $0, 0) }
+                    inherited = names(inner, depth: depth + 1)
+                    originNames[offset] = inherited
+                }
+                if linkage < 0 { linkage = inherited.linkage }
+                if name < 0 { name = inherited.name }
             }
         }
+        return (linkage, name)
+    }
+
+    /// The name llvm-symbolizer gives a subroutine: its linkage name, else its name, own or its origin's
+    /// (``names(_:depth:)``); "??" without any.
+    private mutating func name(_ scan: AttributeScan, depth: Int) -> Int32 {
+        let (linkage, name) = names(scan, depth: depth)
+        if linkage >= 0 { return linkage }
+        if name >= 0 { return name }
         if unknownName < 0 {
             unknownName = Int32(out.names.count)
             out.names.append("??")
@@ -213,6 +277,56 @@ struct DwarfUnitReader {
         }
     }
 
+    /// ``readLines(_:)`` from the line program read here (``LineProgram``): each sequence's rows as the
+    /// program gives them, and for each address in the sequence the last row at or before it (of several rows
+    /// at one address, the last), its interval up to the next row's address; addresses in no sequence get
+    /// "no row" up to the sequences around them. False (nothing added) when the program is damaged: then
+    /// libdw reads it and says what it can.
+    private mutating func readLinesDirectly(_ addresses: [UInt64]) -> Bool {
+        guard let program else { return false }
+        let count = addresses.count
+        guard count > 0 else { return true }
+        let answers: LineProgram.Answers
+        do throws(LineProgramError) {
+            answers = try addresses.withUnsafeBufferPointer { a throws(LineProgramError) in try program.answers(a) }
+        } catch {
+            return false
+        }
+        let answered = answers.answered
+        var bounds = answers.sequences
+        out.lines.reserveCapacity(out.lines.count + answers.intervals.count)
+        for r in answers.intervals {
+            var (l, h) = clip(r.lo, r.hi, around: r.first)
+            if h <= l { l = r.first; h = r.first &+ 1 }
+            let f = programFile(r.file, program)
+            out.lines.append(LineInterval(lo: l, hi: h, file: f, line: f < 0 ? 0 : Int32(truncatingIfNeeded: r.line),
+                                          column: f < 0 ? 0 : Int32(truncatingIfNeeded: r.column)))
+        }
+        // Addresses no sequence holds: "no row" between the sequences around them, cut to the unit's range.
+        bounds.sort { $0.0 < $1.0 }
+        var reach: [UInt64] = []
+        reach.reserveCapacity(bounds.count)
+        for b in bounds { reach.append(max(reach.last ?? 0, b.1)) }
+        var last: LineInterval? = nil
+        for k in 0..<count where !answered[k] {
+            let x = addresses[k]
+            if let l = last, x >= l.lo, x < l.hi { continue }
+            var lo = 0, hi = bounds.count
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if bounds[mid].0 <= x { lo = mid + 1 } else { hi = mid }
+            }
+            let gapLo = lo > 0 ? min(reach[lo - 1], x) : 0
+            let gapHi = lo < bounds.count ? bounds[lo].0 : UInt64.max
+            let (l, h) = clip(gapLo, gapHi, around: x)
+            let g = h > l && x >= l && x < h ? LineInterval(lo: l, hi: h, file: -1, line: 0, column: 0)
+                                             : LineInterval(lo: x, hi: x &+ 1, file: -1, line: 0, column: 0)
+            out.lines.append(g)
+            last = g
+        }
+        return true
+    }
+
     // MARK: Inline chains
 
     /// The ranges of the unit's functions with code: the subprograms of its first level and of the
@@ -227,7 +341,10 @@ struct DwarfUnitReader {
                 let tag = dwarf_tag(&die)
                 if tag == DW_TAG_subprogram {
                     let off = dwarf_dieoffset(&die)
-                    for (lo, hi) in DwarfHandle.ranges(of: &die) { out.append(TopFunction(lo: lo, hi: hi, offset: off)) }
+                    // Declarations have neither (dwarf_hasattr reads the abbreviation only).
+                    if dwarf_hasattr(&die, UInt32(DW_AT_low_pc)) != 0 || dwarf_hasattr(&die, UInt32(DW_AT_ranges)) != 0 {
+                        for (lo, hi) in DwarfHandle.ranges(of: &die) { out.append(TopFunction(lo: lo, hi: hi, offset: off)) }
+                    }
                 } else if tag == DW_TAG_namespace || tag == DW_TAG_module {
                     var inner = Dwarf_Die()
                     if dwarf_child(&die, &inner) == 0 { stack.append(inner) }
@@ -304,16 +421,21 @@ struct DwarfUnitReader {
         var descend = tag == DW_TAG_lexical_block || tag == DW_TAG_try_block || tag == DW_TAG_catch_block
         if tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine {
             let inlined = tag == DW_TAG_inlined_subroutine
+            // One pass over the DIE's attributes (libdw's dwarf_attr scans them per call).
+            var scan = AttributeScan()
+            _ = withUnsafeMutablePointer(to: &scan) { dwarf_getattrs(&d, attributeScanCallback, $0, 0) }
             let scope = Int32(out.scopes.count)
             out.scopes.append(IndexScope(
-                name: name(&d),
-                callFile: inlined ? file(index: Self.udata(&d, Int32(DW_AT_call_file)) ?? -1) : -1,
-                callLine: inlined ? Int32(truncatingIfNeeded: Self.udata(&d, Int32(DW_AT_call_line)) ?? 0) : 0,
-                callColumn: inlined ? Int32(truncatingIfNeeded: Self.udata(&d, Int32(DW_AT_call_column)) ?? 0) : 0,
+                name: name(scan, depth: 0),
+                callFile: inlined ? file(index: scan.callFile) : -1,
+                callLine: inlined ? Int32(truncatingIfNeeded: scan.callLine) : 0,
+                callColumn: inlined ? Int32(truncatingIfNeeded: scan.callColumn) : 0,
                 parent: inlined ? parent : -1))
-            for (lo, hi) in DwarfHandle.ranges(of: &d) {
-                paints.append(Paint(at: lo, scope: scope, starts: true))
-                paints.append(Paint(at: hi, scope: scope, starts: false))
+            if scan.hasCode {
+                for (lo, hi) in DwarfHandle.ranges(of: &d) {
+                    paints.append(Paint(at: lo, scope: scope, starts: true))
+                    paints.append(Paint(at: hi, scope: scope, starts: false))
+                }
             }
             inside = scope
             descend = true
@@ -358,6 +480,56 @@ struct DwarfUnitReader {
             }
         }
     }
+}
+
+/// What ``DwarfUnitReader`` takes from a subroutine DIE's attributes, in one `dwarf_getattrs` pass.
+private struct AttributeScan {
+    var linkage = Dwarf_Attribute()
+    var hasLinkage = false
+    var name = Dwarf_Attribute()
+    var hasName = false
+    /// `DW_AT_abstract_origin` or `DW_AT_specification`.
+    var origin = Dwarf_Attribute()
+    var hasOrigin = false
+    var originIsAbstract = false
+    var callFile = -1
+    var callLine = 0
+    var callColumn = 0
+    /// Whether it has `DW_AT_low_pc` or `DW_AT_ranges` (else no address is its).
+    var hasCode = false
+}
+
+/// `dwarf_getattrs`'s callback filling an ``AttributeScan``.
+private let attributeScanCallback: @convention(c) (UnsafeMutablePointer<Dwarf_Attribute>?, UnsafeMutableRawPointer?) -> Int32 = { attr, arg in
+    guard let attr, let arg else { return 0 }
+    let s = arg.assumingMemoryBound(to: AttributeScan.self)
+    func value() -> Int {
+        var v: Dwarf_Word = 0
+        return dwarf_formudata(attr, &v) == 0 ? Int(truncatingIfNeeded: v) : 0
+    }
+    switch attr.pointee.code {
+    case UInt32(DW_AT_linkage_name), UInt32(DW_AT_MIPS_linkage_name):
+        if !s.pointee.hasLinkage { s.pointee.linkage = attr.pointee; s.pointee.hasLinkage = true }
+    case UInt32(DW_AT_name):
+        s.pointee.name = attr.pointee; s.pointee.hasName = true
+    case UInt32(DW_AT_abstract_origin):
+        s.pointee.origin = attr.pointee; s.pointee.hasOrigin = true; s.pointee.originIsAbstract = true
+    case UInt32(DW_AT_specification):
+        // dwarf_attr_integrate follows DW_AT_abstract_origin first.
+        if !s.pointee.originIsAbstract { s.pointee.origin = attr.pointee; s.pointee.hasOrigin = true }
+    case UInt32(DW_AT_call_file):
+        var v: Dwarf_Word = 0
+        s.pointee.callFile = dwarf_formudata(attr, &v) == 0 ? Int(truncatingIfNeeded: v) : -1
+    case UInt32(DW_AT_call_line):
+        s.pointee.callLine = value()
+    case UInt32(DW_AT_call_column):
+        s.pointee.callColumn = value()
+    case UInt32(DW_AT_low_pc), UInt32(DW_AT_ranges):
+        s.pointee.hasCode = true
+    default:
+        break
+    }
+    return 0
 }
 
 /// A max-heap of scope indices (for painting: the innermost scope open at an address).
