@@ -299,9 +299,7 @@ private struct NodeTable {
 
     mutating func removeAll() {
         guard count > 0 else { return }
-        slots.withUnsafeMutableBufferPointer { s in
-            for k in stride(from: 3, to: s.count, by: 4) { s[k] = 0 }
-        }
+        slots.clearFourthWords()
         count = 0
     }
 

@@ -48,9 +48,7 @@ struct FastMap<Value> {
 
     mutating func removeAll() {
         guard !values.isEmpty else { return }
-        slots.withUnsafeMutableBufferPointer { s in
-            for k in stride(from: 3, to: s.count, by: 4) { s[k] = 0 }
-        }
+        slots.clearFourthWords()
         values.removeAll(keepingCapacity: true)
     }
 
@@ -147,9 +145,7 @@ struct WordMap {
 
     mutating func removeAll() {
         guard count > 0 else { return }
-        slots.withUnsafeMutableBufferPointer { s in
-            for k in stride(from: 3, to: s.count, by: 4) { s[k] = 0 }
-        }
+        slots.clearFourthWords()
         count = 0
     }
 
@@ -161,6 +157,16 @@ struct WordMap {
         count = 0
         for k in stride(from: 0, to: old.count, by: 4) where old[k + 3] != 0 {
             set(old[k], old[k + 1], old[k + 2], old[k + 3] & ~Self.used)
+        }
+    }
+}
+
+extension Array where Element == UInt64 {
+    /// Empties a table of 4-word slots whose fourth word says whether the slot is used (``FastMap``,
+    /// ``WordMap``, the call-graph trie): every fourth word, from the fourth, set to 0.
+    mutating func clearFourthWords() {
+        withUnsafeMutableBufferPointer { s in
+            for k in stride(from: 3, to: s.count, by: 4) { s[k] = 0 }
         }
     }
 }
