@@ -52,4 +52,5 @@ def main():
         print(f"  {address}: xprof {mine}\n  {' ' * len(address)}  llvm  {other}")
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -6,23 +6,19 @@ the samples per line expected are the sampled counts of the addresses (COUNTS: `
 by kernel-perfdata.py) summed per line. Prints the share of samples on a line with the count llvm-symbolizer
 gives it. Usage: compare-report-lines.py REPORT_CSV COUNTS ADDRS LLVM_OUTPUT"""
 import collections
+import importlib.util
 import os
 import sys
 
+_spec = importlib.util.spec_from_file_location("compare_inlines", os.path.join(os.path.dirname(os.path.abspath(__file__)), "compare-inlines.py"))
+compare_inlines = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(compare_inlines)
+
 
 def llvm_first_frames(path):
-    """Per address block of llvm-symbolizer's output, the innermost frame's (file, line)."""
-    out = []
-    with open(path) as f:
-        blocks = f.read().split("\n\n")
-    for b in blocks:
-        lines = [l for l in b.split("\n") if l]
-        if len(lines) < 2:
-            continue
-        loc = lines[1].rsplit(":", 2)  # file:line:column
-        file, line = (loc[0], loc[1]) if len(loc) == 3 else (loc[0], "0")
-        out.append((file, "0" if line == "?" else line))
-    return out
+    """Per address block of llvm-symbolizer's output, the innermost frame's (file, line): the first frame of
+    compare-inlines.py's chains (one parser for both benches)."""
+    return [(chain[0][1], chain[0][2]) for chain in compare_inlines.llvm_chains(path) if chain]
 
 
 report, counts_path, addrs_path, llvm_path = sys.argv[1:5]
