@@ -6,16 +6,32 @@ import Glibc
 extension SymbolTable {
     /// Whether `a` is the better name for an address than `b` (the rule `perf report` uses, so the two agree):
     /// a symbol with an extent over an empty one, then non-weak over weak, global over local, fewer leading
-    /// underscores, the longer name; nil on a tie (source order decides). A zero-size symbol runs to the next
+    /// underscores, the longer name; nil on a tie (source order decides). Names are compared as perf holds
+    /// them, demangled (``comparisonName(_:)``): chromium's `free`, `cfree`, `_ZdlPv`, `_ZdaPv` at one
+    /// address are `operator delete[]` to perf, the longest. A zero-size symbol runs to the next
     /// symbol, so among aliases only the last one listed at an address has an extent of its own
     /// (`aSized`, `bSized`): of a kallsyms dump's aliases, which all have size 0, that one is named.
     static func prefer(_ a: Entry, _ aSized: Bool, over b: Entry, _ bSized: Bool) -> Bool? {
-        var an = a.name, bn = b.name
-        return an.withUTF8 { ab in
-            bn.withUTF8 { bb in
+        var an = Array(a.name.utf8), bn = Array(b.name.utf8)
+        if let d = comparisonName(an) { an = d }
+        if let d = comparisonName(bn) { bn = d }
+        return an.withUnsafeBufferPointer { ab in
+            bn.withUnsafeBufferPointer { bb in
                 prefer(aSized, a.isWeak, a.isGlobal, ab, over: bSized, b.isWeak, b.isGlobal, bb)
             }
         }
+    }
+
+    /// The name perf compares aliases by when `raw` is mangled: perf demangles a symbol as it loads it
+    /// (`dso__load_sym`, no options: no parameter list) before choosing among an address's aliases, so
+    /// `_Znam` counts as `operator new[]`, fourteen characters and no leading underscore. Nil when `raw`
+    /// is not a name ``Demangler`` demangles (it is compared as it is).
+    static func comparisonName<C: Collection<UInt8>>(_ raw: C) -> [UInt8]? {
+        guard raw.count > 2, raw.first == 95 else { return nil }
+        let second = raw[raw.index(after: raw.startIndex)]
+        guard second == 90 || second == 82 else { return nil }  // "_Z", "_R"
+        guard let name = String(validating: raw, as: UTF8.self), let d = Demangler.demangle(name) else { return nil }
+        return Array(d.utf8)
     }
 
     static func prefer(_ aSized: Bool, _ aWeak: Bool, _ aGlobal: Bool, _ an: UnsafeBufferPointer<UInt8>,

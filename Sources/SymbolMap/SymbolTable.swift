@@ -196,10 +196,21 @@ public final class SymbolTable: Sendable {
                         let last = run[run.count - 1]
                         let anySized = run.contains { raws[$0].size > 0 }
                         func sized(_ x: Int) -> Bool { raws[x].size > 0 || (!anySized && x == last) }
+                        // Mangled names compare as perf holds them, demangled (SymbolTable+Order.swift).
+                        var demangled: [Int: [UInt8]] = [:]
+                        for x in run { if let d = Self.comparisonName(name(x)) { demangled[x] = d } }
+                        func compared<R>(_ x: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+                            if let d = demangled[x] { return d.withUnsafeBufferPointer(body) }
+                            return body(name(x))
+                        }
                         run.sort { x, y in
                             let fx = raws[x].flags, fy = raws[y].flags
-                            return Self.prefer(sized(x), fx & 2 != 0, fx & 1 != 0, name(x),
-                                               over: sized(y), fy & 2 != 0, fy & 1 != 0, name(y)) ?? (x < y)
+                            return compared(x) { nx in
+                                compared(y) { ny in
+                                    Self.prefer(sized(x), fx & 2 != 0, fx & 1 != 0, nx,
+                                                over: sized(y), fy & 2 != 0, fy & 1 != 0, ny)
+                                }
+                            } ?? (x < y)
                         }
                         chosen = run[0]
                         size = run.map { raws[$0].size }.max() ?? 0

@@ -40,6 +40,11 @@ import Testing
         // their order (perf's choose_best_symbol on the sizes as loaded; addr2line alike).
         ([E(address: 1, size: 4, name: "__sized", isGlobal: true), E(address: 1, size: 0, name: "plain", isGlobal: true)], "__sized"),
         ([E(address: 1, size: 4, name: "setup_core_parking_option", isGlobal: false), E(address: 1, size: 0, name: "_sinittext", isGlobal: true)], "setup_core_parking_option"),
+        // Mangled names compare demangled, as perf loads them: chromium's allocator shim puts free, cfree,
+        // operator delete (_ZdlPv) and operator delete[] (_ZdaPv) at one address; perf names it the last.
+        ([E(address: 1, size: 20, name: "free", isGlobal: true), E(address: 1, size: 20, name: "_ZdlPv", isGlobal: true),
+          E(address: 1, size: 20, name: "cfree", isGlobal: true), E(address: 1, size: 20, name: "_ZdaPv", isGlobal: true)], "_ZdaPv"),
+        ([E(address: 1, size: 92, name: "_Znwm", isGlobal: true), E(address: 1, size: 92, name: "_Znam", isGlobal: true)], "_Znam"),
     ])
     func aliasPreference(entries: [E], expected: String) {
         let t = SymbolTable(entries: entries)
