@@ -82,64 +82,51 @@ public enum FoldedStacks {
         return lines
     }
 
-    /// Reads `source` and returns its distinct stacks (in no particular order), each counted in samples and
-    /// in event period.
+    /// Reads `source` and returns its distinct stacks, in the order first met, each counted in samples and in
+    /// event period: the attributed stacks (``AttributedStacks``) folded by name, root first.
     /// - Complexity: one pass over the samples; memory grows with the distinct stacks only.
     public static func collect(source: any SampleSource, options: Options) throws(SampleIOError) -> [Stack] {
-        source.setCallchainsWanted(true)
-        source.setMergingAllowed(options.selection.allowsMerging)
-        let attributor = Attributor(metadata: source.metadata, options: options.symbols)
-        struct Tally {
-            var kinds: [FrameKind]
-            var samples: UInt64
-            var period: UInt64
-            mutating func add(samples n: UInt64, period w: UInt64) {
-                samples += n
-                period += w
-            }
-        }
-        var counts: [[Int32]: Tally] = [:]
-        var stack: [Int32] = []
-        var modes: [SampleMode] = []
-        var kinds: [FrameKind] = []
+        let profile = try AttributedStacks.collect(source: source, selection: options.selection,
+                                                   symbols: options.symbols, lines: false)
+        let strings = profile.attributor.strings
+        // Stacks of different processes, modes or events, or of different addresses in one function, fold
+        // into one line when their names agree; a line's frame kinds are those of its first stack.
+        var index: [[Int32]: Int] = [:]
+        var folded: [(ids: [Int32], kinds: [FrameKind], counts: AttributedStacks.Counts)] = []
         var modeByFrame: [Int32: SampleMode] = [:]
-        try attributor.forEachSample(of: source, selection: options.selection) { s, batch, i in
-            stack.removeAll(keepingCapacity: true)
-            modes.removeAll(keepingCapacity: true)
+        var ids: [Int32] = []
+        var kinds: [FrameKind] = []
+        for (k, stack) in profile.stacks.enumerated() {
+            ids.removeAll(keepingCapacity: true)
             kinds.removeAll(keepingCapacity: true)
             if options.includeComm {
-                stack.append(attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid))
-                modes.append(.unknown)
+                ids.append(stack.comm)
                 kinds.append(.comm)
             }
-            let guest = s.domain != .host && s.domain != .hypervisor
-            let chain = batch.callchain(of: i)
-            let frames: [CallFrame] = chain.isEmpty ? [CallFrame(ip: s.ip, mode: s.mode)] : Array(chain)
-            // Root first.
-            for f in frames.reversed() {
-                let (_, sym, _) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
-                stack.append(sym)
-                modes.append(f.mode)
-                kinds.append(f.mode == .hypervisor ? .hypervisor : guest ? .guest : f.mode == .kernel ? .kernel : .user)
+            let guest = stack.domain != .host && stack.domain != .hypervisor
+            for l in stack.locations.reversed() {  // root first
+                let loc = profile.locations[Int(l)]
+                ids.append(loc.symbol)
+                kinds.append(loc.mode == .hypervisor ? .hypervisor : guest ? .guest : loc.mode == .kernel ? .kernel : .user)
+                if options.annotateModes, loc.mode == .kernel || loc.mode == .hypervisor { modeByFrame[loc.symbol] = loc.mode }
             }
-            if options.annotateModes {
-                for (k, id) in stack.enumerated() where modes[k] == .kernel || modes[k] == .hypervisor {
-                    modeByFrame[id] = modes[k]
-                }
+            let c = profile.counts[k]
+            if let i = index[ids] {
+                folded[i].counts.samples += c.samples
+                folded[i].counts.period &+= c.period
+            } else {
+                index[ids] = folded.count
+                folded.append((ids, kinds, c))
             }
-            counts[stack, default: Tally(kinds: kinds, samples: 0, period: 0)].add(samples: s.count, period: s.weight)
         }
-        var stacks: [Stack] = []
-        stacks.reserveCapacity(counts.count)
-        for (ids, tally) in counts {
-            let frames = zip(ids, tally.kinds).map { id, kind -> Frame in
-                var name = attributor.strings[id]
-                if options.annotateModes, let m = modeByFrame[id] { name += m == .kernel ? "_[k]" : "_[h]" }
+        return folded.map { f in
+            let frames = zip(f.ids, f.kinds).map { id, kind -> Frame in
+                var name = strings[id]
+                if options.annotateModes, kind != .comm, let m = modeByFrame[id] { name += m == .kernel ? "_[k]" : "_[h]" }
                 return Frame(name: name, kind: kind)
             }
-            stacks.append(Stack(frames: frames, samples: tally.samples, period: tally.period))
+            return Stack(frames: frames, samples: f.counts.samples, period: f.counts.period)
         }
-        return stacks
     }
 }
 

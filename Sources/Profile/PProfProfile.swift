@@ -115,10 +115,10 @@ public struct PProfProfile: Sendable {
 
     /// Reads `source` and returns its profile.
     public static func build(source: any SampleSource, options: Options) throws(SampleIOError) -> PProfProfile {
-        source.setCallchainsWanted(true)
-        source.setMergingAllowed(options.selection.allowsMerging)
         let meta = source.metadata
-        let attributor = Attributor(metadata: meta, options: options.symbols)
+        let profile = try AttributedStacks.collect(source: source, selection: options.selection,
+                                                   symbols: options.symbols, lines: options.lines)
+        let attributor = profile.attributor
         var p = PProfProfile()
 
         struct StackKey: Hashable {
@@ -129,69 +129,44 @@ public struct PProfProfile: Sendable {
             var mode: UInt8
             var event: UInt16
         }
-        struct LocationKey: Hashable {
-            var ip: UInt64
-            var domain: UInt32
-            var mode: UInt8
-            var pid: Int32
-        }
         struct FunctionKey: Hashable {
             var symbol: Int32
             var file: String
         }
-        var stacks: [StackKey: (count: Int64, period: Int64)] = [:]
-        var locationIDs: [LocationKey: UInt64] = [:]
+        // The profile's locations in the order first met, each making its mapping and function when new: ids
+        // in order of first use. (A user address is a location per process and image: after an exec the same
+        // address is other code.)
         var functionIDs: [FunctionKey: UInt64] = [:]
         var mappingIDs: [Int32: UInt64] = [:]  // attributor image id → mapping id
-        var locs: [UInt64] = []
-
-        func location(_ s: SampleIO.Sample, _ f: CallFrame) -> UInt64 {
-            let key = LocationKey(ip: f.ip, domain: s.domain.rawValue, mode: f.mode.rawValue, pid: f.mode == .user ? s.pid : -1)
-            if let id = locationIDs[key] { return id }
-            let (img, sym, resolved) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
-            var file = "", line: Int64 = 0
-            if options.lines && resolved {
-                // Once per location: the line-table row itself, not `sourceLine`'s `file:line` text.
-                if let loc = attributor.sourceLocation(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip), loc.line > 0 {
-                    // The path as the line table gives it (absolute with its compilation directory), so that
-                    // `pprof -list` finds the source from any folder.
-                    file = loc.file
-                    line = Int64(loc.line)
-                }
-            }
+        p.locations.reserveCapacity(profile.locations.count)
+        for loc in profile.locations {
             let mappingID: UInt64
-            if let m = mappingIDs[img] { mappingID = m } else {
+            if let m = mappingIDs[loc.image] { mappingID = m } else {
                 mappingID = UInt64(p.mappings.count + 1)
-                p.mappings.append(Mapping(id: mappingID, filename: p.intern(attributor.strings[img])))
-                mappingIDs[img] = mappingID
+                p.mappings.append(Mapping(id: mappingID, filename: p.intern(attributor.strings[loc.image])))
+                mappingIDs[loc.image] = mappingID
             }
-            let fkey = FunctionKey(symbol: sym, file: file)
+            // The path as the line table gives it (absolute with its compilation directory), so that
+            // `pprof -list` finds the source from any folder.
+            let fkey = FunctionKey(symbol: loc.symbol, file: loc.file)
             let functionID: UInt64
             if let fid = functionIDs[fkey] { functionID = fid } else {
                 functionID = UInt64(p.functions.count + 1)
-                p.functions.append(Function(id: functionID, name: p.intern(attributor.strings[sym]), filename: p.intern(file)))
+                p.functions.append(Function(id: functionID, name: p.intern(attributor.strings[loc.symbol]), filename: p.intern(loc.file)))
                 functionIDs[fkey] = functionID
             }
-            let id = UInt64(p.locations.count + 1)
-            p.locations.append(Location(id: id, mappingID: mappingID, address: f.ip, functionID: functionID, line: line))
-            locationIDs[key] = id
-            return id
+            p.locations.append(Location(id: UInt64(p.locations.count + 1), mappingID: mappingID, address: loc.ip,
+                                        functionID: functionID, line: Int64(loc.line)))
         }
-
-        try attributor.forEachSample(of: source, selection: options.selection) { s, batch, i in
-            let chain = batch.callchain(of: i)
-            locs.removeAll(keepingCapacity: true)
-            if chain.isEmpty {
-                locs.append(location(s, CallFrame(ip: s.ip, mode: s.mode)))
-            } else {
-                for f in chain { locs.append(location(s, f)) }  // leaf first, as pprof wants
-            }
-            let key = StackKey(locations: locs, comm: attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid),
-                               pid: s.pid, domain: s.domain.rawValue, mode: s.mode.rawValue, event: s.event)
-            stacks[key, default: (0, 0)].count += Int64(clamping: s.count)
-            stacks[key, default: (0, 0)].period &+= Int64(truncatingIfNeeded: s.weight)
-            p.totalSamples += s.count
+        var stacks: [StackKey: (count: Int64, period: Int64)] = [:]
+        stacks.reserveCapacity(profile.stacks.count)
+        for (k, st) in profile.stacks.enumerated() {
+            let key = StackKey(locations: st.locations.map { UInt64($0) + 1 }, comm: st.comm, pid: st.pid,
+                               domain: st.domain.rawValue, mode: st.mode.rawValue, event: st.event)
+            let c = profile.counts[k]
+            stacks[key] = (Int64(clamping: c.samples), Int64(truncatingIfNeeded: c.period))
         }
+        p.totalSamples = profile.totalSamples
 
         // pprof takes the first mapping for the main binary (its name heads `-top` and the web view): the image
         // of the command most samples were taken in (its comm, which the kernel cuts to 15 characters: a perf.data
