@@ -83,11 +83,14 @@ commands() {
     printf 'exportcsv%s\texport %s --format csv --sort comm,symbol\n' "$i" "$f"
     printf 'exportjson%s\texport %s --format json --mode kernel\n' "$i" "$f"
     printf 'pprof%s\texport %s --format pprof -o @OUT\n' "$i" "$f"
+    printf 'html%s\texport %s --format html -o @OUT\n' "$i" "$f"
+    printf 'htmlfilter%s\texport %s --format html --comms xprof-workload --mode user -o @OUT\n' "$i" "$f"
     printf 'annotate%s\tannotate %s --top 2\n' "$i" "$f"
     printf 'vmstat%s\tvmstat %s --interval 0.2\n' "$i" "$f"
   done
   printf 'diff1\tdiff %s %s\n' "$in/fp.data" "$in/zstd.data"
   printf 'diff2\tdiff %s %s --sort comm,symbol --format csv\n' "$in/rec.xprof" "$in/fp.data"
+  printf 'diff3\tdiff %s %s --format html\n' "$in/rec.xprof" "$in/fp.data"
   printf 'scale1\tscale %s %s --cpus 2,1 --throughput 1,0.6 --svg @OUT\n' "$in/rec.xprof" "$in/rec2.xprof"
   printf 'scale2\tscale %s %s %s --sort symbol --format json\n' "$in/fp.data" "$in/pipe.data" "$in/all.data"
   if [ -f "$cap/capture.json" ] && [ -n "$xen" ]; then

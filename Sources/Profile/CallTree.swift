@@ -156,13 +156,14 @@ public struct CallTree: Sendable {
     /// - Complexity: one pass over the samples, one hash of the attributed stack per sample; memory grows with
     ///   the distinct stacks, not the samples.
     public mutating func add(source input: any SampleSource, path: String, label: String, options: Options) throws(SampleIOError) {
-        input.setCallchainsWanted(true)
-        input.setMergingAllowed(options.timeWindow == nil)
-        let source = ReadAheadSource(input, depth: 2)
-        let meta = source.metadata
-        let attributor = Attributor(metadata: meta, options: options.symbols)
-        attributor.sources.preloadSymbols()
-        let filter = options.sampleFilter.isEmpty ? nil : CompiledSampleFilter(options.sampleFilter, strings: &attributor.strings)
+        var selection = SampleSelection()
+        (selection.domain, selection.mode, selection.event) = (options.domain, options.mode, options.event)
+        (selection.timeWindow, selection.filter, selection.percentage) = (options.timeWindow, options.sampleFilter, options.percentage)
+        // The attributed stacks (docs/ARCHITECTURE.md, "Attributed stacks"), with the leaves' lines.
+        let profile = try AttributedStacks.collect(source: input, selection: selection, symbols: options.symbols,
+                                                   lines: options.lines ? .leaves : .none)
+        let attributor = profile.attributor
+        let meta = profile.metadata
 
         struct Tally {
             var samples: UInt64 = 0
@@ -172,105 +173,44 @@ public struct CallTree: Sendable {
                 period &+= w
             }
         }
-        struct LocalClass: Hashable {
-            var domain: DomainID
-            var mode: SampleMode
-            var comm: Int32
-        }
         // Stacks as attributed ids: [class, frames root first (kind << 61 | resolved << 60 | image << 32 | symbol),
         // line << 1 | resolved].
         var stacks: [[UInt64]: Tally] = [:]
-        var localClasses: [LocalClass: Int] = [:]
-        var classList: [LocalClass] = []
-        var excluded: [LocalClass: Tally] = [:]
+        var localClasses: [AttributedStacks.SampleClass: Int] = [:]
+        var classList: [AttributedStacks.SampleClass] = []
         // Where each line text was first met, to read its source: by the attributor's string id.
         var lineSite: [Int32: (file: String, line: Int)] = [:]
         var key: [UInt64] = []
-        var inputSamples: UInt64 = 0
-        // Frames by (address, domain and mode, the process's incarnation for user code): a stack's frames seen
-        // before cost one lookup each. Kernel mappings (listed at the start, later for a module) empty it.
-        var frameCache = FastMap<UInt64>(capacity: 4096)
-        func apply(_ event: SidebandEvent) {
-            attributor.apply(event)
-            if case .mapping(let m) = event, m.executable, m.pid < 0 { frameCache.removeAll() }
-        }
-
-        func classOf(_ c: LocalClass) -> Int {
-            if let i = localClasses[c] { return i }
-            classList.append(c)
-            localClasses[c] = classList.count - 1
-            return classList.count - 1
-        }
-
-        while let batch = try source.nextBatch() {
-            var next = 0
-            let sideband = batch.sideband
-            for (i, s) in batch.samples.enumerated() {
-                while next < sideband.count, sideband[next].beforeSample <= i {
-                    apply(sideband[next].event)
-                    next += 1
-                }
-                if let w = options.timeWindow, !w.contains(s.time) { continue }
-                inputSamples += s.count
-                if let d = options.domain, s.domain != d { continue }
-                if let m = options.mode, s.mode != m { continue }
-                if let e = options.event, s.event != e { continue }
-                let comm = attributor.comm(domain: s.domain, pid: s.pid, tid: s.tid)
-                let local = LocalClass(domain: s.domain, mode: s.mode, comm: comm)
-                if let filter, !filter.keeps(pid: s.pid, tid: s.tid, attributor.attribute(s)) {
-                    excluded[local, default: Tally()].add(s.count, s.weight)
-                    continue
-                }
-                key.removeAll(keepingCapacity: true)
-                key.append(UInt64(classOf(local)))
-                let guest = s.domain != .host && s.domain != .hypervisor
-                let chain = batch.callchain(of: i)
-                var leaf = CallFrame(ip: s.ip, mode: s.mode)
-                var leafResolved = false
-                let incarnation = UInt64(attributor.incarnation(domain: s.domain, pid: s.pid))
-                // kind << 61 | resolved << 60 | image << 32 | symbol
-                func frame(_ f: CallFrame) -> UInt64 {
-                    let b = UInt64(s.domain.rawValue) << 8 | UInt64(f.mode.rawValue), c = f.mode == .user ? incarnation : 0
-                    if let hit = frameCache.get(f.ip, b, c) {
-                        leafResolved = hit >> 60 & 1 == 1
-                        return hit
-                    }
-                    let (img, sym, resolved) = attributor.attributeAddress(domain: s.domain, mode: f.mode, pid: s.pid, ip: f.ip)
-                    leafResolved = resolved
-                    let k: FrameKind = f.mode == .hypervisor ? .hypervisor
-                        : f.mode == .kernel ? (guest ? .guestKernel : .hostKernel) : (guest ? .guestUser : .hostUser)
-                    let v = UInt64(k.rawValue) << 61 | (resolved ? 1 << 60 : 0) | UInt64(UInt32(bitPattern: img)) << 32 | UInt64(UInt32(bitPattern: sym))
-                    if frameCache.count >= 1 << 18 { frameCache.removeAll() }
-                    frameCache.set(f.ip, b, c, v)
-                    return v
-                }
-                if chain.isEmpty {
-                    key.append(frame(leaf))
-                } else {
-                    // Root first; the leaf (the chain's first frame) last, so its resolution is the one kept.
-                    var j = chain.endIndex
-                    while j > chain.startIndex {
-                        j -= 1
-                        key.append(frame(chain[j]))
-                    }
-                    leaf = chain[chain.startIndex]
-                }
-                var line: Int32 = 0
-                if options.lines && leafResolved {
-                    line = attributor.sourceLine(domain: s.domain, mode: leaf.mode, pid: s.pid, ip: leaf.ip)
-                    if lineSite[line] == nil,
-                       let loc = attributor.sourceLocation(domain: s.domain, mode: leaf.mode, pid: s.pid, ip: leaf.ip), loc.line > 0 {
-                        lineSite[line] = (loc.file, Int(loc.line))
-                    }
-                }
-                key.append(UInt64(UInt32(bitPattern: line)) << 1 | (leafResolved ? 1 : 0))
-                stacks[key, default: Tally()].add(s.count, s.weight)
+        for (k, st) in profile.stacks.enumerated() {
+            let local = AttributedStacks.SampleClass(domain: st.domain, mode: st.mode, comm: st.comm)
+            let c: Int
+            if let i = localClasses[local] { c = i } else {
+                classList.append(local)
+                c = classList.count - 1
+                localClasses[local] = c
             }
-            while next < sideband.count {
-                apply(sideband[next].event)
-                next += 1
+            key.removeAll(keepingCapacity: true)
+            key.append(UInt64(c))
+            let guest = st.domain != .host && st.domain != .hypervisor
+            for l in st.locations.reversed() {  // root first
+                let f = profile.locations[Int(l)]
+                let kind: FrameKind = f.mode == .hypervisor ? .hypervisor
+                    : f.mode == .kernel ? (guest ? .guestKernel : .hostKernel) : (guest ? .guestUser : .hostUser)
+                key.append(UInt64(kind.rawValue) << 61 | (f.resolved ? 1 << 60 : 0)
+                           | UInt64(UInt32(bitPattern: f.image)) << 32 | UInt64(UInt32(bitPattern: f.symbol)))
             }
+            let leaf = profile.locations[Int(st.locations[0])]
+            let line = leaf.lineName
+            if line != 0, lineSite[line] == nil, let loc = leaf.source, loc.line > 0 {
+                lineSite[line] = (loc.file, Int(loc.line))
+            }
+            key.append(UInt64(UInt32(bitPattern: line)) << 1 | (leaf.resolved ? 1 : 0))
+            stacks[key, default: Tally()].add(profile.counts[k].samples, profile.counts[k].period)
         }
+        var excluded: [AttributedStacks.SampleClass: Tally] = [:]
+        for e in profile.excluded { excluded[e.sampleClass, default: Tally()].add(e.counts.samples, e.counts.period) }
+        let inputSamples = profile.inputSamples
+        let source = (metadata: profile.metadata, stats: profile.stats)
 
         // Into the shared tables and tree.
         let r = runs.count

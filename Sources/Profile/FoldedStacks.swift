@@ -87,7 +87,7 @@ public enum FoldedStacks {
     /// - Complexity: one pass over the samples; memory grows with the distinct stacks only.
     public static func collect(source: any SampleSource, options: Options) throws(SampleIOError) -> [Stack] {
         let profile = try AttributedStacks.collect(source: source, selection: options.selection,
-                                                   symbols: options.symbols, lines: false)
+                                                   symbols: options.symbols, lines: .none)
         let strings = profile.attributor.strings
         // Stacks of different processes, modes or events, or of different addresses in one function, fold
         // into one line when their names agree; a line's frame kinds are those of its first stack.

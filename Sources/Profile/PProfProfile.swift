@@ -117,7 +117,7 @@ public struct PProfProfile: Sendable {
     public static func build(source: any SampleSource, options: Options) throws(SampleIOError) -> PProfProfile {
         let meta = source.metadata
         let profile = try AttributedStacks.collect(source: source, selection: options.selection,
-                                                   symbols: options.symbols, lines: options.lines)
+                                                   symbols: options.symbols, lines: options.lines ? .all : .none)
         let attributor = profile.attributor
         var p = PProfProfile()
 
@@ -133,13 +133,15 @@ public struct PProfProfile: Sendable {
             var symbol: Int32
             var file: String
         }
-        // The profile's locations in the order first met, each making its mapping and function when new: ids
-        // in order of first use. (A user address is a location per process and image: after an exec the same
-        // address is other code.)
+        // Ids in order of first use, the leaf first in each stack (pprof's order): a location makes its
+        // mapping and function when new. (A user address is a location per process and image: after an exec
+        // the same address is other code.)
         var functionIDs: [FunctionKey: UInt64] = [:]
         var mappingIDs: [Int32: UInt64] = [:]  // attributor image id → mapping id
-        p.locations.reserveCapacity(profile.locations.count)
-        for loc in profile.locations {
+        var locationIDs = [UInt64](repeating: 0, count: profile.locations.count)  // model index → id
+        func locationID(_ i: Int32) -> UInt64 {
+            if locationIDs[Int(i)] != 0 { return locationIDs[Int(i)] }
+            let loc = profile.locations[Int(i)]
             let mappingID: UInt64
             if let m = mappingIDs[loc.image] { mappingID = m } else {
                 mappingID = UInt64(p.mappings.count + 1)
@@ -147,21 +149,25 @@ public struct PProfProfile: Sendable {
                 mappingIDs[loc.image] = mappingID
             }
             // The path as the line table gives it (absolute with its compilation directory), so that
-            // `pprof -list` finds the source from any folder.
-            let fkey = FunctionKey(symbol: loc.symbol, file: loc.file)
+            // `pprof -list` finds the source from any folder; no file for a line 0.
+            let source = loc.source.flatMap { $0.line > 0 ? $0 : nil }
+            let fkey = FunctionKey(symbol: loc.symbol, file: source?.file ?? "")
             let functionID: UInt64
             if let fid = functionIDs[fkey] { functionID = fid } else {
                 functionID = UInt64(p.functions.count + 1)
-                p.functions.append(Function(id: functionID, name: p.intern(attributor.strings[loc.symbol]), filename: p.intern(loc.file)))
+                p.functions.append(Function(id: functionID, name: p.intern(attributor.strings[loc.symbol]), filename: p.intern(fkey.file)))
                 functionIDs[fkey] = functionID
             }
-            p.locations.append(Location(id: UInt64(p.locations.count + 1), mappingID: mappingID, address: loc.ip,
-                                        functionID: functionID, line: Int64(loc.line)))
+            let id = UInt64(p.locations.count + 1)
+            p.locations.append(Location(id: id, mappingID: mappingID, address: loc.ip, functionID: functionID,
+                                        line: Int64(source?.line ?? 0)))
+            locationIDs[Int(i)] = id
+            return id
         }
         var stacks: [StackKey: (count: Int64, period: Int64)] = [:]
         stacks.reserveCapacity(profile.stacks.count)
         for (k, st) in profile.stacks.enumerated() {
-            let key = StackKey(locations: st.locations.map { UInt64($0) + 1 }, comm: st.comm, pid: st.pid,
+            let key = StackKey(locations: st.locations.map(locationID), comm: st.comm, pid: st.pid,
                                domain: st.domain.rawValue, mode: st.mode.rawValue, event: st.event)
             let c = profile.counts[k]
             stacks[key] = (Int64(clamping: c.samples), Int64(truncatingIfNeeded: c.period))
