@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SampleIO", targets: ["SampleIO"]),
         .library(name: "SymbolMap", targets: ["SymbolMap"]),
         .library(name: "Profile", targets: ["Profile"]),
+        .library(name: "Render", targets: ["Render"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,15 +33,17 @@ let package = Package(
         .target(name: "SampleIO", dependencies: ["CPerfShim"], swiftSettings: hotLoops),
         .target(name: "SymbolMap", dependencies: ["CElfUtils"]),
         .target(name: "Profile", dependencies: ["SampleIO", "SymbolMap", "CPerfShim"], swiftSettings: hotLoops),
+        // What views look like: text tables, CSV/JSON, SVG charts, HTML pages (docs/ARCHITECTURE.md, "The pipeline").
+        .target(name: "Render", dependencies: ["Profile", "SampleIO", "SymbolMap"]),
         // What the command-line executables share: symbol options, exit codes, diagnostics.
         .target(
             name: "XProfCLI",
-            dependencies: ["SampleIO", "Profile", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["SampleIO", "Profile", "Render", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "xprof",
             dependencies: [
-                "SampleIO", "SymbolMap", "Profile", "XProfCLI",
+                "SampleIO", "SymbolMap", "Profile", "Render", "XProfCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,7 +73,7 @@ let package = Package(
         .executableTarget(name: "xprof-fuzz", dependencies: ["SampleIO", "SymbolMap", "CPerfShim"]),
         .testTarget(name: "SampleIOTests", dependencies: ["SampleIO"]),
         .testTarget(name: "SymbolMapTests", dependencies: ["SymbolMap", "CElfUtils"]),
-        .testTarget(name: "ProfileTests", dependencies: ["Profile", "SampleIO", "SymbolMap"]),
+        .testTarget(name: "ProfileTests", dependencies: ["Profile", "Render", "SampleIO", "SymbolMap"]),
         .testTarget(name: "EndToEndTests", dependencies: ["SampleIO"]),
     ]
 )

@@ -47,6 +47,8 @@ public struct CallTree: Sendable {
         public var excludedSamples: UInt64 = 0
         /// Period of the samples counted in ``excludedSamples``.
         public var excludedPeriod: UInt64 = 0
+        /// Nothing counted.
+        public init() {}
     }
 
     /// One recording of the tree.

@@ -6,7 +6,7 @@ import Foundation
 
 /// A JSON document built in code and written with `JSONEncoder` (sorted keys, pretty-printed), so the
 /// renderers need no dynamic `Any` dictionaries and the binary only needs FoundationEssentials.
-enum JSONValue: Encodable {
+public enum JSONValue: Encodable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -24,7 +24,8 @@ enum JSONValue: Encodable {
         init?(intValue: Int) { return nil }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    /// Encodes the value as the JSON it stands for (a non-finite double as 0).
+    public func encode(to encoder: any Encoder) throws {
         switch self {
         case .null:
             var c = encoder.singleValueContainer()
@@ -54,7 +55,7 @@ enum JSONValue: Encodable {
     }
 
     /// Pretty-printed text with sorted keys and a final newline.
-    func rendered() -> String {
+    public func rendered() -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         guard let data = try? enc.encode(self) else { return "null\n" }
@@ -63,17 +64,27 @@ enum JSONValue: Encodable {
 }
 
 extension JSONValue: ExpressibleByStringLiteral {
-    init(stringLiteral s: String) { self = .string(s) }
+    /// A string value from a literal.
+    public init(stringLiteral s: String) { self = .string(s) }
 }
 
 extension JSONValue {
-    static func of(_ s: String) -> JSONValue { .string(s) }
-    static func of(_ i: Int) -> JSONValue { .int(Int64(i)) }
-    static func of(_ u: UInt64) -> JSONValue { .uint(u) }
-    static func of(_ u: UInt32) -> JSONValue { .uint(UInt64(u)) }
-    static func of(_ d: Double) -> JSONValue { .double(d) }
-    static func of(_ s: [String]) -> JSONValue { .array(s.map { .string($0) }) }
-    static func of(_ s: [Int]) -> JSONValue { .array(s.map { .int(Int64($0)) }) }
-    static func of(_ d: [String: String]) -> JSONValue { .object(d.mapValues { .string($0) }) }
-    static func of(_ d: [String: Int]) -> JSONValue { .object(d.mapValues { .int(Int64($0)) }) }
+    /// A string.
+    public static func of(_ s: String) -> JSONValue { .string(s) }
+    /// A signed integer.
+    public static func of(_ i: Int) -> JSONValue { .int(Int64(i)) }
+    /// An unsigned integer.
+    public static func of(_ u: UInt64) -> JSONValue { .uint(u) }
+    /// An unsigned integer.
+    public static func of(_ u: UInt32) -> JSONValue { .uint(UInt64(u)) }
+    /// A number (a non-finite one is written as 0).
+    public static func of(_ d: Double) -> JSONValue { .double(d) }
+    /// An array of strings.
+    public static func of(_ s: [String]) -> JSONValue { .array(s.map { .string($0) }) }
+    /// An array of integers.
+    public static func of(_ s: [Int]) -> JSONValue { .array(s.map { .int(Int64($0)) }) }
+    /// An object of strings.
+    public static func of(_ d: [String: String]) -> JSONValue { .object(d.mapValues { .string($0) }) }
+    /// An object of integers.
+    public static func of(_ d: [String: Int]) -> JSONValue { .object(d.mapValues { .int(Int64($0)) }) }
 }

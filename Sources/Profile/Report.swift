@@ -57,6 +57,10 @@ public struct EventTotal: Sendable, Equatable {
     public var samples: UInt64
     /// Their summed period, perf's "Event count (approx.)".
     public var period: UInt64
+    /// An event's totals.
+    public init(name: String, samples: UInt64, period: UInt64) {
+        (self.name, self.samples, self.period) = (name, samples, period)
+    }
 }
 
 /// An aggregated, attributed profile ready to render.

@@ -320,13 +320,12 @@ public enum ScriptWriter {
             }
         }
 
-        static func csvField(_ s: String) -> String { ReportRenderer.csvField(s) }
 
         func csv(_ s: Sample, comm: String, own: Frame, chain: [Frame], strings: StringTable, to out: inout String) {
             var row: [String] = []
             for f in fields {
                 switch f {
-                case .comm: row.append(Self.csvField(comm))
+                case .comm: row.append(CSV.field(comm))
                 case .pid: row.append(String(s.pid))
                 case .tid: row.append(String(s.tid))
                 case .cpu: row.append(s.pcpu == Sample.unknownCPU ? "" : String(s.pcpu))
@@ -334,17 +333,17 @@ public enum ScriptWriter {
                 case .mode: row.append(s.mode.description)
                 case .time: row.append(TimeWindow.seconds(s.time))
                 case .period: row.append(String(s.weight))
-                case .event: row.append(Self.csvField(eventName(s.event)))
+                case .event: row.append(CSV.field(eventName(s.event)))
                 case .ip: row.append("0x" + Self.hex(s.ip))
-                case .sym: row.append(Self.csvField(strings[own.symbol]))
+                case .sym: row.append(CSV.field(strings[own.symbol]))
                 case .symoff: row.append(own.offset.map { "0x" + Self.hex($0) } ?? "")
-                case .dso: row.append(Self.csvField(strings[own.image]))
-                case .srcline: row.append(Self.csvField(own.srcline >= 0 ? strings[own.srcline] : "??:0"))
+                case .dso: row.append(CSV.field(strings[own.image]))
+                case .srcline: row.append(CSV.field(own.srcline >= 0 ? strings[own.srcline] : "??:0"))
                 }
             }
             out += row.joined(separator: ",")
             // The callchain column when callchains are asked for: empty for a sample without one.
-            if callchains { out += "," + Self.csvField(chain.map { strings[$0.symbol] }.joined(separator: ";")) }
+            if callchains { out += "," + CSV.field(chain.map { strings[$0.symbol] }.joined(separator: ";")) }
             out += "\n"
         }
 

@@ -355,7 +355,7 @@ final class SymbolSources {
 }
 
 /// The last path component.
-func basename(_ path: String) -> String {
+public func basename(_ path: String) -> String {
     if let slash = path.lastIndex(of: "/") { return String(path[path.index(after: slash)...]) }
     return path
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import XProfCLI
 import Profile
+import Render
 import SampleIO
 
 /// What `export`, `diff`, `scale` and `sweep` run for `--format html` and `--format folded-diff`: the call

@@ -1,6 +1,7 @@
 import ArgumentParser
 import XProfCLI
 import Profile
+import Render
 import SampleIO
 
 struct InfoCommand: ParsableCommand {

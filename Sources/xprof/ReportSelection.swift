@@ -1,6 +1,7 @@
 import ArgumentParser
 import XProfCLI
 import Profile
+import Render
 import SampleIO
 
 /// What to report and how: the options `report`, `diff`, `scale` and `sweep` share — which samples

@@ -1,5 +1,6 @@
 import XProfCLI
 import Profile
+import Render
 
 extension ScaleCommand {
     /// Rows a scale table shows without --top (sorted by growth: the first rows are the story; the JSON and

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Profile
+@testable import Render
 @testable import SampleIO
 
 /// `report --call-graph` on synthetic kernel samples whose trees are worked out by hand: merged samples

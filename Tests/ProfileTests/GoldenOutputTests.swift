@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Profile
+@testable import Render
 @testable import SampleIO
 
 /// The builders and renderers on one synthetic recording, each output compared byte for byte with a file under

@@ -1,5 +1,6 @@
 import Testing
 @testable import Profile
+@testable import Render
 
 /// The pieces of the HTML pages that need no browser: the JSON text of the data (a symbol must not end the
 /// `<script>` element holding it) and `diff --format folded-diff`'s lines.

@@ -1,5 +1,6 @@
 import Testing
 @testable import Profile
+@testable import Render
 
 /// The SVG writer every chart uses: escaping, numbers, nesting.
 @Suite struct SVGWriterTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import Profile
+@testable import Render
 
 /// The pieces the whole-system report is made faster with (docs/ARCHITECTURE.md, "Whole-system reports"),
 /// against what they replace: `String`'s order, a dictionary-interned table, `pct`.

@@ -1,3 +1,4 @@
+import Profile
 // The HTML pages' script (docs/ARCHITECTURE.md, "HTML pages"): written for xprof, no library; kept in its own file.
 extension HtmlPage {
     /// The page's script: builds every view from the JSON call tree (filters, top table, flame graph, callers/callees, source lines, diff colours, the scale page's focus flame graphs).

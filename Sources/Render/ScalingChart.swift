@@ -1,3 +1,4 @@
+import Profile
 #if canImport(Glibc)
 import Glibc
 #endif

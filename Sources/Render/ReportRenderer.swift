@@ -1,3 +1,4 @@
+import Profile
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -34,7 +35,7 @@ public enum ReportRenderer {
             var out = ""
             for (i, r) in reports.enumerated() {
                 for (j, line) in csv(r).split(separator: "\n").enumerated() where i == 0 || j > 0 {
-                    out += (j == 0 ? "event" : csvField(r.event ?? "")) + "," + line + "\n"
+                    out += (j == 0 ? "event" : CSV.field(r.event ?? "")) + "," + line + "\n"
                 }
             }
             return out
@@ -382,14 +383,6 @@ public enum ReportRenderer {
         }
         return String(decoding: out, as: UTF8.self)
     }
-
-    static func csvField(_ s: String) -> String {
-        if s.contains(",") || s.contains("\"") || s.contains("\n") {
-            return "\"" + s.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
-        }
-        return s
-    }
-
     /// A header line of column names, then one line per row: `children` (with `--children`), `overhead` (the
     /// row's percent, 4 decimals) and `samples`, then the sort keys' values (quoted where they hold `,`, `"` or a
     /// newline). With `--group`: `overhead:EVENT` and `samples:EVENT` per event instead. No metadata, no totals.
@@ -398,9 +391,9 @@ public enum ReportRenderer {
             // --group: a share and a sample count per event (named in the header), then the keys.
             let names = r.groupEvents.map(\.name)
             var out = (names.map { "overhead:" + $0 } + names.map { "samples:" + $0 } + r.keys.map(\.rawValue))
-                .map(csvField).joined(separator: ",") + "\n"
+                .map(CSV.field).joined(separator: ",") + "\n"
             for row in r.rows {
-                out += (row.groupPercents.map { pct($0, decimals: 4) } + row.groupSamples.map { String($0) } + row.values.map(csvField))
+                out += (row.groupPercents.map { pct($0, decimals: 4) } + row.groupSamples.map { String($0) } + row.values.map(CSV.field))
                     .joined(separator: ",") + "\n"
             }
             return out
@@ -408,7 +401,7 @@ public enum ReportRenderer {
         var out = ((r.children ? ["children"] : []) + ["overhead", "samples"] + r.keys.map(\.rawValue)).joined(separator: ",") + "\n"
         for row in r.rows {
             out += ((r.children ? [pct(row.childrenPercent, decimals: 4)] : []) + [pct(row.percent, decimals: 4), String(row.samples)]
-                    + row.values.map(csvField)).joined(separator: ",") + "\n"
+                    + row.values.map(CSV.field)).joined(separator: ",") + "\n"
         }
         return out
     }

@@ -1,3 +1,4 @@
+import Profile
 /// An SVG flame graph, after Brendan Gregg's `flamegraph.pl`, of the stacks ``FoldedStacks`` collects.
 ///
 /// One rectangle per frame of each distinct stack prefix, the root ("all") at the bottom, each as wide as the

@@ -1,3 +1,4 @@
+import Profile
 import SymbolMap
 
 /// Renders `xprof symbolize` results as addr2line-like TSV or JSON.

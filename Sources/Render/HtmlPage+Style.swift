@@ -1,3 +1,4 @@
+import Profile
 // The HTML pages' style sheet (docs/ARCHITECTURE.md, "HTML pages"): written for xprof, no library; kept in its own file.
 extension HtmlPage {
     /// The page's style sheet (system fonts only: nothing is fetched).

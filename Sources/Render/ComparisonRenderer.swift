@@ -1,3 +1,4 @@
+import Profile
 /// Renders ``Comparison`` and ``ScalingAnalysis`` as tables, CSV or JSON.
 public enum ComparisonRenderer {
     static func signed(_ v: Double) -> String { (v >= 0 ? "+" : "") + ReportRenderer.pct(v) }
@@ -30,7 +31,7 @@ public enum ComparisonRenderer {
             for r in rows {
                 out += ([ReportRenderer.pct(r.basePercent, decimals: 4), ReportRenderer.pct(r.newPercent, decimals: 4),
                          ReportRenderer.pct(r.delta, decimals: 4), String(r.baseSamples), String(r.newSamples)]
-                        + r.values.map(ReportRenderer.csvField)).joined(separator: ",") + "\n"
+                        + r.values.map(CSV.field)).joined(separator: ",") + "\n"
             }
             return out
         case .json:
@@ -66,7 +67,7 @@ public enum ComparisonRenderer {
             var out = (s.runs.map { "cpus_\($0.cpus)" } + ["growth", "monotonic"] + s.keys.map(\.rawValue)).joined(separator: ",") + "\n"
             for r in rows {
                 out += (r.percents.map { ReportRenderer.pct($0, decimals: 4) } + [r.growth.isInfinite ? "inf" : ReportRenderer.pct(r.growth, decimals: 4),
-                        r.monotonic ? "yes" : "no"] + r.values.map(ReportRenderer.csvField)).joined(separator: ",") + "\n"
+                        r.monotonic ? "yes" : "no"] + r.values.map(CSV.field)).joined(separator: ",") + "\n"
             }
             return out
         case .json:

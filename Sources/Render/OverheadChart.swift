@@ -1,3 +1,4 @@
+import Profile
 /// `xprof overhead --svg`: the wall time of every measured run, per configuration, as an SVG chart.
 ///
 /// One column per configuration (plain, then each profiler in the order measured), one point per round

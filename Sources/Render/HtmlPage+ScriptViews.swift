@@ -1,3 +1,4 @@
+import Profile
 // The HTML pages' script, its second half (docs/ARCHITECTURE.md, "HTML pages"); the first is in HtmlPage+Script.swift.
 extension HtmlPage {
     /// The script's second half (the same function scope, continued): the page's state and its views — header,

@@ -1,3 +1,4 @@
+import Profile
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -1,3 +1,4 @@
+import Profile
 /// Writes one SVG document as text: elements with escaped attributes and text, numbers with a fixed
 /// number of decimals (never an exponent), so that every chart comes out as well-formed XML whatever the
 /// names in it (C++ symbols carry `<`, `>` and `&`).

@@ -1,3 +1,4 @@
+import Profile
 /// Output formats of `xprof annotate`.
 public enum AnnotateFormat: String, Sendable, CaseIterable {
     case text, json

@@ -1,3 +1,4 @@
+import Profile
 import SampleIO
 
 /// The interactive HTML pages of `xprof export --format html`, `xprof diff --format html` and
