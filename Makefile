@@ -60,7 +60,7 @@ fuzz-cli: deps
 
 # Every public declaration of the library modules has a /// doc comment, or this fails listing the ones
 # that lack it (scripts/doc-check.py; not part of `make test`).
-DOC_CHECK_DIRS ?= Sources/SampleIO Sources/SymbolMap Sources/Profile Sources/Render
+DOC_CHECK_DIRS ?= Sources/SampleIO Sources/SymbolMap Sources/Recording Sources/Profile Sources/Render
 doc-check:
 	python3 scripts/doc-check.py $(DOC_CHECK_DIRS)
 

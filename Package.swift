@@ -32,6 +32,8 @@ let package = Package(
         // The per-sample loops of decoding and attribution: exclusivity is checked at compile time only.
         .target(name: "SampleIO", dependencies: ["CPerfShim"], swiftSettings: hotLoops),
         .target(name: "SymbolMap", dependencies: ["CElfUtils"]),
+        // Live sampling through perf_event_open and the timed runs of experiments (docs/ARCHITECTURE.md, "Recording").
+        .target(name: "Recording", dependencies: ["SampleIO", "CPerfShim"], swiftSettings: hotLoops),
         .target(name: "Profile", dependencies: ["SampleIO", "SymbolMap", "CPerfShim"], swiftSettings: hotLoops),
         // What views look like: text tables, CSV/JSON, SVG charts, HTML pages (docs/ARCHITECTURE.md, "The pipeline").
         .target(name: "Render", dependencies: ["Profile", "SampleIO", "SymbolMap"]),
@@ -43,7 +45,7 @@ let package = Package(
         .executableTarget(
             name: "xprof",
             dependencies: [
-                "SampleIO", "SymbolMap", "Profile", "Render", "XProfCLI",
+                "SampleIO", "SymbolMap", "Profile", "Render", "Recording", "XProfCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -90,7 +90,7 @@ public enum SampleReader {
 
 extension String {
     /// Two-digit lower-case hex of a byte.
-    init(format2 byte: UInt8) {
+    public init(format2 byte: UInt8) {
         let digits = Array("0123456789abcdef")
         self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
     }

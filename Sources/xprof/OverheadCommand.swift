@@ -3,6 +3,7 @@ import XProfCLI
 import Profile
 import Render
 import SampleIO
+import Recording
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import ArgumentParser
 import XProfCLI
 import SampleIO
+import Recording
 #if canImport(Glibc)
 import Glibc
 #endif

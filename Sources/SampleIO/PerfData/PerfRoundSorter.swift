@@ -8,7 +8,7 @@
 /// The live recorder sorts the records of its per-CPU rings with the same rule and the same sorter, without a
 /// file: it queues each drained round as a batch (``queue(_:into:)``) and ends the round
 /// (docs/ARCHITECTURE.md, "Recording").
-final class PerfRoundSorter {
+public final class PerfRoundSorter {
     /// The file's records (nil for the live recorder, whose callchains are always copied in).
     private unowned(unsafe) let cursor: PerfRecordCursor?
     private var limit = RoundLimit()
@@ -37,10 +37,14 @@ final class PerfRoundSorter {
     /// Marks a pending sample's chain reference as a byte offset into the file.
     private static let inFile: UInt64 = 1 << 63
 
-    /// Sorts the events of the records `cursor` reads (whose file holds the callchains left in place); nil
-    /// for records that are not in a file (the live recorder's rings).
-    init(cursor: PerfRecordCursor? = nil) {
+    /// Sorts the events of the records `cursor` reads (whose file holds the callchains left in place).
+    init(cursor: PerfRecordCursor?) {
         self.cursor = cursor
+    }
+
+    /// Sorts records that are not in a file: the live recorder's rings (module Recording).
+    public convenience init() {
+        self.init(cursor: nil)
     }
 
     deinit {
@@ -85,7 +89,7 @@ final class PerfRoundSorter {
 
     /// The records of one drained round of the live recorder's rings, in the order they were read (each ring
     /// in time order, the rings one after another); callchains are copied from the batch's frames.
-    func queue(_ batch: SampleBatch, into ready: inout SampleBatch) {
+    public func queue(_ batch: SampleBatch, into ready: inout SampleBatch) {
         var j = 0
         batch.frames.withUnsafeBufferPointer { frames in
             for i in 0...batch.samples.count {
@@ -115,12 +119,12 @@ final class PerfRoundSorter {
     }
 
     /// The end of a round (FINISHED_ROUND): what is complete goes to `ready`.
-    func endRound(into ready: inout SampleBatch) {
+    public func endRound(into ready: inout SampleBatch) {
         flush(upTo: limit.endRound(), into: &ready)
     }
 
     /// The end of the input: everything goes to `ready`.
-    func finish(into ready: inout SampleBatch) {
+    public func finish(into ready: inout SampleBatch) {
         flush(upTo: UInt64.max, into: &ready)
     }
 

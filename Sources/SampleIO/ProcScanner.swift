@@ -4,15 +4,15 @@ import Glibc
 
 /// Reads what the recorder needs from `/proc` and `/sys`: existing processes' mappings and names,
 /// the kernel symbol table, the CPUs online, the host's identity.
-enum ProcScanner {
+public enum ProcScanner {
     /// Text of a small file (nil if unreadable).
-    static func readText(_ path: String) -> String? {
+    public static func readText(_ path: String) -> String? {
         guard let bytes = try? FileBytes.read(path) else { return nil }
         return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses a kernel CPU list such as `0-3,8,10-11`.
-    static func parseCPUList(_ text: String) -> [Int]? {
+    public static func parseCPUList(_ text: String) -> [Int]? {
         var out: [Int] = []
         for part in text.split(whereSeparator: { $0 == "," || $0 == "\n" || $0 == " " }) where !part.isEmpty {
             let bounds = part.split(separator: "-")
@@ -25,7 +25,7 @@ enum ProcScanner {
     }
 
     /// The CPUs a process (nil: this one) may run on: `Cpus_allowed_list` of /proc/PID/status.
-    static func affinity(of pid: Int32?) -> [Int]? {
+    public static func affinity(of pid: Int32?) -> [Int]? {
         guard let t = readText("/proc/\(pid.map(String.init) ?? "self")/status") else { return nil }
         for line in t.split(separator: "\n") where line.hasPrefix("Cpus_allowed_list:") {
             return parseCPUList(String(line.dropFirst("Cpus_allowed_list:".count).filter { $0 != "\t" }))
@@ -35,25 +35,28 @@ enum ProcScanner {
 
     /// Whether process `pid` still runs: it exists and is neither a zombie nor dead (a process that is
     /// not the recorder's child stays a zombie until its own parent reaps it).
-    static func isRunning(_ pid: Int32) -> Bool {
+    public static func isRunning(_ pid: Int32) -> Bool {
         guard let t = readText("/proc/\(pid)/stat"), let close = t.lastIndex(of: ")") else { return false }
         let state = t[t.index(after: close)...].drop { $0 == " " }.first
         return state != "Z" && state != "X" && state != "x"
     }
 
-    static func onlineCPUs() -> [Int] {
+    /// The CPUs online (/sys/devices/system/cpu/online), else 0 … the processor count − 1.
+    public static func onlineCPUs() -> [Int] {
         if let t = readText("/sys/devices/system/cpu/online"), let cpus = parseCPUList(t), !cpus.isEmpty { return cpus }
         let n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         return Array(0..<max(1, n))
     }
 
-    static func hostname() -> String {
+    /// The host name, "" if unknown.
+    public static func hostname() -> String {
         var buf = [CChar](repeating: 0, count: 256)
         guard gethostname(&buf, buf.count) == 0 else { return "" }
         return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    static func uname() -> (release: String, machine: String) {
+    /// The kernel release (`uname -r`) and machine (`uname -m`).
+    public static func uname() -> (release: String, machine: String) {
         var u = utsname()
         guard Glibc.uname(&u) == 0 else { return ("", "") }
         func field<T>(_ v: T) -> String {
@@ -64,7 +67,7 @@ enum ProcScanner {
 
     /// Function symbols of `/proc/kallsyms` (types t, T, w, W), as kallsyms text, and whether the
     /// addresses were hidden (all zero: `kptr_restrict`).
-    static func kernelSymbols() -> (text: String, hidden: Bool, textRange: Range<UInt64>?) {
+    public static func kernelSymbols() -> (text: String, hidden: Bool, textRange: Range<UInt64>?) {
         guard let all = try? FileBytes.read("/proc/kallsyms") else { return ("", true, nil) }
         var out: [UInt8] = []
         out.reserveCapacity(all.count)
@@ -102,7 +105,7 @@ enum ProcScanner {
     }
 
     /// GNU build-id of the running kernel from `/sys/kernel/notes` (lower-case hex, "" if absent).
-    static func kernelBuildID() -> String {
+    public static func kernelBuildID() -> String {
         guard let bytes = try? FileBytes.read("/sys/kernel/notes") else { return "" }
         var c = ByteCursor(bytes)
         while c.remaining >= 12 {
@@ -118,7 +121,7 @@ enum ProcScanner {
     }
 
     /// Executable file mappings and the name of every process (or of `only`), as side-band events.
-    static func existingProcesses(only: Int32? = nil) -> [SidebandEvent] {
+    public static func existingProcesses(only: Int32? = nil) -> [SidebandEvent] {
         var pids: [Int32] = []
         if let only { pids = [only] } else if let dir = opendir("/proc") {
             while let e = readdir(dir) {
@@ -160,7 +163,7 @@ enum ProcScanner {
     }
 
     /// Thread ids of a process.
-    static func threads(of pid: Int32) -> [Int32] {
+    public static func threads(of pid: Int32) -> [Int32] {
         guard let dir = opendir("/proc/\(pid)/task") else { return [] }
         var tids: [Int32] = []
         while let e = readdir(dir) {
@@ -173,7 +176,8 @@ enum ProcScanner {
 }
 
 extension String {
-    func trimmingNewline() -> String {
+    /// The text without its trailing newlines (and carriage returns), as /proc and /sys files end.
+    public func trimmingNewline() -> String {
         var s = self
         while s.last == "\n" || s.last == "\r" { s.removeLast() }
         return s
@@ -190,8 +194,10 @@ public enum HostIdentity {
     /// `uname -r`.
     public static func kernelRelease() -> String { ProcScanner.uname().release }
     /// The host name.
+    /// The host name, "" if unknown.
     public static func hostname() -> String { ProcScanner.hostname() }
     /// The online CPUs, in order.
+    /// The CPUs online (/sys/devices/system/cpu/online), else 0 … the processor count − 1.
     public static func onlineCPUs() -> [Int] { ProcScanner.onlineCPUs() }
     /// The bytes of the vDSO the kernel maps into every process (this one's: the same for every process
     /// of the running kernel), nil if it has none. perf names `[vdso]` samples from it as well.

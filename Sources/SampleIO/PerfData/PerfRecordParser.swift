@@ -2,19 +2,23 @@ internal import CPerfShim
 
 /// Turns the records of a live perf ring (as xprof configured it: sample_type [IDENTIFIER|]IP|TID|TIME|CPU|
 /// PERIOD[|CALLCHAIN], sample_id_all) into samples and side-band events.
-struct PerfRecordParser {
+public struct PerfRecordParser {
     let sampleType: UInt64
     /// Event index of each event id, when samples carry PERF_SAMPLE_IDENTIFIER (several events).
     let eventOfID: [UInt64: UInt16]
     /// Whether samples start with, and sample_id_all trailers end with, the event id.
     private let identified: Bool
-    var batch = SampleBatch()
-    var stats = DecodeStats()
+    /// What was parsed since the batch was last taken (the recorder takes it at each round).
+    public var batch = SampleBatch()
+    /// Dropped records and warnings.
+    public var stats = DecodeStats()
     var samples: UInt64 = 0
-    var throttles = 0
+    /// PERF_RECORD_THROTTLE records seen (the kernel lowered the sampling rate).
+    public private(set) var throttles = 0
     private let scratch = ChainScratch()
 
-    init(sampleType: UInt64, eventOfID: [UInt64: UInt16] = [:]) {
+    /// A parser for records of events opened with `sampleType`; `eventOfID` maps each event id to its index.
+    public init(sampleType: UInt64, eventOfID: [UInt64: UInt16] = [:]) {
         self.sampleType = sampleType
         self.eventOfID = eventOfID
         identified = sampleType & UInt64(PERF_SAMPLE_IDENTIFIER.rawValue) != 0
@@ -24,7 +28,7 @@ struct PerfRecordParser {
     static func mode(cpumode: UInt16) -> SampleMode { PerfModes.mode(cpumode: cpumode) }
 
     /// Parses one complete record of `size` bytes at `p`.
-    mutating func parse(_ p: UnsafeRawBufferPointer) {
+    public mutating func parse(_ p: UnsafeRawBufferPointer) {
         guard p.count >= 8 else { stats.drop("record"); return }
         func u64(_ o: Int) -> UInt64? { o + 8 <= p.count ? p.loadUnaligned(fromByteOffset: o, as: UInt64.self) : nil }
         func u32(_ o: Int) -> UInt32? { o + 4 <= p.count ? p.loadUnaligned(fromByteOffset: o, as: UInt32.self) : nil }

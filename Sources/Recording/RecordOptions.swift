@@ -1,3 +1,4 @@
+import SampleIO
 /// What `xprof record` samples and how.
 public struct RecordOptions: Sendable {
     /// Which tasks to sample.

@@ -1,3 +1,4 @@
+import SampleIO
 #if canImport(Glibc)
 import Glibc
 #endif
