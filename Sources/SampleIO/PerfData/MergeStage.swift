@@ -268,7 +268,15 @@ final class MergeWorker: @unchecked Sendable {
     }
 
     private func run() {
+        // What merging saved (XPROF_TIMINGS): samples in and out, and side-band events.
+        var samplesIn = 0, samplesOut = 0, sidebandOut = 0
+        func put(_ batch: SampleBatch) {
+            samplesOut += batch.samples.count
+            sidebandOut += batch.sideband.count
+            _ = outputs.put(batch)
+        }
         while let c = chunks.take() {
+            samplesIn += c.samples.count
             var next = 0
             let controls = c.controls
             func apply(upTo i: Int) {
@@ -295,12 +303,13 @@ final class MergeWorker: @unchecked Sendable {
             _ = free.put(c)
             if last {
                 stage.finish()
-                if !stage.ready.isEmpty { _ = outputs.put(stage.takeReady()) }
+                if !stage.ready.isEmpty { put(stage.takeReady()) }
+                Timings.mark("merged: \(samplesIn) samples in, \(samplesOut) out, \(sidebandOut) side-band events")
                 _ = outputs.put(nil)
                 return
             }
             if stage.ready.samples.count >= 16384 || stage.ready.sideband.count >= 16384 {
-                _ = outputs.put(stage.takeReady())
+                put(stage.takeReady())
             }
         }
     }
