@@ -272,7 +272,7 @@ final class Attributor {
     /// Normalization of user code: the mapping of process `pid` that holds `ip` (its image and file offset).
     @inline(__always)
     func userMapping(domain: DomainID, pid: Int32, ip: UInt64) -> ProcessMaps.Entry? {
-        processes.state(domain: domain, pid: pid).maps?.find(ip)
+        processes.mapping(domain: domain, pid: pid, address: ip)
     }
 
     /// Normalization of kernel code: the kernel mapping of `domain` (the kernel image, a module) holding `ip`.
