@@ -232,6 +232,9 @@ final class MergeStage {
         compactAt = max(Self.compactMinimum, merger.keyCount * 4)
     }
 
+    /// The merger's keys now (tests watch compaction keep it small).
+    var keyCount: Int { merger.keyCount }
+
     /// When the merger is next looked at for compaction (see ``compactIfSparse()``).
     private var compactAt = MergeStage.compactMinimum
     static let compactMinimum = 1 << 16
