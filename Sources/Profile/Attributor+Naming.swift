@@ -52,22 +52,44 @@ extension Attributor {
         return id
     }
 
-    /// A user-code symbol's name: demangled (C++) as perf demangles it, unless the options say not to.
-    func userSymbolName(_ hit: SymbolHit, image: Int32) -> Int32 {
-        let table = 3 << 62 | UInt64(UInt32(bitPattern: image))
-        if let id = symbolNames.get(hit.start, hit.size, table) { return id }
-        let raw = strings.intern(hit.name)
+    /// A user-code symbol's name, the symbol at index `j` of image `image`'s table `table`: demangled (C++)
+    /// as perf demangles it, unless the options say not to. The name is made, interned and demangled the
+    /// first time the symbol is met in the image; after that it is an array element.
+    @inline(__always)
+    func userSymbolName(_ table: SymbolTable, index j: Int, image: Int32) -> Int32 {
+        let known = userSymbolNames[Int(image)][j]
+        if known != Int32.min { return known }
+        let name = table.name(at: j)
+        let raw = strings.intern(name)
         var d = raw
-        if sources.options.demangle, Demangler.isMangled(hit.name) {
+        if sources.options.demangle, Demangler.isMangled(name) {
             if let known = demangled[raw] {
                 d = known
             } else {
-                d = Demangler.demangle(hit.name).map { strings.intern($0) } ?? raw
+                d = Demangler.demangle(name).map { strings.intern($0) } ?? raw
                 demangled[raw] = d
             }
         }
-        symbolNames.set(hit.start, hit.size, table, d)
+        userSymbolNames[Int(image)][j] = d
         return d
+    }
+
+    /// A kernel symbol's name id, the symbol at index `j` of domain `domain`'s table `table` (made once).
+    @inline(__always)
+    func kernelSymbolName(_ table: NamedTable, index j: Int, domain: DomainID) -> Int32 {
+        let tableWord = 2 << 62 | UInt64(domain.rawValue)
+        if let id = kernelSymbolNames.get(UInt64(j), 0, tableWord) { return id }
+        let id = strings.intern(table.table.name(at: j))
+        kernelSymbolNames.set(UInt64(j), 0, tableWord, id)
+        return id
+    }
+
+    /// The image name of kernel module `module` (an index into the table's modules, not 0): `[name]`, made once.
+    func moduleImageName(_ table: NamedTable, index j: Int, module: Int32, domain: DomainID) -> Int32 {
+        if let id = moduleImageNames.get(UInt64(UInt32(bitPattern: module)), UInt64(domain.rawValue)) { return id }
+        let id = strings.intern("[\(table.table.module(at: j) ?? "")]")
+        moduleImageNames.set(UInt64(UInt32(bitPattern: module)), UInt64(domain.rawValue), 0, id)
+        return id
     }
 
 
@@ -84,40 +106,40 @@ extension Attributor {
             let img = strings.intern(passive ? "domain\(domain)-xen-unknown" : "xen-unknown")
             return (img, unresolved(domain, ip), false)
         case .kernel:
-            let table = sources.kernel(domain)
-            let lookup = lookupKernel(table, ip)
-            let kernelTable = 2 << 62 | UInt64(domain.rawValue)
+            // Symbols by index (docs/ARCHITECTURE.md, "Whole-system reports"): names are made once per symbol.
+            let table = kernelTable(domain)
+            let j = table.flatMap { kernelSymbolIndex($0, ip) }
             if passive {
                 // OProfile's names: the kernel image, else its modules.
-                guard table != nil else { return (strings.intern("domain\(domain)-kernel"), unresolved(domain, ip), false) }
-                if case .hit(let hit) = lookup {
-                    return (strings.intern(hit.module == nil ? "domain\(domain)-kernel" : "domain\(domain)-modules"),
-                            symbolName(hit, table: kernelTable), true)
+                guard let table else { return (strings.intern("domain\(domain)-kernel"), unresolved(domain, ip), false) }
+                if let j {
+                    return (strings.intern(table.table.moduleIndex(at: j) == 0 ? "domain\(domain)-kernel" : "domain\(domain)-modules"),
+                            kernelSymbolName(table, index: j, domain: domain), true)
                 }
                 return (strings.intern("domain\(domain)-modules"), unresolved(domain, ip), false)
             }
             // Coordinator / active: a kernel mapping names the image (perf's [kernel.kallsyms], modules).
-            let mapped = kernelMapping(domain: domain, ip: ip)
-            if let table, case .hit(let hit) = lookup {
+            if let table, let j {
                 let img: Int32
-                if let module = hit.module {
-                    img = strings.intern("[\(module)]")
-                } else if let mapped {
+                let module = table.table.moduleIndex(at: j)
+                if module != 0 {
+                    img = moduleImageName(table, index: j, module: module, domain: domain)
+                } else if let mapped = kernelMapping(domain: domain, ip: ip) {
                     imageHit[Int(mapped.image)] = true
                     img = imageNames[Int(mapped.image)]
                 } else {
                     img = strings.intern(table.imageName)
                 }
-                return (img, symbolName(hit, table: kernelTable), true)
+                return (img, kernelSymbolName(table, index: j, domain: domain), true)
             }
-            if let mapped {
+            if let mapped = kernelMapping(domain: domain, ip: ip) {
                 imageHit[Int(mapped.image)] = true
                 return (imageNames[Int(mapped.image)], unresolved(domain, ip), false)
             }
             // perf's name on perf's inputs; and with no kernel image known at all there is no range to be
             // outside of: like perf, `[unknown]`.
             if perfNames || (table == nil && kernelMaps[domain] == nil) {
-                return (strings.intern("[unknown]"), unresolved(domain, ip), false)
+                return (unknownName, unresolved(domain, ip), false)
             }
             return (strings.intern("vmlinux-unknown"), unresolved(domain, ip), false)
         case .user:
@@ -132,9 +154,10 @@ extension Attributor {
             // (The unresolved name only when unresolved: interning one for every new address cost a tenth of
             // a whole-system report.)
             let result: (Int32, Bool)
-            switch lookupUser(image: m.image, fileOffset: fileOffset, ip: ip) {
-            case .hit(let hit): result = (userSymbolName(hit, image: m.image), true)
-            case .miss: result = (unresolved(domain, ip), false)
+            if let (u, j) = userSymbolIndex(image: m.image, fileOffset: fileOffset, ip: ip), let table = u.table {
+                result = (userSymbolName(table, index: j, image: m.image), true)
+            } else {
+                result = (unresolved(domain, ip), false)
             }
             symbolCache.set(UInt64(UInt32(bitPattern: m.image)), fileOffset, 0, result)
             return (imgName, result.0, result.1)

@@ -44,6 +44,19 @@ final class Attributor {
     var imageIndex: [String: Int32] = [:]
     /// Symbols by (image, file offset): shared by every process that maps the image.
     var symbolCache = FastMap<(Int32, Bool)>(capacity: 4096)
+    /// Per mapped image (indexed like `imagePaths`): its ELF file and symbol table, looked up by path once
+    /// (``userImage(_:)``), so that an address the caches do not hold costs no String-keyed lookup; nil until
+    /// the image's first unresolved address.
+    var userImages: [UserImage?] = []
+    /// Per mapped image: each symbol's name id by its index in the image's table (`Int32.min`: not named yet),
+    /// made when its first address is met (docs/ARCHITECTURE.md, "Whole-system reports").
+    var userSymbolNames: [[Int32]] = []
+    /// The kernel symbols of the domain last asked for (a whole system's kernel addresses are of one domain).
+    var lastKernel: (domain: DomainID, table: NamedTable?)? = nil
+    /// Kernel symbols' name ids by (symbol index, 2 << 62 | domain), and modules' image names by (module
+    /// index, domain): what a kernel address the address cache does not hold costs, with no name made again.
+    var kernelSymbolNames = FastMap<Int32>(capacity: 1024)
+    var moduleImageNames = FastMap<Int32>(capacity: 64)
     /// Mapped images (indexes into `imagePaths`) that received at least one sample.
     /// (Indexed by image: asked on every user address the caches do not hold, where a set's hashing showed.)
     var imageHit: [Bool] = []
@@ -182,6 +195,8 @@ final class Attributor {
         imageBuildIDs.append(buildID)
         imageNames.append(strings.intern(Self.displayName(path)))
         imageHit.append(false)
+        userImages.append(nil)
+        userSymbolNames.append([])
         imageIndex[path] = i
         return i
     }
@@ -257,7 +272,7 @@ final class Attributor {
     /// Normalization of user code: the mapping of process `pid` that holds `ip` (its image and file offset).
     @inline(__always)
     func userMapping(domain: DomainID, pid: Int32, ip: UInt64) -> ProcessMaps.Entry? {
-        processes.state(domain: domain, pid: pid).maps?.find(ip)
+        processes.mapping(domain: domain, pid: pid, address: ip)
     }
 
     /// Normalization of kernel code: the kernel mapping of `domain` (the kernel image, a module) holding `ip`.

@@ -37,7 +37,14 @@ struct ProcessMaps: Sendable {
 
     /// The mapping containing `address`.
     /// - Complexity: O(log n).
+    @inline(__always)
     func find(_ address: UInt64) -> Entry? {
+        entries.withUnsafeBufferPointer { Self.find(address, in: $0) }
+    }
+
+    /// The entry of `entries` (sorted, not overlapping) containing `address`.
+    @inline(__always)
+    static func find(_ address: UInt64, in entries: UnsafeBufferPointer<Entry>) -> Entry? {
         var lo = 0, hi = entries.count
         while lo < hi {
             let mid = (lo + hi) / 2
@@ -102,6 +109,16 @@ struct ProcessTable {
     /// The process's incarnation and mappings.
     @inline(__always)
     mutating func state(domain: DomainID, pid: Int32) -> State { states[slot(domain, pid)] }
+
+    /// The process's mapping holding `address`, found in place (``state(domain:pid:)`` copies the state,
+    /// a reference count up and down per sample).
+    @inline(__always)
+    mutating func mapping(domain: DomainID, pid: Int32, address: UInt64) -> ProcessMaps.Entry? {
+        let i = slot(domain, pid)
+        return states.withUnsafeBufferPointer { s in
+            s[i].maps?.entries.withUnsafeBufferPointer { ProcessMaps.find(address, in: $0) }
+        }
+    }
 
     /// Gives the process a new incarnation: what was cached for it is not found again.
     mutating func renew(domain: DomainID, pid: Int32) {

@@ -13,13 +13,20 @@ final class HandOff<Element>: @unchecked Sendable {
     private var items: [Element?] = []
     private var head = 0
     private var cancelled = false
+    /// Slots still to be withheld: the first `startSlack` items taken give no slot back (see ``init(capacity:startSlack:)``).
+    private var slack = 0
 
-    /// - Parameter capacity: how many items may wait (at least 1).
-    init(capacity: Int) {
+    /// - Parameters:
+    ///   - capacity: how many items may wait (at least 1).
+    ///   - startSlack: how many more may wait before the consumer's first takes: the capacity starts at
+    ///     `capacity + startSlack` and comes down to `capacity` as the first `startSlack` items are taken
+    ///     (a consumer that is busy with something else at first lets the producer run that far ahead).
+    init(capacity: Int, startSlack: Int = 0) {
         // libdispatch refuses to free a semaphore whose count is below the one it was created with, and
         // a side that stops early leaves slots taken: start at 0 and add the slots one by one.
         slots = DispatchSemaphore(value: 0)
-        for _ in 0..<max(1, capacity) { slots.signal() }
+        slack = max(0, startSlack)
+        for _ in 0..<(max(1, capacity) + slack) { slots.signal() }
     }
 
     /// Waits for room and appends `item`; false when the queue was cancelled.
@@ -65,8 +72,10 @@ final class HandOff<Element>: @unchecked Sendable {
             items.removeFirst(head)
             head = 0
         }
+        let giveSlot = slack == 0
+        if !giveSlot { slack -= 1 }
         lock.signal()
-        slots.signal()
+        if giveSlot { slots.signal() }
         return item
     }
 

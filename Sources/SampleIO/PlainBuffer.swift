@@ -59,6 +59,9 @@ struct PlainBuffer<Element: BitwiseCopyable> {
     /// The elements, valid until the next append.
     var buffer: UnsafeBufferPointer<Element> { UnsafeBufferPointer(start: base, count: count) }
 
+    /// The elements, to change in place; valid until the next append.
+    var mutableBuffer: UnsafeMutableBufferPointer<Element> { UnsafeMutableBufferPointer(start: base, count: count) }
+
     private mutating func grow(_ needed: Int) {
         var c = capacity * 2
         while c < needed { c *= 2 }

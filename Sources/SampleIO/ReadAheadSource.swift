@@ -16,15 +16,22 @@ public final class ReadAheadSource: SampleSource {
     private var finished = false
 
     /// Starts decoding `source` in the background right away.
-    /// - Parameter depth: how many decoded batches may wait for the consumer (at least 1).
-    public init(_ source: any SampleSource, depth: Int = 4) {
+    /// - Parameters:
+    ///   - depth: how many decoded batches may wait for the consumer (at least 1).
+    ///   - startSlack: how many more may wait until the consumer has taken that many: a consumer that does
+    ///     something else first (a report reads its symbol tables, 0.2 s on a whole system) does not stop
+    ///     decoding after `depth` batches meanwhile (docs/ARCHITECTURE.md, "Whole-system reports").
+    public init(_ source: any SampleSource, depth: Int = 4, startSlack: Int = ReadAheadSource.defaultStartSlack) {
         metadata = source.metadata
         stats = source.stats
-        let channel = HandOff<Item>(capacity: max(1, depth))
+        let channel = HandOff<Item>(capacity: max(1, depth), startSlack: startSlack)
         self.channel = channel
         let producer = Producer(source: source, channel: channel)
         DispatchQueue.global().async { producer.run() }
     }
+
+    /// The batches that may wait beyond `depth` at the start: 32 (a merged whole-system batch is 1–2 MB).
+    public static let defaultStartSlack = 32
 
     deinit {
         channel.cancel()

@@ -425,6 +425,10 @@ public final class SymbolTable: Sendable {
         let m = Int(moduleIDs[i])
         return m == 0 ? nil : moduleNames[m]
     }
+    /// The module index of the symbol at index `i` (0: the main image; ``module(at:)`` names it).
+    @inline(__always)
+    public func moduleIndex(at i: Int) -> Int32 { moduleIDs[i] }
+
     /// Start address of the symbol at index `i`.
     public func start(at i: Int) -> UInt64 { lookupIndex.view.entries[i].start }
 
