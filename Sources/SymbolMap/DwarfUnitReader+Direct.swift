@@ -46,15 +46,44 @@ extension DwarfUnitReader {
             throw DieError(offset: Int(clamping: offset), what: "a function DIE inside its unit")
         }
         let d = try DieUnit.scan(s, u, at: Int(offset))
+        var walk = Walk()
+        _ = try visitDirect(d, s, u, parent: -1, depth: 0, into: &walk)
+        paint(walk.paints, leaves: walk.leaves)
+    }
+
+    /// What a walk paints: ranges numbered in pre-order (`leaves`: each number's scope, -2 for a skipped
+    /// subtree).
+    struct Walk {
         var paints: [Paint] = []
-        _ = try visitDirect(d, s, u, parent: -1, depth: 0, into: &paints)
-        paint(paints)
+        var leaves: [Int32] = []
+
+        mutating func add(_ ranges: [(UInt64, UInt64)], leaf: Int32) {
+            let order = Int32(leaves.count)
+            leaves.append(leaf)
+            for (lo, hi) in ranges {
+                paints.append(Paint(at: lo, scope: order, starts: true))
+                paints.append(Paint(at: hi, scope: order, starts: false))
+            }
+        }
+    }
+
+    /// Whether one of the addresses asked lies in `ranges`.
+    private func holdsAsked(_ ranges: [(UInt64, UInt64)]) -> Bool {
+        for (lo, hi) in ranges {
+            var a = 0, b = asked.count
+            while a < b {
+                let mid = (a + b) >> 1
+                if asked[mid] < lo { a = mid + 1 } else { b = mid }
+            }
+            if a < asked.count, asked[a] < hi { return true }
+        }
+        return false
     }
 
     /// One DIE of a function's tree, then its children in order (pre-order, as `visit`). Where the DIE's
     /// subtree ends when its children were read; nil when they were not (the caller steps over them).
     private mutating func visitDirect(_ d: DieInfo, _ s: DebugSections, _ u: DieUnit, parent: Int32, depth: Int,
-                                      into paints: inout [Paint]) throws(DieError) -> Int? {
+                                      into walk: inout Walk) throws(DieError) -> Int? {
         let tag = Int32(bitPattern: d.tag)
         var inside = parent
         var descend = tag == DW_TAG_lexical_block || tag == DW_TAG_try_block || tag == DW_TAG_catch_block
@@ -67,12 +96,7 @@ extension DwarfUnitReader {
                 callLine: inlined ? Int32(truncatingIfNeeded: d.callLine) : 0,
                 callColumn: inlined ? Int32(truncatingIfNeeded: d.callColumn) : 0,
                 parent: inlined ? parent : -1))
-            if d.hasCode {
-                for (lo, hi) in try u.ranges(s, d) {
-                    paints.append(Paint(at: lo, scope: scope, starts: true))
-                    paints.append(Paint(at: hi, scope: scope, starts: false))
-                }
-            }
+            walk.add(d.hasCode ? try u.ranges(s, d) : [], leaf: scope)
             inside = scope
             descend = true
         }
@@ -91,7 +115,17 @@ extension DwarfUnitReader {
             if let next = try u.stepOver(s, at: at, if: skip) { at = next; continue }
             let child = try DieUnit.scan(s, u, at: at)
             if child.isNull { return child.end }
-            if let end = try visitDirect(child, s, u, parent: inside, depth: depth + 1, into: &paints) {
+            // A subtree with code where no address asked lies: only its ranges, which cut its parent's
+            // intervals and are left unanswered (read again if asked later). Its descendants lie inside them.
+            if child.hasCode, child.tag != subprogram {
+                let ranges = try u.ranges(s, child)
+                if !ranges.isEmpty && !holdsAsked(ranges) {
+                    walk.add(ranges, leaf: -2)
+                    at = try u.next(s, after: child)
+                    continue
+                }
+            }
+            if let end = try visitDirect(child, s, u, parent: inside, depth: depth + 1, into: &walk) {
                 at = end
             } else {
                 at = try u.next(s, after: child)

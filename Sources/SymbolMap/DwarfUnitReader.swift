@@ -78,6 +78,8 @@ struct DwarfUnitReader {
     private var unknownName: Int32 = -1
     /// Other units read directly for names of `DW_FORM_ref_addr` origins, by index (DwarfUnitReader+Direct.swift).
     var otherUnits: [Int: DieUnit] = [:]
+    /// The unit's addresses being answered (sorted), for skipping subtrees that hold none of them.
+    var asked: [UInt64] = []
 
     /// The unit's line program read directly (``LineProgram``); nil when there is none, or when it could not
     /// be read here and libdw reads it instead.
@@ -135,6 +137,7 @@ struct DwarfUnitReader {
             guard u.tag == UInt32(DW_TAG_compile_unit) || u.tag == UInt32(DW_TAG_partial_unit) else { return false }
             let tops: [TopFunction]
             if let functions { tops = functions } else { tops = try Self.topFunctionsDirect(s, u) }
+            asked = addresses
             try readInlines(addresses, tops) { (r, offset) throws(DieError) in try r.walkDirect(function: offset, s, u) }
             if functions == nil { out.functions = tops }
             out.diesReadDirectly = true
@@ -491,7 +494,10 @@ struct DwarfUnitReader {
     }
 
     /// Turns the ranges of one function's scopes into intervals, each with the highest scope over it.
-    mutating func paint(_ paints: [Paint]) {
+    /// `leaves`: the scope of each paint's `scope` number when those are not scope ids themselves
+    /// (DwarfUnitReader+Direct.swift numbers skipped subtrees too; their number maps to -2, and nothing is
+    /// painted where one is on top).
+    mutating func paint(_ paints: [Paint], leaves: [Int32]? = nil) {
         guard !paints.isEmpty else { return }
         let sorted = paints.sorted { $0.at < $1.at }
         var heap = MaxHeap()
@@ -508,7 +514,9 @@ struct DwarfUnitReader {
                 i += 1
             }
             while let top = heap.top, open[Int(top - first)] <= 0 { heap.pop() }
-            guard let leaf = heap.top, i < sorted.count else { continue }
+            guard let top = heap.top, i < sorted.count else { continue }
+            let leaf = leaves?[Int(top)] ?? top
+            if leaf < -1 { continue }
             let next = sorted[i].at
             if let l = out.inlines.last, l.hi == at, l.leaf == leaf {
                 out.inlines[out.inlines.count - 1].hi = next
