@@ -16,12 +16,9 @@ extension DwarfUnitReader {
         var stack = [cu.end]
         let subprogram = UInt32(DW_TAG_subprogram), namespace = UInt32(DW_TAG_namespace), module = UInt32(DW_TAG_module)
         // Types, variables and declarations are stepped over by their abbreviation alone.
-        let skip: (Abbreviation) -> Bool = { a in
-            a.tag == subprogram ? !a.hasCode : a.tag != namespace && a.tag != module
-        }
         while var at = stack.popLast() {
             while at < u.header.end {
-                if let next = try u.stepOver(s, at: at, if: skip) { at = next; continue }
+                if let next = try u.stepOver(s, at: at, top: true) { at = next; continue }
                 let d = try DieUnit.scan(s, u, at: at)
                 if d.isNull { break }
                 if d.tag == subprogram {
@@ -104,20 +101,18 @@ extension DwarfUnitReader {
         guard depth < Self.maxDepth else { throw DieError(offset: d.offset, what: "a function tree nested at most \(Self.maxDepth) deep") }
         guard d.hasChildren else { return d.end }
         var at = d.end
-        let lexical = UInt32(DW_TAG_lexical_block), tryBlock = UInt32(DW_TAG_try_block), catchBlock = UInt32(DW_TAG_catch_block)
-        let subprogram = UInt32(DW_TAG_subprogram), inlinedSubroutine = UInt32(DW_TAG_inlined_subroutine)
+        let inlinedSubroutine = UInt32(DW_TAG_inlined_subroutine)
         // Variables, parameters, labels, call sites: stepped over by their abbreviation alone.
-        let skip: (Abbreviation) -> Bool = { a in
-            a.tag != lexical && a.tag != tryBlock && a.tag != catchBlock && a.tag != subprogram && a.tag != inlinedSubroutine
-        }
         while true {
             guard at < u.header.end else { throw DieError(offset: at, what: "the end of a function's children inside its unit") }
-            if let next = try u.stepOver(s, at: at, if: skip) { at = next; continue }
+            if let next = try u.stepOver(s, at: at, top: false) { at = next; continue }
             let child = try DieUnit.scan(s, u, at: at)
             if child.isNull { return child.end }
-            // A subtree with code where no address asked lies: only its ranges, which cut its parent's
+            // An inlined subroutine where no address asked lies: only its ranges, which cut its parent's
             // intervals and are left unanswered (read again if asked later). Its descendants lie inside them.
-            if child.hasCode, child.tag != subprogram {
+            // (Lexical blocks are walked: where no scope inside one covers an address, its parent does, and
+            // the parent's intervals stay whole.)
+            if child.hasCode, child.tag == inlinedSubroutine {
                 let ranges = try u.ranges(s, child)
                 if !ranges.isEmpty && !holdsAsked(ranges) {
                     walk.add(ranges, leaf: -2)
