@@ -23,6 +23,14 @@ final class DwarfHandle {
     /// nil when the file has none that can be read so (then libdw reads them). Found on first use: ask for it
     /// before handing work to other threads.
     private(set) lazy var lineSections: LineSections? = LineSections(elf: elf)
+    /// `.debug_info`, `.debug_abbrev` and the sections their attributes point into, with the unit headers,
+    /// for reading DIEs without libdw (DieReader.swift); nil when there are none to read so, or when
+    /// `XPROF_DWARF_DIES=libdw` asks for libdw's reading (to compare the two). Found on first use: ask for it
+    /// before handing work to other threads.
+    private(set) lazy var debugSections: DebugSections? = {
+        if let v = getenv("XPROF_DWARF_DIES"), String(cString: v) == "libdw" { return nil }
+        return DebugSections(elf: elf)
+    }()
     /// Sections inflated here rather than by libelf (DwarfHandle+Zstd.swift), freed after `elf_end`.
     private var inflated: [UnsafeMutableRawPointer] = []
 
@@ -179,10 +187,21 @@ final class DwarfHandle {
     /// libdw joins a directory ending in `/` and a name with another `/` (`asm//msr-trace.h`); the other tools
     /// join them with one, and so does this (a doubled `/` is made single).
     static func displayPath(_ libdwName: String, compDir: String, firstDirectory: String?) -> String {
-        let name = libdwName.contains("//") ? singleSlashes(libdwName) : libdwName
+        let name = hasDoubleSlash(libdwName) ? singleSlashes(libdwName) : libdwName
         guard !name.hasPrefix("/"), !compDir.isEmpty, name != "??" else { return name }
         if let d = firstDirectory, !d.isEmpty, name.hasPrefix(d.hasSuffix("/") ? d : d + "/") { return name }
         return compDir.hasSuffix("/") ? compDir + name : compDir + "/" + name
+    }
+
+    /// Whether `s` holds `//` (a byte scan: `String.contains` of a string goes through the generic
+    /// string-processing search, which was 3 % of a cold kernel `symbolize --inlines`).
+    private static func hasDoubleSlash(_ s: String) -> Bool {
+        var previous: UInt8 = 0
+        for c in s.utf8 {
+            if c == UInt8(ascii: "/") && previous == c { return true }
+            previous = c
+        }
+        return false
     }
 
     /// `s` with each run of `/` after the first character made one `/`.

@@ -217,12 +217,13 @@ public final class DwarfLines {
         let second = helper != nil && work.count > 1 ? h.secondReader() : nil
         let dies = h.unitDIEs, dbg = h.dbg
         let sections = h.lineSections
+        let direct = inlines ? h.debugSections : nil
         let known = work.map { functionsByUnit[$0] }
         func read(_ k: Int, onHelper: Bool) {
             let u = work[k]
             let (reader, die) = onHelper ? (second!.dbg, second!.units[u]) : (dbg, dies[u])
             results[k] = DwarfUnitReader.read(unit: die, dbg: reader, unitRanges: unitRanges[k], addresses: byUnit[u] ?? [],
-                                              lines: lines, inlines: inlines, functions: known[k], sections: sections)
+                                              lines: lines, inlines: inlines, functions: known[k], sections: sections, dies: direct)
         }
         if let helper, second != nil {
             // Largest units first (by the distance to the next unit's DIE), so that the two threads end

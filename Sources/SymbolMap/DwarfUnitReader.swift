@@ -43,6 +43,8 @@ struct UnitAnswers {
     var damaged = 0
     /// The unit's top-level functions, when they were scanned (kept by the caller for the next read).
     var functions: [TopFunction]? = nil
+    /// Whether the inline answers came from the DIEs read directly (DieReader.swift), not through libdw.
+    var diesReadDirectly = false
 }
 
 /// A range of one of a unit's top-level functions and its DIE's offset (the same in every libdw reader of
@@ -66,7 +68,7 @@ struct DwarfUnitReader {
     private let dbg: OpaquePointer
     /// The unit's address ranges (sorted): intervals without an answer are cut to the range they are in.
     private let unitRanges: [(UInt64, UInt64)]
-    private var out = UnitAnswers()
+    var out = UnitAnswers()
     private let compDir: String
     private let firstDirectory: String?
     private var files: OpaquePointer?
@@ -74,6 +76,10 @@ struct DwarfUnitReader {
     private var fileByPointer: [UnsafePointer<CChar>: Int32] = [:]
     private var nameByPointer: [UnsafePointer<CChar>: Int32] = [:]
     private var unknownName: Int32 = -1
+    /// Other units read directly for names of `DW_FORM_ref_addr` origins, by index (DwarfUnitReader+Direct.swift).
+    var otherUnits: [Int: DieUnit] = [:]
+    /// The unit's addresses being answered (sorted), for skipping subtrees that hold none of them.
+    var asked: [UInt64] = []
 
     /// The unit's line program read directly (``LineProgram``); nil when there is none, or when it could not
     /// be read here and libdw reads it instead.
@@ -103,18 +109,43 @@ struct DwarfUnitReader {
     /// `functions`: the unit's top-level functions from an earlier read, if any (else they are scanned, and
     /// handed back in the answers).
     /// `sections`: the file's line sections, for reading the line program without libdw (nil: libdw reads it).
+    /// `dies`: the file's debugging sections, for reading the unit's DIEs without libdw (nil: libdw reads
+    /// them; so does it a unit the direct reader cannot read whole: DwarfUnitReader+Direct.swift).
     static func read(unit: Dwarf_Die, dbg: OpaquePointer, unitRanges: [(UInt64, UInt64)], addresses: [UInt64],
-                     lines: Bool, inlines: Bool, functions: [TopFunction]? = nil, sections: LineSections? = nil) -> UnitAnswers {
+                     lines: Bool, inlines: Bool, functions: [TopFunction]? = nil, sections: LineSections? = nil,
+                     dies: DebugSections? = nil) -> UnitAnswers {
         var r = DwarfUnitReader(unit: unit, dbg: dbg, unitRanges: unitRanges, sections: sections)
         if lines {
             if r.program == nil || !r.readLinesDirectly(addresses) { r.readLines(addresses) }
         }
         if inlines {
+            if let dies, r.readInlinesDirectly(addresses, functions, dies) { return r.out }
             let tops = functions ?? r.topFunctions()
-            r.readInlines(addresses, tops)
+            r.readInlines(addresses, tops) { r, offset in r.walk(function: offset) }
             if functions == nil { r.out.functions = tops }
         }
         return r.out
+    }
+
+    /// The inline answers from the unit's DIEs read directly; false (and nothing changed) when the direct
+    /// reader cannot read the unit whole.
+    private mutating func readInlinesDirectly(_ addresses: [UInt64], _ functions: [TopFunction]?, _ s: DebugSections) -> Bool {
+        guard let k = s.unitByDIE[Int(dwarf_dieoffset(&cudie))] else { return false }
+        let saved = (out, fileByPointer, nameByPointer, unknownName, fileByIndex, originNames)
+        do throws(DieError) {
+            let u = try DieUnit(s, unit: k)
+            guard u.tag == UInt32(DW_TAG_compile_unit) || u.tag == UInt32(DW_TAG_partial_unit) else { return false }
+            let tops: [TopFunction]
+            if let functions { tops = functions } else { tops = try Self.topFunctionsDirect(s, u) }
+            asked = addresses
+            try readInlines(addresses, tops) { (r, offset) throws(DieError) in try r.walkDirect(function: offset, s, u) }
+            if functions == nil { out.functions = tops }
+            out.diesReadDirectly = true
+            return true
+        } catch {
+            (out, fileByPointer, nameByPointer, unknownName, fileByIndex, originNames) = saved
+            return false
+        }
     }
 
     /// The unit range holding `a` (nil if none).
@@ -140,7 +171,7 @@ struct DwarfUnitReader {
     }
 
     /// The file of a `DW_AT_call_file` index (-1 when there is none such).
-    private mutating func file(index: Int) -> Int32 {
+    mutating func file(index: Int) -> Int32 {
         if let program { return programFile(UInt64(truncatingIfNeeded: index), program) }
         guard let files, index >= 0, index < fileCount else { return -1 }
         return file(dwarf_filesrc(files, index, nil, nil))
@@ -159,7 +190,7 @@ struct DwarfUnitReader {
     }
 
     /// The id of a string of the unit's DWARF (libdw hands back the same pointer for the same string).
-    private mutating func nameID(_ s: UnsafePointer<CChar>) -> Int32 {
+    mutating func nameID(_ s: UnsafePointer<CChar>) -> Int32 {
         if let id = nameByPointer[s] { return id }
         let id = Int32(out.names.count)
         out.names.append(String(cString: s))
@@ -169,7 +200,7 @@ struct DwarfUnitReader {
 
     /// Linkage name and name (ids, -1 when absent) found through a DIE's `DW_AT_abstract_origin` or
     /// `DW_AT_specification`, by the origin's offset: many inlined copies share one origin.
-    private var originNames: [UInt64: (linkage: Int32, name: Int32)] = [:]
+    var originNames: [UInt64: (linkage: Int32, name: Int32)] = [:]
 
     /// Linkage name and name of a DIE from its scan, each its own or else its origin's (as
     /// `dwarf_attr_integrate` finds them, 16 origins deep at most).
@@ -206,6 +237,11 @@ struct DwarfUnitReader {
         let (linkage, name) = names(scan, depth: depth)
         if linkage >= 0 { return linkage }
         if name >= 0 { return name }
+        return unknownNameID()
+    }
+
+    /// The id of the name "??" (a subroutine without one).
+    mutating func unknownNameID() -> Int32 {
         if unknownName < 0 {
             unknownName = Int32(out.names.count)
             out.names.append("??")
@@ -358,7 +394,8 @@ struct DwarfUnitReader {
         return out
     }
 
-    private mutating func readInlines(_ addresses: [UInt64], _ tops: [TopFunction]) {
+    private mutating func readInlines<E: Error>(_ addresses: [UInt64], _ tops: [TopFunction],
+                                                walk: (inout DwarfUnitReader, UInt64) throws(E) -> Void) throws(E) {
         // The highest end among the ranges up to each one (ranges may overlap: functions of discarded
         // sections all start at 0).
         var reach: [UInt64] = []
@@ -380,7 +417,7 @@ struct DwarfUnitReader {
                 k -= 1
             }
             if let f = found {
-                if walked.insert(f.offset).inserted { walk(function: f.offset) }
+                if walked.insert(f.offset).inserted { try walk(&self, f.offset) }
                 covered = (f.lo, f.hi)
             } else {
                 let gapLo = lo > 0 ? min(reach[lo - 1], a) : 0
@@ -395,7 +432,7 @@ struct DwarfUnitReader {
 
     /// One subroutine range to paint: scope indices grow in the tree's pre-order, so of the ranges over
     /// an address the highest index is the innermost (or the later sibling).
-    private struct Paint {
+    struct Paint {
         var at: UInt64
         var scope: Int32
         var starts: Bool
@@ -411,7 +448,7 @@ struct DwarfUnitReader {
     }
 
     /// Nesting deeper than this is taken for damaged DWARF (real code nests a few dozen levels).
-    private static let maxDepth = 512
+    static let maxDepth = 512
 
     /// One DIE of a function's tree, then its children in order (pre-order: a scope's index is above its
     /// parent's and its earlier siblings' and their descendants').
@@ -457,21 +494,29 @@ struct DwarfUnitReader {
     }
 
     /// Turns the ranges of one function's scopes into intervals, each with the highest scope over it.
-    private mutating func paint(_ paints: [Paint]) {
+    /// `leaves`: the scope of each paint's `scope` number when those are not scope ids themselves
+    /// (DwarfUnitReader+Direct.swift numbers skipped subtrees too; their number maps to -2, and nothing is
+    /// painted where one is on top).
+    mutating func paint(_ paints: [Paint], leaves: [Int32]? = nil) {
         guard !paints.isEmpty else { return }
         let sorted = paints.sorted { $0.at < $1.at }
         var heap = MaxHeap()
-        var open = [Int32: Int]()
+        // Ranges open per scope; a function's scopes are numbered one after another.
+        var first = Int32.max, last = Int32.min
+        for p in paints { first = min(first, p.scope); last = max(last, p.scope) }
+        var open = [Int32](repeating: 0, count: Int(last - first) + 1)
         var i = 0
         while i < sorted.count {
             let at = sorted[i].at
             while i < sorted.count, sorted[i].at == at {
                 let p = sorted[i]
-                if p.starts { heap.push(p.scope); open[p.scope, default: 0] += 1 } else { open[p.scope, default: 0] -= 1 }
+                if p.starts { heap.push(p.scope); open[Int(p.scope - first)] += 1 } else { open[Int(p.scope - first)] -= 1 }
                 i += 1
             }
-            while let top = heap.top, (open[top] ?? 0) <= 0 { heap.pop() }
-            guard let leaf = heap.top, i < sorted.count else { continue }
+            while let top = heap.top, open[Int(top - first)] <= 0 { heap.pop() }
+            guard let top = heap.top, i < sorted.count else { continue }
+            let leaf = leaves?[Int(top)] ?? top
+            if leaf < -1 { continue }
             let next = sorted[i].at
             if let l = out.inlines.last, l.hi == at, l.leaf == leaf {
                 out.inlines[out.inlines.count - 1].hi = next

@@ -122,9 +122,10 @@ private struct DwarfCursor {
     /// A NUL-terminated string here (its start and length).
     mutating func cString() throws(LineProgramError) -> (Int, Int) {
         let start = at
-        while at < end, bytes[at] != 0 { at += 1 }
-        guard at < end else { throw LineProgramError(offset: start, what: "a string without its terminating NUL") }
-        at += 1
+        guard at < end, let base = bytes.baseAddress, let nul = memchr(base + at, 0, end - at) else {
+            throw LineProgramError(offset: start, what: "a string without its terminating NUL")
+        }
+        at = UnsafeRawPointer(nul) - base + 1
         return (start, at - 1 - start)
     }
 }
@@ -284,10 +285,10 @@ struct LineProgram {
             guard off < UInt64(sec.count) else {
                 throw LineProgramError(offset: at, what: "a string offset within \(which == 1 ? ".debug_line_str" : ".debug_str") (found 0x\(String(off, radix: 16)))")
             }
-            var e = Int(off)
-            while e < sec.count, sec[e] != 0 { e += 1 }
-            guard e < sec.count else { throw LineProgramError(offset: at, what: "a NUL-terminated string") }
-            return (which, Int(off), e - Int(off))
+            guard let base = sec.baseAddress, let nul = memchr(base + Int(off), 0, sec.count - Int(off)) else {
+                throw LineProgramError(offset: at, what: "a NUL-terminated string")
+            }
+            return (which, Int(off), UnsafeRawPointer(nul) - (base + Int(off)))
         default:
             throw LineProgramError(offset: at, what: "a path form this reader knows (found 0x\(String(form, radix: 16)))")
         }
