@@ -21,7 +21,7 @@ public enum ScriptField: String, Sendable, CaseIterable {
 }
 
 /// How `xprof script` writes samples.
-public enum ScriptFormat: String, Sendable {
+public enum ScriptFormat: String, Sendable, CaseIterable {
     /// perf script's layout: `comm tid [cpu] time: period event: ip sym+off (dso)`, callchain frames below.
     case text
     /// One row per sample with a header; the callchain (leaf first) as `sym;sym;…` in a last column.

@@ -5,7 +5,7 @@ import SymbolMap
 public enum SymbolizeRenderer {
     /// `tsv`: a line per address (address, function, offset in it, file, line; with inlines one line per frame,
     /// marked `inlined`/`function`, `??` where unknown); `json`: an array with an object per address.
-    public enum Format: String { case tsv, json }
+    public enum Format: String, CaseIterable { case tsv, json }
 
     /// Parses `0x1234`, `1234` or `ffffffff81000000` (hex).
     public static func parseAddress(_ s: Substring) -> UInt64? {

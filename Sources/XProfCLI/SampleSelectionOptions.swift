@@ -10,7 +10,7 @@ public struct SampleSelectionOptions: ParsableArguments {
     public var domain: UInt32?
 
     @Option(help: "Only samples of this mode: user, kernel or hypervisor.")
-    public var mode: String?
+    public var mode: SampleMode?
 
     @Option(help: ArgumentHelp("Only samples of this event: its name in the recording (perf's modifiers optional) or its number from 0. Without it, report, script and info take every event; diff, scale, annotate, export and vmstat the first of several (export --format pprof: all, labelled).", valueName: "NAME"))
     public var event: String?
@@ -22,22 +22,17 @@ public struct SampleSelectionOptions: ParsableArguments {
     @OptionGroup public var filters: SampleFilterOptions
 
     @Option(help: ArgumentHelp("With --comms, --pids, --tids, --dsos or --symbols: percentages of all samples (absolute, perf's default) or of the kept ones (relative).", valueName: "absolute|relative"))
-    public var percentage: String = "absolute"
+    public var percentage: FilterPercentage = .absolute
 
     /// Options as ArgumentParser fills them (none given: every sample).
     public init() {}
 
-    /// Refuses a `--mode`, `--time` or `--percentage` it cannot read, naming the forms each takes (`--event`
+    /// Refuses a `--time` it cannot read, naming the forms it takes (`--mode` and `--percentage` are checked
+    /// by ArgumentParser, ``SampleMode``'s and ``FilterPercentage``'s values; `--event`
     /// is checked against the input, in ``selection(for:path:input:firstWhenSeveral:)``).
     public func validate() throws {
-        if let mode, SampleMode(name: mode) == nil {
-            throw ValidationError("--mode must be user, kernel or hypervisor, not '\(mode)'")
-        }
         if let time, TimeSpec(parsing: time) == nil {
             throw ValidationError("--time expects START,END in seconds with START <= END, either may be empty (e.g. 39100.5,39101), or shares of the recording such as 10%/2, 0%-25% or 10%/1,10%/3, not '\(time)'")
-        }
-        guard FilterPercentage(rawValue: percentage) != nil else {
-            throw ValidationError("--percentage must be absolute or relative, not '\(percentage)'")
         }
     }
 
@@ -49,10 +44,10 @@ public struct SampleSelectionOptions: ParsableArguments {
     public var selection: SampleSelection {
         var s = SampleSelection()
         s.domain = domain.map { DomainID($0) }
-        s.mode = mode.flatMap(SampleMode.init(name:))
+        s.mode = mode
         if case .window(let w) = timeSpec { s.timeWindow = w }
         s.filter = filters.filter
-        s.percentage = FilterPercentage(rawValue: percentage) ?? .absolute
+        s.percentage = percentage
         return s
     }
 
@@ -83,11 +78,11 @@ public struct SampleSelectionOptions: ParsableArguments {
     public var arguments: [String] {
         var a: [String] = []
         if let domain { a += ["--domain", String(domain)] }
-        if let mode { a += ["--mode", mode] }
+        if let mode { a += ["--mode", mode.description] }
         if let event { a += ["--event", event] }
         if let time { a += ["--time", time] }
         a += filters.arguments
-        if percentage != "absolute" { a += ["--percentage", percentage] }
+        if percentage != .absolute { a += ["--percentage", percentage.rawValue] }
         return a
     }
 }
@@ -166,3 +161,24 @@ public enum SampleTimeSpan {
         return first <= last ? (first, last) : nil
     }
 }
+
+/// `--mode`'s values: `user`, `kernel`, `hypervisor` (also `xen`, `hv`, and the one-letter forms), and
+/// `unknown` for samples whose source did not say.
+extension SampleMode: ExpressibleByArgument {
+    /// The mode `argument` names (``SampleMode/init(name:)``).
+    public init?(argument: String) { self.init(name: argument) }
+    /// The names help and completions offer.
+    public static var allValueStrings: [String] { ["user", "kernel", "hypervisor"] }
+    /// What each name selects, for `--help`.
+    public static var allValueDescriptions: [String: String] {
+        ["user": "user space of the sampled domain", "kernel": "its kernel",
+         "hypervisor": "the hypervisor (also xen, hv): Xen, or the KVM host for a guest"]
+    }
+    /// Completions offer the names.
+    public static var defaultCompletionKind: CompletionKind { .list(allValueStrings) }
+    /// The name a default is shown with.
+    public var defaultValueDescription: String { description }
+}
+
+/// `--percentage`'s values: `absolute`, `relative`.
+extension FilterPercentage: ExpressibleByArgument {}

@@ -51,16 +51,13 @@ struct AnnotateCommand: ParsableCommand {
     var objdump: String = "objdump"
 
     @Option(help: "Output format: text or json.")
-    var format: String = "text"
+    var format: AnnotateFormat = .text
 
     @OptionGroup var symbols: SymbolOptionGroup
 
     @OptionGroup var input: InputOptions
 
     func validate() throws {
-        guard AnnotateFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be text or json, not '\(format)'")
-        }
         if top < 1 { throw ValidationError("--top must be at least 1") }
         if context < 0 { throw ValidationError("--context must be 0 or more") }
         for d in sourceDirs where SourcePathRule(argument: d) == nil {
@@ -96,6 +93,6 @@ struct AnnotateCommand: ParsableCommand {
             }
             Glibc.exit(64)
         }
-        writeStandardOutput(AnnotationRenderer.render(annotation, as: AnnotateFormat(rawValue: format) ?? .text, inlines: inlines))
+        writeStandardOutput(AnnotationRenderer.render(annotation, as: format, inlines: inlines))
     }
 }

@@ -24,13 +24,13 @@ struct DiffCommand: ParsableCommand {
 
     func run() throws {
         switch options.format {
-        case "html": return writeStandardOutput(HtmlOutput.diffPage(base: base, new: new, selection: options))
-        case "folded-diff": return writeStandardOutput(HtmlOutput.foldedDiff(base: base, new: new, selection: options))
+        case .html: return writeStandardOutput(HtmlOutput.diffPage(base: base, new: new, selection: options))
+        case .foldedDiff: return writeStandardOutput(HtmlOutput.foldedDiff(base: base, new: new, selection: options))
         default: break
         }
         // Rows are matched over whole profiles; --top only limits what is shown.
         let comparison = Comparison(base: options.build(base) { $0.top = nil }, new: options.build(new) { $0.top = nil })
-        writeStandardOutput(ComparisonRenderer.render(comparison, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top))
+        writeStandardOutput(ComparisonRenderer.render(comparison, format: options.format.rows ?? .table, top: options.top))
         if let limit = failAbove {
             let bad = comparison.regressions(above: limit)
             if !bad.isEmpty {
@@ -65,7 +65,7 @@ struct ScaleCommand: ParsableCommand {
 
     func validate() throws {
         guard runs.count >= 2 else { throw ValidationError("give at least two runs") }
-        if options.format == "folded-diff" { throw ValidationError("--format folded-diff compares two profiles: use xprof diff") }
+        if options.format == .foldedDiff { throw ValidationError("--format folded-diff compares two profiles: use xprof diff") }
         if let cpus {
             let v = cpus.split(separator: ",").compactMap { Int($0) }
             guard v.count == runs.count, v.allSatisfy({ $0 > 0 }) else { throw ValidationError("--cpus needs one positive count per run") }
@@ -81,10 +81,10 @@ struct ScaleCommand: ParsableCommand {
         let reports = runs.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: cpus.map { $0.split(separator: ",").compactMap { Int($0) } },
                                        throughput: throughput.map { $0.split(separator: ",").compactMap { Double($0) } })
-        if options.format == "html" {
+        if options.format == .html {
             HtmlOutput.writeScalePage(analysis, selection: options, svg: svg)
         } else {
-            Self.emit(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top, svg: svg)
+            Self.emit(analysis, format: options.format.rows ?? .table, top: options.top, svg: svg)
         }
     }
 }

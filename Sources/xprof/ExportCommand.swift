@@ -29,7 +29,7 @@ struct ExportCommand: ParsableCommand {
     )
 
     @Argument(help: "The profile.") var file: String
-    @Option(help: "folded, flamegraph, html, pprof, csv or json.") var format: String = "folded"
+    @Option(help: "folded, flamegraph, html, pprof, csv or json.") var format: ExportFormat = .folded
     @Option(name: .short, help: ArgumentHelp("Output file (default: stdout).", valueName: "file")) var output: String?
     @Flag(help: "folded/flamegraph: count event period instead of samples.") var period = false
     @Flag(help: "folded/flamegraph: mark kernel frames _[k] and hypervisor frames _[h].") var annotate = false
@@ -41,19 +41,16 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var input: InputOptions
 
     func validate() throws {
-        guard ["folded", "flamegraph", "html", "pprof", "csv", "json"].contains(format) else {
-            throw ValidationError("--format must be folded, flamegraph, html, pprof, csv or json, not '\(format)'")
-        }
-        if format == "pprof" && output == nil && isatty(1) != 0 {
+        if format == .pprof && output == nil && isatty(1) != 0 {
             throw ValidationError("pprof output is binary: give -o FILE (e.g. -o profile.pb.gz) or redirect standard output")
         }
         guard SortKey.parseList(sort) != nil else { throw ValidationError("--sort: unknown key in '\(sort)'") }
     }
 
     func run() throws {
-        if format == "pprof" { runPProf() }
+        if format == .pprof { runPProf() }
         var text: String
-        if format == "html" {
+        if format == .html {
             var o = CallTree.Options()
             let s = selection.selection
             o.domain = s.domain
@@ -63,7 +60,7 @@ struct ExportCommand: ParsableCommand {
             o.symbols = symbols.options
             let tree = HtmlOutput.callTree([file], labels: [file], options: o, samples: selection, input: input)
             text = HtmlPage.profile(tree, title: "xprof: " + file)
-        } else if format == "folded" || format == "flamegraph" {
+        } else if format == .folded || format == .flamegraph {
             var o = FoldedStacks.Options()
             o.byPeriod = period
             o.annotateModes = annotate
@@ -74,7 +71,7 @@ struct ExportCommand: ParsableCommand {
                 o.selection = try selection.selection(for: source.metadata, path: file, input: input, firstWhenSeveral: true)
                 return try FoldedStacks.collect(source: source, options: o)
             }
-            if format == "flamegraph" {
+            if format == .flamegraph {
                 var g = FlameGraph.Options()
                 g.byPeriod = period
                 g.title = "xprof flame graph: " + file
@@ -92,7 +89,7 @@ struct ExportCommand: ParsableCommand {
                 o.selection = try selection.selection(for: source.metadata, path: file, input: input, firstWhenSeveral: true)
                 return try ReportBuilder.build(source: source, path: file, options: o)
             }
-            text = ReportRenderer.render(report, as: ReportFormat(rawValue: format) ?? .csv)
+            text = ReportRenderer.render(report, as: ReportFormat(rawValue: format.rawValue) ?? .csv)
         }
         if let output {
             writeOutput(text, to: output, option: "-o")

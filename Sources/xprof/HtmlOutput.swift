@@ -8,9 +8,6 @@ import SampleIO
 /// trees of their inputs, read with the command's selection, and the page or lines made of them
 /// (docs/ARCHITECTURE.md, "HTML pages").
 enum HtmlOutput {
-    /// The formats of `diff` and `scale` beyond table, csv and json.
-    static let comparisonFormats = ["html", "folded-diff"]
-
     /// Reads each of `paths` as one run of a call tree, with `samples`' event and time window (a window of
     /// shares is each input's own).
     static func callTree(_ paths: [String], labels: [String], options: CallTree.Options, samples: SampleSelectionOptions, input: InputOptions) -> CallTree {

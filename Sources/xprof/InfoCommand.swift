@@ -14,7 +14,7 @@ struct InfoCommand: ParsableCommand {
     var file: String
 
     @Option(help: "Output format: table or json.")
-    var format: String = "table"
+    var format: TableOrJSON = .table
 
     @OptionGroup var selection: SampleSelectionOptions
 
@@ -23,7 +23,6 @@ struct InfoCommand: ParsableCommand {
     @OptionGroup var input: InputOptions
 
     func validate() throws {
-        guard format == "table" || format == "json" else { throw ValidationError("--format must be table or json") }
     }
 
     func run() throws {
@@ -36,6 +35,6 @@ struct InfoCommand: ParsableCommand {
             opts.selection = try selection.selection(for: source.metadata, path: file, input: input)
             return try ReportBuilder.build(source: source, path: file, options: opts)
         }
-        writeStandardOutput(InfoRenderer.render(report, json: format == "json"))
+        writeStandardOutput(InfoRenderer.render(report, json: format == .json))
     }
 }

@@ -37,7 +37,7 @@ struct OverheadCommand: ParsableCommand {
     @Flag(name: .customShort("g"), help: "Record callchains in the profiled runs.") var callchains = false
     @Option(name: .customLong("max-overhead"), help: "Fail (exit 1) when a profiler's overhead exceeds this percentage.")
     var maxOverhead: Double?
-    @Option(help: "Output format: table, csv or json.") var format: String = "table"
+    @Option(help: "Output format: table, csv or json.") var format: ReportFormat = .table
     @Option(help: ArgumentHelp("Also draw every run's wall time, the means and their 95% intervals as an SVG chart.", valueName: "FILE"))
     var svg: String?
     @Flag(help: "Show the command's own output.") var showOutput = false
@@ -47,7 +47,6 @@ struct OverheadCommand: ParsableCommand {
         guard !command.isEmpty else { throw ValidationError("give the command after --") }
         guard runs >= 2, runs <= 1000 else { throw ValidationError("--runs must be 2…1000") }
         guard ["xprof", "perf", "both"].contains(profiler) else { throw ValidationError("--profiler must be xprof, perf or both") }
-        guard ReportFormat(rawValue: format) != nil else { throw ValidationError("--format must be table, csv or json") }
     }
 
     func run() throws {
@@ -113,7 +112,7 @@ struct OverheadCommand: ParsableCommand {
             OverheadEstimate(profiler: c.0, baseline: baseline, profiled: timings[k], startupPlain: startupPlain, startupProfiled: startupProfiled[k])
         }
         writeStandardOutput(OverheadRenderer.render(estimates, command: command, frequency: frequency,
-                                                    format: ReportFormat(rawValue: format) ?? .table))
+                                                    format: format))
         if let svg { writeOutput(OverheadChart.render(estimates, command: command, frequency: frequency), to: svg, option: "--svg") }
         if let limit = maxOverhead {
             // Gate on the interval, not the point estimate: a noisy +32 % of [-48 %, +112 %] proves nothing.

@@ -58,8 +58,8 @@ struct ReportCommand: ParsableCommand {
     @OptionGroup var selection: ReportSelection
 
     func validate() throws {
-        guard ReportFormat(rawValue: selection.format) != nil else {
-            throw ValidationError("--format must be table, csv or json, not '\(selection.format)' (an interactive page: xprof export --format html)")
+        guard selection.format.rows != nil else {
+            throw ValidationError("--format must be table, csv or json, not '\(selection.format.rawValue)' (an interactive page: xprof export --format html)")
         }
         if let p = percentLimit, !(p >= 0 && p <= 100) { throw ValidationError("--percent-limit must be within 0…100") }
         if let p = callGraphLimit {
@@ -79,7 +79,7 @@ struct ReportCommand: ParsableCommand {
             throw ValidationError("--group puts every event side by side; --event picks one: give one of them")
         }
         if callGraph != nil {
-            if selection.format == "csv" {
+            if selection.format == .csv {
                 throw ValidationError("--call-graph draws trees, which CSV rows cannot hold; use --format table or --format json")
             }
         }
@@ -115,7 +115,7 @@ struct ReportCommand: ParsableCommand {
             printError("warning: --time \(w) keeps no samples: \(span) (the recording's clock, as perf script prints it)")
         }
         if group, let combined = ReportGroup.combine(reports, top: selection.top, percentLimit: percentLimit) { reports = [combined] }
-        let fmt = ReportFormat(rawValue: selection.format) ?? .table
+        let fmt = selection.format.rows ?? .table
         if fmt != .table, let report = reports.first {
             for w in report.symbolWarnings + report.stats.warnings { printError("warning: " + w) }
         }

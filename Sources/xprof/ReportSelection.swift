@@ -16,7 +16,7 @@ struct ReportSelection: ParsableArguments {
     var top: Int?
 
     @Option(help: "Output format: table, csv or json (diff: also html, folded-diff; scale: also html).")
-    var format: String = "table"
+    var format: ReportOutputFormat = .table
 
     @Option(name: .customLong("guest-name"), help: ArgumentHelp("A name for a guest domain.", valueName: "DOM=NAME"))
     var guestNames: [String] = []
@@ -30,9 +30,6 @@ struct ReportSelection: ParsableArguments {
             throw ValidationError("--sort: unknown key in '\(sort)'; use domain, mode, comm, pid, tid, cpu, vcpu, reason, image (dso), symbol (sym), line (srcline)")
         }
         // diff and scale also write html (and diff folded-diff); each command refuses what it cannot write.
-        guard ReportFormat(rawValue: format) != nil || HtmlOutput.comparisonFormats.contains(format) else {
-            throw ValidationError("--format must be table, csv or json (diff: also html or folded-diff; scale, sweep: also html), not '\(format)'")
-        }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
         for g in guestNames where SymbolOptionGroup.split(g) == nil {
             throw ValidationError("--guest-name expects DOM=NAME with a numeric domain id, not '\(g)'")

@@ -31,7 +31,7 @@ struct ScriptCommand: ParsableCommand {
     var hideCallGraph = false
 
     @Option(help: "Output format: text (perf script's), csv or json (one object per line).")
-    var format: String = "text"
+    var format: ScriptFormat = .text
 
     @OptionGroup var selection: SampleSelectionOptions
 
@@ -43,16 +43,13 @@ struct ScriptCommand: ParsableCommand {
         if let fields, ScriptField.parseList(fields) == nil {
             throw ValidationError("-F: unknown field in '\(fields)'; use " + ScriptField.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        guard ScriptFormat(rawValue: format) != nil else {
-            throw ValidationError("--format must be text, csv or json, not '\(format)'")
-        }
     }
 
     func run() throws {
         var o = ScriptOptions()
         o.fields = fields.flatMap(ScriptField.parseList)
         o.callchains = !hideCallGraph
-        o.format = ScriptFormat(rawValue: format) ?? .text
+        o.format = format
         o.symbols = symbols.options
         let summary = runReporting {
             let source = try input.open(file)

@@ -78,7 +78,7 @@ struct SweepCommand: ParsableCommand {
         }
         guard Set(ks).count == ks.count else { throw ValidationError("--cpus lists a count twice") }
         guard (frequency.hertz ?? 1) <= 100_000 else { throw ValidationError("-F must be between 1 and 100000, or max") }
-        if options.format == "folded-diff" { throw ValidationError("--format folded-diff compares two profiles: use xprof diff") }
+        if options.format == .foldedDiff { throw ValidationError("--format folded-diff compares two profiles: use xprof diff") }
     }
 
     func run() throws {
@@ -112,10 +112,10 @@ struct SweepCommand: ParsableCommand {
         }
         let reports = files.map { options.build($0) { $0.top = nil } }
         let analysis = ScalingAnalysis(reports: reports, cpus: ks, throughput: fixedWork ? seconds.map { $0 > 0 ? 1 / $0 : 0 } : nil)
-        if options.format == "html" {
+        if options.format == .html {
             HtmlOutput.writeScalePage(analysis, selection: options, svg: svg)
         } else {
-            ScaleCommand.emit(analysis, format: ReportFormat(rawValue: options.format) ?? .table, top: options.top, svg: svg)
+            ScaleCommand.emit(analysis, format: options.format.rows ?? .table, top: options.top, svg: svg)
         }
     }
 }

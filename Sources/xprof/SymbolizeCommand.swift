@@ -36,7 +36,7 @@ struct SymbolizeCommand: ParsableCommand {
     var demangle = false
 
     @Option(help: "Output format: tsv or json.")
-    var format: String = "tsv"
+    var format: SymbolizeRenderer.Format = .tsv
 
     @Option(name: .customLong("debug-dir"), help: "A folder of separate debug files (default /usr/lib/debug).")
     var debugDirs: [String] = []
@@ -45,7 +45,6 @@ struct SymbolizeCommand: ParsableCommand {
     var addresses: [String] = []
 
     func validate() throws {
-        guard SymbolizeRenderer.Format(rawValue: format) != nil else { throw ValidationError("--format must be tsv or json") }
         for a in addresses where SymbolizeRenderer.parseAddress(Substring(a)) == nil {
             throw ValidationError("'\(a)' is not a hexadecimal address")
         }
@@ -64,14 +63,14 @@ struct SymbolizeRequest {
     var image: String
     var lines = false
     var inlines = false
-    var format = "tsv"
+    var format = SymbolizeRenderer.Format.tsv
     var debugDirs: [String] = []
     var addresses: [String] = []
     var demangle = false
 
     /// Symbolizes as asked; returns the exit status (66: image missing, 65: image unusable).
     func run() -> Int32 {
-        let fmt = SymbolizeRenderer.Format(rawValue: format) ?? .tsv
+        let fmt = format
         let dirs = debugDirs + ["/usr/lib/debug"]
         if fmt == .tsv && !inlines && !lines && !demangle && addresses.isEmpty {
             // The common, large case: stream stdin to stdout in bounded memory (the image loads on a second

@@ -13,7 +13,7 @@ struct VMStatCommand: ParsableCommand {
 
     @Argument(help: "The profile.") var file: String
     @Option(help: "Seconds per interval (default: the whole run).") var interval: Double?
-    @Option(help: "Output format: table or json.") var format: String = "table"
+    @Option(help: "Output format: table or json.") var format: TableOrJSON = .table
     @OptionGroup var selection: SampleSelectionOptions
     @OptionGroup var symbols: SymbolOptionGroup
 
@@ -21,7 +21,6 @@ struct VMStatCommand: ParsableCommand {
 
     func validate() throws {
         if let interval, !(interval > 0) { throw ValidationError("--interval must be positive") }
-        guard format == "table" || format == "json" else { throw ValidationError("--format must be table or json") }
     }
 
     func run() throws {
@@ -30,6 +29,6 @@ struct VMStatCommand: ParsableCommand {
             return try VMStat.build(source: source, path: file, interval: interval,
                                     selection: selection.selection(for: source.metadata, path: file, input: input), symbols: symbols.options)
         }
-        writeStandardOutput(format == "json" ? VMStatRenderer.json(stat) : VMStatRenderer.text(stat))
+        writeStandardOutput(format == .json ? VMStatRenderer.json(stat) : VMStatRenderer.text(stat))
     }
 }

@@ -286,9 +286,9 @@ enum BrowserDriver {
         let (cap, _) = try Self.twoDomainCapture(dir)
         for (args, message) in [
             (["report", cap, "--format", "html"], "Error: --format must be table, csv or json, not 'html' (an interactive page: xprof export --format html)"),
-            (["diff", cap, cap, "--format", "xml"], "Error: --format must be table, csv or json (diff: also html or folded-diff; scale, sweep: also html), not 'xml'"),
+            (["diff", cap, cap, "--format", "xml"], "Error: The value 'xml' is invalid for '--format <format>'. Please provide one of 'table', 'csv', 'json', 'html' or 'folded-diff'."),
             (["scale", cap, cap, "--format", "folded-diff"], "Error: --format folded-diff compares two profiles: use xprof diff"),
-            (["export", cap, "--format", "xml"], "Error: --format must be folded, flamegraph, html, pprof, csv or json, not 'xml'"),
+            (["export", cap, "--format", "xml"], "Error: The value 'xml' is invalid for '--format <format>'. Please provide one of the following:"),
         ] {
             let r = try XprofRunner.xprof(args)
             #expect(r.status == 64 && r.stdout.isEmpty, "\(args): \(r.status)")

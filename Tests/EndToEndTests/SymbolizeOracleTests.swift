@@ -339,7 +339,7 @@ import Testing
         #expect(json.status == 0 && json.stdout.contains("\"do_work\""))
         // Left to ArgumentParser: its messages and its usage-error status.
         let badFormat = try XprofRunner.xprof(["symbolize", "--image", map, "--format", "xml"], stdin: input)
-        #expect(badFormat.status == 64 && badFormat.stderr.contains("--format must be tsv or json"), "\(badFormat.stderr)")
+        #expect(badFormat.status == 64 && badFormat.stderr.contains("Please provide one of 'tsv' and 'json'"), "\(badFormat.stderr)")
         let unknown = try XprofRunner.xprof(["symbolize", "--image", map, "--colour"], stdin: input)
         #expect(unknown.status == 64 && unknown.stderr.contains("--colour"), "\(unknown.stderr)")
         let noImage = try XprofRunner.xprof(["symbolize"], stdin: input)
