@@ -162,7 +162,21 @@ public enum ReportRenderer {
         let heads = grouped ? r.groupEvents.map(\.name) + ["Samples"] + r.keys.map(\.title)
             : (r.children ? ["Children", "Self"] : ["Overhead"]) + ["Samples"] + r.keys.map(\.title)
         let numeric = grouped ? r.groupEvents.count + 1 : r.children ? 3 : 2
-        if !grouped { out += rowLines(r, heads: heads, numeric: numeric) } else {
+        // What follows the rows: rows left out by the limits, or that there are none.
+        func footer() -> String {
+            var out = ""
+            if r.rowsOmitted > 0 {
+                let p = r.totalPeriod == 0 ? 0 : Double(r.omittedPeriod) * 100 / Double(r.totalPeriod)
+                let first = pct(p) + "%"
+                out += "  " + String(repeating: " ", count: max(0, firstColumnWidth(r, heads: heads) - first.count)) + first
+                out += "  (\(r.rowsOmitted) more rows below the limits)\n"
+            }
+            if r.rows.isEmpty { out += "  (no samples)\n" }
+            return out
+        }
+        // (The rows written into the one string returned: a whole system's table is 125 MB.)
+        if !grouped { return rowLines(r, heads: heads, numeric: numeric, prefix: out, suffix: footer()) }
+        do {
         // A whole system's report has a million rows (--children names every caller): each row's cells are made
         // once and written straight into `out`, with the columns' character counts measured once.
         let columns = heads.count
@@ -228,14 +242,7 @@ public enum ReportRenderer {
             if let g = row.callGraph { out += callGraphText(g) }
         }
         }
-        if r.rowsOmitted > 0 {
-            let p = r.totalPeriod == 0 ? 0 : Double(r.omittedPeriod) * 100 / Double(r.totalPeriod)
-            let first = pct(p) + "%"
-            out += "  " + String(repeating: " ", count: max(0, firstColumnWidth(r, heads: heads) - first.count)) + first
-            out += "  (\(r.rowsOmitted) more rows below the limits)\n"
-        }
-        if r.rows.isEmpty { out += "  (no samples)\n" }
-        return out
+        return out + footer()
     }
 
     /// The width of a table's first column: its heading's or its widest cell's characters.
@@ -313,12 +320,14 @@ public enum ReportRenderer {
     /// right-aligned, values left-aligned, the last column not padded, trailing spaces trimmed, each row's
     /// call graph after it. Written as bytes in two passes (the widths, then the lines), with no string per
     /// cell: a whole system's million rows took seconds as strings (docs/PERFDATA.md, whole-system recordings).
-    static func rowLines(_ r: Report, heads: [String], numeric: Int) -> String {
+    /// `prefix` and `suffix` go before and after them in the string returned (one string of the whole table);
+    /// `parts`: how many pieces the rows are cut into, one per thread (by default two from 100,000 rows on).
+    static func rowLines(_ r: Report, heads: [String], numeric: Int, prefix: String = "", suffix: String = "", parts: Int? = nil) -> String {
         let columns = heads.count
         let nk = columns - numeric
         // A million rows are measured and written in two halves on two threads (the decoding thread is done
         // by now): the same bytes, about half the wall time of this step.
-        let parts = r.rows.count >= 100_000 ? 2 : 1
+        let parts = max(1, min(parts ?? (r.rows.count >= 100_000 ? 2 : 1), max(1, r.rows.count)))
         let bounds = (0...parts).map { r.rows.count * $0 / parts }
         func measure(_ rows: Range<Int>) -> (widths: [Int], lastBytes: Int) {
             var widths = [Int](repeating: 0, count: columns)
@@ -381,7 +390,7 @@ public enum ReportRenderer {
             }
             return out
         }
-        var out: [UInt8] = []
+        var out = Array(prefix.utf8)
         func heading(_ cells: [String]) {
             out.append(contentsOf: "# ".utf8)
             for (i, c) in cells.enumerated() {
@@ -400,13 +409,15 @@ public enum ReportRenderer {
         heading(heads)
         heading(widths.map { String(repeating: ".", count: $0) })
         let written = inParallel(parts) { lines(bounds[$0]..<bounds[$0 + 1], lastBytes: measured[$0].lastBytes) }
+        let end = Array(suffix.utf8)
         if parts == 1 {
             out += written[0]
+            out += end
             return String(decoding: out, as: UTF8.self)
         }
-        return String(unsafeUninitializedCapacity: out.count + written.reduce(0) { $0 + $1.count }) { buffer in
+        return String(unsafeUninitializedCapacity: out.count + written.reduce(0) { $0 + $1.count } + end.count) { buffer in
             var at = 0
-            for part in [out] + written {
+            for part in [out] + written + [end] {
                 part.withUnsafeBufferPointer { p in
                     _ = UnsafeMutableBufferPointer(rebasing: buffer[at..<(at + p.count)]).initialize(from: p)
                 }
