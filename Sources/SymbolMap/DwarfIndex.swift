@@ -245,7 +245,12 @@ struct StringTable {
     /// (FNV-1a hashes of the bytes; a `[String: Int32]` hashed each string with SipHash, the main part of
     /// adding a kernel's units to the index).
     mutating func intern(bytes p: UnsafeBufferPointer<UInt8>) -> Int32 {
-        if slots.isEmpty || (count + 1) * 2 > slots.count { rehash(max(1024, slots.count * 2)) }
+        if slots.isEmpty || (count + 1) * 2 > slots.count {
+            // A table read from the symbol cache has its strings and no slots yet: room for all of them.
+            var size = max(1024, slots.count * 2)
+            while size < (count + 1) * 2 { size *= 2 }
+            rehash(size)
+        }
         let mask = slots.count - 1
         var h = Self.hash(p) & mask
         while true {
