@@ -1,6 +1,7 @@
 import SampleIO
 import Testing
 @testable import Profile
+@testable import Render
 
 /// A table of 100,000 rows or more is measured and written in pieces on two threads
 /// (`ReportRenderer.rowLines`, docs/ARCHITECTURE.md "Whole-system reports"): the pieces must give the bytes
