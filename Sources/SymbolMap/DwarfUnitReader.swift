@@ -64,7 +64,7 @@ struct TopFunction {
 ///
 /// Touches nothing but its own libdw handle: units of different handles may be read on different threads.
 struct DwarfUnitReader {
-    private var cudie: Dwarf_Die
+    var cudie: Dwarf_Die
     private let dbg: OpaquePointer
     /// The unit's address ranges (sorted): intervals without an answer are cut to the range they are in.
     private let unitRanges: [(UInt64, UInt64)]
@@ -83,7 +83,7 @@ struct DwarfUnitReader {
 
     /// The unit's line program read directly (``LineProgram``); nil when there is none, or when it could not
     /// be read here and libdw reads it instead.
-    private var program: LineProgram?
+    var program: LineProgram?
     /// Program file index → id in `out.files` (direct reading).
     private var fileByIndex: [UInt64: Int32] = [:]
 
@@ -154,14 +154,14 @@ struct DwarfUnitReader {
     }
 
     /// `lo..<hi` cut to the unit range holding `a` (which it holds).
-    private func clip(_ lo: UInt64, _ hi: UInt64, around a: UInt64) -> (UInt64, UInt64) {
+    func clip(_ lo: UInt64, _ hi: UInt64, around a: UInt64) -> (UInt64, UInt64) {
         guard let r = unitRange(a) else { return (a, a &+ 1) }
         return (max(lo, r.0), min(hi, r.1))
     }
 
     // MARK: Files and names
 
-    private mutating func file(_ p: UnsafePointer<CChar>?) -> Int32 {
+    mutating func file(_ p: UnsafePointer<CChar>?) -> Int32 {
         guard let p else { return -1 }
         if let id = fileByPointer[p] { return id }
         let id = Int32(out.files.count)
@@ -178,7 +178,7 @@ struct DwarfUnitReader {
     }
 
     /// The id of the line program's file `index` (-1 when the table has no such file).
-    private mutating func programFile(_ index: UInt64, _ program: LineProgram) -> Int32 {
+    mutating func programFile(_ index: UInt64, _ program: LineProgram) -> Int32 {
         if let id = fileByIndex[index] { return id }
         var id: Int32 = -1
         if index < UInt64(program.fileCount), let name = program.libdwName(Int(index)) {
@@ -254,113 +254,6 @@ struct DwarfUnitReader {
         var v: Dwarf_Word = 0
         guard dwarf_attr(&die, UInt32(name), &a) != nil, dwarf_formudata(&a, &v) == 0 else { return nil }
         return Int(truncatingIfNeeded: v)
-    }
-
-    // MARK: Lines
-
-    /// For each address the row llvm-symbolizer takes: among libdw's rows (sorted by address) the last at or
-    /// before it, and of several rows at that address the last that does not end a sequence (where one
-    /// sequence ends and the next begins at one address, the next one's row).
-    private mutating func readLines(_ addresses: [UInt64]) {
-        var table: OpaquePointer? = nil
-        var n = 0
-        let loaded = dwarf_getsrclines(&cudie, &table, &n) == 0 && table != nil && n > 0
-        func address(_ i: Int) -> UInt64 {
-            var a: Dwarf_Addr = 0
-            dwarf_lineaddr(dwarf_onesrcline(table, i), &a)
-            return a
-        }
-        func ends(_ i: Int) -> Bool {
-            var e = false
-            dwarf_lineendsequence(dwarf_onesrcline(table, i), &e)
-            return e
-        }
-        var last: LineInterval? = nil
-        for a in addresses {
-            if let l = last, a >= l.lo && a < l.hi { continue }
-            var interval: LineInterval
-            if !loaded {
-                let (lo, hi) = clip(0, .max, around: a)
-                interval = LineInterval(lo: lo, hi: hi, file: -1, line: 0, column: 0)
-            } else {
-                var lo = 0, hi = n
-                while lo < hi {
-                    let mid = (lo + hi) >> 1
-                    if address(mid) <= a { lo = mid + 1 } else { hi = mid }
-                }
-                let next = lo < n ? address(lo) : UInt64.max
-                if lo == 0 {
-                    let (l, h) = clip(0, next, around: a)
-                    interval = LineInterval(lo: l, hi: h, file: -1, line: 0, column: 0)
-                } else {
-                    let at = address(lo - 1)
-                    var k = lo - 1
-                    while k >= 0, address(k) == at, ends(k) { k -= 1 }
-                    let (l, h) = clip(at, next, around: a)
-                    if k >= 0, address(k) == at, let row = dwarf_onesrcline(table, k) {
-                        var line: Int32 = 0, column: Int32 = 0
-                        dwarf_lineno(row, &line)
-                        dwarf_linecol(row, &column)
-                        interval = LineInterval(lo: l, hi: h, file: file(dwarf_linesrc(row, nil, nil)), line: line, column: column)
-                    } else {
-                        interval = LineInterval(lo: l, hi: h, file: -1, line: 0, column: 0)
-                    }
-                }
-            }
-            if interval.hi <= interval.lo { interval.lo = a; interval.hi = a &+ 1 }
-            out.lines.append(interval)
-            last = interval
-        }
-    }
-
-    /// ``readLines(_:)`` from the line program read here (``LineProgram``): each sequence's rows as the
-    /// program gives them, and for each address in the sequence the last row at or before it (of several rows
-    /// at one address, the last), its interval up to the next row's address; addresses in no sequence get
-    /// "no row" up to the sequences around them. False (nothing added) when the program is damaged: then
-    /// libdw reads it and says what it can.
-    private mutating func readLinesDirectly(_ addresses: [UInt64]) -> Bool {
-        guard let program else { return false }
-        let count = addresses.count
-        guard count > 0 else { return true }
-        let answers: LineProgram.Answers
-        do throws(LineProgramError) {
-            answers = try addresses.withUnsafeBufferPointer { a throws(LineProgramError) in try program.answers(a) }
-        } catch {
-            return false
-        }
-        let answered = answers.answered
-        var bounds = answers.sequences
-        out.lines.reserveCapacity(out.lines.count + answers.intervals.count)
-        for r in answers.intervals {
-            var (l, h) = clip(r.lo, r.hi, around: r.first)
-            if h <= l { l = r.first; h = r.first &+ 1 }
-            let f = programFile(r.file, program)
-            out.lines.append(LineInterval(lo: l, hi: h, file: f, line: f < 0 ? 0 : Int32(truncatingIfNeeded: r.line),
-                                          column: f < 0 ? 0 : Int32(truncatingIfNeeded: r.column)))
-        }
-        // Addresses no sequence holds: "no row" between the sequences around them, cut to the unit's range.
-        bounds.sort { $0.0 < $1.0 }
-        var reach: [UInt64] = []
-        reach.reserveCapacity(bounds.count)
-        for b in bounds { reach.append(max(reach.last ?? 0, b.1)) }
-        var last: LineInterval? = nil
-        for k in 0..<count where !answered[k] {
-            let x = addresses[k]
-            if let l = last, x >= l.lo, x < l.hi { continue }
-            var lo = 0, hi = bounds.count
-            while lo < hi {
-                let mid = (lo + hi) >> 1
-                if bounds[mid].0 <= x { lo = mid + 1 } else { hi = mid }
-            }
-            let gapLo = lo > 0 ? min(reach[lo - 1], x) : 0
-            let gapHi = lo < bounds.count ? bounds[lo].0 : UInt64.max
-            let (l, h) = clip(gapLo, gapHi, around: x)
-            let g = h > l && x >= l && x < h ? LineInterval(lo: l, hi: h, file: -1, line: 0, column: 0)
-                                             : LineInterval(lo: x, hi: x &+ 1, file: -1, line: 0, column: 0)
-            out.lines.append(g)
-            last = g
-        }
-        return true
     }
 
     // MARK: Inline chains
