@@ -171,32 +171,13 @@ struct DieCursor {
 
     @inline(__always)
     mutating func uleb() throws(DieError) -> UInt64 {
-        guard at < end else { throw DieError(offset: at, what: "an unsigned LEB128 number within the unit") }
-        let first = bytes[at]
-        if first & 0x80 == 0 { at += 1; return UInt64(first) }
-        var v: UInt64 = 0, shift: UInt64 = 0
-        while true {
-            guard at < end else { throw DieError(offset: at, what: "an unsigned LEB128 number within the unit") }
-            let b = bytes[at]
-            at += 1
-            if shift < 64 { v |= UInt64(b & 0x7f) << shift }
-            shift += 7
-            if b & 0x80 == 0 { return v }
-        }
+        guard let v = LEB128.unsigned(bytes, &at, end: end) else { throw DieError(offset: at, what: "an unsigned LEB128 number within the unit") }
+        return v
     }
 
     @inline(__always)
     mutating func sleb() throws(DieError) -> Int64 {
-        var v: Int64 = 0, shift: Int64 = 0
-        var b: UInt8 = 0
-        repeat {
-            guard at < end else { throw DieError(offset: at, what: "a signed LEB128 number within the unit") }
-            b = bytes[at]
-            at += 1
-            if shift < 64 { v |= Int64(b & 0x7f) << shift }
-            shift += 7
-        } while b & 0x80 != 0
-        if shift < 64, b & 0x40 != 0 { v |= -(Int64(1) << shift) }
+        guard let v = LEB128.signed(bytes, &at, end: end) else { throw DieError(offset: at, what: "a signed LEB128 number within the unit") }
         return v
     }
 

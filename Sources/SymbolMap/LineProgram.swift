@@ -93,29 +93,13 @@ private struct DwarfCursor {
 
     @inline(__always)
     mutating func uleb() throws(LineProgramError) -> UInt64 {
-        var v: UInt64 = 0, shift: UInt64 = 0
-        while true {
-            guard at < end else { throw LineProgramError(offset: at, what: "an unsigned LEB128 number runs past the end of its unit") }
-            let b = bytes[at]
-            at += 1
-            if shift < 64 { v |= UInt64(b & 0x7f) << shift }
-            shift += 7
-            if b & 0x80 == 0 { return v }
-        }
+        guard let v = LEB128.unsigned(bytes, &at, end: end) else { throw LineProgramError(offset: at, what: "an unsigned LEB128 number runs past the end of its unit") }
+        return v
     }
 
     @inline(__always)
     mutating func sleb() throws(LineProgramError) -> Int64 {
-        var v: Int64 = 0, shift: Int64 = 0
-        var b: UInt8 = 0
-        repeat {
-            guard at < end else { throw LineProgramError(offset: at, what: "a signed LEB128 number runs past the end of its unit") }
-            b = bytes[at]
-            at += 1
-            if shift < 64 { v |= Int64(b & 0x7f) << shift }
-            shift += 7
-        } while b & 0x80 != 0
-        if shift < 64, b & 0x40 != 0 { v |= -(Int64(1) << shift) }
+        guard let v = LEB128.signed(bytes, &at, end: end) else { throw LineProgramError(offset: at, what: "a signed LEB128 number runs past the end of its unit") }
         return v
     }
 
