@@ -236,7 +236,9 @@ final class SymbolSources {
         var table = image.symbols
         if image.symbolSection != ".symtab", let debug = image.separateDebugFile(debugDirectories: options.debugDirectories) {
             do {
-                let d = try Self.elfImage(debug)
+                // With the image's PLT stubs, which the debug file's table lacks (perf adds them too).
+                let plt = ElfImage.pltSymbols(path: image.path)
+                let d = plt.isEmpty ? try Self.elfImage(debug) : try ElfImage(path: debug, extraSymbols: plt)
                 if !image.buildID.isEmpty, !d.buildID.isEmpty, d.buildID != image.buildID {
                     warn("\(debug): build-id \(d.buildID) is not \(image.path)'s \(image.buildID); not used")
                 } else if d.symbols.count > 0 {

@@ -56,7 +56,14 @@ public final class ElfImage: Sendable {
     /// Reads `path` whole (symbols, build-id, load segments, debug link) and closes it. Throws `missingFile`
     /// when it does not exist, `other` when it cannot be opened otherwise, `notELF` for another kind of file,
     /// `corrupt` when libelf cannot read its headers or symbol table.
-    public init(path: String) throws(SymbolMapError) {
+    public convenience init(path: String) throws(SymbolMapError) {
+        try self.init(path: path, extraSymbols: [])
+    }
+
+    /// Reads `path` as ``init(path:)`` does, its symbol table holding `extraSymbols` too: a separate debug
+    /// file's `.symtab` with the PLT stubs of the image it describes (``pltSymbols(path:)``; the debug
+    /// file's `.plt` holds no code and its `.rela.plt` may be gone), as perf adds them.
+    public init(path: String, extraSymbols: [SymbolTable.Entry]) throws(SymbolMapError) {
         self.path = path
         _ = elf_version(UInt32(EV_CURRENT))
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -165,7 +172,14 @@ public final class ElfImage: Sendable {
             if entries.count > 0 { section = name; break }
         }
         if ehdr.e_machine == UInt16(EM_X86_64), let relaPlt, let table = pltSec ?? plt {
-            Self.addPLTSymbols(elf: elf, rela: relaPlt, table: table, header: pltSec == nil ? 16 : 0, to: &entries)
+            Self.forEachPLTSymbol(elf: elf, rela: relaPlt, table: table, header: pltSec == nil ? 16 : 0) { address, size, stub in
+                var name = stub
+                name.withUTF8 { entries.add(address: address, size: size, name: $0, isGlobal: true, isWeak: false) }
+            }
+        }
+        for e in extraSymbols {
+            var name = e.name
+            name.withUTF8 { entries.add(address: e.address, size: e.size, name: $0, isGlobal: e.isGlobal, isWeak: e.isWeak) }
         }
         symbolSection = section
         symbols = SymbolTable(builder: entries)
@@ -247,10 +261,11 @@ public final class ElfImage: Sendable {
 
     /// `name@plt` for each PLT entry, as perf and objdump name them (the stubs have no symbols of their
     /// own; without these a sample in one is charged to whatever symbol precedes the PLT, often `_init`).
-    /// x86-64: 16-byte entries in `.rela.plt` order, after a 16-byte header in `.plt` (none in `.plt.sec`,
-    /// the IBT layout). Relocations without a symbol (IRELATIVE) are left unnamed.
-    private static func addPLTSymbols(elf: OpaquePointer, rela: OpaquePointer, table: (addr: UInt64, size: UInt64),
-                                      header: UInt64, to entries: inout SymbolTable.Builder) {
+    /// x86-64: 16-byte entries in the order of their GOT slots (the relocations' offsets), after a 16-byte
+    /// header in `.plt` (none in `.plt.sec`, the IBT layout). Relocations without a symbol (IRELATIVE) are
+    /// left unnamed.
+    private static func forEachPLTSymbol(elf: OpaquePointer, rela: OpaquePointer, table: (addr: UInt64, size: UInt64),
+                                         header: UInt64, _ body: (UInt64, UInt64, String) -> Void) {
         var sh = GElf_Shdr()
         guard gelf_getshdr(rela, &sh) != nil, sh.sh_entsize > 0, let data = elf_getdata(rela, nil),
               let dynsym = elf_getscn(elf, Int(sh.sh_link)), let symData = elf_getdata(dynsym, nil) else { return }
@@ -258,19 +273,63 @@ public final class ElfImage: Sendable {
         guard gelf_getshdr(dynsym, &symHeader) != nil else { return }
         let entrySize: UInt64 = 16
         let count = Int(sh.sh_size / sh.sh_entsize)
+        // The stubs are in the order of the GOT slots they jump through, which `.rela.plt` need not follow:
+        // glibc's libc.so.6 lists its IRELATIVE slots among the others, so its 6th relocation
+        // (`__tls_get_addr`, GOT 0x1d30b8) is the 24th stub (0x26180). The relocations sorted by slot, as
+        // perf sorts them (stable: equal slots keep their order).
+        var relocations: [(slot: UInt64, symbol: Int32)] = []
+        relocations.reserveCapacity(count)
         for k in 0..<count {
+            var r = GElf_Rela()
+            guard gelf_getrela(data, Int32(k), &r) != nil else { break }
+            relocations.append((r.r_offset, Int32(truncatingIfNeeded: r.r_info >> 32)))
+        }
+        let ordered = relocations.enumerated().sorted { ($0.element.slot, $0.offset) < ($1.element.slot, $1.offset) }
+        for (k, (_, reloc)) in ordered.enumerated() {
             let address = table.addr &+ header &+ UInt64(k) &* entrySize
             guard address &+ entrySize <= table.addr &+ table.size else { break }
-            var r = GElf_Rela()
-            guard gelf_getrela(data, Int32(k), &r) != nil else { continue }
-            let symIndex = Int32(truncatingIfNeeded: r.r_info >> 32)
+            let symIndex = reloc.symbol
             guard symIndex != 0 else { continue }
             var sym = GElf_Sym()
             guard gelf_getsym(symData, symIndex, &sym) != nil,
                   let cname = elf_strptr(elf, Int(symHeader.sh_link), Int(sym.st_name)), cname[0] != 0 else { continue }
-            var name = String(cString: cname) + "@plt"
-            name.withUTF8 { entries.add(address: address, size: entrySize, name: $0, isGlobal: true, isWeak: false) }
+            body(address, entrySize, String(cString: cname) + "@plt")
         }
+    }
+
+    /// The `name@plt` stubs of the x86-64 image at `path` (empty for another machine, or when it has no PLT
+    /// or cannot be read): what a separate debug file's table lacks (``init(path:extraSymbols:)``).
+    public static func pltSymbols(path: String) -> [SymbolTable.Entry] {
+        _ = elf_version(UInt32(EV_CURRENT))
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        guard let elf = elf_begin(fd, ELF_C_READ_MMAP, nil) else { return [] }
+        defer { elf_end(elf) }
+        var ehdr = GElf_Ehdr(), shstrndx = 0
+        guard elf_kind(elf) == ELF_K_ELF, gelf_getehdr(elf, &ehdr) != nil, ehdr.e_machine == UInt16(EM_X86_64),
+              elf_getshdrstrndx(elf, &shstrndx) == 0 else { return [] }
+        var plt: (addr: UInt64, size: UInt64)? = nil, pltSec: (addr: UInt64, size: UInt64)? = nil
+        var relaPlt: OpaquePointer? = nil
+        var scn = elf_nextscn(elf, nil)
+        while let sc = scn {
+            var sh = GElf_Shdr()
+            if gelf_getshdr(sc, &sh) != nil, let n = elf_strptr(elf, shstrndx, Int(sh.sh_name)) {
+                let name = String(cString: n)
+                if sh.sh_type == UInt32(SHT_PROGBITS) && sh.sh_flags & UInt64(SHF_EXECINSTR) != 0 {
+                    if name == ".plt" { plt = (sh.sh_addr, sh.sh_size) }
+                    if name == ".plt.sec" { pltSec = (sh.sh_addr, sh.sh_size) }
+                }
+                if name == ".rela.plt" && sh.sh_type == UInt32(SHT_RELA) { relaPlt = sc }
+            }
+            scn = elf_nextscn(elf, sc)
+        }
+        guard let relaPlt, let table = pltSec ?? plt else { return [] }
+        var out: [SymbolTable.Entry] = []
+        forEachPLTSymbol(elf: elf, rela: relaPlt, table: table, header: pltSec == nil ? 16 : 0) { address, size, name in
+            out.append(SymbolTable.Entry(address: address, size: size, name: name, isGlobal: true))
+        }
+        return out
     }
 
     /// An ARM/AArch64/RISC-V mapping symbol (`$a`, `$d`, `$t`, `$x`, optionally `.suffix`), which marks

@@ -50,7 +50,7 @@ public final class SymbolCache: Sendable {
     }
 
     /// Bumped whenever the payload's layout or the parsers' output changes: older entries then miss.
-    static let formatVersion: UInt32 = 3
+    static let formatVersion: UInt32 = 4
     private static let magic: [UInt8] = Array("XPROFSYM".utf8)
     /// magic, version, kind, key length, payload length, CRC-32 of the payload.
     private static let headerSize = 8 + 4 + 4 + 4 + 8 + 4 + 4

@@ -61,7 +61,9 @@ public final class Symbolizer {
             image = img
             var t = img.symbols
             if img.symbolSection != ".symtab", let dbg = img.separateDebugFile(debugDirectories: debugDirectories) {
-                if let d = try? ElfImage(path: dbg), d.symbols.count > 0, d.buildID == img.buildID || img.buildID.isEmpty {
+                // With the image's PLT stubs, which the debug file's table lacks (perf adds them too).
+                if let d = try? ElfImage(path: dbg, extraSymbols: ElfImage.pltSymbols(path: path)), d.symbols.count > 0,
+                   d.buildID == img.buildID || img.buildID.isEmpty {
                     t = d.symbols
                     debugFile = dbg
                 }

@@ -45,7 +45,8 @@ import Testing
         let samples = pl.filter { $0.hasSuffix("cpu-clock:") }.count
         // (About 1,600 on an idle machine; a loaded one gives the workload less CPU time: 720 in one run.)
         #expect(samples > 300, "perf script printed \(samples) samples")
-        #expect(pl.filter { $0.contains("@plt+0x") }.count > 0, "the recording has samples in PLT stubs")
+        // (Samples in PLT stubs come by chance — a handful a run, none in some: their names are held to objdump's
+        // and perf's by SymbolizeOracleTests' PLT tests and WholeSystemAgreementTests, not required here.)
         #expect(pl.filter { $0.contains("__vdso_clock_gettime") }.count > 5, "the recording has samples in the vDSO")
         #expect(xl.count == pl.count, "xprof \(xl.count) lines, perf \(pl.count)")
         var differ = 0

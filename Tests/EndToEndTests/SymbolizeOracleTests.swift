@@ -245,6 +245,31 @@ import Testing
         }
     }
 
+    /// Debian's libc.so.6 lists its IRELATIVE relocations among the others in `.rela.plt`, so the stubs are
+    /// not in relocation order: each is named by the GOT slot it jumps through (`__tls_get_addr@plt` is the
+    /// 24th stub, its relocation the 6th), as objdump names them and perf does (a CI run caught xprof naming
+    /// the 6th stub). Stubs of IRELATIVE slots (objdump's `*ABS*+0x…@plt`) have no name to compare.
+    @Test func libcPltStubsFollowTheirGotSlots() throws {
+        let libc = "/usr/lib/x86_64-linux-gnu/libc.so.6"
+        let od = try XprofRunner.run("/usr/bin/objdump", ["-d", "-j", ".plt", libc])
+        var stubs: [(UInt64, String)] = []
+        for line in od.stdout.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, parts[1].hasSuffix("@plt>:"), !parts[1].contains("*ABS*"),
+                  let a = UInt64(parts[0], radix: 16) else { continue }
+            stubs.append((a, String(parts[1].dropFirst().dropLast(2))))
+        }
+        #expect(stubs.count >= 10, "objdump found \(stubs.count) named PLT stubs in libc")
+        #expect(stubs.contains { $0.1 == "__tls_get_addr@plt" }, "\(stubs.prefix(5))")
+        let addresses = stubs.map { "0x" + String($0.0 + 6, radix: 16) }
+        let r = try XprofRunner.xprof(["symbolize", "--image", libc] + addresses)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = Self.tsvRows(r.stdout)
+        #expect(rows.count == addresses.count)
+        let wrong = zip(rows, stubs).filter { row, stub in row.count < 3 || row[1] != stub.1 || row[2] != "0x6" }
+        #expect(wrong.isEmpty, "\(wrong.count) of \(stubs.count) stubs named otherwise: \(wrong.prefix(3).map { "\($0.0) vs objdump's \($0.1.1)" })")
+    }
+
     /// Swift's mangled names start with `$` (`$s7Profile12ScriptWriterO…`), as ARM's mapping symbols do; only
     /// the mapping symbols may be left out. xprof's own binary, against nm: every sized `$s` function, at its
     /// start and its middle.
