@@ -121,7 +121,7 @@ public struct PProfProfile: Sendable {
         let attributor = profile.attributor
         var p = PProfProfile()
 
-        struct StackKey: Hashable {
+        struct StackKey {
             var locations: [UInt64]
             var comm: Int32
             var pid: Int32
@@ -164,13 +164,12 @@ public struct PProfProfile: Sendable {
             locationIDs[Int(i)] = id
             return id
         }
-        var stacks: [StackKey: (count: Int64, period: Int64)] = [:]
-        stacks.reserveCapacity(profile.stacks.count)
-        for (k, st) in profile.stacks.enumerated() {
-            let key = StackKey(locations: st.locations.map(locationID), comm: st.comm, pid: st.pid,
-                               domain: st.domain.rawValue, mode: st.mode.rawValue, event: st.event)
-            let c = profile.counts[k]
-            stacks[key] = (Int64(clamping: c.samples), Int64(truncatingIfNeeded: c.period))
+        // The model's stacks are distinct already: one pprof sample each, with its locations' pprof ids.
+        let stacks = profile.stacks.indices.map { k -> (key: StackKey, value: (count: Int64, period: Int64)) in
+            let st = profile.stacks[k], c = profile.counts[k]
+            return (StackKey(locations: st.locations.map(locationID), comm: st.comm, pid: st.pid,
+                             domain: st.domain.rawValue, mode: st.mode.rawValue, event: st.event),
+                    (Int64(clamping: c.samples), Int64(truncatingIfNeeded: c.period)))
         }
         p.totalSamples = profile.totalSamples
 

@@ -154,30 +154,18 @@ struct DieCursor {
     @inline(__always)
     mutating func fixed(_ size: Int) throws(DieError) -> UInt64 {
         try need(size)
-        let v: UInt64
-        switch size {
-        case 1: v = UInt64(bytes[at])
-        case 2: v = UInt64(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
-        case 4: v = UInt64(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
-        case 8: v = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self))
-        default:
-            var x: UInt64 = 0
-            for k in (0..<size).reversed() { x = x << 8 | UInt64(bytes[at + k]) }
-            v = x
-        }
-        at += size
-        return v
+        return DwarfBytes.fixed(bytes, &at, size: size)
     }
 
     @inline(__always)
     mutating func uleb() throws(DieError) -> UInt64 {
-        guard let v = LEB128.unsigned(bytes, &at, end: end) else { throw DieError(offset: at, what: "an unsigned LEB128 number within the unit") }
+        guard let v = DwarfBytes.unsignedLEB(bytes, &at, end: end) else { throw DieError(offset: at, what: "an unsigned LEB128 number within the unit") }
         return v
     }
 
     @inline(__always)
     mutating func sleb() throws(DieError) -> Int64 {
-        guard let v = LEB128.signed(bytes, &at, end: end) else { throw DieError(offset: at, what: "a signed LEB128 number within the unit") }
+        guard let v = DwarfBytes.signedLEB(bytes, &at, end: end) else { throw DieError(offset: at, what: "a signed LEB128 number within the unit") }
         return v
     }
 

@@ -81,25 +81,18 @@ private struct DwarfCursor {
     @inline(__always)
     mutating func fixed(_ size: Int) throws(LineProgramError) -> UInt64 {
         try need(size, "a \(size)-byte value")
-        var v: UInt64 = 0
-        if bigEndian {
-            for k in 0..<size { v = v << 8 | UInt64(bytes[at + k]) }
-        } else {
-            for k in (0..<size).reversed() { v = v << 8 | UInt64(bytes[at + k]) }
-        }
-        at += size
-        return v
+        return DwarfBytes.fixed(bytes, &at, size: size, bigEndian: bigEndian)
     }
 
     @inline(__always)
     mutating func uleb() throws(LineProgramError) -> UInt64 {
-        guard let v = LEB128.unsigned(bytes, &at, end: end) else { throw LineProgramError(offset: at, what: "an unsigned LEB128 number runs past the end of its unit") }
+        guard let v = DwarfBytes.unsignedLEB(bytes, &at, end: end) else { throw LineProgramError(offset: at, what: "an unsigned LEB128 number runs past the end of its unit") }
         return v
     }
 
     @inline(__always)
     mutating func sleb() throws(LineProgramError) -> Int64 {
-        guard let v = LEB128.signed(bytes, &at, end: end) else { throw LineProgramError(offset: at, what: "a signed LEB128 number runs past the end of its unit") }
+        guard let v = DwarfBytes.signedLEB(bytes, &at, end: end) else { throw LineProgramError(offset: at, what: "a signed LEB128 number runs past the end of its unit") }
         return v
     }
 
